@@ -1,0 +1,92 @@
+"""The fw2np command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .errors import InputError
+
+
+class Fw2npGroup(click.Group):
+    """Turns bad input into 'file:line:col: error: ...' and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            click.echo(exc.render(), err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=Fw2npGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fw2np")
+def cli():
+    """Translate ordered firewall rulesets into equivalent Kubernetes NetworkPolicies."""
+
+
+def _pick(rulesets, name):
+    if name:
+        for rs in rulesets:
+            if rs.name == name:
+                return rs
+        raise InputError(f"no ruleset named {name!r} (have: {', '.join(r.name for r in rulesets)})")
+    if len(rulesets) != 1:
+        raise InputError(f"the input holds {len(rulesets)} rulesets; choose one with --ruleset "
+                         f"({', '.join(r.name for r in rulesets)})")
+    return rulesets[0]
+
+
+@cli.command()
+@click.argument("rules", type=click.Path(dir_okay=False))
+@click.option("-i", "--inventory", "inventory", required=True, type=click.Path(dir_okay=False),
+              help="Inventory YAML mapping legacy addresses to workloads.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write all manifests to this file.")
+@click.option("-d", "--dir", "outdir", type=click.Path(file_okay=False), help="Write one file per namespace here.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--from", "source_format", help="Input format (detected when omitted).")
+@click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_name, quiet):
+    """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
+    from .frontends import load
+    from .inventory import load_inventory
+    from .output import render, write_atomic, write_per_namespace
+    from .synth import convert as compile_
+
+    if output and outdir:
+        raise click.UsageError("use -o or -d, not both")
+    rs = _pick(load(rules, source_format), ruleset_name)
+    inv = load_inventory(inventory)
+    result = compile_(rs, inv)
+    if outdir:
+        write_per_namespace(result.policies, outdir, fmt)
+    elif output:
+        write_atomic(output, render(result.policies, fmt))
+    else:
+        sys.stdout.write(render(result.policies, fmt))
+    if not quiet:
+        _summary(result)
+
+
+def _summary(result) -> None:
+    st = result.stats
+    click.echo(f"fw2np: {result.ruleset.name}: {st['rules']} rules read, {st['policies']} policies written "
+               f"({st['peers']} peers), {len(result.findings)} findings", err=True)
+    for w in result.ruleset.warnings:
+        click.echo(f"  {w}", err=True)
+    for f in result.findings:
+        click.echo(f"  {f}", err=True)
+
+
+def main() -> None:
+    cli(prog_name="fw2np")
+
+
+if __name__ == "__main__":
+    main()

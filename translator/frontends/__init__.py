@@ -1,0 +1,54 @@
+"""Frontends: one per input dialect, each producing `model.Ruleset`s.
+
+A frontend is a module with `NAME`, `detect(text, path) -> int` (confidence,
+0 = not mine) and `load(text, path, **options) -> list[Ruleset]`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+
+from ..errors import InputError, Loc
+from ..model import Ruleset
+
+FRONTENDS = ["rules"]
+
+
+def _module(name: str):
+    return import_module(f"{__name__}.{name.replace('-', '_')}")
+
+
+def read_text(path: str) -> str:
+    """Read an input file as text, with a clear error if it is not."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read input: {exc.strerror}", Loc(path)) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError("input is not UTF-8 text", Loc(path, line)) from None
+
+
+def detect(text: str, path: str) -> str:
+    """The name of the frontend that fits TEXT best."""
+    best, score = None, 0
+    for name in FRONTENDS:
+        s = _module(name).detect(text, path)
+        if s > score:
+            best, score = name, s
+    if best is None:
+        raise InputError(f"cannot tell the input format (use --from, one of: {', '.join(FRONTENDS)})", Loc(path))
+    return best
+
+
+def load(path: str, fmt: str | None = None, **options) -> list[Ruleset]:
+    """Parse PATH with frontend FMT (detected when None)."""
+    text = read_text(path)
+    if fmt is None:
+        fmt = detect(text, path)
+    elif fmt not in FRONTENDS:
+        raise InputError(f"unknown input format {fmt!r} (one of: {', '.join(FRONTENDS)})")
+    return _module(fmt).load(text, path, **options)

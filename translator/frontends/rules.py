@@ -1,0 +1,256 @@
+"""The fw2np ruleset language (grammars/ruleset.lark)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import netaddr
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..errors import InputError, Loc, Warning_, line_of
+from ..model import (
+    PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, AddrExpr, AddressDef, AnyAddr, Condition,
+    Net, Ref, Rule, Ruleset, ServiceDef, Svc, port_domain,
+)
+from ..resolve import check_references
+from ..resources import grammar_path
+
+NAME = "rules"
+ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "redirect": 5, "echo-request": 8,
+              "echo": 8, "time-exceeded": 11, "parameter-problem": 12}
+
+_TERMINALS = {
+    "ACTION": "'allow' or 'deny'", "ANY": "'any'", "EXCEPT": "'except'", "ARROW": "'->'",
+    "ADDR": "an address (10.0.0.1, 10.0.0.0/8, 10.0.0.5-10.0.0.9, 2001:db8::/32)",
+    "SVC": "a service (tcp/443, udp/53, tcp/8000-8100, icmp/8, proto/47)",
+    "NAME": "an object name", "RULE_ID": "a rule id", "COMMENT": "a comment",
+    "_NL": "end of line", "_COMMA": "','", "$END": "end of input",
+    "RULESET": "'ruleset'", "DEFAULT": "'default'", "ADDRESS": "'address'",
+    "SERVICE": "'service'", "ZONE": "'zone'", "VIA": "'via'",
+}
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    return Lark(grammar_path("ruleset.lark").read_text(), parser="lalr", lexer="contextual",
+                propagate_positions=True, maybe_placeholders=False)
+
+
+def detect(text: str, path: str) -> int:
+    if path.endswith((".fw", ".rules")):
+        return 90
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    head = lines[:20]
+    hits = sum(bool(re.match(r"^(ruleset|default|address|service)\s|^(\S+\s+)?(allow|deny)\s.*->", ln)) for ln in head)
+    return 60 if head and hits * 2 >= len(head) else 0
+
+
+def _expected(names) -> str:
+    words = sorted({_TERMINALS.get(n, f"'{n.lower()}'") for n in names})
+    return ", ".join(words[:8]) + (" ..." if len(words) > 8 else "")
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> InputError:
+    line, col = getattr(exc, "line", 0) or 0, getattr(exc, "column", 0) or 0
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        msg = f"unexpected character {ch!r}; expected {_expected(exc.allowed or ())}"
+    elif isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        what = "end of line" if tok.type == "_NL" else "end of input" if tok.type == "$END" else repr(str(tok))
+        msg = f"unexpected {what}; expected {_expected(exc.expected)}"
+        if tok.type == "$END":
+            line = text.count("\n") + 1
+            col = len(text.rsplit("\n", 1)[-1]) + 1
+    elif isinstance(exc, UnexpectedEOF):
+        msg = f"unexpected end of input; expected {_expected(exc.expected)}"
+        line = text.count("\n") + 1
+        col = len(text.rsplit("\n", 1)[-1]) + 1
+    else:  # pragma: no cover - lark has no other kinds
+        msg = str(exc)
+    return InputError(msg, Loc(path, line, col), line_of(text, line))
+
+
+class _Builder:
+    def __init__(self, text: str, path: str):
+        self.text, self.path = text, path
+        self.rs = Ruleset(name="", source=path, text=text)
+        self.rule_ids: dict[str, Loc] = {}
+
+    def loc(self, tok) -> Loc:
+        return Loc(self.path, getattr(tok, "line", 0) or 0, getattr(tok, "column", 0) or 0)
+
+    def fail(self, msg: str, tok) -> InputError:
+        loc = self.loc(tok)
+        return InputError(msg, loc, line_of(self.text, loc.line))
+
+    def warn(self, msg: str, tok, rule: str | None = None) -> None:
+        self.rs.warnings.append(Warning_(msg, self.loc(tok), rule))
+
+    # addresses
+    def net(self, tok: Token) -> Net:
+        text = str(tok)
+        try:
+            if "-" in text:
+                a, b = text.split("-", 1)
+                lo, hi = netaddr.IPAddress(a), netaddr.IPAddress(b)
+                if lo.version != hi.version:
+                    raise self.fail(f"range {text} mixes IPv4 and IPv6", tok)
+                if lo > hi:
+                    raise self.fail(f"range {text} runs backwards", tok)
+                return Net(int(lo), int(hi), lo.version, text, self.loc(tok))
+            if "/" in text:
+                addr, plen = text.split("/", 1)
+                ip = netaddr.IPAddress(addr)
+                maxlen = 32 if ip.version == 4 else 128
+                if not plen.isdigit() or int(plen) > maxlen:
+                    raise self.fail(f"bad prefix length /{plen} (at most {maxlen})", tok)
+                net = netaddr.IPNetwork(text)
+                if net.ip != net.network:
+                    self.warn(f"{text} has host bits set; using {net.cidr}", tok)
+                return Net(int(net.first), int(net.last), net.version, str(net.cidr), self.loc(tok))
+            ip = netaddr.IPAddress(text)
+            return Net(int(ip), int(ip), ip.version, text, self.loc(tok))
+        except (netaddr.AddrFormatError, ValueError):
+            raise self.fail(f"{text!r} is not a valid IP address, CIDR or range", tok) from None
+
+    def addr_list(self, tree: Tree) -> tuple:
+        items = []
+        for node in tree.children:
+            tok = node.children[0]
+            if node.data == "net":
+                items.append(self.net(tok))
+            elif node.data == "any_addr":
+                version = {"any": None, "any4": 4, "any6": 6}[str(tok)]
+                items.append(AnyAddr(version, self.loc(tok)))
+            else:
+                items.append(Ref(str(tok), self.loc(tok)))
+        return tuple(items)
+
+    def addr_expr(self, tree: Tree) -> AddrExpr:
+        lists = [c for c in tree.children if isinstance(c, Tree)]
+        include = self.addr_list(lists[0])
+        exclude = self.addr_list(lists[1]) if len(lists) > 1 else ()
+        return AddrExpr(include, exclude)
+
+    # services
+    def svc(self, tok: Token) -> Svc:
+        text = str(tok)
+        proto_text, _, arg = text.partition("/")
+        proto_text = proto_text.lower()
+        if proto_text == "proto":
+            proto = PROTO_NAMES.get(arg.lower()) if not arg.isdigit() else int(arg)
+            if proto is None or not 0 <= proto <= 255:
+                raise self.fail(f"bad protocol {arg!r} (a number 0-255 or a name such as gre)", tok)
+            return Svc.whole(proto)
+        proto = PROTO_NAMES[proto_text]
+        lo_dom, hi_dom = port_domain(proto)
+        if arg.lower() in ("", "any"):
+            return Svc(proto, lo_dom, hi_dom, text, self.loc(tok))
+        what = "port" if proto in PORT_PROTOCOLS else "ICMP type"
+        if proto in TYPE_PROTOCOLS and arg.lower() in ICMP_TYPES:
+            t = ICMP_TYPES[arg.lower()]
+            return Svc(proto, t, t, text, self.loc(tok))
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", arg)
+        if not m:
+            raise self.fail(f"bad {what} {arg!r} in {text!r}", tok)
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if not (lo_dom <= lo <= hi_dom and lo_dom <= hi <= hi_dom):
+            raise self.fail(f"{what} out of range in {text!r} ({lo_dom}-{hi_dom})", tok)
+        if lo > hi:
+            raise self.fail(f"{what} range {arg} runs backwards", tok)
+        return Svc(proto, lo, hi, text, self.loc(tok))
+
+    def svc_list(self, tree: Tree) -> tuple:
+        items = []
+        for node in tree.children:
+            tok = node.children[0]
+            if node.data == "svc":
+                items.append(self.svc(tok))
+            elif node.data == "any_svc":
+                items.append(Svc(None, 0, 0, "any", self.loc(tok)))
+            elif str(tok).lower() in PROTO_NAMES and str(tok) not in self.rs.services:
+                items.append(Svc.whole(PROTO_NAMES[str(tok).lower()]))
+            else:
+                items.append(Ref(str(tok), self.loc(tok)))
+        return tuple(items)
+
+    # statements
+    def define(self, table: dict, kind: str, name_tok: Token) -> str:
+        name = str(name_tok)
+        if name in table:
+            first = table[name].loc
+            raise self.fail(f"{kind} {name!r} is already defined at line {first.line}", name_tok)
+        if kind == "service" and name.lower() in PROTO_NAMES:
+            raise self.fail(f"{name!r} is a protocol name and cannot name a service", name_tok)
+        return name
+
+    def statement(self, node: Tree) -> None:
+        kind = node.data
+        kids = node.children
+        comment = next((str(c)[1:].strip() for c in kids if isinstance(c, Token) and c.type == "COMMENT"), "")
+        if kind == "ruleset_decl":
+            if self.rs.name:
+                raise self.fail("the ruleset is already named", kids[0])
+            self.rs.name = str(kids[0])
+        elif kind == "default_decl":
+            self.rs.default = str(kids[0])
+        elif kind == "address_def":
+            name = self.define(self.rs.addresses, "address", kids[0])
+            self.rs.addresses[name] = AddressDef(name, self.addr_expr(kids[1]), self.loc(kids[0]))
+        elif kind == "service_def":
+            name = self.define(self.rs.services, "service", kids[0])
+            self.rs.services[name] = ServiceDef(name, self.svc_list(kids[1]), self.loc(kids[0]))
+        elif kind == "rule":
+            self.rule(node, comment)
+
+    def rule(self, node: Tree, comment: str) -> None:
+        kids = [c for c in node.children if not (isinstance(c, Token) and c.type in ("COMMENT", "ARROW"))]
+        rid_tok = None
+        if isinstance(kids[0], Tree) and kids[0].data == "rule_id":
+            rid_tok = kids.pop(0).children[0]
+        action_tok, src, dst, svcs, *hints = kids
+        loc = self.loc(rid_tok or action_tok)
+        rid = str(rid_tok) if rid_tok is not None else f"#{len(self.rs.rules) + 1}"
+        if rid in self.rule_ids:
+            raise self.fail(f"rule id {rid!r} is already used at line {self.rule_ids[rid].line}", rid_tok)
+        self.rule_ids[rid] = loc
+        conditions, hint_pairs = [], []
+        for h in hints:
+            if h.data == "zone_hint":
+                hint_pairs.append(("zone", f"{h.children[0]} -> {h.children[2]}"))
+            else:
+                conditions.append(Condition(f"via {h.children[0]}", "interface match"))
+        self.rs.rules.append(Rule(
+            id=rid, action=str(action_tok), src=self.addr_expr(src), dst=self.addr_expr(dst),
+            services=self.svc_list(svcs), loc=loc, comment=comment,
+            conditions=tuple(conditions), hints=tuple(hint_pairs)))
+
+
+def parse(text: str, path: str = "<rules>") -> Ruleset:
+    """Parse ruleset-language TEXT into a checked Ruleset (InputError on bad input)."""
+    try:
+        tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, path) from None
+    b = _Builder(text, path)
+    stmts = [c for c in tree.children if isinstance(c, Tree)]
+    # services first, so that a rule may use a service defined further down
+    for node in sorted(stmts, key=lambda n: n.data != "service_def"):
+        if node.data != "rule":
+            b.statement(node)
+    for node in stmts:
+        if node.data == "rule":
+            b.statement(node)
+    rs = b.rs
+    if not rs.name:
+        rs.name = re.sub(r"\.[^.]*$", "", path.replace("\\", "/").rsplit("/", 1)[-1]) or "ruleset"
+    check_references(rs)
+    return rs
+
+
+def load(text: str, path: str, **_options) -> list[Ruleset]:
+    return [parse(text, path)]
+

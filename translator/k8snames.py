@@ -1,0 +1,50 @@
+"""Kubernetes name and label rules, and a stable mapping into them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_QNAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+
+
+def is_dns_label(s: str) -> bool:
+    return len(s) <= 63 and bool(_LABEL.match(s))
+
+
+def is_dns_subdomain(s: str) -> bool:
+    return len(s) <= 253 and bool(_SUBDOMAIN.match(s))
+
+
+def label_key_error(key: str) -> str | None:
+    """Why KEY is not a valid label key, or None."""
+    if not isinstance(key, str) or not key:
+        return "a label key must be a non-empty string"
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and not is_dns_subdomain(prefix):
+        return f"label key prefix {prefix!r} must be a DNS subdomain"
+    if len(name) > 63 or not _QNAME.match(name):
+        return f"label key {key!r} must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric"
+    return None
+
+
+def label_value_error(value) -> str | None:
+    """Why VALUE is not a valid label value, or None."""
+    if not isinstance(value, str):
+        return "a label value must be a string (quote numbers and booleans)"
+    if value == "" or (len(value) <= 63 and _QNAME.match(value)):
+        return None
+    return f"label value {value!r} must be at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric"
+
+
+def dns_name(text: str, max_len: int = 63) -> str:
+    """TEXT mapped to a valid DNS-1123 label, stable, with a hash when altered."""
+    clean = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    clean = re.sub(r"-{2,}", "-", clean)
+    if clean == text and 0 < len(clean) <= max_len:
+        return clean
+    digest = hashlib.sha256(text.encode()).hexdigest()[:6]
+    head = clean[: max_len - 7].rstrip("-") or "x"
+    return f"{head}-{digest}"

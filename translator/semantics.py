@@ -1,0 +1,245 @@
+"""Flow-set semantics: the universe of endpoints and each rule's match set.
+
+Endpoints sit on one number line (see space.py): external IPs, then one point
+per pod class.  A firewall address denotes the workloads whose legacy
+addresses it covers entirely, the external addresses it holds, and every pod
+when it covers all of IPv4 or IPv6.  Partial cover is resolved to the secure
+side: an allow leaves the workload out, a deny takes it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import netaddr
+
+from .errors import InputError, line_of
+from .inventory import Inventory, Workload
+from .model import ALLOW, AddrExpr, Ref, Rule, Ruleset
+from .resolve import Resolver
+from .space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, POD_BASE, IntervalSet, ip_range
+
+SECURE, OPTIMISTIC = "secure", "optimistic"
+
+
+@dataclass
+class Atom:
+    """A class of pods that every selector treats alike."""
+
+    index: int
+    kind: str  # workload | others | outside
+    namespace: str | None = None
+    workload: Workload | None = None
+    legacy: IntervalSet = EMPTY
+
+    @property
+    def point(self) -> int:
+        return POD_BASE + self.index
+
+    @property
+    def governed(self) -> bool:
+        return self.kind != "outside"
+
+    def __str__(self) -> str:
+        if self.kind == "workload":
+            return f"{self.namespace}/{self.workload.name}"
+        if self.kind == "others":
+            return f"other pods of namespace {self.namespace}"
+        return "pods of namespaces outside the inventory"
+
+
+def parse_legacy(text: str) -> IntervalSet | None:
+    """A CIDR, host or a-b range as an endpoint set; None if TEXT is not one."""
+    try:
+        if "-" in text and not text.startswith("-"):
+            a, b = (netaddr.IPAddress(x.strip()) for x in text.split("-", 1))
+            if a.version != b.version or a > b:
+                return None
+            return ip_range(int(a), int(b), a.version)
+        net = netaddr.IPNetwork(text)
+        return ip_range(int(net.first), int(net.last), net.version)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return None
+
+
+class Universe:
+    """The pod classes of an inventory and the external address space."""
+
+    def __init__(self, inv: Inventory, rs: Ruleset, resolver: Resolver):
+        self.inv = inv
+        self.atoms: list[Atom] = []
+        self.by_ns: dict[str, list[Atom]] = {}
+        for ns in sorted(inv.namespaces):
+            group = []
+            for w in sorted(inv.workloads_in(ns), key=lambda w: w.name):
+                group.append(Atom(len(self.atoms) + len(group), "workload", ns, w,
+                                  self._legacy(w, rs, resolver)))
+            group.append(Atom(len(self.atoms) + len(group), "others", ns))
+            self.by_ns[ns] = group
+            self.atoms += group
+        self.outside = Atom(len(self.atoms), "outside")
+        self.atoms.append(self.outside)
+        self._check_overlap()
+        self.workload_ips = IntervalSet(iv for a in self.atoms for iv in a.legacy)
+        self.external = ALL_IP - self.workload_ips
+        self.pods = IntervalSet([(POD_BASE, POD_BASE + len(self.atoms) - 1)])
+        self.governed = IntervalSet([(POD_BASE, POD_BASE + len(self.atoms) - 2)])
+        self.endpoints = self.external | self.pods
+        self.end = POD_BASE + len(self.atoms) - 1
+
+    def _legacy(self, w: Workload, rs: Ruleset, resolver: Resolver) -> IntervalSet:
+        parts = []
+        for text in w.addresses:
+            s = parse_legacy(text)
+            if s is None:
+                if text not in rs.addresses:
+                    raise InputError(f"workload {w.name}: {text!r} is neither an address nor an object "
+                                     f"of ruleset {rs.name}", w.loc)
+                b = resolver.address(AddrExpr((Ref(text),)))
+                if not b.exact:
+                    raise InputError(f"workload {w.name}: object {text!r} has unresolved parts", w.loc)
+                s = b.lower
+            parts.append(s)
+        return IntervalSet(iv for s in parts for iv in s)
+
+    def _check_overlap(self) -> None:
+        seen: list[Atom] = []
+        for a in self.atoms:
+            for b in seen:
+                if a.legacy & b.legacy:
+                    raise InputError(f"workloads {b.workload.name!r} and {a.workload.name!r} share legacy "
+                                     f"addresses; an address belongs to one workload", a.workload.loc)
+            if a.legacy:
+                seen.append(a)
+
+    def atom_at(self, point: int) -> Atom | None:
+        i = point - POD_BASE
+        return self.atoms[i] if 0 <= i < len(self.atoms) else None
+
+    def denote(self, s: IntervalSet, full: bool) -> tuple[IntervalSet, list[Atom]]:
+        """Endpoints denoted by address set S, and the pod classes only partly in S.
+
+        full: a workload needs all its legacy addresses in S (else any one will do)."""
+        everything = ALL_V4.issubset(s) or ALL_V6.issubset(s)
+        points, partial = [], []
+        for a in self.atoms:
+            if everything:
+                points.append(a.point)
+            elif a.legacy:
+                inside = a.legacy & s
+                if inside == a.legacy or (inside and not full):
+                    points.append(a.point)
+                elif inside:
+                    partial.append(a)
+        pods = IntervalSet((p, p) for p in points)
+        return (s & self.external) | pods, partial
+
+
+@dataclass(eq=False)
+class CRule:
+    """A rule as sets: src and dst on the endpoint line, svc on the service line."""
+
+    rule: Rule
+    allow: bool
+    src: IntervalSet
+    dst: IntervalSet
+    svc: IntervalSet
+    partial: dict = field(default_factory=dict)  # side -> [Atom]
+
+    def matches(self, s: int, d: int, v: int) -> bool:
+        return s in self.src and d in self.dst and v in self.svc
+
+
+def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SECURE) -> list[CRule]:
+    """Each rule's match set, resolved to the secure (or optimistic) side."""
+    out = []
+    for r in rs.rules:
+        allow = r.action == ALLOW
+        # secure: allows match what they surely match, denies what they may match
+        sure = allow if mode == SECURE else not allow
+        if r.conditions and sure:
+            out.append(CRule(r, allow, EMPTY, EMPTY, EMPTY))
+            continue
+        sides, partial = [], {}
+        for side, expr in (("src", r.src), ("dst", r.dst)):
+            b = resolver.address(expr)
+            s, part = uni.denote(b.lower if sure else b.upper, full=sure)
+            sides.append(s)
+            if part:
+                partial[side] = part
+        sv = resolver.services(r.services)
+        out.append(CRule(r, allow, sides[0], sides[1], sv.lower if sure else sv.upper, partial))
+    return out
+
+
+def first_match(crules: list[CRule], default_allow: bool, s: int, d: int, v: int) -> tuple[bool, CRule | None]:
+    """The decision for one flow, and the rule that made it (None: the default)."""
+    for c in crules:
+        if c.matches(s, d, v):
+            return c.allow, c
+    return default_allow, None
+
+
+def decide(ordered: list[CRule], default_allow: bool) -> tuple[IntervalSet, tuple[CRule, ...]]:
+    """Allowed services when exactly ORDERED rules match the endpoint pair."""
+    decided, allowed, contrib = EMPTY, EMPTY, []
+    for c in ordered:
+        new = c.svc - decided
+        if not new:
+            continue
+        if c.allow:
+            allowed = allowed | new
+            contrib.append(c)
+        decided = decided | new
+        if decided == FULL_SVC:
+            break
+    if default_allow:
+        rest = FULL_SVC - decided
+        if rest:
+            allowed = allowed | rest
+    return allowed, tuple(contrib)
+
+
+def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end: int):
+    """Sweep the other side for a fixed endpoint: [(IntervalSet region, allowed, contrib)].
+
+    fixed='src': POINT is a source and regions are destinations; 'dst' the reverse."""
+    other = "dst" if fixed == "src" else "src"
+    rel = [(i, c) for i, c in enumerate(crules) if point in getattr(c, fixed) and c.svc]
+    events: dict[int, list] = {0: [], end + 1: []}
+    for i, c in rel:
+        for lo, hi in getattr(c, other):
+            events.setdefault(lo, []).append((1, i))
+            events.setdefault(hi + 1, []).append((0, i))
+    active: set[int] = set()
+    cache: dict[tuple, tuple] = {}
+    by_index = dict(rel)
+    segments: list[tuple[int, int, IntervalSet, tuple]] = []
+    points = sorted(p for p in events if p <= end + 1)
+    for k, p in enumerate(points[:-1]):
+        for kind, i in events[p]:
+            if kind:
+                active.add(i)
+            else:
+                active.discard(i)
+        key = tuple(sorted(active))
+        if key not in cache:
+            cache[key] = decide([by_index[i] for i in key], default_allow)
+        allowed, contrib = cache[key]
+        lo, hi = p, points[k + 1] - 1
+        if segments and segments[-1][2] == allowed and segments[-1][1] == lo - 1:
+            prev = segments[-1]
+            segments[-1] = (prev[0], hi, allowed, tuple(dict.fromkeys(prev[3] + contrib)))
+        else:
+            segments.append((lo, hi, allowed, contrib))
+    groups: dict[IntervalSet, tuple[list, dict]] = {}
+    for lo, hi, allowed, contrib in segments:
+        if allowed:
+            ivs, cs = groups.setdefault(allowed, ([], {}))
+            ivs.append((lo, hi))
+            cs.update(dict.fromkeys(contrib))
+    return [(IntervalSet(ivs), allowed, tuple(cs)) for allowed, (ivs, cs) in groups.items()]
+
+
+def source_line(rs: Ruleset, rule: Rule) -> str | None:
+    return line_of(rs.text, rule.loc.line) if rs.text and rule.loc.line else None

@@ -1,0 +1,274 @@
+"""NetworkPolicy synthesis: the exact allowed flow set as allow-only policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .cidr import ip_blocks
+from .findings import Finding, flow_text
+from .inventory import Inventory
+from .k8snames import dns_name
+from .model import ALLOW, SCTP, TCP, UDP, Ruleset
+from .resolve import Resolver, unresolved_items
+from .selectors import complement, ns_selector, union_of
+from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, first_match
+from .space import ALL_IP, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
+
+MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
+PORT_NAMES = ((TCP, "TCP"), (UDP, "UDP"), (SCTP, "SCTP"))
+L4 = whole_proto(TCP) | whole_proto(UDP) | whole_proto(SCTP)
+DIRS = (("ingress", "Ingress", "dst", "from"), ("egress", "Egress", "src", "to"))
+
+
+@dataclass
+class Result:
+    ruleset: Ruleset
+    policies: list[dict]
+    findings: list[Finding]
+    stats: dict = field(default_factory=dict)
+
+
+def ports_for(allowed: IntervalSet) -> tuple[list[dict] | None, IntervalSet]:
+    """NetworkPolicy ports for ALLOWED (None: every port and protocol) and what they cannot say."""
+    if allowed == FULL_SVC:
+        return None, EMPTY
+    ports = []
+    parts = split_svc(allowed)
+    for proto, name in PORT_NAMES:
+        for lo, hi in parts.get(proto, []):
+            if (lo, hi) == (1, 65535):
+                ports.append({"protocol": name})
+            else:
+                p = {"protocol": name, "port": lo}
+                if hi > lo:
+                    p["endPort"] = hi
+                ports.append(p)
+    return ports, allowed - L4
+
+
+class Synth:
+    def __init__(self, rs: Ruleset, inv: Inventory):
+        self.rs, self.inv = rs, inv
+        self.resolver = Resolver(rs)
+        self.uni = Universe(inv, rs, self.resolver)
+        self.secure = compile_rules(rs, self.uni, self.resolver, SECURE)
+        self.optimistic = compile_rules(rs, self.uni, self.resolver, OPTIMISTIC)
+        self.default_allow = rs.default == ALLOW
+        self.findings: list[Finding] = []
+        self.prefix = dns_name(rs.name or "fw2np", 40)
+
+    # --- peers -------------------------------------------------------------
+
+    def pod_peers(self, atoms: list[Atom], home: str) -> list[dict]:
+        chosen = {a.index for a in atoms}
+        if len(chosen) == len(self.uni.atoms):
+            return [{"namespaceSelector": {}}]
+        full = [ns for ns, group in self.uni.by_ns.items() if all(a.index in chosen for a in group)]
+        peers = []
+        if self.uni.outside.index in chosen:
+            rest = [ns for ns in self.uni.by_ns if ns not in full]
+            peers.append({"namespaceSelector": ns_selector(rest, negate=True)})
+        else:
+            if home in full:
+                peers.append({"podSelector": {}})
+            others = [ns for ns in full if ns != home]
+            if others:
+                peers.append({"namespaceSelector": ns_selector(others)})
+        for ns, group in self.uni.by_ns.items():
+            inside = [a for a in group if a.index in chosen]
+            if ns in full or not inside:
+                continue
+            if any(a.kind == "others" for a in inside):
+                left_out = [a.workload.labels for a in group if a.kind == "workload" and a.index not in chosen]
+                sels = complement(left_out)
+            else:
+                sels = union_of([a.workload.labels for a in inside])
+            for sel in sels:
+                peer = {"podSelector": sel}
+                if ns != home:
+                    peer = {"namespaceSelector": ns_selector([ns]), "podSelector": sel}
+                peers.append(peer)
+        return peers
+
+    def peers(self, region: IntervalSet, home: str) -> list[dict] | None:
+        """Peers for the endpoints in REGION (None: every endpoint)."""
+        if self.uni.endpoints.issubset(region):
+            return None
+        atoms = [self.uni.atom_at(lo + k) for lo, hi in (region & self.uni.pods) for k in range(hi - lo + 1)]
+        out = self.pod_peers(atoms, home) if atoms else []
+        for cidr, exc in ip_blocks(region & self.uni.external, ALL_IP - self.uni.external):
+            block = {"cidr": cidr}
+            if exc:
+                block["except"] = exc
+            out.append({"ipBlock": block})
+        return out
+
+    # --- policies ----------------------------------------------------------
+
+    def rules_for(self, atom: Atom, fixed: str, key: str) -> tuple[list[dict], bool, list]:
+        """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
+        groups = along(self.secure, fixed, atom.point, self.default_allow, self.uni.end)
+        if len(groups) == 1 and groups[0][1] == FULL_SVC and self.uni.endpoints.issubset(groups[0][0]):
+            return [{}], False, list(groups[0][2])
+        out, contrib = [], []
+        for region, allowed, cs in sorted(groups, key=lambda g: g[0].iv):
+            region = region & self.uni.endpoints
+            if not region:
+                continue
+            ports, dropped = ports_for(allowed)
+            if dropped:
+                self.report_dropped(atom, fixed, region, dropped, cs)
+            if ports == []:
+                continue
+            rule: dict = {}
+            peers = self.peers(region, atom.namespace)
+            if peers is not None:
+                rule[key] = peers
+            if ports is not None:
+                rule["ports"] = ports
+            out.append(rule)
+            contrib += cs
+        return out, True, contrib
+
+    def report_dropped(self, atom: Atom, fixed: str, region: IntervalSet, dropped: IntervalSet, cs) -> None:
+        other = region.first()
+        s, d = (atom.point, other) if fixed == "src" else (other, atom.point)
+        ids = ", ".join(c.rule.id for c in cs) or "default"
+        self.findings.append(Finding(
+            "inexpressible",
+            f"NetworkPolicy cannot allow this protocol on its own (allowed by {ids}); left denied",
+            cs[0].rule if cs else None, flow_text(s, d, dropped.first(), self.uni)))
+
+    def policy(self, ns: str, name: str, selector: dict, direction: str, rules: list, contrib) -> dict:
+        ids = list(dict.fromkeys(c.rule.ref for c in contrib))
+        if self.default_allow and (not ids or rules == [{}]):
+            ids.append("default allow")
+        meta = {"name": name, "namespace": ns, "labels": dict(MANAGED),
+                "annotations": {"fw2np.io/ruleset": self.rs.name,
+                                "fw2np.io/rules": ", ".join(ids) or "none"}}
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta,
+                "spec": {"podSelector": selector, "policyTypes": [direction.capitalize()],
+                         direction: rules}}
+
+    def build(self) -> list[dict]:
+        per_ns: dict[str, list[dict]] = {}
+        for ns, group in self.uni.by_ns.items():
+            isolated, pols = [], []
+            for direction, ptype, fixed, key in DIRS:
+                made = []
+                restricted_any = False
+                for atom in group:
+                    rules, restricted, contrib = self.rules_for(atom, "dst" if fixed == "dst" else "src", key)
+                    restricted_any |= restricted
+                    made.append((atom, rules, contrib))
+                if not restricted_any:
+                    continue
+                isolated.append(ptype)
+                for atom, rules, contrib in made:
+                    if not rules:
+                        continue
+                    if atom.kind == "workload":
+                        name = dns_name(f"{self.prefix}-{atom.workload.name}-{direction}", 253)
+                        pols.append(self.policy(ns, name, {"matchLabels": dict(sorted(atom.workload.labels.items()))},
+                                                direction, rules, contrib))
+                    else:
+                        sels = complement([a.workload.labels for a in group if a.kind == "workload"])
+                        for k, sel in enumerate(sels):
+                            suffix = f"-{k + 1}" if len(sels) > 1 else ""
+                            name = f"{self.prefix}-other-pods-{direction}{suffix}"
+                            pols.append(self.policy(ns, name, sel, direction, rules, contrib))
+            if isolated:
+                cleanup = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                           "metadata": {"name": f"{self.prefix}-default-deny", "namespace": ns,
+                                        "labels": dict(MANAGED),
+                                        "annotations": {"fw2np.io/ruleset": self.rs.name,
+                                                        "fw2np.io/rules": "default deny (cleanup)"}},
+                           "spec": {"podSelector": {}, "policyTypes": isolated}}
+                pols.insert(0, cleanup)
+            per_ns[ns] = _unique_names(pols)
+        return [p for ns in sorted(per_ns) for p in per_ns[ns]]
+
+    # --- findings ----------------------------------------------------------
+
+    def approximations(self) -> None:
+        for sec, opt in zip(self.secure, self.optimistic):
+            r = sec.rule
+            example = self.changed_flow(opt)
+            # allows lose partly covered workloads (secure side); denies take them in
+            partial = sec.partial if sec.allow else opt.partial
+            what = "does not apply to" if sec.allow else "applies to all of"
+            for side, atoms in sorted(partial.items()):
+                for a in atoms:
+                    self.findings.append(Finding(
+                        "partial-cover",
+                        f"the {side} covers only part of the addresses of workload {a}; the {r.action} {what} it",
+                        r, example))
+            for u in unresolved_items(self.rs, r.src.include + r.src.exclude + r.dst.include
+                                      + r.dst.exclude + tuple(r.services)):
+                effect = "matches nothing there" if sec.allow else "matches everything there"
+                self.findings.append(Finding("unresolved", f"{u.text}: {u.reason}; the {r.action} {effect}",
+                                             r, example))
+            for c in r.conditions:
+                effect = "the allow is dropped" if sec.allow else "the deny applies without it"
+                self.findings.append(Finding("condition", f"cannot enforce {c.text} ({c.reason}); {effect}",
+                                             r, example))
+
+    def changed_flow(self, opt: CRule) -> str | None:
+        """A flow inside OPT's match where the secure and optimistic decisions differ."""
+        def points(s: IntervalSet, limit=4):
+            return [lo for lo, _ in list(s)[:limit]] + [hi for _, hi in list(s)[:limit]]
+        for s in points(opt.src & self.uni.endpoints):
+            for d in points(opt.dst & self.uni.endpoints):
+                if s not in self.uni.governed and d not in self.uni.governed:
+                    continue
+                for v in points(opt.svc, 6):
+                    a = first_match(self.secure, self.default_allow, s, d, v)[0]
+                    b = first_match(self.optimistic, self.default_allow, s, d, v)[0]
+                    if a != b:
+                        return flow_text(s, d, v, self.uni)
+        return None
+
+    def reach(self) -> int:
+        """Report rules with no governed pod at either end; count rules partly out of reach."""
+        partly = 0
+        for c in self.secure:
+            src_out = (c.src & self.uni.endpoints) - self.uni.governed
+            dst_out = (c.dst & self.uni.endpoints) - self.uni.governed
+            if not (c.src and c.dst and c.svc) or not (src_out and dst_out):
+                continue
+            partly += 1
+            if not (c.src & self.uni.governed) and not (c.dst & self.uni.governed):
+                self.findings.append(Finding(
+                    "out-of-reach", "no pod of the inventory's namespaces at either end: "
+                    "NetworkPolicy cannot enforce this rule", c.rule,
+                    flow_text(src_out.first(), dst_out.first(), c.svc.first(), self.uni)))
+        return partly
+
+
+def _unique_names(pols: list[dict]) -> list[dict]:
+    seen: dict[str, int] = {}
+    for p in pols:
+        name = p["metadata"]["name"]
+        if name in seen:
+            seen[name] += 1
+            p["metadata"]["name"] = dns_name(f"{name}-{seen[name]}", 253)
+        else:
+            seen[name] = 1
+    return pols
+
+
+def convert(rs: Ruleset, inv: Inventory) -> Result:
+    """Compile RS over inventory INV into NetworkPolicies (exact but for the findings)."""
+    s = Synth(rs, inv)
+    s.approximations()
+    policies = s.build()
+    partly = s.reach()
+    if not inv.pod_cidrs:
+        s.findings.append(Finding("note", "the inventory names no pod CIDR: the output is exact on CNIs "
+                                          "whose ipBlocks do not match pod IPs"))
+    peers = sum(len(r.get("from", r.get("to", []))) for p in policies
+                for r in p["spec"].get("ingress", []) + p["spec"].get("egress", []))
+    stats = {"rules": len(rs.rules), "policies": len(policies), "peers": peers,
+             "rules_partly_out_of_reach": partly, "workloads": len(inv.workloads),
+             "namespaces": len(inv.namespaces)}
+    return Result(rs, policies, s.findings, stats)

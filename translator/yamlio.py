@@ -1,0 +1,77 @@
+"""Safe YAML loading that remembers where each mapping and key came from."""
+
+from __future__ import annotations
+
+import yaml
+
+from .errors import InputError, Loc, line_of
+
+
+class LDict(dict):
+    """A dict with the location of itself and of each key."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loc: Loc | None = None
+        self.key_locs: dict = {}
+
+
+class LList(list):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.loc: Loc | None = None
+
+
+def _loader(path: str):
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        loader.flatten_mapping(node)
+        out = LDict()
+        out.loc = Loc(path, node.start_mark.line + 1, node.start_mark.column + 1)
+        out.key_locs = {}
+        for knode, vnode in node.value:
+            key = loader.construct_object(knode, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise InputError("a mapping key must be a plain value",
+                                 Loc(path, knode.start_mark.line + 1, knode.start_mark.column + 1)) from None
+            if key in out:
+                raise InputError(f"duplicate key {key!r}",
+                                 Loc(path, knode.start_mark.line + 1, knode.start_mark.column + 1))
+            out[key] = loader.construct_object(vnode, deep=True)
+            out.key_locs[key] = Loc(path, knode.start_mark.line + 1, knode.start_mark.column + 1)
+        return out
+
+    def sequence(loader, node):
+        out = LList(loader.construct_object(n, deep=True) for n in node.value)
+        out.loc = Loc(path, node.start_mark.line + 1, node.start_mark.column + 1)
+        return out
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, sequence)
+    return Loader
+
+
+def load_all(text: str, path: str) -> list:
+    """All documents of TEXT (safe loader); InputError with line:column on bad YAML."""
+    try:
+        return list(yaml.load_all(text, Loader=_loader(path)))  # noqa: S506 - SafeLoader subclass
+    except InputError as exc:
+        raise InputError(exc.message, exc.loc, line_of(text, exc.loc.line) if exc.loc else None) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Loc(path, mark.line + 1, mark.column + 1) if mark else Loc(path)
+        msg = " ".join(x for x in (exc.context, exc.problem) if x) or "bad YAML"
+        raise InputError(f"invalid YAML: {msg}", loc, line_of(text, loc.line)) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", Loc(path)) from None
+
+
+def loc_of(obj, key=None, default: Loc | None = None) -> Loc | None:
+    """Location of KEY in mapping OBJ, or of OBJ itself."""
+    if key is not None and isinstance(obj, LDict) and key in obj.key_locs:
+        return obj.key_locs[key]
+    return getattr(obj, "loc", default)
