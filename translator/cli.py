@@ -30,6 +30,16 @@ def cli():
     """Translate ordered firewall rulesets into equivalent Kubernetes NetworkPolicies."""
 
 
+def frontend_options(inv, host, columns) -> dict:
+    """Options a frontend may use: the protected host's legacy addresses, a CSV column map."""
+    opts = {"columns": columns}
+    if host:
+        if host not in inv.workloads:
+            raise InputError(f"--host: no workload {host!r} in the inventory")
+        opts["host_addresses"] = list(inv.workloads[host].addresses)
+    return opts
+
+
 def _pick(rulesets, name):
     if name:
         for rs in rulesets:
@@ -51,8 +61,10 @@ def _pick(rulesets, name):
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--from", "source_format", help="Input format (detected when omitted).")
 @click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
+@click.option("--host", "host", help="Inventory workload whose INPUT/OUTPUT (inbound/outbound) rules the input holds.")
+@click.option("--columns", help="CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
-def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_name, quiet):
+def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_name, host, columns, quiet):
     """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
     from .frontends import load
     from .inventory import load_inventory
@@ -61,8 +73,8 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_name, 
 
     if output and outdir:
         raise click.UsageError("use -o or -d, not both")
-    rs = _pick(load(rules, source_format), ruleset_name)
     inv = load_inventory(inventory)
+    rs = _pick(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_name)
     result = compile_(rs, inv)
     if outdir:
         write_per_namespace(result.policies, outdir, fmt)
