@@ -1,0 +1,217 @@
+"""Brute-force NetworkPolicy (networking.k8s.io/v1) decision for single flows.
+
+Written from the Kubernetes documentation, independently of the compiler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import netaddr
+
+from .endpoints import Endpoint, Ip, Pod
+
+NAME_LABEL = "kubernetes.io/metadata.name"
+PROTO_NAMES = {6: "TCP", 17: "UDP", 132: "SCTP"}
+INGRESS, EGRESS = "Ingress", "Egress"
+
+
+def selector_matches(sel: dict | None, labels: dict[str, str]) -> bool:
+    """A LabelSelector: every matchLabels pair and every matchExpressions entry holds."""
+    sel = sel or {}
+    for k, v in (sel.get("matchLabels") or {}).items():
+        if labels.get(k) != _text(v):
+            return False
+    for expr in sel.get("matchExpressions") or []:
+        key, op = expr.get("key"), expr.get("operator")
+        values = [_text(v) for v in expr.get("values") or []]
+        if op == "In":
+            ok = key in labels and labels[key] in values
+        elif op == "NotIn":
+            ok = key not in labels or labels[key] not in values
+        elif op == "Exists":
+            ok = key in labels
+        elif op == "DoesNotExist":
+            ok = key not in labels
+        else:
+            raise ValueError(f"unknown label selector operator {op!r}")
+        if not ok:
+            return False
+    return True
+
+
+def _text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+@lru_cache(maxsize=4096)
+def _net(cidr: str) -> netaddr.IPNetwork:
+    try:
+        return netaddr.IPNetwork(str(cidr))
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise ValueError(f"ipBlock: {cidr!r} is not a valid CIDR") from None
+
+
+@lru_cache(maxsize=65536)
+def _addr(text: str) -> netaddr.IPAddress:
+    return netaddr.IPAddress(text)
+
+
+def in_ip_block(address: str, block: dict) -> bool:
+    """ADDRESS is inside block.cidr and outside every block.except."""
+    ip = _addr(address)
+    if "cidr" not in block or ip not in _net(block["cidr"]):
+        return False
+    return not any(ip in _net(e) for e in block.get("except") or [])
+
+
+@dataclass
+class Policy:
+    """A NetworkPolicy with its defaults applied."""
+
+    namespace: str
+    name: str
+    pod_selector: dict
+    types: tuple[str, ...]
+    ingress: list
+    egress: list
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @staticmethod
+    def of(obj: dict) -> "Policy":
+        meta = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        types = tuple(spec.get("policyTypes") or ())
+        if not types:
+            # Kubernetes defaulting: Ingress always, Egress when there are egress rules
+            types = (INGRESS, EGRESS) if spec.get("egress") else (INGRESS,)
+        return Policy(meta.get("namespace") or "default", meta.get("name") or "", spec.get("podSelector") or {},
+                      types, [r or {} for r in spec.get("ingress") or []],
+                      [r or {} for r in spec.get("egress") or []])
+
+
+class NetpolEvaluator:
+    """Decides single flows under a set of NetworkPolicies."""
+
+    def __init__(self, policies: list[dict], namespace_labels: dict[str, dict[str, str]] | None = None,
+                 pod_ips_match_ipblocks: bool = False):
+        self.policies: list[Policy] = []
+        for obj in policies:
+            self._add(obj)
+        self.namespace_labels = namespace_labels or {}
+        self.pod_ips = pod_ips_match_ipblocks
+
+    def _add(self, obj) -> None:
+        if not isinstance(obj, dict):
+            raise ValueError(f"a NetworkPolicy must be a mapping, got {type(obj).__name__}")
+        kind = obj.get("kind")
+        if kind == "List" or kind == "NetworkPolicyList":
+            for item in obj.get("items") or []:
+                self._add(item)
+        elif kind in (None, "NetworkPolicy"):
+            self.policies.append(Policy.of(obj))
+
+    def ns_labels(self, ns: str) -> dict[str, str]:
+        return {**{k: _text(v) for k, v in self.namespace_labels.get(ns, {}).items()}, NAME_LABEL: ns}
+
+    # --- matching -----------------------------------------------------------
+
+    def selecting(self, pod: Pod, direction: str) -> list[Policy]:
+        """Policies of that type that select POD."""
+        labels = pod.label_map
+        return [p for p in self.policies
+                if direction in p.types and p.namespace == pod.namespace and selector_matches(p.pod_selector, labels)]
+
+    def peer_matches(self, peer: dict, policy_ns: str, ep: Endpoint) -> bool:
+        peer = peer or {}
+        if peer.get("ipBlock") is not None:
+            if isinstance(ep, Ip):
+                return in_ip_block(ep.address, peer["ipBlock"])
+            return self.pod_ips and ep.ip is not None and in_ip_block(ep.ip, peer["ipBlock"])
+        pod_sel, ns_sel = peer.get("podSelector"), peer.get("namespaceSelector")
+        if not isinstance(ep, Pod) or (pod_sel is None and ns_sel is None):
+            return False
+        if ns_sel is None:
+            if ep.namespace != policy_ns:
+                return False
+        elif not selector_matches(ns_sel, self.ns_labels(ep.namespace)):
+            return False
+        return pod_sel is None or selector_matches(pod_sel, ep.label_map)
+
+    @staticmethod
+    def port_matches(entry: dict, proto: int, port: int, dst: Endpoint) -> bool:
+        entry = entry or {}
+        name = PROTO_NAMES.get(proto)
+        protocol = str(entry.get("protocol") or "TCP").upper()
+        if name is None or protocol != name:
+            return False
+        p = entry.get("port")
+        if p is None:
+            return True
+        if isinstance(p, str) and not p.isdigit():
+            # a named port of the destination pod; endPort does not apply
+            return isinstance(dst, Pod) and dst.port_number(p, protocol) == port
+        end = entry.get("endPort")
+        return int(p) <= port <= int(end) if end is not None else port == int(p)
+
+    def rule_matches(self, rule: dict, direction: str, policy_ns: str, other: Endpoint, dst: Endpoint,
+                     proto: int, port: int) -> bool:
+        peers = rule.get("from" if direction == INGRESS else "to")
+        if peers and not any(self.peer_matches(p, policy_ns, other) for p in peers):
+            return False
+        ports = rule.get("ports")
+        return not ports or any(self.port_matches(e, proto, port, dst) for e in ports)
+
+    def _side(self, pod: Pod, direction: str, other: Endpoint, dst: Endpoint, proto: int, port: int,
+              first_only: bool) -> dict:
+        pols = self.selecting(pod, direction)
+        out = {"applies": True, "pod": str(pod), "policies": [p.ref for p in pols], "isolated": bool(pols),
+               "allowed": not pols, "by": [], "reason": ""}
+        if not pols:
+            out["reason"] = f"no {direction} policy selects the pod: not isolated"
+            return out
+        for p in pols:
+            rules = p.ingress if direction == INGRESS else p.egress
+            for i, r in enumerate(rules):
+                if self.rule_matches(r, direction, p.namespace, other, dst, proto, port):
+                    out["by"].append((p.ref, i))
+                    out["allowed"] = True
+                    if first_only:
+                        return out
+        if not out["allowed"]:
+            out["reason"] = (f"isolated for {direction} by {', '.join(out['policies'])}; "
+                             "no rule of those policies matches")
+        else:
+            out["reason"] = f"allowed by {out['by'][0][0]} {direction.lower()} rule {out['by'][0][1]}"
+        return out
+
+    # --- public API ---------------------------------------------------------
+
+    def egress_allows(self, src: Pod, dst: Endpoint, proto: int, port: int) -> bool:
+        """Does SRC's egress allow the flow (True when SRC is not egress-isolated)?"""
+        return self._side(src, EGRESS, dst, dst, proto, port, True)["allowed"]
+
+    def ingress_allows(self, src: Endpoint, dst: Pod, proto: int, port: int) -> bool:
+        """Does DST's ingress allow the flow (True when DST is not ingress-isolated)?"""
+        return self._side(dst, INGRESS, src, dst, proto, port, True)["allowed"]
+
+    def allows(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> bool:
+        """Pod ends need their side's policies; IP to IP is out of reach (True)."""
+        if isinstance(src, Pod) and not self.egress_allows(src, dst, proto, port):
+            return False
+        return not isinstance(dst, Pod) or self.ingress_allows(src, dst, proto, port)
+
+    def explain(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> dict:
+        """Which policies select each end, isolation, and the rules that allow (or why not)."""
+        eg = (self._side(src, EGRESS, dst, dst, proto, port, False) if isinstance(src, Pod)
+              else {"applies": False})
+        ing = (self._side(dst, INGRESS, src, dst, proto, port, False) if isinstance(dst, Pod)
+               else {"applies": False})
+        allowed = all(s.get("allowed", True) for s in (eg, ing))
+        return {"allowed": allowed, "egress": eg, "ingress": ing}
