@@ -180,8 +180,10 @@ def first_match(crules: list[CRule], default_allow: bool, s: int, d: int, v: int
     return default_allow, None
 
 
-def decide(ordered: list[CRule], default_allow: bool) -> tuple[IntervalSet, tuple[CRule, ...]]:
-    """Allowed services when exactly ORDERED rules match the endpoint pair."""
+def decide(ordered: list[CRule], default_allow: bool) -> tuple[IntervalSet, tuple]:
+    """Allowed services when exactly ORDERED rules match the endpoint pair.
+
+    Also returns ((rule, services it decided allowed), ...); rule None is the default."""
     decided, allowed, contrib = EMPTY, EMPTY, []
     for c in ordered:
         new = c.svc - decided
@@ -189,7 +191,7 @@ def decide(ordered: list[CRule], default_allow: bool) -> tuple[IntervalSet, tupl
             continue
         if c.allow:
             allowed = allowed | new
-            contrib.append(c)
+            contrib.append((c, new))
         decided = decided | new
         if decided == FULL_SVC:
             break
@@ -197,13 +199,20 @@ def decide(ordered: list[CRule], default_allow: bool) -> tuple[IntervalSet, tupl
         rest = FULL_SVC - decided
         if rest:
             allowed = allowed | rest
+            contrib.append((None, rest))
     return allowed, tuple(contrib)
 
 
-def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end: int):
-    """Sweep the other side for a fixed endpoint: [(IntervalSet region, allowed, contrib)].
+def _merge(into: dict, contrib) -> None:
+    for c, svc in contrib:
+        into[c] = into[c] | svc if c in into else svc
 
-    fixed='src': POINT is a source and regions are destinations; 'dst' the reverse."""
+
+def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end: int):
+    """Sweep the other side for a fixed endpoint: [(region, allowed services, {rule: services})].
+
+    fixed='src': POINT is a source and regions are destinations; 'dst' the reverse.
+    Rule None in the contributions stands for the default action."""
     other = "dst" if fixed == "src" else "src"
     rel = [(i, c) for i, c in enumerate(crules) if point in getattr(c, fixed) and c.svc]
     events: dict[int, list] = {0: [], end + 1: []}
@@ -214,7 +223,7 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
     active: set[int] = set()
     cache: dict[tuple, tuple] = {}
     by_index = dict(rel)
-    segments: list[tuple[int, int, IntervalSet, tuple]] = []
+    groups: dict[IntervalSet, tuple[list, dict]] = {}
     points = sorted(p for p in events if p <= end + 1)
     for k, p in enumerate(points[:-1]):
         for kind, i in events[p]:
@@ -226,19 +235,11 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
         if key not in cache:
             cache[key] = decide([by_index[i] for i in key], default_allow)
         allowed, contrib = cache[key]
-        lo, hi = p, points[k + 1] - 1
-        if segments and segments[-1][2] == allowed and segments[-1][1] == lo - 1:
-            prev = segments[-1]
-            segments[-1] = (prev[0], hi, allowed, tuple(dict.fromkeys(prev[3] + contrib)))
-        else:
-            segments.append((lo, hi, allowed, contrib))
-    groups: dict[IntervalSet, tuple[list, dict]] = {}
-    for lo, hi, allowed, contrib in segments:
         if allowed:
             ivs, cs = groups.setdefault(allowed, ([], {}))
-            ivs.append((lo, hi))
-            cs.update(dict.fromkeys(contrib))
-    return [(IntervalSet(ivs), allowed, tuple(cs)) for allowed, (ivs, cs) in groups.items()]
+            ivs.append((p, points[k + 1] - 1))
+            _merge(cs, contrib)
+    return [(IntervalSet(ivs), allowed, cs) for allowed, (ivs, cs) in groups.items()]
 
 
 def source_line(rs: Ruleset, rule: Rule) -> str | None:

@@ -8,7 +8,7 @@ from .cidr import ip_blocks
 from .findings import Finding, flow_text
 from .inventory import Inventory
 from .k8snames import dns_name
-from .model import ALLOW, SCTP, TCP, UDP, Ruleset
+from .model import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from .resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
 from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, first_match
@@ -55,6 +55,8 @@ class Synth:
         self.optimistic = compile_rules(rs, self.uni, self.resolver, OPTIMISTIC)
         self.default_allow = rs.default == ALLOW
         self.findings: list[Finding] = []
+        self._dropped: dict = {}
+        self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
 
     # --- peers -------------------------------------------------------------
@@ -117,7 +119,7 @@ class Synth:
                 continue
             ports, dropped = ports_for(allowed)
             if dropped:
-                self.report_dropped(atom, fixed, region, dropped, cs)
+                self.report_dropped(atom, fixed, region, dropped, [c for c, v in cs.items() if v & dropped])
             if ports == []:
                 continue
             rule: dict = {}
@@ -131,18 +133,30 @@ class Synth:
         return out, True, contrib
 
     def report_dropped(self, atom: Atom, fixed: str, region: IntervalSet, dropped: IntervalSet, cs) -> None:
+        """Remember services left denied because NetworkPolicy cannot say them."""
+        protos = tuple(sorted({p for lo, hi in dropped for p in range(lo >> 16, (hi >> 16) + 1)}))
+        key = (tuple(c.rule.id if c else "default" for c in cs), protos)
+        if key in self._dropped:
+            self._dropped[key][1].add(str(atom))
+            return
+        icmp = dropped & (whole_proto(1) | whole_proto(58))
+        v = (icmp or dropped).first()
         other = region.first()
         s, d = (atom.point, other) if fixed == "src" else (other, atom.point)
-        ids = ", ".join(c.rule.id for c in cs) or "default"
-        self.findings.append(Finding(
-            "inexpressible",
-            f"NetworkPolicy cannot allow this protocol on its own (allowed by {ids}); left denied",
-            cs[0].rule if cs else None, flow_text(s, d, dropped.first(), self.uni)))
+        rule = next((c.rule for c in cs if c), None)
+        self._dropped[key] = (rule, {str(atom)}, flow_text(s, d, v, self.uni))
+
+    def dropped_findings(self) -> None:
+        for (ids, protos), (rule, atoms, example) in sorted(self._dropped.items(), key=lambda kv: kv[0]):
+            names = ", ".join(proto_label(p) for p in protos[:4]) + (" ..." if len(protos) > 4 else "")
+            self.findings.append(Finding(
+                "inexpressible",
+                f"{names} allowed by {', '.join(ids)} cannot be said with ports in NetworkPolicy; "
+                f"left denied for {len(atoms)} pod class(es)", rule, example))
 
     def policy(self, ns: str, name: str, selector: dict, direction: str, rules: list, contrib) -> dict:
-        ids = list(dict.fromkeys(c.rule.ref for c in contrib))
-        if self.default_allow and (not ids or rules == [{}]):
-            ids.append("default allow")
+        order = sorted(set(contrib), key=lambda c: self._position[id(c.rule)] if c else len(self._position))
+        ids = [c.rule.ref if c else "default allow" for c in order]
         meta = {"name": name, "namespace": ns, "labels": dict(MANAGED),
                 "annotations": {"fw2np.io/ruleset": self.rs.name,
                                 "fw2np.io/rules": ", ".join(ids) or "none"}}
@@ -262,6 +276,7 @@ def convert(rs: Ruleset, inv: Inventory) -> Result:
     s = Synth(rs, inv)
     s.approximations()
     policies = s.build()
+    s.dropped_findings()
     partly = s.reach()
     if not inv.pod_cidrs:
         s.findings.append(Finding("note", "the inventory names no pod CIDR: the output is exact on CNIs "
