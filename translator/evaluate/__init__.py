@@ -5,6 +5,7 @@ selectors, synth) so that they can catch its bugs.
 """
 
 from .endpoints import Endpoint, Ip, Pod
+from .firewall import FirewallEvaluator
 from .netpol import NetpolEvaluator
 
-__all__ = ["Endpoint", "Ip", "Pod", "NetpolEvaluator"]
+__all__ = ["Endpoint", "Ip", "Pod", "FirewallEvaluator", "NetpolEvaluator"]

@@ -1,0 +1,232 @@
+"""Brute-force firewall decision for single flows (docs/semantics.md).
+
+Walks the model's expressions directly; no interval sets.  "legacy(W) is
+inside / meets a set" is decided by testing membership at every boundary
+point of the items the expression mentions: membership is constant between
+consecutive boundaries.
+"""
+
+from __future__ import annotations
+
+import netaddr
+
+from ..inventory import Inventory, Workload
+from ..model import ALLOW, AddrExpr, AnyAddr, Net, Ref, Rule, Ruleset, Svc, Unresolved
+from .endpoints import Endpoint, Ip, Pod
+
+SECURE, OPTIMISTIC = "secure", "optimistic"
+TOP = {4: 2**32 - 1, 6: 2**128 - 1}
+
+
+def _parse_range(text: str) -> tuple[int, int, int] | None:
+    """(version, first, last) of a CIDR, host or a-b range; None if TEXT is not one."""
+    try:
+        if "-" in text and not text.startswith("-"):
+            a, b = (netaddr.IPAddress(x.strip()) for x in text.split("-", 1))
+            if a.version != b.version or a > b:
+                return None
+            return a.version, int(a), int(b)
+        net = netaddr.IPNetwork(text)
+        return net.version, int(net.first), int(net.last)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return None
+
+
+class FirewallEvaluator:
+    """Decides single flows under a ruleset, in the secure or optimistic reading."""
+
+    def __init__(self, ruleset: Ruleset, inventory: Inventory, mode: str = SECURE):
+        if mode not in (SECURE, OPTIMISTIC):
+            raise ValueError(f"mode must be {SECURE!r} or {OPTIMISTIC!r}, not {mode!r}")
+        self.rs, self.inv, self.mode = ruleset, inventory, mode
+        self.default_allow = ruleset.default == ALLOW
+        self._bounds: dict = {}
+        self._cache: dict = {}
+        self.legacy: dict[str, list[tuple[int, int, int]]] = {
+            name: self._legacy(w) for name, w in sorted(inventory.workloads.items())}
+
+    # --- address expressions --------------------------------------------------
+
+    def _addr_def(self, name: str) -> AddrExpr:
+        if name not in self.rs.addresses:
+            raise ValueError(f"undefined address object {name!r}")
+        return self.rs.addresses[name].expr
+
+    def _item_has(self, item, version: int, x: int, upper: bool) -> bool:
+        if isinstance(item, Net):
+            return item.version == version and item.first <= x <= item.last
+        if isinstance(item, AnyAddr):
+            return item.version in (None, version)
+        if isinstance(item, Ref):
+            return self.has(self._addr_def(item.name), version, x, upper)
+        if isinstance(item, Unresolved):
+            return upper
+        raise TypeError(f"not an address item: {item!r}")
+
+    def has(self, expr: AddrExpr, version: int, x: int, upper: bool) -> bool:
+        """Is address X in the lower (upper=False) or upper set of EXPR?"""
+        if not any(self._item_has(i, version, x, upper) for i in expr.include):
+            return False
+        # lower(A - B) = lower(A) - upper(B); upper(A - B) = upper(A) - lower(B)
+        return not any(self._item_has(i, version, x, not upper) for i in expr.exclude)
+
+    def boundaries(self, expr: AddrExpr, version: int) -> frozenset[int]:
+        """Points where membership in EXPR may change (each Net's first and last+1)."""
+        key = (expr, version)
+        if key not in self._bounds:
+            out: set[int] = set()
+            for item in expr.include + expr.exclude:
+                if isinstance(item, Net) and item.version == version:
+                    out.update((item.first, item.last + 1))
+                elif isinstance(item, Ref):
+                    out |= self.boundaries(self._addr_def(item.name), version)
+            self._bounds[key] = frozenset(out)
+        return self._bounds[key]
+
+    def _points(self, expr: AddrExpr, version: int, lo: int, hi: int) -> list[int]:
+        return [lo] + sorted(p for p in self.boundaries(expr, version) if lo < p <= hi)
+
+    def inside(self, expr: AddrExpr, ranges, upper: bool) -> bool:
+        """Are all of RANGES [(version, lo, hi)] in the set?"""
+        return all(self.has(expr, v, p, upper) for v, lo, hi in ranges for p in self._points(expr, v, lo, hi))
+
+    def meets(self, expr: AddrExpr, ranges, upper: bool) -> bool:
+        """Is some address of RANGES in the set?"""
+        return any(self.has(expr, v, p, upper) for v, lo, hi in ranges for p in self._points(expr, v, lo, hi))
+
+    def holds_everything(self, expr: AddrExpr, upper: bool) -> bool:
+        """Does the set hold all of IPv4 or all of IPv6?"""
+        key = ("all", expr, upper)
+        if key not in self._cache:
+            self._cache[key] = any(self.inside(expr, [(v, 0, TOP[v])], upper) for v in (4, 6))
+        return self._cache[key]
+
+    def ranges_of(self, expr: AddrExpr) -> list[tuple[int, int, int]]:
+        """EXPR as (version, first, last) ranges; ValueError if it has unresolved parts."""
+        out = []
+        for v in (4, 6):
+            pts = sorted({0} | {p for p in self.boundaries(expr, v) if p <= TOP[v]})
+            for k, p in enumerate(pts):
+                lower, upper = self.has(expr, v, p, False), self.has(expr, v, p, True)
+                if lower != upper:
+                    raise ValueError("has unresolved parts")
+                if lower:
+                    end = pts[k + 1] - 1 if k + 1 < len(pts) else TOP[v]
+                    if out and out[-1][0] == v and out[-1][2] == p - 1:
+                        out[-1] = (v, out[-1][1], end)
+                    else:
+                        out.append((v, p, end))
+        return out
+
+    def _legacy(self, w: Workload) -> list[tuple[int, int, int]]:
+        out = []
+        for text in w.addresses:
+            r = _parse_range(text)
+            if r is not None:
+                out.append(r)
+                continue
+            if text not in self.rs.addresses:
+                raise ValueError(f"workload {w.name}: {text!r} is neither an address nor an object "
+                                 f"of ruleset {self.rs.name}")
+            try:
+                out += self.ranges_of(self._addr_def(text))
+            except ValueError:
+                raise ValueError(f"workload {w.name}: object {text!r} has unresolved parts") from None
+        return out
+
+    # --- endpoints --------------------------------------------------------------
+
+    def workload_of(self, pod: Pod) -> Workload | None:
+        """The workload POD belongs to (None: other pod or outside pod)."""
+        if pod.namespace not in self.inv.namespaces:
+            return None
+        labels = pod.label_map
+        for w in self.inv.workloads_in(pod.namespace):
+            if all(labels.get(k) == v for k, v in w.labels.items()):
+                return w
+        return None
+
+    def in_reach(self, src: Endpoint, dst: Endpoint) -> bool:
+        """A pod of a governed (inventory) namespace at one end at least."""
+        return any(isinstance(e, Pod) and e.namespace in self.inv.namespaces for e in (src, dst))
+
+    def _ip(self, ep: Ip) -> tuple[int, int]:
+        ip = netaddr.IPAddress(ep.address)
+        x, v = int(ip), ip.version
+        for name, ranges in self.legacy.items():
+            if any(rv == v and lo <= x <= hi for rv, lo, hi in ranges):
+                raise ValueError(f"{ep.address} is a legacy address of workload {name}, not an external endpoint")
+        return v, x
+
+    def side_matches(self, expr: AddrExpr, ep: Endpoint, upper: bool, full: bool) -> bool:
+        """Does EXPR denote EP?  full: a workload needs all its legacy addresses (else any one)."""
+        if isinstance(ep, Ip):
+            v, x = self._ip(ep)
+            return self.has(expr, v, x, upper)
+        if self.holds_everything(expr, upper):
+            return True
+        w = self.workload_of(ep)
+        if w is None or not self.legacy[w.name]:
+            return False
+        key = (expr, upper, full, w.name)
+        if key not in self._cache:
+            test = self.inside if full else self.meets
+            self._cache[key] = test(expr, self.legacy[w.name], upper)
+        return self._cache[key]
+
+    # --- services and rules -----------------------------------------------------
+
+    def svc_has(self, items, proto: int, port: int, upper: bool) -> bool:
+        """Is service (PROTO, PORT) in the lower or upper set of ITEMS?"""
+        for item in items:
+            if isinstance(item, Svc):
+                if item.proto is None or (item.proto == proto and item.lo <= port <= item.hi):
+                    return True
+            elif isinstance(item, Ref):
+                if item.name not in self.rs.services:
+                    raise ValueError(f"undefined service object {item.name!r}")
+                if self.svc_has(self.rs.services[item.name].items, proto, port, upper):
+                    return True
+            elif isinstance(item, Unresolved):
+                if upper:
+                    return True
+            else:
+                raise TypeError(f"not a service item: {item!r}")
+        return False
+
+    def matches(self, rule: Rule, src: Endpoint, dst: Endpoint, proto: int, port: int) -> bool:
+        """Does RULE match the flow in this evaluator's reading?"""
+        # secure: allows match surely (lower, inside), denies possibly (upper, meets)
+        sure = (rule.action == ALLOW) == (self.mode == SECURE)
+        if rule.conditions and sure:
+            return False
+        upper = not sure
+        return (self.svc_has(rule.services, proto, port, upper)
+                and self.side_matches(rule.src, src, upper, sure)
+                and self.side_matches(rule.dst, dst, upper, sure))
+
+    def trace(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> list[tuple[Rule, bool]]:
+        """Each rule checked, in order, until the first match."""
+        self._check(src, dst)
+        out = []
+        for rule in self.rs.rules:
+            m = self.matches(rule, src, dst, proto, port)
+            out.append((rule, m))
+            if m:
+                break
+        return out
+
+    def decide(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> tuple[bool, Rule | None]:
+        """(allowed, the first matching rule or None for the default action)."""
+        self._check(src, dst)
+        for rule in self.rs.rules:
+            if self.matches(rule, src, dst, proto, port):
+                return rule.action == ALLOW, rule
+        return self.default_allow, None
+
+    def _check(self, src: Endpoint, dst: Endpoint) -> None:
+        for ep in (src, dst):
+            if isinstance(ep, Ip):
+                self._ip(ep)
+            elif not isinstance(ep, Pod):
+                raise TypeError(f"not an endpoint: {ep!r}")
