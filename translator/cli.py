@@ -96,6 +96,9 @@ def _summary(result) -> None:
         click.echo(f"  {f}", err=True)
 
 
+from .cli_verify import verify as _verify, explain as _explain; cli.add_command(_verify); cli.add_command(_explain)  # noqa: E402,E702
+
+
 def main() -> None:
     cli(prog_name="fw2np")
 

@@ -1,0 +1,210 @@
+"""Explain one flow: the ruleset's first-match trace, or the NetworkPolicy decision."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import netaddr
+
+from .errors import InputError, Loc
+from .evaluate.endpoints import Ip, Pod
+from .evaluate.firewall import FirewallEvaluator
+from .evaluate.netpol import NetpolEvaluator
+from .inventory import Inventory
+from .k8snames import is_dns_label, label_key_error, label_value_error
+from .model import ALLOW, PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, Ruleset
+from .verify import service_text
+from .verify_report import endpoint_dict, pod_text, side_lines
+
+FLOW_FORM = ("expected 'SRC -> DST SERVICE', e.g. \"10.1.0.5 -> staging/app=api tcp/8080\"; "
+             "an endpoint is an IP address, a workload name or namespace/key=value,key2=value2; "
+             "a service is tcp/PORT, udp/PORT, sctp/PORT, icmp/TYPE, icmpv6/TYPE or proto/NUMBER")
+ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "redirect": 5, "echo-request": 8, "echo": 8,
+              "time-exceeded": 11, "parameter-problem": 12}
+
+
+def _bad(flow: str, why: str) -> InputError:
+    return InputError(f"bad flow {flow!r}: {why}; {FLOW_FORM}", Loc("--flow"))
+
+
+def parse_flow(text: str, inv: Inventory | None) -> tuple:
+    """(src, dst, proto, port) from 'SRC -> DST SERVICE' (InputError with the expected form)."""
+    m = re.fullmatch(r"\s*(\S+)\s*->\s*(\S+)\s+(\S+)\s*", text or "")
+    if not m:
+        raise _bad(text, "cannot split it into source, '->', destination and service")
+    src, dst = (parse_endpoint(m.group(i), text, inv) for i in (1, 2))
+    proto, port = parse_service(m.group(3), text)
+    return src, dst, proto, port
+
+
+def parse_endpoint(tok: str, flow: str, inv: Inventory | None):
+    try:
+        return Ip(str(netaddr.IPAddress(tok, flags=netaddr.INET_PTON)))
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        pass
+    if "/" in tok:
+        ns, _, rest = tok.partition("/")
+        if not is_dns_label(ns):
+            raise _bad(flow, f"{ns!r} is not a namespace name")
+        labels = {}
+        for pair in filter(None, rest.split(",")):
+            k, eq, v = pair.partition("=")
+            err = (None if eq else f"label {pair!r} needs key=value") or label_key_error(k) or label_value_error(v)
+            if err:
+                raise _bad(flow, err)
+            labels[k] = v
+        w = _workload_of(inv, ns, labels)
+        return Pod.of(ns, labels, ports=dict(w.ports) if w else None)
+    if inv is not None and tok in inv.workloads:
+        w = inv.workloads[tok]
+        return Pod.of(w.namespace, w.labels, ports=dict(w.ports))
+    known = f" (workloads: {', '.join(sorted(inv.workloads))})" if inv and inv.workloads else ""
+    raise _bad(flow, f"{tok!r} is neither an IP address, a workload of the inventory{known}, nor namespace/labels")
+
+
+def _workload_of(inv: Inventory | None, ns: str, labels: dict):
+    if inv is None:
+        return None
+    return next((w for w in inv.workloads_in(ns) if all(labels.get(k) == v for k, v in w.labels.items())), None)
+
+
+def parse_service(tok: str, flow: str) -> tuple[int, int]:
+    name, _, arg = tok.lower().partition("/")
+    if name == "proto":
+        proto = int(arg) if arg.isdigit() else PROTO_NAMES.get(arg)
+        if proto is None or not 0 <= proto <= 255:
+            raise _bad(flow, f"bad protocol {arg!r}")
+        return proto, 0
+    proto = PROTO_NAMES.get(name)
+    if proto is None:
+        raise _bad(flow, f"unknown protocol {name!r}")
+    if proto in PORT_PROTOCOLS:
+        if not arg.isdigit() or not 1 <= int(arg) <= 65535:
+            raise _bad(flow, f"{tok!r} needs a port 1-65535")
+        return proto, int(arg)
+    if proto in TYPE_PROTOCOLS:
+        t = ICMP_TYPES.get(arg, int(arg) if arg.isdigit() else None)
+        if t is None or not 0 <= t <= 255:
+            raise _bad(flow, f"{tok!r} needs an ICMP type 0-255")
+        return proto, t
+    if arg:
+        raise _bad(flow, f"{tok!r}: protocol {name} has no ports")
+    return proto, 0
+
+
+def is_policy_input(path: str, text: str | None) -> bool:
+    """Policy manifests (a directory, or text holding a NetworkPolicy) rather than a ruleset."""
+    if Path(path).is_dir():
+        return True
+    return text is not None and bool(re.search(r"""(^|\s|["'])kind["']?\s*:\s*["']?NetworkPolicy""", text))
+
+
+def endpoint_text(ep, inv: Inventory | None) -> str:
+    if isinstance(ep, Ip):
+        return ep.address
+    text = pod_text(ep)
+    if inv is None:
+        return text
+    w = _workload_of(inv, ep.namespace, ep.label_map)
+    if w:
+        return f"{text} (workload {w.name})"
+    if ep.namespace in inv.namespaces:
+        return f"{text} (no workload)"
+    return f"{text} (namespace outside the inventory)"
+
+
+# --- rulesets ------------------------------------------------------------------
+
+
+def explain_rules(rs: Ruleset, inv: Inventory, flow: tuple) -> dict:
+    """The secure-reading trace: each rule checked until the first match, and why."""
+    src, dst, proto, port = flow
+    ev = FirewallEvaluator(rs, inv, "secure")
+    try:
+        ev.trace(src, dst, proto, port)
+    except ValueError as exc:
+        raise InputError(f"flow: {exc}", Loc("--flow")) from None
+    steps = []
+    decision, by = ev.default_allow, None
+    for rule in rs.rules:
+        sure = rule.action == ALLOW
+        upper = not sure
+        why = []
+        if rule.conditions and sure:
+            why.append(f"an allow with a condition NetworkPolicy cannot check ({rule.conditions[0].text}) "
+                       "never matches")
+        else:
+            if not ev.side_matches(rule.src, src, upper, sure):
+                why.append("source does not match")
+            if not ev.side_matches(rule.dst, dst, upper, sure):
+                why.append("destination does not match")
+            if not ev.svc_has(rule.services, proto, port, upper):
+                why.append("service does not match")
+        steps.append({"rule": rule.id, "line": rule.loc.line, "action": rule.action, "matched": not why,
+                      "why": "; ".join(why) or "source, destination and service match"})
+        if not why:
+            decision, by = rule.action == ALLOW, rule
+            break
+    return {"kind": "ruleset", "ruleset": rs.name, "reading": "secure",
+            "flow": _flow_dict(flow), "in_reach": ev.in_reach(src, dst),
+            "decision": "allow" if decision else "deny",
+            "by": {"rule": by.id, "line": by.loc.line} if by else {"default": rs.default},
+            "trace": steps}
+
+
+def render_rules(doc: dict, flow: tuple, inv: Inventory) -> str:
+    src, dst, proto, port = flow
+    lines = [f"flow: {endpoint_text(src, inv)} -> {endpoint_text(dst, inv)} {service_text(proto, port)}",
+             f"ruleset {doc['ruleset']} (secure reading), first match wins:"]
+    for s in doc["trace"]:
+        where = f" (line {s['line']})" if s["line"] else ""
+        verdict = "MATCH" if s["matched"] else "no match"
+        lines.append(f"  rule {s['rule']}{where} {s['action']}: {verdict}: {s['why']}")
+    by = doc["by"]
+    how = f"rule {by['rule']} (line {by['line']})" if "rule" in by else f"the default ({by['default']}): no rule matched"
+    lines.append(f"decision: {doc['decision']} by {how}")
+    if not doc["in_reach"]:
+        lines.append("note: no pod of the inventory's namespaces at either end: NetworkPolicy cannot govern this flow")
+    return "\n".join(lines) + "\n"
+
+
+# --- policies ------------------------------------------------------------------
+
+
+def explain_policies(policies: list[dict], inv: Inventory | None, flow: tuple) -> dict:
+    src, dst, proto, port = flow
+    labels = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces} if inv else {}
+    np = NetpolEvaluator(policies, labels).explain(src, dst, proto, port)
+    return {"kind": "policies", "policies": len(policies), "flow": _flow_dict(flow),
+            "decision": "allow" if np["allowed"] else "deny",
+            "egress": _side(np["egress"]), "ingress": _side(np["ingress"])}
+
+
+def _side(side: dict) -> dict:
+    out = dict(side)
+    if "by" in out:
+        out["by"] = [{"policy": ref, "rule": i} for ref, i in out["by"]]
+    return out
+
+
+def render_policies(doc: dict, flow: tuple, inv: Inventory | None) -> str:
+    src, dst, proto, port = flow
+    lines = [f"flow: {endpoint_text(src, inv)} -> {endpoint_text(dst, inv)} {service_text(proto, port)}",
+             f"{doc['policies']} NetworkPolicies:"]
+    raw = {k: {**doc[k], "by": [(b["policy"], b["rule"]) for b in doc[k].get("by", [])]}
+           for k in ("egress", "ingress")}
+    lines += [f"  {ln}" for ln in side_lines(raw)]
+    for key in ("egress", "ingress"):
+        for b in doc[key].get("by", [])[1:]:
+            lines.append(f"  {key} also allowed by {b['policy']} {key} rule {b['rule']}")
+    if not (doc["egress"].get("applies") or doc["ingress"].get("applies")):
+        lines.append("  no pod at either end: NetworkPolicy does not govern this flow")
+    lines.append(f"decision: {doc['decision']}")
+    return "\n".join(lines) + "\n"
+
+
+def _flow_dict(flow: tuple) -> dict:
+    src, dst, proto, port = flow
+    return {"src": endpoint_dict(src), "dst": endpoint_dict(dst), "protocol_number": proto, "port": port,
+            "service": service_text(proto, port)}

@@ -1,0 +1,205 @@
+"""Exact equivalence of a ruleset and a set of NetworkPolicies, with counterexamples.
+
+The flow space of docs/semantics.md is infinite in labels and huge in
+addresses, so `verify_space.Partition` cuts it into finitely many classes on
+which both decisions are constant, and one representative flow per class is
+decided by the brute-force evaluators (`translator.evaluate`).  Why the
+classes are exact:
+
+* External IPs.  A firewall rule tests an IP only by membership in the Net
+  leaves of its address expressions (AnyAddr only by family; unresolved items
+  not at all); a policy tests it only by membership in ipBlock cidrs and
+  excepts.  Two addresses of one family inside the same set of these leaves
+  get the same decision everywhere.  Legacy workload addresses are cut out:
+  they are not endpoints.
+* Services.  Rules test (protocol, port) by membership in Svc leaves; policies
+  by protocol and by port ranges or named ports, and a named port resolves to
+  the workload's declared number, which is also a leaf.  TCP, UDP, SCTP, ICMP,
+  ICMPv6, every protocol mentioned and one unmentioned protocol are covered;
+  unmentioned protocols all behave alike.
+* Pods.  The firewall sees only the workload a pod belongs to (a label
+  selector); a policy sees the namespace's labels and the pod's labels only
+  through label selectors, and the pod's named ports.  Namespace classes are
+  the inventory's namespaces (labels known), every outside namespace the
+  policies name (their own, or by kubernetes.io/metadata.name), and one
+  unnamed outside namespace; their labels range over every key the
+  namespaceSelectors test.  Pod labels range, key by key, over each value the
+  selectors mention, absence and one unmentioned value (a requirement cannot
+  tell unmentioned values apart); assignments satisfying the same selectors
+  are merged, so the classes are exactly the distinct selector outcomes.  A
+  workload pod declares the workload's named ports; any other pod may declare
+  any port name, and since a declared name only adds matches at its own
+  number, the two extremes (no names; every name at the flow's port) bound
+  every other choice: when both agree with the firewall, all do.
+* Reach.  Only flows with a pod of a governed namespace at one end are compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .evaluate.endpoints import Ip, Pod
+from .evaluate.firewall import FirewallEvaluator
+from .evaluate.netpol import NetpolEvaluator
+from .inventory import NAME_LABEL, Inventory
+from .model import PORT_PROTOCOLS, TYPE_PROTOCOLS, Ruleset, proto_label
+from .verify_space import IpClass, Partition, PodClass, SvcClass
+
+MORE, LESS = "more-permissive", "less-permissive"
+APPROXIMATIONS = ("partial-cover", "unresolved", "condition", "inexpressible")
+
+
+@dataclass
+class Flow:
+    """One concrete flow: evaluator endpoints, protocol and port (or ICMP type)."""
+
+    src: Pod | Ip
+    dst: Pod | Ip
+    proto: int
+    port: int
+
+    def service(self) -> str:
+        return service_text(self.proto, self.port)
+
+
+@dataclass
+class Difference:
+    flow: Flow
+    firewall: bool
+    policies: bool
+    src_class: PodClass | IpClass
+    dst_class: PodClass | IpClass
+
+    @property
+    def direction(self) -> str:
+        return MORE if self.policies else LESS
+
+
+@dataclass
+class Report:
+    ruleset: str
+    classes: dict
+    checked: int = 0
+    differences: int = 0
+    by_direction: dict = field(default_factory=lambda: {MORE: 0, LESS: 0})
+    examples: list[Difference] = field(default_factory=list)
+    approximations: int | None = None
+
+    @property
+    def equivalent(self) -> bool:
+        return self.differences == 0
+
+
+def service_text(proto: int, port: int) -> str:
+    label = proto_label(proto)
+    if proto in PORT_PROTOCOLS:
+        return f"{label}/{port}"
+    if proto in TYPE_PROTOCOLS:
+        return f"{label}/{port}"
+    return label if "/" in label else f"{label} (proto/{proto})"
+
+
+class Verifier:
+    """Compares the secure firewall reading with the policies over every flow class."""
+
+    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict]):
+        self.rs, self.inv, self.policies = rs, inv, policies
+        self.part = Partition(rs, inv, policies)
+        self.fw = FirewallEvaluator(rs, inv, "secure")
+        base = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces}
+        for c in self.part.pods:
+            if not c.governed and c.world is None:
+                base[c.namespace] = {k: v for k, v in c.ns_labels if k != NAME_LABEL}
+        self.base_labels = base
+        self._np: dict = {}
+        # ports first, then ICMP, then other protocols: nicer counterexamples
+        rank = {p: k for k, p in enumerate(PORT_PROTOCOLS + TYPE_PROTOCOLS)}
+        self.services = sorted(self.part.services, key=lambda c: (rank.get(c.proto, 9), c.proto, c.port))
+
+    def netpol(self, world) -> NetpolEvaluator:
+        if world not in self._np:
+            labels = dict(self.base_labels)
+            if world is not None:
+                ns, ns_labels = world
+                labels[ns] = {k: v for k, v in ns_labels if k != NAME_LABEL}
+            self._np[world] = NetpolEvaluator(self.policies, labels)
+        return self._np[world]
+
+    @staticmethod
+    def endpoint(c, names: tuple = (), port: int = 0):
+        if isinstance(c, IpClass):
+            return Ip(c.address)
+        ports = list(c.ports) + [(n, p, port) for n, p in names]
+        return Pod.of(c.namespace, c.label_map, ports=ports)
+
+    def named_for(self, proto: int) -> tuple:
+        label = {6: "TCP", 17: "UDP", 132: "SCTP"}.get(proto)
+        return tuple(sorted((n, label) for n, p in self.part.src.port_names if p == proto)) if label else ()
+
+    def pairs(self):
+        """(src class, dst class) with a governed pod at one end, in a stable order."""
+        pods, ips = self.part.pods, self.part.ips
+        for s in pods:
+            for d in pods:
+                if s.governed or d.governed:
+                    yield s, d
+        for p in pods:
+            if p.governed:
+                for ip in ips:
+                    yield p, ip
+                    yield ip, p
+
+    def run(self, limit: int = 10, only: str | None = None) -> Report:
+        part = self.part
+        rep = Report(self.rs.name, {"pods": len(part.pods), "ips": len(part.ips), "services": len(part.services)})
+        for sc, dc in self.pairs():
+            world = sc.world if isinstance(sc, PodClass) and sc.world else getattr(dc, "world", None)
+            np = self.netpol(world)
+            src = self.endpoint(sc)
+            for svc in self.services:
+                variants = [()]
+                if isinstance(dc, PodClass) and dc.open_ports:
+                    named = self.named_for(svc.proto)
+                    if named:
+                        variants.append(named)
+                for names in variants:
+                    dst = self.endpoint(dc, names, svc.port)
+                    rep.checked += 1
+                    fw, _ = self.fw.decide(src, dst, svc.proto, svc.port)
+                    pol = np.allows(src, dst, svc.proto, svc.port)
+                    if fw == pol:
+                        continue
+                    d = Difference(Flow(src, dst, svc.proto, svc.port), fw, pol, sc, dc)
+                    if only and d.direction != only:
+                        continue
+                    rep.differences += 1
+                    rep.by_direction[d.direction] += 1
+                    if rep.by_direction[d.direction] <= limit:
+                        rep.examples.append(d)
+        # the security-relevant direction first, then the order of the walk
+        rep.examples.sort(key=lambda d: d.direction != MORE)
+        del rep.examples[limit:]
+        return rep
+
+    def why(self, d: Difference) -> dict:
+        """Both decisions for D's flow, with the firewall rule and the policies involved."""
+        f = d.flow
+        allowed, rule = self.fw.decide(f.src, f.dst, f.proto, f.port)
+        world = getattr(d.src_class, "world", None) or getattr(d.dst_class, "world", None)
+        np = self.netpol(world).explain(f.src, f.dst, f.proto, f.port)
+        fw = {"decision": "allow" if allowed else "deny",
+              "rule": rule.id if rule else None, "line": rule.loc.line if rule else None,
+              "by": f"rule {rule.ref}" if rule else f"the default ({self.rs.default})"}
+        return {"firewall": fw, "policies": np}
+
+
+def verify(rs: Ruleset, inv: Inventory, policies: list[dict], limit: int = 10, only: str | None = None,
+           approximations: bool = True) -> tuple[Report, Verifier]:
+    """Decide equivalence; also count the compiler's approximations for RS when asked."""
+    v = Verifier(rs, inv, policies)
+    rep = v.run(limit, only)
+    if approximations:
+        from .synth import convert
+
+        rep.approximations = sum(f.kind in APPROXIMATIONS for f in convert(rs, inv).findings)
+    return rep, v

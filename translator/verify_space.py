@@ -1,0 +1,436 @@
+"""Partition of the flow space into classes on which both decisions are constant.
+
+Used by `verify.py`; see its docstring for why the partition is exact.  This
+module shares no set algebra with the compiler: it walks the ruleset model
+and the policy dicts itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import netaddr
+
+from .errors import InputError, Loc, line_of
+from .inventory import NAME_LABEL, Inventory, Workload
+from .model import PORT_PROTOCOLS, TYPE_PROTOCOLS, AddrExpr, AnyAddr, Net, Ref, Ruleset, Svc, port_domain
+from .yamlio import loc_of
+
+V4_END, V6_END = 1 << 32, 1 << 128
+OPS = ("In", "NotIn", "Exists", "DoesNotExist")
+PROTO_BY_NAME = {"TCP": 6, "UDP": 17, "SCTP": 132}
+
+
+def text_value(v) -> str:
+    """A label value as Kubernetes reads it from YAML."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+# --- label selectors ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sel:
+    """A label selector as requirements (key, op, values)."""
+
+    reqs: tuple[tuple[str, str, frozenset], ...]
+
+    def holds(self, labels: dict[str, str]) -> bool:
+        return all(req_holds(op, vals, labels.get(k)) for k, op, vals in self.reqs)
+
+    def keys(self) -> set[str]:
+        return {k for k, _, _ in self.reqs}
+
+
+def req_holds(op: str, values: frozenset, v: str | None) -> bool:
+    if op == "In":
+        return v is not None and v in values
+    if op == "NotIn":
+        return v is None or v not in values
+    if op == "Exists":
+        return v is not None
+    return v is None
+
+
+def parse_selector(obj, src: "PolicySource") -> Sel:
+    """A Sel from a LabelSelector dict (InputError on an unknown operator)."""
+    obj = obj or {}
+    if not isinstance(obj, dict):
+        raise src.fail("a label selector must be a mapping", obj)
+    reqs = []
+    for k, v in (obj.get("matchLabels") or {}).items():
+        reqs.append((str(k), "In", frozenset([text_value(v)])))
+    for e in obj.get("matchExpressions") or []:
+        if not isinstance(e, dict) or e.get("operator") not in OPS or "key" not in e:
+            raise src.fail(f"a matchExpressions entry needs a key and an operator ({', '.join(OPS)})", e)
+        reqs.append((str(e["key"]), e["operator"], frozenset(text_value(x) for x in e.get("values") or [])))
+    return Sel(tuple(sorted(reqs, key=lambda r: (r[0], r[1], sorted(r[2])))))
+
+
+def label_classes(sels: list[Sel], fixed: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """One label set per distinct combination of SELS it satisfies (an exact, pruned product).
+
+    Each key tested takes each mentioned value, absence, or one unmentioned value;
+    partial assignments that leave the same selectors alive are merged."""
+    fixed = fixed or {}
+    sels = list(dict.fromkeys(sels))
+    keys = sorted({k for s in sels for k in s.keys()} - set(fixed))
+    mentioned: dict[str, set[str]] = {k: set() for k in keys}
+    for s in sels:
+        for k, _, vals in s.reqs:
+            if k in mentioned:
+                mentioned[k] |= vals
+    start = frozenset(i for i, s in enumerate(sels)
+                      if all(req_holds(op, vals, fixed.get(k)) for k, op, vals in s.reqs if k in fixed))
+    states: dict[frozenset, dict[str, str]] = {start: dict(fixed)}
+    for key in keys:
+        options = sorted(mentioned[key]) + [None, fresh_value(mentioned[key])]
+        reqs = {i: [(op, vals) for k, op, vals in sels[i].reqs if k == key] for i in range(len(sels))}
+        new: dict[frozenset, dict[str, str]] = {}
+        for alive, labels in states.items():
+            for v in options:
+                a = frozenset(i for i in alive if all(req_holds(op, vals, v) for op, vals in reqs[i]))
+                if a not in new:
+                    new[a] = labels if v is None else {**labels, key: v}
+        states = new
+    return list(states.values())
+
+
+def fresh_value(taken: set[str], stem: str = "fw2np-other") -> str:
+    v, n = stem, 1
+    while v in taken:
+        n += 1
+        v = f"{stem}-{n}"
+    return v
+
+
+# --- policies ------------------------------------------------------------------
+
+
+@dataclass
+class PolicySource:
+    """What the policies test: selectors, ipBlocks, ports and names."""
+
+    policies: list[dict]
+    ns_of: list[str] = field(default_factory=list)
+    targets: list[tuple[str, Sel]] = field(default_factory=list)          # (namespace, podSelector)
+    peers: list[tuple[str, Sel | None, Sel | None]] = field(default_factory=list)  # (policy ns, nsSel, podSel)
+    blocks: list[tuple[int, int, int]] = field(default_factory=list)      # (version, first, last)
+    ports: list[tuple[int, int, int]] = field(default_factory=list)       # (proto, lo, hi)
+    protos: set[int] = field(default_factory=set)
+    port_names: set[tuple[str, int]] = field(default_factory=set)         # (name, proto)
+
+    def fail(self, msg: str, obj) -> InputError:
+        loc = loc_of(obj) or Loc("<policies>")
+        return InputError(msg, loc, _source_line(loc))
+
+    def scan(self) -> "PolicySource":
+        for pol in self.policies:
+            ns = (pol.get("metadata") or {}).get("namespace") or "default"
+            spec = pol.get("spec") or {}
+            self.ns_of.append(ns)
+            self.targets.append((ns, parse_selector(spec.get("podSelector"), self)))
+            for key, peer_key in (("ingress", "from"), ("egress", "to")):
+                for rule in spec.get(key) or []:
+                    rule = rule or {}
+                    for peer in rule.get(peer_key) or []:
+                        self.peer(ns, peer)
+                    for entry in rule.get("ports") or []:
+                        self.port(entry)
+        return self
+
+    def peer(self, ns: str, peer: dict) -> None:
+        if peer.get("ipBlock") is not None:
+            block = peer["ipBlock"]
+            if not isinstance(block, dict) or "cidr" not in block:
+                raise self.fail("an ipBlock needs a cidr", block)
+            for c in [block["cidr"]] + list(block.get("except") or []):
+                try:
+                    net = netaddr.IPNetwork(str(c))
+                except (netaddr.AddrFormatError, ValueError, TypeError):
+                    raise self.fail(f"ipBlock: {c!r} is not a valid CIDR", block) from None
+                self.blocks.append((net.version, int(net.first), int(net.last)))
+            return
+        ns_sel = peer.get("namespaceSelector")
+        pod_sel = peer.get("podSelector")
+        self.peers.append((ns, None if ns_sel is None else parse_selector(ns_sel, self),
+                           None if pod_sel is None else parse_selector(pod_sel, self)))
+
+    def port(self, entry: dict) -> None:
+        proto = PROTO_BY_NAME.get(str(entry.get("protocol") or "TCP").upper())
+        if proto is None:
+            raise self.fail(f"protocol {entry.get('protocol')!r} must be TCP, UDP or SCTP", entry)
+        self.protos.add(proto)
+        p = entry.get("port")
+        if p is None:
+            return
+        if isinstance(p, str) and not p.isdigit():
+            self.port_names.add((p, proto))
+            return
+        try:
+            lo = int(p)
+            hi = int(entry.get("endPort", lo))
+        except (TypeError, ValueError):
+            raise self.fail(f"bad port {p!r}", entry) from None
+        self.ports.append((proto, max(1, lo), min(65535, hi)))
+
+    def ns_names(self) -> set[str]:
+        """Namespaces named by the policies (their own, and kubernetes.io/metadata.name tests)."""
+        names = set(self.ns_of)
+        for _, ns_sel, _ in self.peers:
+            for k, _, vals in (ns_sel.reqs if ns_sel else ()):
+                if k == NAME_LABEL:
+                    names |= vals
+        return names
+
+    def ns_selectors(self) -> list[Sel]:
+        return list(dict.fromkeys(s for _, s, _ in self.peers if s is not None))
+
+
+def _source_line(loc: Loc) -> str | None:
+    if not loc.line:
+        return None
+    try:
+        with open(loc.file, encoding="utf-8-sig") as fh:
+            return line_of(fh.read(), loc.line)
+    except OSError:
+        return None
+
+
+# --- the ruleset -------------------------------------------------------------------
+
+
+def rule_leaves(rs: Ruleset) -> tuple[list[Net], list[Svc]]:
+    """Every address and service leaf of the ruleset (rules and named objects)."""
+    nets, svcs = [], []
+
+    def addr(expr: AddrExpr):
+        for item in expr.include + expr.exclude:
+            if isinstance(item, Net):
+                nets.append(item)
+
+    for r in rs.rules:
+        addr(r.src)
+        addr(r.dst)
+        svcs += [s for s in r.services if isinstance(s, Svc)]
+    for d in rs.addresses.values():
+        addr(d.expr)
+    for d in rs.services.values():
+        svcs += [s for s in d.items if isinstance(s, Svc)]
+    return nets, svcs
+
+
+def addr_contains(rs: Ruleset, expr: AddrExpr, version: int, x: int, depth: int = 0) -> bool:
+    """Is address X (of VERSION) in EXPR, unresolved parts left out."""
+    def item_has(item) -> bool:
+        if isinstance(item, Net):
+            return item.version == version and item.first <= x <= item.last
+        if isinstance(item, AnyAddr):
+            return item.version in (None, version)
+        if isinstance(item, Ref) and item.name in rs.addresses and depth < 64:
+            return addr_contains(rs, rs.addresses[item.name].expr, version, x, depth + 1)
+        return False
+    return any(item_has(i) for i in expr.include) and not any(item_has(i) for i in expr.exclude)
+
+
+def parse_range(text: str) -> tuple[int, int, int] | None:
+    """(version, first, last) of a CIDR, host or a-b range; None if TEXT is none of these."""
+    try:
+        if "-" in text and not text.startswith("-"):
+            a, b = (netaddr.IPAddress(t.strip()) for t in text.split("-", 1))
+            if a.version != b.version or a > b:
+                return None
+            return a.version, int(a), int(b)
+        net = netaddr.IPNetwork(text)
+        return net.version, int(net.first), int(net.last)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return None
+
+
+class Legacy:
+    """The workloads' legacy addresses (those are not external endpoints)."""
+
+    def __init__(self, rs: Ruleset, inv: Inventory):
+        self.rs = rs
+        self.ranges: list[tuple[int, int, int]] = []
+        self.objects: list[AddrExpr] = []
+        for w in inv.workloads.values():
+            for text in w.addresses:
+                r = parse_range(text)
+                if r is not None:
+                    self.ranges.append(r)
+                elif text in rs.addresses:
+                    self.objects.append(rs.addresses[text].expr)
+                else:
+                    raise InputError(f"workload {w.name}: {text!r} is neither an address nor an object "
+                                     f"of ruleset {rs.name}", w.loc)
+
+    def boundaries(self) -> list[tuple[int, int, int]]:
+        return list(self.ranges)
+
+    def __contains__(self, point: tuple[int, int]) -> bool:
+        version, x = point
+        return (any(v == version and lo <= x <= hi for v, lo, hi in self.ranges)
+                or any(addr_contains(self.rs, e, version, x) for e in self.objects))
+
+
+# --- classes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PodClass:
+    """Pods alike for both decisions: a namespace class and a pod label class."""
+
+    namespace: str
+    ns_labels: tuple[tuple[str, str], ...]
+    labels: tuple[tuple[str, str], ...]
+    governed: bool
+    workload: str | None = None
+    ports: tuple[tuple[str, str, int], ...] = ()
+    world: tuple | None = None     # the namespace-label assignment its evaluator needs
+    open_ports: bool = False       # may declare any named port (not a workload pod)
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+    def __str__(self) -> str:
+        labels = ",".join(f"{k}={v}" for k, v in self.labels) or "(no labels)"
+        out = f"pod {self.namespace}/{labels}"
+        if self.workload:
+            out += f" (workload {self.workload})"
+        elif self.governed:
+            out += " (no workload)"
+        else:
+            extra = {k: v for k, v in self.ns_labels if k != NAME_LABEL}
+            ns = ",".join(f"{k}={v}" for k, v in sorted(extra.items()))
+            out += f" (namespace outside the inventory{', labels ' + ns if ns else ''})"
+        return out
+
+
+@dataclass(frozen=True)
+class IpClass:
+    """External addresses alike for both decisions; ADDRESS represents them."""
+
+    address: str
+    version: int
+    intervals: int
+
+    def __str__(self) -> str:
+        return self.address
+
+
+@dataclass(frozen=True)
+class SvcClass:
+    proto: int
+    port: int
+    intervals: int
+
+
+class Partition:
+    """Endpoint and service classes for one ruleset, inventory and policy set."""
+
+    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict]):
+        self.rs, self.inv = rs, inv
+        self.src = PolicySource(policies).scan()
+        self.nets, self.svcs = rule_leaves(rs)
+        self.legacy = Legacy(rs, inv)
+        self.ips = self._ip_classes()
+        self.services = self._svc_classes()
+        self.pods = self._pod_classes()
+
+    # IPs: elementary intervals, merged by which leaves hold them
+    def _ip_classes(self) -> list[IpClass]:
+        leaves = [(n.version, n.first, n.last) for n in self.nets] + self.src.blocks
+        leaves = list(dict.fromkeys(leaves))
+        out: list[IpClass] = []
+        for version, end in ((4, V4_END), (6, V6_END)):
+            cuts = {0, end}
+            for v, lo, hi in leaves + self.legacy.boundaries():
+                if v == version:
+                    cuts |= {lo, hi + 1}
+            mine = [(i, lo, hi) for i, (v, lo, hi) in enumerate(leaves) if v == version]
+            seen: dict[frozenset, list] = {}
+            pts = sorted(cuts)
+            for a, b in zip(pts, pts[1:]):
+                if (version, a) in self.legacy:
+                    continue
+                sig = frozenset(i for i, lo, hi in mine if lo <= a <= hi)
+                if sig in seen:
+                    seen[sig][1] += 1
+                else:
+                    seen[sig] = [a, 1]
+            for a, n in seen.values():
+                out.append(IpClass(str(netaddr.IPAddress(a, version)), version, n))
+        return out
+
+    # services: elementary port intervals per protocol, merged by which leaves hold them
+    def _svc_classes(self) -> list[SvcClass]:
+        leaves: list[tuple[int, int, int]] = [(s.proto, s.lo, s.hi) for s in self.svcs if s.proto is not None]
+        leaves += self.src.ports
+        for w in self.inv.workloads.values():
+            for proto, num in w.ports.values():
+                leaves.append((PROTO_BY_NAME[proto], num, num))
+        leaves = list(dict.fromkeys(leaves))
+        protos = set(PORT_PROTOCOLS) | set(TYPE_PROTOCOLS) | {p for p, _, _ in leaves} | self.src.protos
+        spare = next((p for p in range(256) if p not in protos), None)
+        if spare is not None:
+            protos.add(spare)
+        out: list[SvcClass] = []
+        for proto in sorted(protos):
+            dlo, dhi = port_domain(proto)
+            mine = [(i, lo, hi) for i, (p, lo, hi) in enumerate(leaves) if p == proto]
+            cuts = {dlo, dhi + 1} | {x for _, lo, hi in mine for x in (lo, hi + 1) if dlo <= x <= dhi}
+            pts = sorted(cuts)
+            seen: dict[frozenset, list] = {}
+            for a, b in zip(pts, pts[1:]):
+                sig = frozenset(i for i, lo, hi in mine if lo <= a <= hi)
+                if sig in seen:
+                    seen[sig][1] += 1
+                else:
+                    seen[sig] = [a, 1]
+            out += [SvcClass(proto, a, n) for a, n in seen.values()]
+        return out
+
+    # pods: namespace classes x pod label classes
+    def _pod_classes(self) -> list[PodClass]:
+        inv = self.inv
+        out: list[PodClass] = []
+        for ns in sorted(inv.namespaces):
+            out += self._pods_in(ns, inv.namespace_labels(ns), True, None)
+        ns_sels = self.src.ns_selectors()
+        named = sorted(self.src.ns_names() - set(inv.namespaces))
+        taken = set(inv.namespaces) | set(named)
+        stem = fresh_value(taken, "fw2np-outside")
+        for name in named + [None]:
+            for k, labels in enumerate(label_classes(ns_sels, {NAME_LABEL: name or stem})):
+                if name is None:
+                    ns = fresh_value(taken, f"{stem}-{k + 1}")
+                    taken.add(ns)
+                    labels = {**labels, NAME_LABEL: ns}
+                    world = None
+                else:
+                    ns = name
+                    world = (ns, tuple(sorted(labels.items())))
+                out += self._pods_in(ns, labels, False, world)
+        return out
+
+    def _pods_in(self, ns: str, ns_labels: dict[str, str], governed: bool, world) -> list[PodClass]:
+        sels = [s for pns, s in self.src.targets if pns == ns]
+        for pns, ns_sel, pod_sel in self.src.peers:
+            if pod_sel is None:
+                continue
+            if (ns_sel is None and pns == ns) or (ns_sel is not None and ns_sel.holds(ns_labels)):
+                sels.append(pod_sel)
+        workloads: list[Workload] = self.inv.workloads_in(ns) if governed else []
+        sels += [Sel(tuple((k, "In", frozenset([v])) for k, v in sorted(w.labels.items()))) for w in workloads]
+        out = []
+        for labels in label_classes(sels):
+            w = next((w for w in workloads if all(labels.get(k) == v for k, v in w.labels.items())), None)
+            ports = tuple(sorted((n, p, v) for n, (p, v) in w.ports.items())) if w else ()
+            out.append(PodClass(ns, tuple(sorted(ns_labels.items())), tuple(sorted(labels.items())), governed,
+                                w.name if w else None, ports, world,
+                                open_ports=w is None and bool(self.src.port_names)))
+        return out
