@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import InputError, Loc
 from ..model import Ruleset
 
-FRONTENDS = ["rules"]
+FRONTENDS = ["rules", "iptables", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv-rules"]
 
 
 def _module(name: str):

@@ -1,0 +1,174 @@
+"""Helpers shared by the legacy frontends: Cisco port and ICMP names, masks, syntax errors."""
+
+from __future__ import annotations
+
+import netaddr
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..errors import InputError, Loc, line_of
+from ..model import ICMP, ICMPV6, PROTO_NAMES, SCTP, TCP, UDP, Net, Svc, port_domain, proto_label
+
+# Cisco keyword names of TCP/UDP ports (IOS and ASA use the same list).
+TCP_PORTS = {
+    "aol": 5190, "bgp": 179, "chargen": 19, "cifs": 3020, "citrix-ica": 1494, "cmd": 514,
+    "ctiqbe": 2748, "daytime": 13, "discard": 9, "domain": 53, "echo": 7, "exec": 512,
+    "finger": 79, "ftp": 21, "ftp-data": 20, "gopher": 70, "h323": 1720, "hostname": 101,
+    "http": 80, "https": 443, "ident": 113, "imap4": 143, "irc": 194, "kerberos": 750,
+    "klogin": 543, "kshell": 544, "ldap": 389, "ldaps": 636, "login": 513, "lotusnotes": 1352,
+    "lpd": 515, "netbios-ssn": 139, "nfs": 2049, "nntp": 119, "pcanywhere-data": 5631,
+    "pim-auto-rp": 496, "pop2": 109, "pop3": 110, "pptp": 1723, "rsh": 514, "rtsp": 554,
+    "sip": 5060, "smtp": 25, "sqlnet": 1521, "ssh": 22, "sunrpc": 111, "tacacs": 49,
+    "talk": 517, "telnet": 23, "uucp": 540, "whois": 43, "www": 80, "drip": 3949,
+    "msrpc": 135, "onep-plain": 15001, "onep-tls": 15002, "rdp": 3389,
+}
+UDP_PORTS = {
+    "biff": 512, "bootpc": 68, "bootps": 67, "cifs": 3020, "discard": 9, "dnsix": 195,
+    "domain": 53, "echo": 7, "http": 80, "isakmp": 500, "kerberos": 750, "mobile-ip": 434,
+    "nameserver": 42, "netbios-dgm": 138, "netbios-ns": 137, "nfs": 2049, "ntp": 123,
+    "pcanywhere-status": 5632, "pim-auto-rp": 496, "radius": 1645, "radius-acct": 1646,
+    "rip": 520, "secureid-udp": 5510, "sip": 5060, "snmp": 161, "snmptrap": 162,
+    "sunrpc": 111, "syslog": 514, "tacacs": 49, "talk": 517, "tftp": 69, "time": 37,
+    "who": 513, "www": 80, "xdmcp": 177, "vxlan": 4789, "non500-isakmp": 4500,
+}
+# ICMP message names (Cisco spelling) -> (type, code or None).
+ICMP_NAMES = {
+    "echo-reply": (0, None), "unreachable": (3, None), "source-quench": (4, None),
+    "redirect": (5, None), "alternate-address": (6, None), "echo": (8, None),
+    "router-advertisement": (9, None), "router-solicitation": (10, None),
+    "time-exceeded": (11, None), "parameter-problem": (12, None), "timestamp-request": (13, None),
+    "timestamp-reply": (14, None), "information-request": (15, None),
+    "information-reply": (16, None), "mask-request": (17, None), "mask-reply": (18, None),
+    "conversion-error": (31, None), "mobile-redirect": (32, None), "traceroute": (30, None),
+    "net-unreachable": (3, 0), "host-unreachable": (3, 1), "protocol-unreachable": (3, 2),
+    "port-unreachable": (3, 3), "packet-too-big": (3, 4), "administratively-prohibited": (3, 13),
+    "ttl-exceeded": (11, 0), "reassembly-timeout": (11, 1),
+}
+ICMP6_NAMES = {
+    "unreachable": (1, None), "packet-too-big": (2, None), "time-exceeded": (3, None),
+    "parameter-problem": (4, None), "echo": (128, None), "echo-reply": (129, None),
+    "membership-query": (130, None), "membership-report": (131, None),
+    "membership-reduction": (132, None), "router-solicitation": (133, None),
+    "router-advertisement": (134, None), "neighbor-solicitation": (135, None),
+    "neighbor-advertisement": (136, None), "neighbor-redirect": (137, None),
+    "router-renumbering": (138, None),
+}
+CISCO_PROTOS = {**PROTO_NAMES, "ip": None, "ipv6": None, "ipinip": 4, "nos": 94, "pcp": 108,
+                "snp": 109, "igrp": 9, "tcp-udp": None}
+
+
+def port_number(word: str, proto: int | None) -> int | None:
+    """A port given as a number or a Cisco name (None if unknown)."""
+    if word.isdigit():
+        n = int(word)
+        return n if 0 <= n <= 65535 else None
+    w = word.lower()
+    table = TCP_PORTS if proto == TCP else UDP_PORTS if proto == UDP else {**UDP_PORTS, **TCP_PORTS}
+    return table.get(w)
+
+
+def port_ranges(op: str, args: list[int]) -> list[tuple[int, int]]:
+    """Ranges of ports denoted by a Cisco operator: eq/neq/lt/gt/range (eq may list several)."""
+    if op == "eq":
+        return [(a, a) for a in args]
+    if op == "neq":
+        out, lo = [], 1
+        for a in sorted(set(args)):
+            if a > lo:
+                out.append((lo, a - 1))
+            lo = max(lo, a + 1)
+        return out + ([(lo, 65535)] if lo <= 65535 else [])
+    if op == "lt":
+        return [(1, args[0] - 1)] if args[0] > 1 else []
+    if op == "gt":
+        return [(args[0] + 1, 65535)] if args[0] < 65535 else []
+    if op == "range":
+        lo, hi = args
+        return [(max(lo, 1), hi)] if hi >= max(lo, 1) else []
+    raise ValueError(op)
+
+
+def port_svcs(proto: int, ranges: list[tuple[int, int]], text: str) -> list[Svc]:
+    """Svc items for PROTO (tcp/udp/sctp) over RANGES."""
+    lo_d, hi_d = port_domain(proto)
+    out = []
+    for lo, hi in ranges:
+        lo, hi = max(lo, lo_d), min(hi, hi_d)
+        if lo <= hi:
+            out.append(Svc(proto, lo, hi, f"{proto_label(proto)}/{lo}" + (f"-{hi}" if hi != lo else "")))
+    return out
+
+
+def icmp_svc(proto: int, type_: int) -> Svc:
+    return Svc(proto, type_, type_, f"{proto_label(proto)}/{type_}")
+
+
+def mask_bits(mask: str) -> int | None:
+    """Prefix length of a contiguous subnet mask (255.255.255.0 -> 24), else None."""
+    try:
+        v = int(netaddr.IPAddress(mask, 4))
+    except (netaddr.AddrFormatError, ValueError):
+        return None
+    n = bin(v)[2:].zfill(32)
+    return n.count("1") if "01" not in n else None
+
+
+def wildcard_nets(addr: str, wildcard: str, limit: int = 256) -> list[Net] | None:
+    """Exact Nets for an IOS address/wildcard pair; None when it needs more than LIMIT ranges.
+
+    A wildcard bit 1 means 'any value'.  The low run of ones gives one block; each
+    other one bit doubles the number of blocks.
+    """
+    a = int(netaddr.IPAddress(addr, 4))
+    w = int(netaddr.IPAddress(wildcard, 4))
+    low = 0
+    while low < 32 and (w >> low) & 1:
+        low += 1
+    high_bits = [b for b in range(low, 32) if (w >> b) & 1]
+    if (1 << len(high_bits)) > limit:
+        return None
+    base = a & ~w & 0xFFFFFFFF
+    out = []
+    for k in range(1 << len(high_bits)):
+        v = base
+        for i, b in enumerate(high_bits):
+            if (k >> i) & 1:
+                v |= 1 << b
+        first, last = v, v | ((1 << low) - 1)
+        out.append(Net(first, last, 4, net_text(first, last, 4)))
+    return sorted(out, key=lambda n: n.first)
+
+
+def net_text(first: int, last: int, version: int) -> str:
+    """'10.0.0.0/24', '10.0.0.5' or '10.0.0.5-10.0.0.9'."""
+    lo, hi = netaddr.IPAddress(first, version), netaddr.IPAddress(last, version)
+    if first == last:
+        return str(lo)
+    cidrs = netaddr.iprange_to_cidrs(lo, hi)
+    return str(cidrs[0]) if len(cidrs) == 1 else f"{lo}-{hi}"
+
+
+def syntax_error(exc: UnexpectedInput, text: str, path: str, names: dict[str, str]) -> InputError:
+    """A file:line:col InputError for a lark parse error; NAMES spells terminals for users."""
+    line, col = getattr(exc, "line", 0) or 0, getattr(exc, "column", 0) or 0
+
+    def expected(ts) -> str:
+        words = sorted({names.get(t, t.lower()) for t in ts if not t.startswith("__")})
+        return ", ".join(words[:8]) + (" ..." if len(words) > 8 else "")
+
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        msg = f"unexpected character {ch!r}"
+    elif isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        what = "end of line" if tok.type.endswith("NL") else "end of input" if tok.type == "$END" else repr(str(tok))
+        msg = f"unexpected {what}; expected {expected(exc.expected)}"
+    elif isinstance(exc, UnexpectedEOF):
+        msg = f"unexpected end of input; expected {expected(exc.expected)}"
+    else:  # pragma: no cover
+        msg = str(exc)
+    return InputError(msg, Loc(path, line, col), line_of(text, line))
+
+
+__all__ = ["TCP_PORTS", "UDP_PORTS", "ICMP_NAMES", "ICMP6_NAMES", "CISCO_PROTOS", "port_number",
+           "port_ranges", "port_svcs", "icmp_svc", "mask_bits", "wildcard_nets", "net_text",
+           "syntax_error", "ICMP", "ICMPV6", "TCP", "UDP", "SCTP"]

@@ -1,0 +1,672 @@
+"""iptables-save / ip6tables-save files (the filter table), grammar in grammars/iptables.lark.
+
+INPUT and OUTPUT protect one host (`host_addresses`): they become one ruleset
+(INPUT rules with dst = host, INPUT's policy, OUTPUT rules with src = host,
+OUTPUT's policy, then deny).  FORWARD becomes `<stem>-forward`.  User chains
+are flattened in first-match order: a RETURN excludes what it matches from the
+rest of its chain (split on the complement, or a secure-side condition when
+that would explode).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import PurePath
+
+import netaddr
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedInput
+
+from ..errors import InputError, Loc, Warning_, line_of
+from ..model import (
+    ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, PROTO_NAMES, AddrExpr, AnyAddr, Condition, Net, Rule,
+    Ruleset, Svc, Unresolved, port_domain, proto_label,
+)
+from ..resources import grammar_path
+from ..space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto
+from .cisco_common import net_text, syntax_error
+
+NAME = "iptables"
+BUILTIN = ("INPUT", "FORWARD", "OUTPUT")
+MAX_GUARDS = 64
+TERMINAL = {"ACCEPT": ALLOW, "DROP": DENY, "REJECT": DENY}
+NON_TERMINAL = {"LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "NOTRACK", "CT", "TCPMSS", "AUDIT",
+                "CLASSIFY", "DSCP", "TOS", "TTL", "SET", "TRACE", "CONNSECMARK", "SECMARK"}
+# modules that only enable options handled below (no condition of their own)
+BASIC_OPTS = {"-s", "--source", "--src", "-d", "--destination", "--dst", "-p", "--protocol", "-i",
+              "--in-interface", "-o", "--out-interface", "-m", "--match", "-f", "--fragment",
+              "-j", "--jump", "-g", "--goto"}
+PLAIN_MODULES = {"tcp", "udp", "sctp", "icmp", "icmp6", "icmpv6", "multiport", "state", "conntrack",
+                 "iprange", "comment", "set"}
+PORT_NAMES = {"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53,
+              "bootps": 67, "bootpc": 68, "tftp": 69, "http": 80, "www": 80, "pop3": 110,
+              "sunrpc": 111, "ntp": 123, "imap": 143, "imap2": 143, "snmp": 161, "bgp": 179,
+              "ldap": 389, "https": 443, "smtps": 465, "submission": 587, "ldaps": 636,
+              "imaps": 993, "pop3s": 995, "mysql": 3306, "postgresql": 5432, "mdns": 5353,
+              "syslog": 514, "isakmp": 500, "openvpn": 1194, "ms-wbt-server": 3389}
+ICMP_TYPES = {"any": None, "echo-reply": 0, "pong": 0, "destination-unreachable": 3,
+              "source-quench": 4, "redirect": 5, "echo-request": 8, "ping": 8,
+              "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11,
+              "ttl-exceeded": 11, "parameter-problem": 12, "timestamp-request": 13,
+              "timestamp-reply": 14, "address-mask-request": 17, "address-mask-reply": 18}
+ICMP_CODES = {"network-unreachable": (3, 0), "host-unreachable": (3, 1), "protocol-unreachable": (3, 2),
+              "port-unreachable": (3, 3), "fragmentation-needed": (3, 4), "source-route-failed": (3, 5),
+              "network-prohibited": (3, 9), "host-prohibited": (3, 10), "communication-prohibited": (3, 13),
+              "ttl-zero-during-transit": (11, 0), "ttl-zero-during-reassembly": (11, 1)}
+ICMP6_TYPES = {"any": None, "destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3,
+               "ttl-exceeded": 3, "parameter-problem": 4, "echo-request": 128, "ping": 128,
+               "echo-reply": 129, "pong": 129, "router-solicitation": 133, "router-advertisement": 134,
+               "neighbour-solicitation": 135, "neighbor-solicitation": 135,
+               "neighbour-advertisement": 136, "neighbor-advertisement": 136, "redirect": 137}
+_TERMINALS = {"TABLE": "a table (*filter)", "CHAIN_DECL": "a chain (:INPUT ACCEPT)", "POLICY": "a policy",
+              "COUNTERS": "counters [0:0]", "OPT": "an option (-A, -s, --dport ...)", "COMMIT": "COMMIT",
+              "WORD": "a value", "STRING": "a quoted string", "NEG": "'!'", "_NL": "end of line"}
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    return Lark(grammar_path("iptables.lark").read_text(), parser="lalr", lexer="contextual",
+                propagate_positions=True, maybe_placeholders=False)
+
+
+def detect(text: str, path: str) -> int:
+    head = text[:20000]
+    tables = re.search(r"^\*(filter|nat|mangle|raw|security)\s*$", head, re.M)
+    rules = len(re.findall(r"^(\[\d+:\d+\]\s+)?-A\s+\S+", head, re.M))
+    if tables and re.search(r"^COMMIT\s*$", head, re.M):
+        return 95
+    if tables or rules >= 2:
+        return 70
+    return 0
+
+
+# --- address and service sets ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Addresses surely matched (lower) and maybe matched (upper); NOTES name what is unresolved."""
+
+    lower: IntervalSet
+    upper: IntervalSet
+    notes: tuple[str, ...] = ()
+
+    def __and__(self, o: "Bounds") -> "Bounds":
+        return Bounds(self.lower & o.lower, self.upper & o.upper, _merge(self.notes, o.notes))
+
+    def negate(self, whole: IntervalSet) -> "Bounds":
+        return Bounds(whole - self.upper, whole - self.lower, self.notes)
+
+
+def _merge(a: tuple, b: tuple) -> tuple:
+    return tuple(dict.fromkeys(a + b))
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a rule (or a chain of jumps) matches: a conjunction of four dimensions."""
+
+    src: Bounds
+    dst: Bounds
+    svc: IntervalSet
+    conds: tuple[Condition, ...] = ()
+
+    def __and__(self, o: "Match") -> "Match | None":
+        m = Match(self.src & o.src, self.dst & o.dst, self.svc & o.svc, _merge(self.conds, o.conds))
+        return None if not (m.src.upper and m.dst.upper and m.svc) else m
+
+    def negate(self, everything: "Match", rid: str) -> list["Match"]:
+        """Disjuncts of NOT self (each a Match), the others dimensions left whole."""
+        out = []
+        if self.src != everything.src:
+            out.append(Match(self.src.negate(everything.src.upper), everything.dst, FULL_SVC))
+        if self.dst != everything.dst:
+            out.append(Match(everything.src, self.dst.negate(everything.dst.upper), FULL_SVC))
+        if self.svc != FULL_SVC:
+            out.append(Match(everything.src, everything.dst, FULL_SVC - self.svc))
+        if self.conds:
+            text = " and ".join(c.text for c in self.conds)
+            out.append(Match(everything.src, everything.dst, FULL_SVC,
+                             (Condition(f"not ({text}) [{rid} RETURN]", "negated match condition"),)))
+        return [m for m in out if m.src.upper and m.dst.upper and m.svc]
+
+
+@dataclass
+class IptRule:
+    chain: str
+    pos: int
+    loc: Loc
+    text: str
+    match: Match
+    target: str = ""
+    goto: bool = False
+    skip: str = ""          # why an ACCEPT is left out (return traffic, loopback)
+    target_loc: Loc | None = None
+    comment: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.chain}:{self.pos}"
+
+
+@dataclass
+class Table:
+    name: str
+    loc: Loc
+    chains: dict[str, tuple[str, Loc]] = field(default_factory=dict)   # name -> (policy, loc)
+    rules: dict[str, list[IptRule]] = field(default_factory=dict)
+    committed: bool = False
+
+
+# --- parsing -------------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, text: str, path: str, family: int):
+        self.text, self.path, self.family = text, path, family
+        self.all = ALL_V4 if family == 4 else ALL_V6
+        self.everything = Match(Bounds(self.all, self.all), Bounds(self.all, self.all), FULL_SVC)
+        self.warnings: list[Warning_] = []
+
+    def loc(self, tok) -> Loc:
+        return Loc(self.path, tok.line, tok.column)
+
+    def fail(self, msg: str, tok) -> InputError:
+        return InputError(msg, self.loc(tok), line_of(self.text, tok.line))
+
+    def fail_at(self, msg: str, loc: Loc) -> InputError:
+        return InputError(msg, loc, line_of(self.text, loc.line))
+
+    # addresses
+    def addrs(self, tok: Token, neg: bool) -> Bounds:
+        lower, upper, notes = [], [], []
+        for part in str(tok).split(","):
+            try:
+                if re.fullmatch(r"[0-9a-fA-F:.]+(/[0-9a-fA-F:.]+)?", part) and re.search(r"[.:]", part):
+                    net = netaddr.IPNetwork(part)
+                    if net.version != self.family:
+                        raise self.fail(f"{part} is IPv{net.version} but this file holds IPv{self.family} rules", tok)
+                    s = ip_range(int(net.first), int(net.last), net.version)
+                    lower.append(s)
+                    upper.append(s)
+                    continue
+            except (netaddr.AddrFormatError, ValueError):
+                raise self.fail(f"{part!r} is not a valid address or network", tok) from None
+            if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9\-]+)*\.?", part):
+                raise self.fail(f"{part!r} is not a valid address, network or host name", tok)
+            upper.append(self.all)
+            notes.append(f"host name {part}")
+        b = Bounds(IntervalSet(iv for s in lower for iv in s), IntervalSet(iv for s in upper for iv in s), tuple(notes))
+        return b.negate(self.all) if neg else b
+
+    def addr_range(self, tok: Token, neg: bool) -> Bounds:
+        try:
+            a, b = str(tok).split("-", 1)
+            lo, hi = netaddr.IPAddress(a), netaddr.IPAddress(b)
+        except (ValueError, netaddr.AddrFormatError):
+            raise self.fail(f"{str(tok)!r} is not an address range (A-B)", tok) from None
+        if lo.version != hi.version or lo > hi or lo.version != self.family:
+            raise self.fail(f"bad address range {str(tok)!r}", tok)
+        s = ip_range(int(lo), int(hi), lo.version)
+        b = Bounds(s, s)
+        return b.negate(self.all) if neg else b
+
+    # services
+    def port(self, word: str, tok) -> int:
+        p = int(word) if word.isdigit() else PORT_NAMES.get(word.lower())
+        if p is None or not 0 <= p <= 65535:
+            raise self.fail(f"bad port {word!r} (a number 0-65535 or a service name such as ssh)", tok)
+        return p
+
+    def ports(self, tok: Token, multi: bool) -> list[tuple[int, int]]:
+        parts = str(tok).split(",")
+        if len(parts) > 1 and not multi:
+            raise self.fail("a port list needs -m multiport --dports", tok)
+        out = []
+        for part in parts:
+            a, sep, b = part.partition(":")
+            lo = self.port(a, tok) if a else 0
+            hi = self.port(b, tok) if b else (65535 if sep else lo)
+            if lo > hi:
+                raise self.fail(f"port range {part} runs backwards", tok)
+            out.append((lo, hi))
+        return out
+
+    def rule(self, node: Tree, chain_tok: Token, args: list[Token], pos: int) -> IptRule:
+        """Interpret the options of one -A line."""
+        chain = str(chain_tok)
+        line = line_of(self.text, chain_tok.line) or ""
+        r = IptRule(chain, pos, Loc(self.path, node.meta.line, node.meta.column), line.strip(), self.everything)
+        src, dst = Bounds(self.all, self.all), Bounds(self.all, self.all)
+        protos: tuple[set[int] | None, bool] = (None, False)
+        dports = icmp = None
+        dport_tok = None
+        conds: list[Condition] = []
+        return_only = loopback = ""
+        module, module_opts, modules = "", [], []
+
+        def flush_module():
+            if module and module not in PLAIN_MODULES:
+                text = " ".join([f"-m {module}"] + module_opts)
+                conds.append(Condition(text, f"match module {module}"))
+
+        groups = _option_groups(args, self)
+        target_opts = False
+        for neg, opt, vals in groups:
+            o = str(opt)
+            bang = "! " if neg else ""
+            val = vals[0] if vals else None
+            if o in BASIC_OPTS:
+                target_opts = False
+            elif target_opts:
+                continue                   # --reject-with, --log-prefix ...: no effect on matching
+            needs_val = o not in ("--syn", "-f", "--fragment")
+            if needs_val and val is None:
+                raise self.fail(f"option {o} needs a value", opt)
+            if o in ("-j", "--jump", "-g", "--goto"):
+                if r.target:
+                    raise self.fail("a rule has one target (-j or -g)", opt)
+                r.target, r.goto = str(val), o in ("-g", "--goto")
+                r.target_loc = self.loc(val)
+                flush_module()
+                target_opts, module = True, ""
+                continue
+            if o in ("-m", "--match"):
+                flush_module()
+                module, module_opts = str(val), []
+                modules.append(module)
+                continue
+            if o in ("-s", "--source", "--src"):
+                src = src & self.addrs(val, neg)
+            elif o in ("-d", "--destination", "--dst"):
+                dst = dst & self.addrs(val, neg)
+            elif o == "--src-range":
+                src = src & self.addr_range(val, neg)
+            elif o == "--dst-range":
+                dst = dst & self.addr_range(val, neg)
+            elif o in ("-p", "--protocol"):
+                protos = (self.protocol(val), neg)
+            elif o in ("--dport", "--destination-port", "--dports", "--destination-ports"):
+                dports, dport_tok = (self.ports(val, o.endswith("s")), neg), opt
+            elif o in ("--sport", "--source-port", "--sports", "--source-ports", "--ports"):
+                what = "source or destination port" if o == "--ports" else "source port"
+                conds.append(Condition(f"{bang}{o} {val}", what))
+            elif o in ("--icmp-type", "--icmpv6-type"):
+                icmp = (self.icmp_type(val, o), neg)
+                if icmp[0][1] is not None:
+                    conds.append(Condition(f"{bang}{o} {val}", "ICMP code"))
+            elif o in ("--state", "--ctstate"):
+                states = set(str(val).upper().split(","))
+                if ("NEW" in states) == neg:
+                    return_only = f"{bang}{o} {val}"
+                elif not neg and states - {"NEW", "ESTABLISHED", "RELATED"}:
+                    conds.append(Condition(f"{o} {val}", "connection state"))
+            elif o in ("-i", "--in-interface", "-o", "--out-interface"):
+                if str(val) == "lo" and not neg:
+                    loopback = f"{o} lo"
+                else:
+                    conds.append(Condition(f"{bang}{o} {val}", "interface match"))
+            elif o == "--match-set":
+                flags = str(vals[1]) if len(vals) > 1 else ""
+                first = flags.split(",")[0]
+                b = Bounds(EMPTY, self.all, (f"ipset {val}",))
+                if first == "src":
+                    src = src & b
+                elif first == "dst":
+                    dst = dst & b
+                else:
+                    raise self.fail("--match-set needs a set name and src or dst", opt)
+                if "," in flags:
+                    conds.append(Condition(f"{bang}--match-set {val} {flags}", "ipset dimensions"))
+            elif o == "--comment":
+                r.comment = _unquote(str(val))
+            elif o == "--syn" and not neg:
+                pass                       # new TCP connections: what the model is about
+            elif module and module not in PLAIN_MODULES:
+                module_opts.append(" ".join([bang.strip(), o] + [str(v) for v in vals]).strip())
+            else:
+                conds.append(Condition(" ".join([bang.strip(), o] + [str(v) for v in vals]).strip(),
+                                       "unsupported match"))
+        flush_module()
+        r.match = Match(src, dst, self.services(protos, dports, icmp, dport_tok, node), tuple(conds))
+        if return_only or loopback:
+            why = (f"{return_only} matches only return traffic" if return_only
+                   else f"{loopback} is loopback traffic")
+            if TERMINAL.get(r.target) == ALLOW:
+                r.skip = why
+            else:                          # never skip a deny: keep it, condition ignored by denies
+                r.match = Match(src, dst, r.match.svc, r.match.conds
+                                + (Condition(return_only or loopback, why),))
+        return r
+
+    def protocol(self, tok: Token) -> set[int] | None:
+        w = str(tok).lower()
+        if w in ("all", "0"):
+            return None
+        p = int(w) if w.isdigit() else PROTO_NAMES.get(w, {"ipv6-icmp": ICMPV6, "udplite": 136}.get(w))
+        if p is None or not 0 <= p <= 255:
+            raise self.fail(f"unknown protocol {str(tok)!r}", tok)
+        return {p}
+
+    def icmp_type(self, tok: Token, opt: str) -> tuple[int | None, int | None]:
+        w = str(tok).lower()
+        names = ICMP6_TYPES if opt == "--icmpv6-type" else ICMP_TYPES
+        if w in names:
+            return names[w], None
+        if opt == "--icmp-type" and w in ICMP_CODES:
+            return ICMP_CODES[w]
+        m = re.fullmatch(r"(\d+)(?:/(\d+))?", w)
+        if not m or int(m.group(1)) > 255:
+            raise self.fail(f"unknown ICMP type {str(tok)!r}", tok)
+        return int(m.group(1)), (int(m.group(2)) if m.group(2) else None)
+
+    def services(self, protos, dports, icmp, dport_tok, node) -> IntervalSet:
+        pset, pneg = protos
+        if dports is not None:
+            ranges, neg = dports
+            if pset is None or pneg or not pset <= set(PORT_PROTOCOLS):
+                raise self.fail("--dport needs -p tcp, udp or sctp", dport_tok)
+            p = next(iter(pset))
+            s = IntervalSet(iv for lo, hi in ranges for iv in svc_range(p, lo, hi)) & whole_proto(p)
+            return whole_proto(p) - s if neg else s
+        if icmp is not None:
+            (t, code), neg = icmp
+            if pset is None or pneg or not pset <= {ICMP, ICMPV6}:
+                raise self.fail("--icmp-type needs -p icmp", node.children[0])
+            p = next(iter(pset))
+            s = whole_proto(p) if t is None else svc_range(p, t, t)
+            # an ICMP code is a condition (added in rule()): the set is the whole type
+            return whole_proto(p) - s if neg else s
+        if pset is None:
+            return FULL_SVC
+        s = IntervalSet(iv for p in pset for iv in whole_proto(p))
+        return FULL_SVC - s if pneg else s
+
+
+def _unquote(s: str) -> str:
+    return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'" else s
+
+
+def _option_groups(args: list[Token], rd: _Reader) -> list[tuple[bool, Token, list[Token]]]:
+    """[(negated, option, values)]: '! -s X' and the old '-s ! X' both negate."""
+    groups: list = []
+    pending_neg = None
+    for tok in args:
+        if tok.type == "NEG":
+            if pending_neg is not None:
+                raise rd.fail("'!' twice", tok)
+            pending_neg = tok
+        elif tok.type == "OPT":
+            groups.append([pending_neg is not None, tok, []])
+            pending_neg = None
+        else:
+            if not groups:
+                raise rd.fail(f"value {str(tok)!r} without an option", tok)
+            if pending_neg is not None:
+                groups[-1][0] = True
+                pending_neg = None
+            groups[-1][2].append(tok)
+    if pending_neg is not None:
+        raise rd.fail("'!' must come before an option or its value", pending_neg)
+    return [tuple(g) for g in groups]
+
+
+def _family(text: str) -> int:
+    """6 when the rules name IPv6 addresses (an ip6tables-save file), else 4."""
+    for m in re.finditer(r"(?:^|\s)(?:-s|-d|--source|--destination|--src-range|--dst-range)\s+(\S+)", text):
+        if ":" in m.group(1):
+            return 6
+    return 4
+
+
+def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
+    try:
+        tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
+    except UnexpectedInput as exc:
+        raise syntax_error(exc, text, path, _TERMINALS) from None
+    rd = _Reader(text, path, _family(text))
+    tables: dict[str, Table] = {}
+    cur: Table | None = None
+    for node in tree.children:
+        kids = node.children
+        if node.data == "table":
+            name = str(kids[0])[1:]
+            if cur and not cur.committed:
+                raise rd.fail(f"table {cur.name} is not closed by COMMIT", kids[0])
+            if name in tables:
+                raise rd.fail(f"table {name} appears twice", kids[0])
+            cur = tables[name] = Table(name, rd.loc(kids[0]))
+            continue
+        if cur is None or cur.committed:
+            raise rd.fail("expected a table line such as *filter first", kids[0])
+        if node.data == "commit":
+            cur.committed = True
+        elif node.data == "chain_decl":
+            chain, policy = str(kids[0])[1:], str(kids[1])
+            if chain in cur.chains:
+                raise rd.fail(f"chain {chain} is declared twice", kids[0])
+            if policy not in ("ACCEPT", "DROP", "-"):
+                raise rd.fail(f"chain policy must be ACCEPT, DROP or '-', not {policy!r}", kids[1])
+            if (policy == "-") == (chain in BUILTIN):
+                what = "a built-in chain needs ACCEPT or DROP" if chain in BUILTIN else "a user chain takes '-'"
+                if cur.name == "filter":
+                    raise rd.fail(f"chain {chain}: {what}", kids[1])
+            cur.chains[chain] = (policy, rd.loc(kids[0]))
+            cur.rules.setdefault(chain, [])
+        else:
+            toks = [k for k in kids if k.type != "COUNTERS"]
+            opt = toks[0]
+            if str(opt) not in ("-A", "--append"):
+                raise rd.fail(f"expected -A CHAIN (iptables-save output), not {str(opt)!r}", opt)
+            if len(toks) < 2 or toks[1].type != "WORD":
+                raise rd.fail("-A needs a chain name", opt)
+            if cur.name != "filter":
+                continue
+            chain = str(toks[1])
+            if chain not in cur.chains:
+                raise rd.fail(f"chain {chain} is not declared (add ':{chain} -' above)", toks[1])
+            rules = cur.rules[chain]
+            rules.append(rd.rule(node, toks[1], toks[2:], len(rules) + 1))
+    if cur and not cur.committed:
+        rd.warnings.append(Warning_(f"table {cur.name} is not closed by COMMIT", cur.loc))
+    return tables, rd
+
+
+# --- flattening -----------------------------------------------------------------
+
+
+class _Flattener:
+    def __init__(self, table: Table, rd: _Reader):
+        self.table, self.rd = table, rd
+        self.out: list[tuple[IptRule, Match, tuple[str, ...]]] = []
+
+    def chain(self, name: str, guard: Match, via: tuple[str, ...], stack: tuple[str, ...]) -> None:
+        live = [guard]
+        for r in self.table.rules.get(name, []):
+            if not live:
+                return
+            if r.skip:
+                self.rd.warnings.append(Warning_(f"skipped: {r.skip}", r.loc, r.id))
+                continue
+            t = r.target
+            if t in TERMINAL:
+                for g in live:
+                    m = g & r.match
+                    if m is not None:
+                        self.out.append((r, m, via))
+            elif t == "RETURN" or t in self.table.chains:
+                if t != "RETURN":
+                    if t in BUILTIN:
+                        raise self.rd.fail_at(f"cannot jump to built-in chain {t}", r.loc)
+                    if t in stack:
+                        raise self.rd.fail_at(f"chain loop: {' -> '.join(stack + (t,))}", r.loc)
+                    for g in live:
+                        m = g & r.match
+                        if m is not None:
+                            self.chain(t, m, via + (r.id,), stack + (t,))
+                if t == "RETURN" or r.goto:
+                    live = self.exclude(live, r)
+            elif t in NON_TERMINAL or t == "":
+                continue                        # LOG and friends do not end matching
+            else:
+                raise self.rd.fail_at(f"jump to {t!r}: no such chain in this table and not a known target", r.loc)
+
+    def exclude(self, live: list[Match], r: IptRule) -> list[Match]:
+        neg = r.match.negate(self.rd.everything, r.id)
+        split = [m for g in live for d in neg for m in [g & d] if m is not None]
+        if len(split) <= MAX_GUARDS:
+            return split
+        self.rd.warnings.append(Warning_(
+            f"RETURN at {r.id}: excluding its match from the rest of {r.chain} would take {len(split)} "
+            "rules; later rules of the chain carry it as a condition instead (allows never match, denies ignore it)",
+            r.loc, r.id))
+        c = Condition(f"not matched by {r.id} (RETURN)", "RETURN exclusion too large to expand")
+        return [Match(g.src, g.dst, g.svc, g.conds + (c,)) for g in live]
+
+
+# --- output -------------------------------------------------------------------
+
+
+def addr_items(s: IntervalSet) -> tuple:
+    if s == ALL_IP:
+        return (AnyAddr(),)
+    out = []
+    for part, version, base, whole in ((s & ALL_V4, 4, 0, ALL_V4), (s & ALL_V6, 6, V6_BASE, ALL_V6)):
+        if part == whole:
+            out.append(AnyAddr(version))
+            continue
+        for lo, hi in part:
+            out.append(Net(lo - base, hi - base, version, net_text(lo - base, hi - base, version)))
+    return tuple(out)
+
+
+def addr_expr(b: Bounds) -> AddrExpr:
+    if b.lower == b.upper:
+        return AddrExpr(addr_items(b.lower))
+    why = "; ".join(b.notes) or "unresolved"
+    return AddrExpr(addr_items(b.lower) + (Unresolved(why, "resolved by iptables when loaded, not known offline"),),
+                    addr_items(ALL_IP - b.upper))
+
+
+def svc_items(s: IntervalSet) -> tuple:
+    if s == FULL_SVC:
+        return (Svc.any(),)
+    out = []
+    for p, ranges in sorted(split_svc(s).items()):
+        if ranges == [port_domain(p)]:
+            out.append(Svc.whole(p))
+            continue
+        for lo, hi in ranges:
+            out.append(Svc(p, lo, hi, f"{proto_label(p)}/{lo}" + (f"-{hi}" if hi != lo else "")))
+    return tuple(out)
+
+
+def _host_bounds(addrs: list[str], path: str, family: int) -> Bounds:
+    sets = []
+    for a in addrs:
+        try:
+            if "-" in a:
+                x, y = (netaddr.IPAddress(v.strip()) for v in a.split("-", 1))
+                sets.append(ip_range(int(x), int(y), x.version))
+            else:
+                n = netaddr.IPNetwork(a)
+                sets.append(ip_range(int(n.first), int(n.last), n.version))
+        except (netaddr.AddrFormatError, ValueError):
+            raise InputError(f"--host: {a!r} is not a CIDR or range; iptables rules need the "
+                             "workload's addresses as CIDRs", Loc(path)) from None
+    s = IntervalSet(iv for x in sets for iv in x)
+    return Bounds(s, s)
+
+
+def _rules(flat: _Flattener) -> list[Rule]:
+    out = []
+    for r, m, via in flat.out:
+        out.append(Rule(
+            id=r.id, action=TERMINAL[r.target], src=addr_expr(m.src), dst=addr_expr(m.dst),
+            services=svc_items(m.svc), loc=r.loc, comment=r.comment or (r.text if len(r.text) <= 160 else ""),
+            conditions=m.conds, hints=(("via", " > ".join(via)),) if via else ()))
+    return out
+
+
+def load(text: str, path: str, host_addresses: list[str] | None = None, **_options) -> list[Ruleset]:
+    tables, rd = parse(text, path)
+    for name, t in tables.items():
+        if name != "filter":
+            rd.warnings.append(Warning_(f"table {name} skipped: only the filter table decides what is allowed", t.loc))
+    if "filter" not in tables:
+        found = ", ".join(tables) or "none"
+        raise InputError(f"no *filter table in this file (found: {found}); fw2np reads the filter table only",
+                         Loc(path, 1))
+    table = tables["filter"]
+    for rules in table.rules.values():
+        for r in rules:
+            if r.target and r.target not in TERMINAL and r.target not in NON_TERMINAL \
+                    and r.target != "RETURN" and r.target not in table.chains:
+                raise rd.fail_at(f"jump to {r.target!r}: no such chain in the filter table and not a known target",
+                                 r.target_loc)
+            if r.target in BUILTIN:
+                raise rd.fail_at(f"cannot jump to built-in chain {r.target}", r.target_loc)
+    stem = PurePath(path).stem or "iptables"
+    policy = {c: table.chains.get(c, ("ACCEPT", table.loc)) for c in BUILTIN}
+    for c in BUILTIN:
+        if c not in table.chains:
+            rd.warnings.append(Warning_(f"chain {c} is not declared: its policy is taken as ACCEPT (the kernel default)",
+                                        table.loc))
+    out = []
+    host_rules = table.rules.get("INPUT", []) + table.rules.get("OUTPUT", [])
+    if host_rules and not host_addresses:
+        first = host_rules[0]
+        raise InputError(f"the INPUT/OUTPUT chains protect one host: pass --host WORKLOAD (the inventory workload "
+                         f"that replaces this host) so fw2np knows its addresses", first.loc,
+                         line_of(text, first.loc.line))
+    if host_addresses:
+        host = _host_bounds(host_addresses, path, rd.family)
+        rs = Ruleset(name=stem, source=path, default=DENY, text=text)
+        everything = rd.everything
+        for chain, guard, is_in in (("INPUT", Match(everything.src, host, FULL_SVC), True),
+                                    ("OUTPUT", Match(host, everything.dst, FULL_SVC), False)):
+            flat = _Flattener(table, rd)
+            flat.chain(chain, guard, (), (chain,))
+            rs.rules += _rules(flat)
+            pol, ploc = policy[chain]
+            act = ALLOW if pol == "ACCEPT" else DENY
+            anywhere = addr_expr(everything.src)
+            src, dst = (anywhere, addr_expr(host)) if is_in else (addr_expr(host), anywhere)
+            rs.rules.append(Rule(id=f"{chain}:policy", action=act, src=src, dst=dst, services=(Svc.any(),),
+                                 loc=ploc, comment=f"policy of chain {chain} ({pol})"))
+        out.append(rs)
+    if table.rules.get("FORWARD"):
+        rs = Ruleset(name=f"{stem}-forward", source=path, text=text,
+                     default=ALLOW if policy["FORWARD"][0] == "ACCEPT" else DENY)
+        flat = _Flattener(table, rd)
+        flat.chain("FORWARD", rd.everything, (), ("FORWARD",))
+        rs.rules = _rules(flat)
+        out.append(rs)
+    elif "FORWARD" in table.chains:
+        rd.warnings.append(Warning_(f"chain FORWARD has no rules (policy {policy['FORWARD'][0]}): no forward ruleset",
+                                    policy["FORWARD"][1]))
+    unreached = [c for c in table.chains if c not in BUILTIN and not _reached(table, c)]
+    for c in unreached:
+        rd.warnings.append(Warning_(f"chain {c} is never jumped to from INPUT, OUTPUT or FORWARD: ignored",
+                                    table.chains[c][1]))
+    if not out:
+        raise InputError("the filter table has no INPUT, OUTPUT or FORWARD rules to translate", table.loc,
+                         line_of(text, table.loc.line))
+    for rs in out:
+        rs.warnings = list(dict.fromkeys(rd.warnings))
+    return out
+
+
+def _reached(table: Table, chain: str) -> bool:
+    seen, todo = set(), list(BUILTIN)
+    while todo:
+        c = todo.pop()
+        if c == chain:
+            return True
+        if c in seen:
+            continue
+        seen.add(c)
+        todo += [r.target for r in table.rules.get(c, []) if r.target in table.chains]
+    return False
