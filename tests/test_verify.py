@@ -1,0 +1,359 @@
+"""verify: exact equivalence over flow classes, counterexamples confirmed by the brute-force evaluators."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from translator.cli import cli
+from translator.evaluate.endpoints import Ip, Pod
+from translator.evaluate.firewall import FirewallEvaluator
+from translator.evaluate.netpol import NetpolEvaluator
+from translator.frontends.rules import parse
+from translator.inventory import parse_inventory
+from translator.policyio import load_policies
+from translator.synth import convert
+from translator.verify import LESS, MORE, verify
+from translator.verify_report import difference_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+V = ROOT / "samples" / "verify"
+NON_L4 = (1, 58, 47, 0)
+
+# --- a compact random scenario -------------------------------------------------------
+
+LEGACY = ["10.0.1.0/24", "10.0.2.0/25", "10.0.2.128/25", "10.0.3.5", "10.0.4.0-10.0.4.9", "2001:db8::/64"]
+ADDRS = ["any", "any", "any4", "any6", "10.0.0.0/16", "10.0.2.0/24", "10.0.1.0/24", "10.0.3.5", "192.0.2.0/24",
+         "192.0.2.0/24 except 192.0.2.128/25", "10.0.0.0/8 except 10.0.2.0/24", "2001:db8::/32", "0.0.0.0/1"]
+SVCS = ["any", "tcp/80", "tcp/80-90", "tcp/85", "udp/53", "udp", "icmp/8", "icmp", "proto/47", "sctp/9",
+        "tcp/1000-2000"]
+
+
+@st.composite
+def scenario(draw):
+    """(ruleset text, inventory text): 1-3 namespaces, a few workloads, rules with overlaps."""
+    nss = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3, unique=True))
+    inv = {"namespaces": {ns: {"labels": {"team": draw(st.sampled_from(["x", "y"]))}} for ns in nss},
+           "workloads": {}}
+    pool = draw(st.permutations(LEGACY))
+    for i in range(draw(st.integers(0, 4))):
+        w = {"namespace": draw(st.sampled_from(nss)), "labels": {"app": f"w{i}"},
+             "addresses": [pool[i]] if draw(st.integers(0, 5)) else []}
+        if draw(st.booleans()):
+            w["ports"] = {"web": 85}
+        inv["workloads"][f"w{i}"] = w
+    lines = [f"default {draw(st.sampled_from(['deny', 'deny', 'allow']))}"]
+    for k in range(draw(st.integers(0, 6))):
+        src, dst = draw(st.sampled_from(ADDRS)), draw(st.sampled_from(ADDRS))
+        svcs = ", ".join(draw(st.lists(st.sampled_from(SVCS), min_size=1, max_size=2, unique=True)))
+        lines.append(f"{k + 1} {draw(st.sampled_from(['allow', 'allow', 'deny']))} {src} -> {dst} {svcs}")
+    return "\n".join(lines) + "\n", yaml.safe_dump(inv)
+
+
+def load(sc):
+    return parse(sc[0], "random.fw"), parse_inventory(sc[1], "inv.yaml")
+
+
+def ns_labels(inv, extra=None):
+    return {**{ns: dict(inv.namespaces[ns]) for ns in inv.namespaces}, **(extra or {})}
+
+
+def sample_flows(inv):
+    """Concrete flows with a governed pod at one end (never a legacy address)."""
+    pods = [Pod.of(w.namespace, {**w.labels, "extra": "1"}, ports=dict(w.ports)) for w in inv.workloads.values()]
+    pods += [Pod.of(ns, {}) for ns in inv.namespaces]
+    pods += [Pod.of(ns, {"app": "stranger"}, ports={"web": 85}) for ns in inv.namespaces]
+    outside = [Pod.of("elsewhere", {}), Pod.of("elsewhere", {"app": "w0"})]
+    ips = [Ip(a) for a in ("8.8.8.8", "10.0.2.200", "10.0.9.1", "192.0.2.1", "192.0.2.200", "10.9.9.9",
+                           "2001:db8:1::1", "2001:db9::1", "200.1.1.1")]
+    services = [(6, 80), (6, 85), (6, 91), (6, 1500), (17, 53), (17, 54), (1, 8), (1, 0), (47, 0), (132, 9)]
+    ends = [(s, d) for s in pods for d in pods + outside + ips] + [(s, d) for s in outside + ips for d in pods]
+    out = []
+    for s, d in ends:
+        for proto, port in services:
+            out.append((s, d, proto, port))
+    return out
+
+
+def external_ok(fw, flow):
+    try:
+        fw._check(flow[0], flow[1])
+        return True
+    except ValueError:  # a legacy address: not an endpoint
+        return False
+
+
+def confirm(rs, inv, pols, diff: dict) -> bool:
+    """Does a counterexample (JSON form) really differ under fresh brute-force evaluators?"""
+    def ep(e):
+        if e["kind"] == "ip":
+            return Ip(e["address"])
+        ports = {n: tuple(v.split("/")) for n, v in (e.get("ports") or {}).items()}
+        ports = {n: (p.upper(), int(x)) for n, (p, x) in ports.items()}
+        return Pod.of(e["namespace"], e["labels"], ports=ports)
+    extra = {e["namespace"]: e["namespace_labels"] for e in (diff["src"], diff["dst"]) if "namespace_labels" in e}
+    src, dst = ep(diff["src"]), ep(diff["dst"])
+    fw, _ = FirewallEvaluator(rs, inv, "secure").decide(src, dst, diff["protocol_number"], diff["port"])
+    np = NetpolEvaluator(pols, ns_labels(inv, extra)).allows(src, dst, diff["protocol_number"], diff["port"])
+    return fw != np and (diff["direction"] == MORE) == np
+
+
+# --- the compiler's output is equivalent -------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenario())
+def test_compiled_policies_verify(sc):
+    rs, inv = load(sc)
+    res = convert(rs, inv)
+    rep, v = verify(rs, inv, res.policies, limit=1000, approximations=False)
+    assert rep.by_direction[MORE] == 0, [difference_dict(v, d) for d in rep.examples[:3]]
+    # NetworkPolicy cannot allow ICMP or other protocols next to ports: left denied, and reported
+    for d in rep.examples:
+        assert d.direction == LESS and d.flow.proto in NON_L4
+    if rep.differences:
+        assert any(f.kind == "inexpressible" for f in res.findings)
+
+
+def test_staging_sample_is_equivalent():
+    rs = parse((ROOT / "samples/staging/rules.fw").read_text(), "rules.fw")
+    inv = parse_inventory((ROOT / "samples/staging/inventory.yaml").read_text())
+    rep, _ = verify(rs, inv, convert(rs, inv).policies)
+    assert rep.equivalent and rep.checked > 100 and rep.approximations == 0
+
+
+# --- mutations of the compiled policies ------------------------------------------------------
+
+
+def _rules(pol):
+    spec = pol["spec"]
+    return [(k, r) for k in ("ingress", "egress") for r in spec.get(k) or []]
+
+
+def mutants(pols):
+    """(name, mutated policy list) for every applicable mutation."""
+    out = []
+    for i, p in enumerate(pols):
+        if p["metadata"]["annotations"]["fw2np.io/rules"].startswith("default deny"):
+            out.append((f"drop cleanup {i}", pols[:i] + pols[i + 1:]))
+        for j, (key, rule) in enumerate(_rules(p)):
+            peers = rule.get("from") or rule.get("to") or []
+            for k, peer in enumerate(peers):
+                def edit(q, fn, i=i, j=j, k=k):
+                    m = copy.deepcopy(q)
+                    r = _rules(m[i])[j][1]
+                    fn(r, (r.get("from") or r.get("to"))[k])
+                    return m
+                out.append((f"drop peer {i}.{j}.{k}", edit(pols, lambda r, pe: (r.get("from") or r["to"]).remove(pe))))
+                if "except" in (peer.get("ipBlock") or {}):
+                    out.append((f"drop except {i}.{j}.{k}", edit(pols, lambda r, pe: pe["ipBlock"].pop("except"))))
+                sel = peer.get("podSelector") or {}
+                if sel.get("matchLabels"):
+                    def relabel(r, pe):
+                        ml = pe["podSelector"]["matchLabels"]
+                        ml[sorted(ml)[0]] = "changed"
+                    out.append((f"relabel {i}.{j}.{k}", edit(pols, relabel)))
+            for k, port in enumerate(rule.get("ports") or []):
+                if isinstance(port.get("port"), int):
+                    def widen(q, i=i, j=j, k=k):
+                        m = copy.deepcopy(q)
+                        e = _rules(m[i])[j][1]["ports"][k]
+                        e["endPort"] = e.get("endPort", e["port"]) + 3
+                        return m
+
+                    def narrow(q, i=i, j=j, k=k):
+                        m = copy.deepcopy(q)
+                        e = _rules(m[i])[j][1]["ports"][k]
+                        e["port"] = min(e["port"] + 1, 65535)
+                        e.pop("endPort", None)
+                        return m
+                    out += [(f"widen {i}.{j}.{k}", widen(pols)), (f"narrow {i}.{j}.{k}", narrow(pols))]
+        sel = p["spec"]["podSelector"].get("matchLabels")
+        if sel:
+            m = copy.deepcopy(pols)
+            m[i]["spec"]["podSelector"]["matchLabels"][sorted(sel)[0]] = "changed"
+            out.append((f"retarget {i}", m))
+    return out
+
+
+def check_mutant(rs, inv, pols, flows) -> tuple[bool, bool]:
+    """(verify found a difference, the sample flows found one); counterexamples confirmed."""
+    rep, v = verify(rs, inv, pols, limit=5, approximations=False)
+    for d in rep.examples:
+        assert confirm(rs, inv, pols, difference_dict(v, d)), difference_dict(v, d)
+    fw = FirewallEvaluator(rs, inv, "secure")
+    np = NetpolEvaluator(pols, ns_labels(inv))
+    sampled = any(fw.decide(*f)[0] != np.allows(*f) for f in flows)
+    return rep.differences > 0, sampled
+
+
+@settings(max_examples=25, deadline=None)
+@given(scenario(), st.data())
+def test_mutants_are_caught(sc, data):
+    rs, inv = load(sc)
+    pols = convert(rs, inv).policies
+    muts = mutants(pols)
+    if not muts:
+        return
+    name, mutated = data.draw(st.sampled_from(muts))
+    flows = [f for f in sample_flows(inv) if external_ok(FirewallEvaluator(rs, inv), f)]
+    found, sampled = check_mutant(rs, inv, mutated, flows)
+    # whenever a concrete flow tells them apart, verify must find a difference
+    assert found or not sampled, name
+
+
+def test_staging_mutants():
+    rs = parse((ROOT / "samples/staging/rules.fw").read_text(), "rules.fw")
+    inv = parse_inventory((ROOT / "samples/staging/inventory.yaml").read_text())
+    pols = convert(rs, inv).policies
+    flows = [f for f in sample_flows(inv) if external_ok(FirewallEvaluator(rs, inv), f)]
+    flows += [(Ip("203.0.113.5"), Pod.of("staging", {"app": "frontend"}), 6, 80),
+              (Pod.of("staging", {"app": "backend"}), Ip("198.51.100.7"), 6, 8101)]
+    caught = 0
+    for name, mutated in mutants(pols):
+        found, sampled = check_mutant(rs, inv, mutated, flows)
+        if sampled:
+            assert found, name
+        caught += found
+    assert caught >= 10
+
+
+# --- hand-written policies and tables ----------------------------------------------------------
+
+
+def sample(name, policies=None):
+    rs = parse((V / f"{name}.fw").read_text(), f"{name}.fw")
+    inv = parse_inventory((V / "inventory.yaml").read_text(), "inventory.yaml")
+    return rs, inv, load_policies(str(V / f"{policies or name}.yaml"))
+
+
+@pytest.mark.parametrize("name", ["deny-all", "allow-all", "isolation", "three-tier"])
+def test_hand_written_equivalent(name):
+    rs, inv, pols = sample(name)
+    rep, _ = verify(rs, inv, pols)
+    assert rep.equivalent, rep.examples[:1]
+
+
+def test_no_policies_is_allow_all():
+    rs, inv, _ = sample("allow-all")
+    assert verify(rs, inv, [])[0].equivalent
+
+
+@pytest.mark.parametrize("table,policies", [("deny-all", "allow-all"), ("allow-all", "deny-all"),
+                                            ("three-tier", "isolation"), ("isolation", "three-tier")])
+def test_hand_written_mismatches(table, policies):
+    rs, inv, pols = sample(table, policies)
+    rep, v = verify(rs, inv, pols, limit=20)
+    assert not rep.equivalent
+    for d in rep.examples:
+        assert confirm(rs, inv, pols, difference_dict(v, d))
+
+
+def test_broken_three_tier_counterexample():
+    rs, inv, pols = sample("three-tier", "three-tier-bad")
+    rep, v = verify(rs, inv, pols, limit=50)
+    assert rep.differences == 1 and rep.by_direction[MORE] == 1
+    d = difference_dict(v, rep.examples[0])
+    assert d["src"]["kind"] == "pod" and d["src"]["labels"] == {"app": "frontend"}
+    assert d["src"]["namespace"] not in inv.namespaces
+    assert d["dst"] == {"kind": "pod", "namespace": "shop", "labels": {"app": "backend"}, "workload": "backend",
+                        "governed": True}
+    assert (d["protocol"], d["port"]) == ("tcp", 8080)
+    assert d["firewall"] == {"decision": "deny", "rule": None, "line": None, "by": "the default (deny)"}
+    assert d["policies"]["decision"] == "allow"
+    assert d["policies"]["ingress"]["by"] == [{"policy": "shop/backend", "rule": 0}]
+    assert confirm(rs, inv, pols, d)
+
+
+def test_named_port_on_other_pods():
+    """A named port lets any pod that declares it in: verify must try such a pod."""
+    rs, inv, _ = sample("deny-all")
+    pols = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": "p", "namespace": "shop"},
+             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+                      "ingress": [{"ports": [{"port": "metrics"}]}]}}]
+    rep, v = verify(rs, inv, pols, limit=50)
+    assert rep.by_direction[MORE] > 0
+    d = difference_dict(v, rep.examples[0])
+    assert d["dst"]["ports"] == {"metrics": f"tcp/{d['port']}"}
+    assert confirm(rs, inv, pols, d)
+
+
+def test_outside_namespace_labels_and_names():
+    """namespaceSelector tests on labels and names of namespaces outside the inventory."""
+    rs, inv, _ = sample("three-tier")
+    pols = load_policies(str(V / "three-tier.yaml"))
+    extra = yaml.safe_load("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: monitoring, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {purpose: monitoring}}
+      podSelector: {matchExpressions: [{key: role, operator: Exists}]}
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: audit}}
+""")
+    rep, v = verify(rs, inv, pols + [extra], limit=100)
+    srcs = {(d["src"]["namespace"], json.dumps(d["src"].get("namespace_labels")), json.dumps(d["src"]["labels"]))
+            for d in (difference_dict(v, x) for x in rep.examples)}
+    assert any(ns == "audit" for ns, _, _ in srcs)
+    assert any('"purpose": "monitoring"' in nl and '"role"' in lab for _, nl, lab in srcs)
+    assert rep.by_direction[LESS] == 0
+    for x in rep.examples:
+        assert confirm(rs, inv, pols + [extra], difference_dict(v, x))
+
+
+# --- CLI ----------------------------------------------------------------------------
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_cli_equivalent():
+    r = run("verify", str(V / "three-tier.fw"), str(V / "three-tier.yaml"), "-i", str(V / "inventory.yaml"))
+    assert r.exit_code == 0, r.output
+    assert "equivalent" in r.output and "NOT" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_cli_difference_text_and_json():
+    args = ["verify", str(V / "three-tier.fw"), str(V / "three-tier-bad.yaml"), "-i", str(V / "inventory.yaml")]
+    r = run(*args)
+    assert r.exit_code == 1
+    assert "more-permissive" in r.output and "shop/app=backend" in r.output and "tcp/8080" in r.output
+    r = run(*args, "--format", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.output)
+    assert doc["equivalent"] is False and doc["differences"]["more-permissive"] == 1
+    assert len(doc["counterexamples"]) == 1
+
+
+def test_cli_only_and_limit():
+    args = ["verify", str(V / "deny-all.fw"), str(V / "allow-all.yaml"), "-i", str(V / "inventory.yaml"),
+            "--format", "json"]
+    doc = json.loads(run(*args, "--limit", "3").output)
+    assert len(doc["counterexamples"]) == 3 and doc["differences"]["total"] > 3
+    r = run("verify", str(V / "allow-all.fw"), str(V / "deny-all.yaml"), "-i", str(V / "inventory.yaml"),
+            "--only", "more-permissive")
+    assert r.exit_code == 0, r.output
+
+
+def test_cli_bad_input(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\n"
+                   "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/33}\n")
+    r = run("verify", str(V / "deny-all.fw"), str(bad), "-i", str(V / "inventory.yaml"))
+    assert r.exit_code == 2 and f"{bad}:8:" in r.output and "not a valid CIDR" in r.output
+    rules = tmp_path / "bad.fw"
+    rules.write_text("allow any -> any tcp/99999\n")
+    r = run("verify", str(rules), str(V / "deny-all.yaml"), "-i", str(V / "inventory.yaml"))
+    assert r.exit_code == 2 and f"{rules}:1:" in r.output and "Traceback" not in r.output
