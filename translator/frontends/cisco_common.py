@@ -169,6 +169,63 @@ def syntax_error(exc: UnexpectedInput, text: str, path: str, names: dict[str, st
     return InputError(msg, Loc(path, line, col), line_of(text, line))
 
 
-__all__ = ["TCP_PORTS", "UDP_PORTS", "ICMP_NAMES", "ICMP6_NAMES", "CISCO_PROTOS", "port_number",
+class Words:
+    """A cursor over the typed words of one configuration line (tokens from a cisco_*.lark grammar)."""
+
+    def __init__(self, toks, path: str, line: int, text: str):
+        self.toks, self.i = list(toks), 0
+        self.path, self.line, self.text = path, line, text
+
+    def loc(self, tok=None) -> Loc:
+        tok = tok if tok is not None else self.peek_tok()
+        col = tok.column if tok is not None else len(self.text.rstrip()) + 1
+        return Loc(self.path, self.line, col)
+
+    def fail(self, msg: str, tok=None) -> InputError:
+        return InputError(msg, self.loc(tok), self.text)
+
+    def peek(self, k: int = 0) -> str | None:
+        j = self.i + k
+        return str(self.toks[j]) if j < len(self.toks) else None
+
+    def peek_tok(self):
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.toks)
+
+    def take(self, what: str):
+        """The next token; an error naming WHAT when the line ends."""
+        if self.at_end():
+            raise self.fail(f"unexpected end of line; expected {what}")
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def accept(self, *words: str) -> str | None:
+        """Take the next word when it is one of WORDS (case-insensitive)."""
+        w = self.peek()
+        if w is not None and w.lower() in words:
+            self.i += 1
+            return w.lower()
+        return None
+
+    def rest(self) -> str:
+        """The text from the current token to the end of the line."""
+        tok = self.peek_tok()
+        return self.text[tok.column - 1:].strip() if tok is not None else ""
+
+
+def line_words(parser, text: str, path: str, line: int) -> Words:
+    """Tokenize one line with a cisco_*.lark parser."""
+    try:
+        tree = parser.parse(text)
+    except UnexpectedInput as exc:
+        col = getattr(exc, "column", 1) or 1
+        raise InputError("cannot read this line", Loc(path, line, col), text) from None
+    return Words(tree.children, path, line, text)
+
+
+__all__ = ["Words", "line_words", "TCP_PORTS", "UDP_PORTS", "ICMP_NAMES", "ICMP6_NAMES", "CISCO_PROTOS", "port_number",
            "port_ranges", "port_svcs", "icmp_svc", "mask_bits", "wildcard_nets", "net_text",
            "syntax_error", "ICMP", "ICMPV6", "TCP", "UDP", "SCTP"]
