@@ -15,6 +15,9 @@ from ..model import Ruleset
 FRONTENDS = ["rules", "iptables", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv-rules"]
 
 
+ALIASES = {"csv": "csv-rules", "asa": "cisco-asa", "ios": "cisco-ios", "nsg": "azure-nsg", "nacl": "aws-nacl"}
+
+
 def _module(name: str):
     return import_module(f"{__name__}.{name.replace('-', '_')}")
 
@@ -47,6 +50,7 @@ def detect(text: str, path: str) -> str:
 def load(path: str, fmt: str | None = None, **options) -> list[Ruleset]:
     """Parse PATH with frontend FMT (detected when None)."""
     text = read_text(path)
+    fmt = ALIASES.get(fmt, fmt) if fmt else fmt
     if fmt is None:
         fmt = detect(text, path)
     elif fmt not in FRONTENDS:

@@ -39,7 +39,7 @@ def parser() -> Lark:
 
 
 def detect(text: str, path: str) -> int:
-    if path.endswith((".fw", ".rules")):
+    if path.endswith(".fw"):
         return 90
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     head = lines[:20]
