@@ -98,6 +98,8 @@ def _summary(result) -> None:
 
 from .cli_verify import verify as _verify, explain as _explain; cli.add_command(_verify); cli.add_command(_explain)  # noqa: E402,E702
 
+from .cli_reverse import reverse as _reverse; cli.add_command(_reverse)  # noqa: E402,E702
+
 
 def main() -> None:
     cli(prog_name="fw2np")
