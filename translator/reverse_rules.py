@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import netaddr
 
+from .cidr import ip_blocks
 from .frontends import load as load_rules
 from .inventory import Inventory, Workload
 from .render_rules import Names, net_text
@@ -49,6 +50,27 @@ def svc_words(s: IntervalSet) -> str:
         else:
             out += [f"{name}/{lo}" if lo == hi else f"{name}/{lo}-{hi}" for lo, hi in ranges]
     return ", ".join(out)
+
+
+def example_svc(s: IntervalSet) -> str:
+    """One service of S, preferring TCP, UDP and SCTP ports, as text."""
+    for proto in (6, 17, 132):
+        part = s & whole_proto(proto)
+        if part:
+            return f"{proto_label(proto)}/{part.first() & 0xFFFF}"
+    proto, ranges = sorted(split_svc(s).items())[0]
+    return svc_words(svc_range(proto, ranges[0][0], ranges[0][0]))
+
+
+def _texts_cidr(s: IntervalSet) -> list[str]:
+    """S as CIDRs (and hosts)."""
+    out = []
+    for fam, base, version in ((ALL_V4, 0, 4), (ALL_V6, V6_BASE, 6)):
+        for lo, hi in s & fam:
+            for c in netaddr.iprange_to_cidrs(netaddr.IPAddress(lo - base, version),
+                                              netaddr.IPAddress(hi - base, version)):
+                out.append(str(c.ip) if c.size == 1 else str(c))
+    return out
 
 
 def _ip_set(cidr: str) -> IntervalSet:
@@ -119,7 +141,7 @@ class Reverser:
                 self.addr_of[w.name] = self.names.get(w.addresses[0])
             else:
                 name = self.names.fresh(w.name)
-                texts = [net_text_of(t) for t in w.addresses]
+                texts = [net_text_of(t) if parse_legacy(t) is not None else self.names.get(t) for t in w.addresses]
                 self.defs.append(f"address {name} {', '.join(texts)}  # workload {w.name} ({w.namespace})")
                 self.addr_of[w.name] = name
 
@@ -249,7 +271,7 @@ class Reverser:
             low &= v
         for a, b, v in vals:
             if v - low:
-                self.note(f"{a} -> {b} {svc_words(IntervalSet([(v - low).iv[0]]))}: allowed by the policies, "
+                self.note(f"{a} -> {b} {example_svc(v - low)}: allowed by the policies, "
                           f"denied by the rules ({what})")
         return low
 
@@ -265,7 +287,7 @@ class Reverser:
                     if extra and region & r2:
                         ip = _texts(region & r2)[0].split("-")[0].split("/")[0]
                         flow = f"{c} -> {ip}" if d == "egress" else f"{ip} -> {c}"
-                        self.note(f"{flow} {svc_words(IntervalSet([extra.iv[0]]))}: allowed by the policies, "
+                        self.note(f"{flow} {example_svc(extra)}: allowed by the policies, "
                                   "denied by the rules (pods without legacy addresses are only 'any')")
                         break
         return parts
@@ -284,8 +306,24 @@ class Reverser:
                 halves = [part & IntervalSet([(fam.iv[0][0], mid - 1)]), part & IntervalSet([(mid, fam.iv[0][1])])]
             else:
                 halves = [part]
-            out += [", ".join(_texts(h)) for h in halves if h]
+            out += [self.region_text(h) for h in halves if h]
         return out
+
+    def region_text(self, s: IntervalSet) -> str:
+        """S as 'cidr, ... except cidr, ...' when that reads the same, else as ranges."""
+        blocks = ip_blocks(s, self.workload_ips)
+        inc = IntervalSet(iv for c, _ in blocks for iv in _ip_set(c))
+        exc = IntervalSet(iv for _, es in blocks for e in es for iv in _ip_set(e))
+        value = inc - exc
+        for fam in (ALL_V4, ALL_V6):
+            if fam.issubset(value):  # would denote every pod: leave the workload addresses out
+                exc |= self.workload_ips & fam
+                value = inc - exc
+        whole = ALL_V4.issubset(value) or ALL_V6.issubset(value)
+        if whole or not s.issubset(value) or not (value - s).issubset(self.workload_ips):
+            return ", ".join(_texts(s))
+        text = ", ".join(_texts_cidr(inc))
+        return text + (f" except {', '.join(_texts_cidr(exc))}" if exc else "")
 
     def node_name(self, k: Klass) -> str:
         return self.addr_of[k.workload.name]
