@@ -23,7 +23,7 @@ import netaddr
 
 from .cidr import ip_blocks
 from .frontends import load as load_rules
-from .inventory import Inventory, Workload
+from .inventory import Inventory
 from .render_rules import Names, net_text
 from .resolve import Resolver
 from .reverse import peer_text, selector_text
