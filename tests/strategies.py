@@ -13,10 +13,13 @@ from translator.inventory import parse_inventory
 NAMESPACES = ["ns-a", "ns-b"]
 # legacy address blocks, one per workload slot
 BLOCKS = ["10.0.0.0/26", "10.0.0.64/26", "10.0.1.0/24", "10.0.2.5", "2001:db8:1::/64"]
+POD_CIDRS = ["", "", "100.64.0.0/16", "10.0.128.0/17", "10.0.128.0/17, fd00:10::/64"]
+SERVICE_CIDRS = ["", "10.96.0.0/16", "10.0.0.128/26"]
 ADDRESSES = [
     "any", "any", "any4", "any6", "10.0.0.0/16", "10.0.0.0/25", "10.0.0.0/27", "10.0.1.0/24", "10.0.2.5",
     "10.0.2.0-10.0.2.9", "192.0.2.0/24", "192.0.2.0/26", "192.0.2.7", "192.0.2.5-192.0.2.20",
     "198.51.100.0/25", "2001:db8::/32", "2001:db8:1::/64", "2001:db8:1::/80", "0.0.0.0/1",
+    "10.0.128.0/17", "10.0.192.0/18", "100.64.0.0/10", "10.96.0.0/16", "fd00::/8",
 ]
 SERVICES = ["any", "tcp/80", "tcp/80-90", "tcp/85", "tcp", "udp/53", "udp", "icmp", "icmp/8", "sctp/100",
             "proto/47", "tcp/1-1000", "udp/50-60"]
@@ -27,7 +30,11 @@ def scenarios(draw):
     """(ruleset text, inventory text)."""
     n_wl = draw(st.integers(1, len(BLOCKS)))
     slots = draw(st.permutations(range(len(BLOCKS))))[:n_wl]
-    inv = ["namespaces:"]
+    inv = []
+    pods, services = draw(st.sampled_from(POD_CIDRS)), draw(st.sampled_from(SERVICE_CIDRS))
+    if pods or services:
+        inv += ["cluster:", f"  podCIDRs: [{pods}]", f"  serviceCIDRs: [{services}]"]
+    inv.append("namespaces:")
     for ns in NAMESPACES:
         inv.append(f"  {ns}: {{labels: {{team: {ns[-1]}}}}}")
     inv.append("workloads:")
@@ -60,7 +67,7 @@ def load(scenario):
 
 
 def _legacy_nets(inv):
-    nets = []
+    nets = [ipaddress.ip_network(c) for c in inv.pod_cidrs + inv.service_cidrs]
     for w in inv.workloads.values():
         for a in w.addresses:
             nets.append(ipaddress.ip_network(a, strict=False))
@@ -70,18 +77,26 @@ def _legacy_nets(inv):
 EXTERNAL = ["0.0.0.1", "10.0.0.1", "10.0.0.30", "10.0.0.100", "10.0.1.7", "10.0.2.4", "10.0.2.5", "10.0.2.9",
             "10.0.9.9", "10.1.0.1", "127.0.0.1", "192.0.2.0", "192.0.2.4", "192.0.2.5", "192.0.2.7", "192.0.2.20",
             "192.0.2.21", "192.0.2.63", "192.0.2.64", "198.51.100.127", "198.51.100.128", "203.0.113.9",
-            "255.255.255.255", "2001:db8::1", "2001:db8:1::1", "2001:db8:1:0:1::1", "2001:db9::1", "::1"]
+            "255.255.255.255", "2001:db8::1", "2001:db8:1::1", "2001:db8:1:0:1::1", "2001:db9::1", "::1",
+            "10.0.128.1", "10.0.200.1", "100.64.0.1", "100.65.0.1", "10.96.0.1", "fd00::1", "fd00:10::1"]
 FLOW_SERVICES = [(6, 80), (6, 85), (6, 90), (6, 91), (6, 79), (6, 1), (6, 1000), (6, 1001), (6, 65535),
                  (17, 53), (17, 50), (17, 61), (17, 9999), (1, 8), (1, 0), (132, 100), (132, 101), (47, 0),
                  (58, 128), (50, 0)]
 
 
-def endpoints(inv):
-    """Pods of every class and external IPs (not legacy workload addresses)."""
-    pods = [Pod.of(w.namespace, w.labels) for w in inv.workloads.values()]
+def endpoints(inv, pod_ips: bool = False):
+    """Pods of every class and external IPs (not legacy workload addresses, not cluster CIDRs).
+
+    pod_ips: give each pod an address inside the pod CIDRs (for CNIs that match them with ipBlocks)."""
+    pods = [(w.namespace, w.labels) for w in inv.workloads.values()]
     for ns in NAMESPACES:
-        pods += [Pod.of(ns, {"app": "zzz"}), Pod.of(ns, {}), Pod.of(ns, {"tier": "x"})]
-    pods += [Pod.of("elsewhere", {"app": "w0"}), Pod.of("kube-system", {})]
+        pods += [(ns, {"app": "zzz"}), (ns, {}), (ns, {"tier": "x"})]
+    pods += [("elsewhere", {"app": "w0"}), ("kube-system", {})]
+    if pod_ips:
+        nets = [ipaddress.ip_network(c) for c in inv.pod_cidrs]
+        pods = [Pod.of(ns, lab, ip=str(nets[k % len(nets)][7 + 3 * k])) for k, (ns, lab) in enumerate(pods)]
+    else:
+        pods = [Pod.of(ns, lab) for ns, lab in pods]
     legacy = _legacy_nets(inv)
     ips = [Ip(a) for a in EXTERNAL if not any(ipaddress.ip_address(a) in n for n in legacy)]
     return pods, ips

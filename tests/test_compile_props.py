@@ -11,11 +11,17 @@ from .strategies import FLOW_SERVICES, endpoints, governed, load, scenarios
 def check(scenario):
     rs, inv = load(scenario)
     result = convert(rs, inv)
-    np_eval = NetpolEvaluator(result.policies, inv.namespaces)
+    check_mode(scenario, rs, inv, result, pod_ips=False)
+    if inv.pod_cidrs:
+        check_mode(scenario, rs, inv, result, pod_ips=True)
+
+
+def check_mode(scenario, rs, inv, result, pod_ips):
+    np_eval = NetpolEvaluator(result.policies, inv.namespaces, pod_ips_match_ipblocks=pod_ips)
     secure = FirewallEvaluator(rs, inv, "secure")
     optimistic = FirewallEvaluator(rs, inv, "optimistic")
     inexpressible = [f for f in result.findings if f.kind == "inexpressible"]
-    pods, ips = endpoints(inv)
+    pods, ips = endpoints(inv, pod_ips)
     every = pods + ips
     for src in every:
         for dst in every:

@@ -41,6 +41,8 @@ class Atom:
         return self.kind != "outside"
 
     def __str__(self) -> str:
+        if self.kind == "cluster":
+            return "the cluster's pods (pod/service CIDRs)"
         if self.kind == "workload":
             return f"{self.namespace}/{self.workload.name}"
         if self.kind == "others":
@@ -81,7 +83,15 @@ class Universe:
         self.atoms.append(self.outside)
         self._check_overlap()
         self.workload_ips = IntervalSet(iv for a in self.atoms for iv in a.legacy)
-        self.external = ALL_IP - self.workload_ips
+        pods_by_family = {4: [], 6: []}
+        for text in inv.pod_cidrs:
+            net = parse_legacy(text)
+            pods_by_family[4 if net.issubset(ALL_V4) else 6].append(net)
+        self.pod_families = [IntervalSet(iv for n in nets for iv in n) for nets in pods_by_family.values() if nets]
+        self.cluster = IntervalSet(iv for t in inv.pod_cidrs + inv.service_cidrs for iv in parse_legacy(t))
+        self.cluster_atom = Atom(-1, "cluster")
+        self.external = ALL_IP - self.workload_ips - self.cluster
+        self.dont_care = self.workload_ips - self.cluster
         self.pods = IntervalSet([(POD_BASE, POD_BASE + len(self.atoms) - 1)])
         self.governed = IntervalSet([(POD_BASE, POD_BASE + len(self.atoms) - 2)])
         self.endpoints = self.external | self.pods
@@ -120,10 +130,16 @@ class Universe:
         """Endpoints denoted by address set S, and the pod classes only partly in S.
 
         full: a workload needs all its legacy addresses in S (else any one will do)."""
-        everything = ALL_V4.issubset(s) or ALL_V6.issubset(s)
+        if self.pod_families:
+            everything = any(f.issubset(s) for f in self.pod_families)
+        else:
+            everything = ALL_V4.issubset(s) or ALL_V6.issubset(s)
+        some_pods = not everything and bool(s & self.cluster)
         points, partial = [], []
+        if some_pods and full:
+            partial.append(self.cluster_atom)
         for a in self.atoms:
-            if everything:
+            if everything or (some_pods and not full):
                 points.append(a.point)
             elif a.legacy:
                 inside = a.legacy & s

@@ -12,7 +12,7 @@ from .model import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from .resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
 from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, first_match
-from .space import ALL_IP, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
+from .space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
 PORT_NAMES = ((TCP, "TCP"), (UDP, "UDP"), (SCTP, "SCTP"))
@@ -98,7 +98,7 @@ class Synth:
             return None
         atoms = [self.uni.atom_at(lo + k) for lo, hi in (region & self.uni.pods) for k in range(hi - lo + 1)]
         out = self.pod_peers(atoms, home) if atoms else []
-        for cidr, exc in ip_blocks(region & self.uni.external, ALL_IP - self.uni.external):
+        for cidr, exc in ip_blocks(region & self.uni.external, self.uni.dont_care):
             block = {"cidr": cidr}
             if exc:
                 block["except"] = exc
@@ -213,10 +213,17 @@ class Synth:
             what = "does not apply to" if sec.allow else "applies to all of"
             for side, atoms in sorted(partial.items()):
                 for a in atoms:
+                    whose = "of workload " if a.kind == "workload" else ""
                     self.findings.append(Finding(
                         "partial-cover",
-                        f"the {side} covers only part of the addresses of workload {a}; the {r.action} {what} it",
+                        f"the {side} covers only part of the addresses {whose}{a}; the {r.action} {what} it",
                         r, example))
+            for side, expr in (("src", r.src), ("dst", r.dst)):
+                lower = self.resolver.address(expr).lower
+                if self.uni.pod_families and not (ALL_V4.issubset(lower) or ALL_V6.issubset(lower)) and any(
+                        f.issubset(lower) for f in self.uni.pod_families):
+                    self.findings.append(Finding(
+                        "note", f"the {side} holds the whole pod CIDR: it is taken as every pod of the cluster", r))
             for u in unresolved_items(self.rs, r.src.include + r.src.exclude + r.dst.include
                                       + r.dst.exclude + tuple(r.services)):
                 effect = "matches nothing there" if sec.allow else "matches everything there"
@@ -279,8 +286,8 @@ def convert(rs: Ruleset, inv: Inventory) -> Result:
     s.dropped_findings()
     partly = s.reach()
     if not inv.pod_cidrs:
-        s.findings.append(Finding("note", "the inventory names no pod CIDR: the output is exact on CNIs "
-                                          "whose ipBlocks do not match pod IPs"))
+        s.findings.append(Finding("note", "the inventory names no pod CIDR (cluster.podCIDRs): the output is "
+                                          "exact only on CNIs whose ipBlocks do not match pod IPs"))
     peers = sum(len(r.get("from", r.get("to", []))) for p in policies
                 for r in p["spec"].get("ingress", []) + p["spec"].get("egress", []))
     stats = {"rules": len(rs.rules), "policies": len(policies), "peers": peers,

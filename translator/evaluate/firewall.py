@@ -44,6 +44,9 @@ class FirewallEvaluator:
         self._cache: dict = {}
         self.legacy: dict[str, list[tuple[int, int, int]]] = {
             name: self._legacy(w) for name, w in sorted(inventory.workloads.items())}
+        # the cluster's own CIDRs: pod IPs and service IPs are not external endpoints
+        self.pod_ranges = [r for r in map(_parse_range, inventory.pod_cidrs) if r]
+        self.cluster_ranges = self.pod_ranges + [r for r in map(_parse_range, inventory.service_cidrs) if r]
 
     # --- address expressions --------------------------------------------------
 
@@ -95,10 +98,14 @@ class FirewallEvaluator:
         return any(self.has(expr, v, p, upper) for v, lo, hi in ranges for p in self._points(expr, v, lo, hi))
 
     def holds_everything(self, expr: AddrExpr, upper: bool) -> bool:
-        """Does the set hold all of IPv4 or all of IPv6?"""
+        """Does the set hold every pod: all pod CIDRs of one IP version (no pod CIDR: all of IPv4 or IPv6)?"""
         key = ("all", expr, upper)
         if key not in self._cache:
-            self._cache[key] = any(self.inside(expr, [(v, 0, TOP[v])], upper) for v in (4, 6))
+            if self.pod_ranges:
+                families = [[r for r in self.pod_ranges if r[0] == v] for v in (4, 6)]
+                self._cache[key] = any(f and self.inside(expr, f, upper) for f in families)
+            else:
+                self._cache[key] = any(self.inside(expr, [(v, 0, TOP[v])], upper) for v in (4, 6))
         return self._cache[key]
 
     def ranges_of(self, expr: AddrExpr) -> list[tuple[int, int, int]]:
@@ -156,6 +163,8 @@ class FirewallEvaluator:
         for name, ranges in self.legacy.items():
             if any(rv == v and lo <= x <= hi for rv, lo, hi in ranges):
                 raise ValueError(f"{ep.address} is a legacy address of workload {name}, not an external endpoint")
+        if any(rv == v and lo <= x <= hi for rv, lo, hi in self.cluster_ranges):
+            raise ValueError(f"{ep.address} is in the cluster's pod or service CIDRs, not an external endpoint")
         return v, x
 
     def side_matches(self, expr: AddrExpr, ep: Endpoint, upper: bool, full: bool) -> bool:
@@ -165,6 +174,8 @@ class FirewallEvaluator:
             return self.has(expr, v, x, upper)
         if self.holds_everything(expr, upper):
             return True
+        if not full and self.cluster_ranges and self.meets(expr, self.cluster_ranges, upper):
+            return True  # a part of the cluster's CIDRs may be any pod
         w = self.workload_of(ep)
         if w is None or not self.legacy[w.name]:
             return False
