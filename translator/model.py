@@ -179,3 +179,6 @@ class Ruleset:
     services: dict[str, ServiceDef] = field(default_factory=dict)
     warnings: list[Warning_] = field(default_factory=list)
     text: str | None = None
+    # what the ruleset governs: the pods it protects (None: every pod) and in which directions
+    protects: AddrExpr | None = None
+    directions: tuple[str, ...] = ("ingress", "egress")

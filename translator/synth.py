@@ -156,7 +156,7 @@ class Synth:
 
     def policy(self, ns: str, name: str, selector: dict, direction: str, rules: list, contrib) -> dict:
         order = sorted(set(contrib), key=lambda c: self._position[id(c.rule)] if c else len(self._position))
-        ids = [c.rule.ref if c else "default allow" for c in order]
+        ids = [c.rule.ref if c else "default allow" for c in order] or [f"default {self.rs.default}"]
         meta = {"name": name, "namespace": ns, "labels": dict(MANAGED),
                 "annotations": {"fw2np.io/ruleset": self.rs.name,
                                 "fw2np.io/rules": ", ".join(ids) or "none"}}
@@ -164,22 +164,37 @@ class Synth:
                 "spec": {"podSelector": selector, "policyTypes": [direction.capitalize()],
                          direction: rules}}
 
+    def governed_atoms(self) -> set[int]:
+        """Pod classes the ruleset protects (all governed ones unless it names a host)."""
+        if self.rs.protects is None:
+            return {a.index for a in self.uni.atoms if a.governed}
+        # secure side: a class that may be the protected host is governed
+        region, _ = self.uni.denote(self.resolver.address(self.rs.protects).upper, full=False)
+        return {a.index for a in self.uni.atoms if a.governed and a.point in region}
+
     def build(self) -> list[dict]:
         per_ns: dict[str, list[dict]] = {}
+        governed = self.governed_atoms()
         for ns, group in self.uni.by_ns.items():
+            whole = all(a.index in governed for a in group)
             isolated, pols = [], []
             for direction, ptype, fixed, key in DIRS:
+                members = [a for a in group if a.index in governed]
+                if direction not in self.rs.directions or not members:
+                    continue
                 made = []
                 restricted_any = False
-                for atom in group:
-                    rules, restricted, contrib = self.rules_for(atom, "dst" if fixed == "dst" else "src", key)
+                for atom in members:
+                    rules, restricted, contrib = self.rules_for(atom, fixed, key)
                     restricted_any |= restricted
                     made.append((atom, rules, contrib))
                 if not restricted_any:
                     continue
-                isolated.append(ptype)
+                if whole:
+                    isolated.append(ptype)
                 for atom, rules, contrib in made:
-                    if not rules:
+                    # a whole namespace is isolated by its cleanup policy; else each class by its own policy
+                    if (whole and not rules) or (not whole and rules == [{}]):
                         continue
                     if atom.kind == "workload":
                         name = dns_name(f"{self.prefix}-{atom.workload.name}-{direction}", 253)
