@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -11,17 +14,62 @@ from .errors import InputError
 
 
 class Fw2npGroup(click.Group):
-    """Turns bad input into 'file:line:col: error: ...' and exit code 2."""
+    """Turns bad input into 'file:line:col: error: ...' and exit code 2; see docs/errors.md.
+
+    Any other exception is a one-line 'internal error' (exit 2); FW2NP_DEBUG=1 shows the traceback.
+    """
 
     def invoke(self, ctx):
+        from . import limits
+
+        alarm = limits.time_limit() if _can_alarm() else 0
+        if alarm:
+            old = signal.signal(signal.SIGALRM, _on_alarm)
+            signal.alarm(alarm)
         try:
             return super().invoke(ctx)
         except InputError as exc:
             click.echo(exc.render(), err=True)
             ctx.exit(2)
+        except limits.TimeLimit:
+            click.echo(f"error: stopped after {alarm} s (bound FW2NP_TIME_LIMIT)", err=True)
+            ctx.exit(2)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            ctx.exit(2)
+        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+            if os.environ.get("FW2NP_DEBUG") == "1":
+                raise
+            click.echo(f"fw2np: internal error: {_one_line(exc)} "
+                       f"(please report it; FW2NP_DEBUG=1 shows the traceback)", err=True)
+            ctx.exit(2)
+        finally:
+            if alarm:
+                signal.alarm(0)
+                signal.signal(signal.SIGALRM, old)
+
+
+def _can_alarm() -> bool:
+    return hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+
+
+def _on_alarm(signum, frame):
+    from .limits import TimeLimit
+
+    raise TimeLimit()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @click.group(cls=Fw2npGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,6 +132,7 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_name, 
         sys.stdout.write(render(result.policies, fmt))
     if not quiet:
         _summary(result)
+        from .lint import echo_summary; echo_summary(result, inv)  # noqa: E702
 
 
 def _summary(result) -> None:
@@ -99,6 +148,8 @@ def _summary(result) -> None:
 from .cli_verify import verify as _verify, explain as _explain; cli.add_command(_verify); cli.add_command(_explain)  # noqa: E402,E702
 
 from .cli_reverse import reverse as _reverse; cli.add_command(_reverse)  # noqa: E402,E702
+
+from .cli_batch import batch as _batch, lint as _lint; cli.add_command(_batch); cli.add_command(_lint)  # noqa: E402,E702
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .errors import InputError, Loc, line_of
@@ -35,11 +34,9 @@ def load_policy_text(text: str, path: str) -> list[dict]:
 
 def _documents(text: str, path: str) -> list:
     if path.endswith(".json") or text.lstrip().startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", Loc(path, exc.lineno, exc.colno),
-                             line_of(text, exc.lineno)) from None
+        from .frontends.jsonsrc import parse_json
+
+        data = parse_json(text, path)  # keeps locations; bounded nesting
         return data if isinstance(data, list) else [data]
     return [d for d in load_all(text, path) if d is not None]
 

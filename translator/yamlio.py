@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 
+from . import limits
 from .errors import InputError, Loc, line_of
 
 
@@ -55,9 +56,46 @@ def _loader(path: str):
     return Loader
 
 
+def _check_bounds(text: str, path: str) -> None:
+    """Reject nesting deeper than the bound and alias bombs, from the event stream (no recursion)."""
+    depth_max, nodes_max = limits.max_depth(), limits.max_yaml_nodes()
+    stack: list[list] = []  # [anchor, expanded size] of each open collection
+    sizes: dict[str, int] = {}
+    total = 0
+
+    def add(n: int, mark, own: int | None = None) -> None:
+        nonlocal total
+        total += n if own is None else own
+        if stack:
+            stack[-1][1] += n
+        if total > nodes_max:
+            loc = Loc(path, mark.line + 1, mark.column + 1)
+            raise InputError(f"more than {nodes_max} YAML nodes once aliases are expanded "
+                             f"(bound FW2NP_MAX_YAML_NODES)", loc, line_of(text, loc.line))
+
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append([ev.anchor, 1])
+            if len(stack) > depth_max:
+                loc = Loc(path, ev.start_mark.line + 1, ev.start_mark.column + 1)
+                raise limits.too_deep(loc, line_of(text, loc.line))
+        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            add(size, ev.start_mark, own=1)  # its children are counted already
+        elif isinstance(ev, yaml.ScalarEvent):
+            if ev.anchor:
+                sizes[ev.anchor] = 1
+            add(1, ev.start_mark)
+        elif isinstance(ev, yaml.AliasEvent):
+            add(sizes.get(ev.anchor, 1), ev.start_mark)
+
+
 def load_all(text: str, path: str) -> list:
     """All documents of TEXT (safe loader); InputError with line:column on bad YAML."""
     try:
+        _check_bounds(text, path)
         return list(yaml.load_all(text, Loader=_loader(path)))  # noqa: S506 - SafeLoader subclass
     except InputError as exc:
         raise InputError(exc.message, exc.loc, line_of(text, exc.loc.line) if exc.loc else None) from None

@@ -14,6 +14,7 @@ from bisect import bisect_right
 
 import netaddr
 
+from .. import limits
 from ..errors import InputError, Loc, line_of
 from ..model import AddrExpr, AnyAddr, Net, Svc, port_domain
 from ..space import ALL_IP, V6_BASE, IntervalSet
@@ -28,6 +29,7 @@ class _Reader:
     def __init__(self, text: str, path: str):
         self.s, self.path = text, path
         self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.depth, self.max_depth = 0, limits.max_depth()
 
     def loc(self, pos: int) -> Loc:
         line = bisect_right(self.starts, pos)
@@ -49,10 +51,14 @@ class _Reader:
     def value(self, i: int):
         i = self.ws(i)
         c = self.s[i:i + 1]
-        if c == "{":
-            return self.obj(i)
-        if c == "[":
-            return self.arr(i)
+        if c in ("{", "["):
+            self.depth += 1
+            if self.depth > self.max_depth:
+                loc = self.loc(i)
+                raise limits.too_deep(loc, line_of(self.s, loc.line))
+            out = self.obj(i) if c == "{" else self.arr(i)
+            self.depth -= 1
+            return out
         if c == '"':
             return self.string(i)
         m = _NUM.match(self.s, i)
