@@ -357,3 +357,18 @@ def test_cli_bad_input(tmp_path):
     rules.write_text("allow any -> any tcp/99999\n")
     r = run("verify", str(rules), str(V / "deny-all.yaml"), "-i", str(V / "inventory.yaml"))
     assert r.exit_code == 2 and f"{rules}:1:" in r.output and "Traceback" not in r.output
+
+
+@settings(max_examples=30, deadline=None)
+@given(scenario(), st.data())
+def test_fast_path_matches_evaluators(sc, data):
+    """The per-pair shortcut decides every flow class exactly as the evaluators do."""
+    rs, inv = load(sc)
+    pols = convert(rs, inv).policies
+    muts = mutants(pols)
+    if muts:
+        pols = data.draw(st.sampled_from(muts))[1]
+    fast, vf = verify(rs, inv, pols, limit=10**6, approximations=False)
+    slow, vs = verify(rs, inv, pols, limit=10**6, approximations=False, fast=False)
+    assert (fast.checked, fast.differences, fast.by_direction) == (slow.checked, slow.differences, slow.by_direction)
+    assert [difference_dict(vf, d) for d in fast.examples] == [difference_dict(vs, d) for d in slow.examples]

@@ -32,6 +32,10 @@ classes are exact:
   number, the two extremes (no names; every name at the flow's port) bound
   every other choice: when both agree with the firewall, all do.
 * Reach.  Only flows with a pod of a governed namespace at one end are compared.
+
+For speed the address and peer tests run once per endpoint pair and pairs
+that pass the same tests share one sweep over the services
+(`verify_pairs.py`); `fast=False` calls the evaluators for every flow class.
 """
 
 from __future__ import annotations
@@ -40,10 +44,11 @@ from dataclasses import dataclass, field
 
 from .evaluate.endpoints import Ip, Pod
 from .evaluate.firewall import FirewallEvaluator
-from .evaluate.netpol import NetpolEvaluator
+from .evaluate.netpol import EGRESS, INGRESS, NetpolEvaluator
 from .inventory import NAME_LABEL, Inventory
 from .model import PORT_PROTOCOLS, TYPE_PROTOCOLS, Ruleset, proto_label
-from .verify_space import IpClass, Partition, PodClass, SvcClass
+from .verify_pairs import FirewallPairs, NetpolPairs
+from .verify_space import IpClass, Partition, PodClass
 
 MORE, LESS = "more-permissive", "less-permissive"
 APPROXIMATIONS = ("partial-cover", "unresolved", "condition", "inexpressible")
@@ -102,16 +107,18 @@ def service_text(proto: int, port: int) -> str:
 class Verifier:
     """Compares the secure firewall reading with the policies over every flow class."""
 
-    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict]):
-        self.rs, self.inv, self.policies = rs, inv, policies
+    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict], fast: bool = True):
+        self.rs, self.inv, self.policies, self.fast = rs, inv, policies, fast
         self.part = Partition(rs, inv, policies)
         self.fw = FirewallEvaluator(rs, inv, "secure")
+        self.fw_pairs = FirewallPairs(self.fw)
         base = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces}
         for c in self.part.pods:
             if not c.governed and c.world is None:
                 base[c.namespace] = {k: v for k, v in c.ns_labels if k != NAME_LABEL}
         self.base_labels = base
         self._np: dict = {}
+        self._sweeps: dict = {}
         # ports first, then ICMP, then other protocols: nicer counterexamples
         rank = {p: k for k, p in enumerate(PORT_PROTOCOLS + TYPE_PROTOCOLS)}
         self.services = sorted(self.part.services, key=lambda c: (rank.get(c.proto, 9), c.proto, c.port))
@@ -122,8 +129,9 @@ class Verifier:
             if world is not None:
                 ns, ns_labels = world
                 labels[ns] = {k: v for k, v in ns_labels if k != NAME_LABEL}
-            self._np[world] = NetpolEvaluator(self.policies, labels)
-        return self._np[world]
+            np = NetpolEvaluator(self.policies, labels)
+            self._np[world] = (np, NetpolPairs(np))
+        return self._np[world][0]
 
     @staticmethod
     def endpoint(c, names: tuple = (), port: int = 0):
@@ -153,33 +161,65 @@ class Verifier:
         part = self.part
         rep = Report(self.rs.name, {"pods": len(part.pods), "ips": len(part.ips), "services": len(part.services)})
         for sc, dc in self.pairs():
-            world = sc.world if isinstance(sc, PodClass) and sc.world else getattr(dc, "world", None)
-            np = self.netpol(world)
             src = self.endpoint(sc)
-            for svc in self.services:
-                variants = [()]
-                if isinstance(dc, PodClass) and dc.open_ports:
-                    named = self.named_for(svc.proto)
-                    if named:
-                        variants.append(named)
-                for names in variants:
-                    dst = self.endpoint(dc, names, svc.port)
-                    rep.checked += 1
-                    fw, _ = self.fw.decide(src, dst, svc.proto, svc.port)
-                    pol = np.allows(src, dst, svc.proto, svc.port)
-                    if fw == pol:
-                        continue
-                    d = Difference(Flow(src, dst, svc.proto, svc.port), fw, pol, sc, dc)
-                    if only and d.direction != only:
-                        continue
-                    rep.differences += 1
-                    rep.by_direction[d.direction] += 1
-                    if rep.by_direction[d.direction] <= limit:
-                        rep.examples.append(d)
+            n, diffs = self._outcomes(sc, dc, src)
+            rep.checked += n
+            for svc, names, fw, pol in diffs:
+                dst = self.endpoint(dc, names, svc.port)
+                d = Difference(Flow(src, dst, svc.proto, svc.port), fw, pol, sc, dc)
+                if only and d.direction != only:
+                    continue
+                rep.differences += 1
+                rep.by_direction[d.direction] += 1
+                if rep.by_direction[d.direction] <= limit:
+                    rep.examples.append(d)
         # the security-relevant direction first, then the order of the walk
         rep.examples.sort(key=lambda d: d.direction != MORE)
         del rep.examples[limit:]
         return rep
+
+    def _checks(self, dc):
+        """(service class, extra named ports of the destination) for every flow class of a pair."""
+        for svc in self.services:
+            yield svc, ()
+            if isinstance(dc, PodClass) and dc.open_ports:
+                named = self.named_for(svc.proto)
+                if named:
+                    yield svc, named
+
+    def _outcomes(self, sc, dc, src) -> tuple[int, list]:
+        """How many flow classes the pair has, and the differing ones (svc, names, firewall, policies)."""
+        world = sc.world if isinstance(sc, PodClass) and sc.world else getattr(dc, "world", None)
+        np = self.netpol(world)
+        if not self.fast:
+            n, diffs = 0, []
+            for svc, names in self._checks(dc):
+                dst = self.endpoint(dc, names, svc.port)
+                n += 1
+                fw = self.fw.decide(src, dst, svc.proto, svc.port)[0]
+                pol = np.allows(src, dst, svc.proto, svc.port)
+                if fw != pol:
+                    diffs.append((svc, names, fw, pol))
+            return n, diffs
+        # address and peer tests once per pair; pairs alike in them share the service sweep
+        dst0 = self.endpoint(dc)
+        cands = self.fw_pairs.candidates(sc, src, dc, dst0)
+        npp = self._np[world][1]
+        eg = npp.rules(src, sc, EGRESS, dst0) if isinstance(src, Pod) else None
+        ing = npp.rules(dst0, dc, INGRESS, src) if isinstance(dst0, Pod) else None
+        key = (tuple(c[0] for c in cands), _sig(eg), _sig(ing), isinstance(dc, PodClass),
+               getattr(dc, "ports", ()), getattr(dc, "open_ports", False))
+        if key not in self._sweeps:
+            n, diffs = 0, []
+            for svc, names in self._checks(dc):
+                dst = self.endpoint(dc, names, svc.port) if names else dst0
+                n += 1
+                fw = self.fw_pairs.decide(cands, svc.proto, svc.port)[0]
+                pol = npp.allowed(eg, svc.proto, svc.port, dst) and npp.allowed(ing, svc.proto, svc.port, dst)
+                if fw != pol:
+                    diffs.append((svc, names, fw, pol))
+            self._sweeps[key] = (n, diffs)
+        return self._sweeps[key]
 
     def why(self, d: Difference) -> dict:
         """Both decisions for D's flow, with the firewall rule and the policies involved."""
@@ -193,10 +233,14 @@ class Verifier:
         return {"firewall": fw, "policies": np}
 
 
+def _sig(rules: list | None):
+    return None if rules is None else tuple(None if p is None else id(p) for p in rules)
+
+
 def verify(rs: Ruleset, inv: Inventory, policies: list[dict], limit: int = 10, only: str | None = None,
-           approximations: bool = True) -> tuple[Report, Verifier]:
+           approximations: bool = True, fast: bool = True) -> tuple[Report, Verifier]:
     """Decide equivalence; also count the compiler's approximations for RS when asked."""
-    v = Verifier(rs, inv, policies)
+    v = Verifier(rs, inv, policies, fast)
     rep = v.run(limit, only)
     if approximations:
         from .synth import convert

@@ -361,7 +361,8 @@ class Partition:
                 if sig in seen:
                     seen[sig][1] += 1
                 else:
-                    seen[sig] = [a, 1]
+                    # a host address rather than a network's first one, when there is room
+                    seen[sig] = [a + 1 if b - a > 2 else a, 1]
             for a, n in seen.values():
                 out.append(IpClass(str(netaddr.IPAddress(a, version)), version, n))
         return out
