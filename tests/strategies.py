@@ -44,6 +44,9 @@ def scenarios(draw):
         addrs = "[]" if draw(st.integers(0, 9)) == 0 else f"[{BLOCKS[slot]}]"
         inv += [f"  w{i}:", f"    namespace: {ns}", f"    labels: {{app: w{i}{extra}}}", f"    addresses: {addrs}"]
     rules = [f"default {draw(st.sampled_from(['deny', 'deny', 'allow']))}"]
+    scope = draw(st.sampled_from(["", "", "", "scope ingress", "scope egress", "scope both"]))
+    if scope:
+        rules.append(scope)
 
     def addr():
         a = draw(st.sampled_from(ADDRESSES))
@@ -53,6 +56,8 @@ def scenarios(draw):
             a += " except " + draw(st.sampled_from(ADDRESSES[4:]))
         return a
 
+    if draw(st.integers(0, 3)) == 0:
+        rules.append("protect " + draw(st.sampled_from(BLOCKS + ["10.0.0.0/25", "any", "10.0.0.0/16"])))
     for k in range(draw(st.integers(1, 8))):
         action = draw(st.sampled_from(["allow", "allow", "deny"]))
         svcs = ", ".join(draw(st.lists(st.sampled_from(SERVICES), min_size=1, max_size=2)))

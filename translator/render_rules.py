@@ -20,7 +20,7 @@ from .model import (
 from .resolve import unresolved_items
 
 KEYWORDS = {"allow", "deny", "any", "any4", "any6", "except", "ruleset", "default", "address",
-            "service", "zone", "via"}
+            "service", "zone", "via", "scope", "protect", "ingress", "egress", "both"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _RULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 NOTHING = "any except any"
@@ -242,13 +242,18 @@ def render(rs: Ruleset) -> str:
     name = Names(KEYWORDS).get(rs.name or "ruleset")
     out.append(f"ruleset {name}")
     out.append(f"default {rs.default}")
+    if tuple(sorted(rs.directions)) != ("egress", "ingress"):
+        out.append(f"scope {rs.directions[0]}")
     defs = r.definitions()
     if defs:
         out.append("")
         out += defs
+    if rs.protects is not None:
+        # the protected pods are read on the secure side (may be the host: governed)
+        out.append(f"protect {r.addr_expr(rs.protects, True)}")
     out.append("")
     # a rule id starts a statement, where these keywords may also come
-    ids = Names(KEYWORDS, _RULE_ID, ("allow", "deny", "ruleset", "default", "address", "service"))
+    ids = Names(KEYWORDS, _RULE_ID, ("allow", "deny", "ruleset", "default", "address", "service", "scope", "protect"))
     for rule in rs.rules:
         out += r.rule(rule, ids)
     return "\n".join(out) + "\n"

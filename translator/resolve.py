@@ -58,6 +58,10 @@ def check_references(rs: Ruleset) -> None:
         for name in table:
             visit(name, [name])
 
+    if rs.protects is not None:
+        for r in addr_refs(rs.protects):
+            if r.name not in rs.addresses:
+                raise _fail(rs, f"undefined address {r.name!r}", r.loc)
     for rule in rs.rules:
         for r in addr_refs(rule.src) + addr_refs(rule.dst):
             if r.name not in rs.addresses:

@@ -153,9 +153,20 @@ class FirewallEvaluator:
                 return w
         return None
 
+    def governs(self, ep: Endpoint, direction: str) -> bool:
+        """Does the ruleset govern EP's traffic in DIRECTION ('ingress' or 'egress')?"""
+        if not (isinstance(ep, Pod) and ep.namespace in self.inv.namespaces):
+            return False
+        if direction not in self.rs.directions:
+            return False
+        if self.rs.protects is None:
+            return True
+        # secure side: a pod that may be the protected host is governed
+        return self.side_matches(self.rs.protects, ep, upper=True, full=False)
+
     def in_reach(self, src: Endpoint, dst: Endpoint) -> bool:
-        """A pod of a governed (inventory) namespace at one end at least."""
-        return any(isinstance(e, Pod) and e.namespace in self.inv.namespaces for e in (src, dst))
+        """Does the flow leave a governed pod (egress) or enter one (ingress)?"""
+        return self.governs(src, "egress") or self.governs(dst, "ingress")
 
     def _ip(self, ep: Ip) -> tuple[int, int]:
         ip = netaddr.IPAddress(ep.address)

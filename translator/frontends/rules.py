@@ -28,7 +28,8 @@ _TERMINALS = {
     "NAME": "an object name", "RULE_ID": "a rule id", "COMMENT": "a comment",
     "_NL": "end of line", "_COMMA": "','", "$END": "end of input",
     "RULESET": "'ruleset'", "DEFAULT": "'default'", "ADDRESS": "'address'",
-    "SERVICE": "'service'", "ZONE": "'zone'", "VIA": "'via'",
+    "SERVICE": "'service'", "ZONE": "'zone'", "VIA": "'via'", "SCOPE": "'ingress', 'egress' or 'both'",
+    "PROTECT": "'protect'",
 }
 
 
@@ -197,6 +198,13 @@ class _Builder:
             self.rs.name = str(kids[0])
         elif kind == "default_decl":
             self.rs.default = str(kids[0])
+        elif kind == "scope_decl":
+            scope = str(kids[0])
+            self.rs.directions = ("ingress", "egress") if scope == "both" else (scope,)
+        elif kind == "protect_decl":
+            if self.rs.protects is not None:
+                raise self.fail("the protected pods are already given", node.meta)
+            self.rs.protects = self.addr_expr(kids[0])
         elif kind == "address_def":
             name = self.define(self.rs.addresses, "address", kids[0])
             self.rs.addresses[name] = AddressDef(name, self.addr_expr(kids[1]), self.loc(kids[0]))
