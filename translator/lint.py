@@ -212,9 +212,21 @@ class Linter:
 
     # --- pod checks (inventory only) ------------------------------------------
 
+    def protected(self) -> set[int]:
+        """Pod classes whose egress the compiled output isolates (the ruleset's scope, as synth reads it)."""
+        if "egress" not in getattr(self.rs, "directions", ("egress",)):
+            return set()
+        protects = getattr(self.rs, "protects", None)
+        atoms = [a for a in self.uni.atoms if a.governed]
+        if protects is not None:
+            region, _ = self.uni.denote(self.resolver.address(protects).upper, full=False)
+            atoms = [a for a in atoms if a.point in region]
+        return {a.index for a in atoms}
+
     def dns(self) -> None:
+        scope = self.protected()
         for atom in self.uni.atoms:
-            if not atom.governed:
+            if atom.index not in scope:
                 continue
             groups = along(self.sec, "src", atom.point, self.default_allow, self.uni.end)
             if len(groups) == 1 and groups[0][1] == FULL_SVC and self.uni.endpoints.issubset(groups[0][0]):

@@ -1,0 +1,197 @@
+"""fw2np lint: each finding kind on crafted rulesets, exactness against the brute-force evaluator, CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from translator.cli import cli
+from translator.evaluate import FirewallEvaluator
+from translator.frontends.rules import parse
+from translator.inventory import parse_inventory
+from translator.lint import lint
+from translator.lint_regions import box, box_minus
+from translator.space import IntervalSet
+
+from .conftest import SAMPLES
+from .strategies import FLOW_SERVICES, endpoints, load, scenarios
+
+INV = """\
+namespaces:
+  shop: {}
+workloads:
+  web:
+    namespace: shop
+    labels: {app: web}
+    addresses: [10.0.1.0/24]
+  db:
+    namespace: shop
+    labels: {app: db}
+    addresses: [10.0.2.0/24]
+"""
+
+
+def run(text: str, inv: str | None = None):
+    rs = parse(text, "t.fw")
+    return lint(rs, parse_inventory(inv, "inv.yaml") if inv else None)
+
+
+def by_kind(findings, kind):
+    return [(f.rule.id if f.rule else None, f.rule.loc.line if f.rule else None) for f in findings if f.kind == kind]
+
+
+def test_shadowed_needs_the_union_of_earlier_rules():
+    fs = run("default deny\n"
+             "10 allow 10.0.0.0/25 -> any tcp/80\n"
+             "20 deny 10.0.0.128/25 -> any tcp\n"
+             "30 allow 10.0.0.0/24 -> any tcp/80\n"      # covered by 10 and 20 together
+             "40 allow 10.0.0.0/24 -> any tcp/80-81\n")  # tcp/81 from 10.0.0.0/25 still reaches it
+    assert by_kind(fs, "shadowed") == [("30", 4)]
+    f = next(f for f in fs if f.kind == "shadowed")
+    assert f.related == ["10 (line 2)", "20 (line 3)"] and f.suggestion
+
+
+def test_redundant_rule_and_cleanup_restating_default():
+    fs = run("default deny\n"
+             "10 allow 10.0.0.0/24 -> any tcp/80\n"
+             "20 allow 10.0.0.0/16 -> any tcp/80\n"
+             "30 deny any -> any any\n")
+    assert by_kind(fs, "redundant") == [("10", 2), ("30", 4)]
+    assert "default" in next(f for f in fs if f.rule.id == "30").message
+
+
+def test_not_redundant_when_a_later_opposite_rule_would_decide():
+    fs = run("default allow\n"
+             "10 allow 10.0.0.0/24 -> any tcp/80\n"
+             "20 deny 10.0.0.0/16 -> any tcp\n")
+    assert by_kind(fs, "redundant") == []
+
+
+def test_conflict_with_partly_overlapping_earlier_rule_but_not_exceptions():
+    fs = run("default deny\n"
+             "10 deny 10.0.0.0/24 -> any tcp/100\n"      # an exception inside 30: not a conflict
+             "20 deny 192.0.2.0/24 -> any tcp/1-100\n"   # overlaps 30 partly, not inside it
+             "30 allow 10.0.0.0/16, 192.0.2.0/25 -> any tcp/80-200\n")
+    assert by_kind(fs, "conflict") == [("30", 4)]
+    f = next(f for f in fs if f.kind == "conflict")
+    assert f.related == ["20 (line 3)"]
+    assert f.example.startswith("192.0.2.") and "tcp/" in f.example
+
+
+def test_broad_and_cleartext_allows():
+    fs = run("default deny\n"
+             "10 allow any -> any any\n")
+    assert by_kind(fs, "broad-allow") == [("10", 2)]
+    fs = run("default deny\n"
+             "10 allow 203.0.113.0/24 -> 10.0.0.5 tcp/22-23\n"
+             "20 allow 10.0.0.0/8 -> 10.0.0.5 tcp/23\n")   # internal only once web... still an address
+    clear = [f for f in fs if f.kind == "cleartext-admin"]
+    assert [f.rule.id for f in clear] == ["10", "20"]
+    assert "telnet" in clear[0].message and clear[0].example.endswith("tcp/23")
+
+
+def test_cleartext_from_pods_only_is_not_external():
+    fs = run("default deny\n10 allow 10.0.1.0/24 -> 10.0.2.0/24 tcp/23\n", INV)
+    assert by_kind(fs, "cleartext-admin") == []
+    fs = run("default deny\n10 allow 198.51.100.0/24 -> 10.0.2.0/24 tcp/21\n", INV)
+    assert by_kind(fs, "cleartext-admin") == [("10", 2)]
+
+
+def test_dns_egress_missing_and_present():
+    fs = run("default deny\n10 allow 10.0.1.0/24 -> 10.0.2.0/24 tcp/5432\n", INV)
+    dns = [f for f in fs if f.kind == "dns-egress"]
+    assert any("shop/web" in f.message and "neither udp/53 nor tcp/53" in f.message for f in dns)
+    fs = run("default deny\n5 allow any -> 192.0.2.53 udp/53\n10 allow 10.0.1.0/24 -> 10.0.2.0/24 tcp/5432\n", INV)
+    dns = [f.message for f in fs if f.kind == "dns-egress"]
+    assert dns and all("tcp/53 is not allowed" in m for m in dns)
+    fs = run("default deny\n5 allow any -> 192.0.2.53 udp/53, tcp/53\n", INV)
+    assert by_kind(fs, "dns-egress") == []
+    # without an inventory there are no pods to check
+    assert by_kind(run("default deny\n10 allow 10.0.1.0/24 -> 10.0.2.0/24 tcp/5432\n"), "dns-egress") == []
+
+
+def test_unenforceable_and_approximations():
+    fs = run("default deny\n"
+             "10 allow 192.0.2.0/24 -> 198.51.100.0/24 tcp/443\n"
+             "20 allow 198.51.100.0/24 -> 10.0.2.0/24 tcp/5432 via eth1\n", INV)
+    assert by_kind(fs, "unenforceable") == [("10", 2)]
+    assert ("20", 3) in by_kind(fs, "approximation")
+    # without an inventory: no pod checks, but the interface condition is still reported
+    fs = run("default deny\n10 allow 192.0.2.0/24 -> 198.51.100.0/24 tcp/443\n"
+             "20 allow 198.51.100.0/24 -> 10.0.2.0/24 tcp/5432 via eth1\n")
+    assert by_kind(fs, "unenforceable") == [] and by_kind(fs, "approximation") == [("20", 3)]
+
+
+def test_never_matches_and_partial_cover_is_not_dead():
+    fs = run("default deny\n10 allow 10.0.0.0/24 except 10.0.0.0/16 -> any tcp/80\n")
+    assert by_kind(fs, "never-matches") == [("10", 2)]
+    # 10.0.1.5 is part of web's legacy range: the firewall may have matched a web pod, so it is not dead
+    fs = run("default deny\n10 allow 10.0.1.5 -> any tcp/80\n", INV)
+    assert by_kind(fs, "never-matches") == [] and by_kind(fs, "approximation") == [("10", 2)]
+
+
+def test_box_minus_is_exact():
+    a = box(IntervalSet([(0, 9)]), IntervalSet([(0, 9)]), IntervalSet([(0, 9)]))
+    b = box(IntervalSet([(3, 5)]), IntervalSet([(0, 4)]), IntervalSet([(5, 20)]))
+    pieces = box_minus(a, b)
+    pts = {(s, d, v) for p in pieces for s in range(10) for d in range(10) for v in range(10)
+           if s in p[0] and d in p[1] and v in p[2]}
+    want = {(s, d, v) for s in range(10) for d in range(10) for v in range(10)
+            if not (3 <= s <= 5 and d <= 4 and v >= 5)}
+    assert pts == want
+    assert sum(p[0].size() * p[1].size() * p[2].size() for p in pieces) == len(want)  # disjoint
+
+
+def _decisions(rs, inv, flows):
+    ev = FirewallEvaluator(rs, inv)
+    return [ev.decide(s, d, p, v)[0] for s, d, (p, v) in flows]
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenarios(), st.data())
+def test_deleting_a_shadowed_or_redundant_rule_changes_no_decision(scenario, data):
+    rs, inv = load(scenario)
+    findings = lint(rs, inv)
+    deletable = [f.rule for f in findings if f.kind in ("shadowed", "redundant", "never-matches")]
+    if not deletable:
+        return
+    pods, ips = endpoints(inv)
+    eps = pods + ips
+    flows = data.draw(st.lists(st.tuples(st.sampled_from(eps), st.sampled_from(eps), st.sampled_from(FLOW_SERVICES)),
+                               min_size=30, max_size=30))
+    before = _decisions(rs, inv, flows)
+    for rule in deletable:
+        smaller = copy.copy(rs)
+        smaller.rules = [r for r in rs.rules if r is not rule]
+        assert _decisions(smaller, inv, flows) == before, f"deleting rule {rule.id} changed a decision"
+
+
+def test_cli_text_json_and_exit_codes(tmp_path):
+    p = tmp_path / "r.fw"
+    p.write_text("default deny\n10 allow 10.0.0.0/8 -> any tcp/80\n20 allow 10.1.0.0/16 -> any tcp/80\n")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["lint", str(p)])
+    assert res.exit_code == 1 and f"{p}:3:1: rule 20: warning: shadowed" in res.output
+    res = runner.invoke(cli, ["lint", str(p), "--format", "json"])
+    doc = json.loads(res.output)
+    assert doc["rulesets"][0]["findings"][0] == {
+        "kind": "shadowed", "severity": "warning",
+        "message": "no flow reaches it: earlier rule(s) 10 (line 2) decide all its flows",
+        "rule": "20", "line": 3, "related": ["10 (line 2)"],
+        "suggestion": "delete it, or move it above 10 (line 2) if it was meant to apply"}
+    p.write_text("default deny\n10 allow 10.0.0.0/8 -> 192.0.2.0/24 tcp/80\n")
+    assert runner.invoke(cli, ["lint", str(p)]).exit_code == 0
+    p.write_text("default deny\n10 allow 10.0.0.0/33 -> any tcp/80\n")
+    res = runner.invoke(cli, ["lint", str(p)])
+    assert res.exit_code == 2 and f"{p}:2:" in res.output
+
+
+def test_convert_summary_includes_lint():
+    res = CliRunner().invoke(cli, ["convert", str(SAMPLES / "staging" / "rules.fw"),
+                                   "-i", str(SAMPLES / "staging" / "inventory.yaml")])
+    assert res.exit_code == 0
+    assert "fw2np: lint:" in res.stderr and "dns-egress" in res.stderr
