@@ -31,7 +31,9 @@ NON_L4 = (1, 58, 47, 0)
 
 LEGACY = ["10.0.1.0/24", "10.0.2.0/25", "10.0.2.128/25", "10.0.3.5", "10.0.4.0-10.0.4.9", "2001:db8::/64"]
 ADDRS = ["any", "any", "any4", "any6", "10.0.0.0/16", "10.0.2.0/24", "10.0.1.0/24", "10.0.3.5", "192.0.2.0/24",
-         "192.0.2.0/24 except 192.0.2.128/25", "10.0.0.0/8 except 10.0.2.0/24", "2001:db8::/32", "0.0.0.0/1"]
+         "192.0.2.0/24 except 192.0.2.128/25", "10.0.0.0/8 except 10.0.2.0/24", "2001:db8::/32", "0.0.0.0/1",
+         "10.0.2.64/26", "10.0.4.5", "grp", "any except grp"]
+OBJECTS = "address grp 10.0.1.0/24, 192.0.2.0/25 except 192.0.2.5\n"
 SVCS = ["any", "tcp/80", "tcp/80-90", "tcp/85", "udp/53", "udp", "icmp/8", "icmp", "proto/47", "sctp/9",
         "tcp/1000-2000"]
 
@@ -49,11 +51,12 @@ def scenario(draw):
         if draw(st.booleans()):
             w["ports"] = {"web": 85}
         inv["workloads"][f"w{i}"] = w
-    lines = [f"default {draw(st.sampled_from(['deny', 'deny', 'allow']))}"]
+    lines = [f"default {draw(st.sampled_from(['deny', 'deny', 'allow']))}", OBJECTS]
     for k in range(draw(st.integers(0, 6))):
         src, dst = draw(st.sampled_from(ADDRS)), draw(st.sampled_from(ADDRS))
         svcs = ", ".join(draw(st.lists(st.sampled_from(SVCS), min_size=1, max_size=2, unique=True)))
-        lines.append(f"{k + 1} {draw(st.sampled_from(['allow', 'allow', 'deny']))} {src} -> {dst} {svcs}")
+        via = " via eth1" if draw(st.integers(0, 9)) == 0 else ""
+        lines.append(f"{k + 1} {draw(st.sampled_from(['allow', 'allow', 'deny']))} {src} -> {dst} {svcs}{via}")
     return "\n".join(lines) + "\n", yaml.safe_dump(inv)
 
 
