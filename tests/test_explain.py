@@ -62,6 +62,7 @@ def test_ruleset_trace_names_matching_rule():
     assert any(ln.strip().startswith("rule 30 (line 15) deny: MATCH") for ln in lines)
     assert "rule 10 (line 13) allow: no match" in r.output and "rule 40" not in r.output
     assert lines[-1] == "decision: deny by rule 30 (line 15)"
+    assert "destination is workload frontend (legacy addresses: frontend)" in r.output
     # outside the partners' /25 the browse rule matches
     r = run("explain", str(S / "rules.fw"), "-i", str(S / "inventory.yaml"),
             "--flow", "203.0.113.200 -> staging/app=frontend tcp/443")
@@ -72,6 +73,7 @@ def test_ruleset_trace_names_matching_rule():
 def test_ruleset_default_and_reach():
     r = run("explain", str(V / "three-tier.fw"), "-i", str(V / "inventory.yaml"), "--flow", "8.8.8.8 -> 9.9.9.9 udp/53")
     assert "decision: deny by the default (deny): no rule matched" in r.output
+    assert "rule 10 (line 7) allow: no match: destination does not match; service does not match" in r.output
     assert "cannot govern this flow" in r.output
 
 

@@ -75,10 +75,13 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name):
     if not policies and inv is None:
         raise click.UsageError("explaining a ruleset needs --inventory")
     flow = ex.parse_flow(flow_text, inv)
-    if policies:
-        doc = ex.explain_policies(load_policies(source), inv, flow)
-        out = ex.render_policies(doc, flow, inv)
-    else:
-        doc = ex.explain_rules(_ruleset(source, source_format, ruleset_name), inv, flow)
-        out = ex.render_rules(doc, flow, inv)
+    try:
+        if policies:
+            doc = ex.explain_policies(load_policies(source), inv, flow)
+            out = ex.render_policies(doc, flow, inv)
+        else:
+            doc = ex.explain_rules(_ruleset(source, source_format, ruleset_name), inv, flow)
+            out = ex.render_rules(doc, flow, inv)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     sys.stdout.write(json.dumps(doc, indent=2) + "\n" if fmt == "json" else out)

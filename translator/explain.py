@@ -120,42 +120,58 @@ def endpoint_text(ep, inv: Inventory | None) -> str:
 def explain_rules(rs: Ruleset, inv: Inventory, flow: tuple) -> dict:
     """The secure-reading trace: each rule checked until the first match, and why."""
     src, dst, proto, port = flow
-    ev = FirewallEvaluator(rs, inv, "secure")
     try:
-        ev.trace(src, dst, proto, port)
+        ev = FirewallEvaluator(rs, inv, "secure")
+        trace = ev.trace(src, dst, proto, port)
+        allowed, by = ev.decide(src, dst, proto, port)
     except ValueError as exc:
-        raise InputError(f"flow: {exc}", Loc("--flow")) from None
+        raise InputError(str(exc), Loc("--flow")) from None
     steps = []
-    decision, by = ev.default_allow, None
-    for rule in rs.rules:
-        sure = rule.action == ALLOW
-        upper = not sure
-        why = []
-        if rule.conditions and sure:
-            why.append(f"an allow with a condition NetworkPolicy cannot check ({rule.conditions[0].text}) "
-                       "never matches")
-        else:
-            if not ev.side_matches(rule.src, src, upper, sure):
-                why.append("source does not match")
-            if not ev.side_matches(rule.dst, dst, upper, sure):
-                why.append("destination does not match")
-            if not ev.svc_has(rule.services, proto, port, upper):
-                why.append("service does not match")
-        steps.append({"rule": rule.id, "line": rule.loc.line, "action": rule.action, "matched": not why,
-                      "why": "; ".join(why) or "source, destination and service match"})
-        if not why:
-            decision, by = rule.action == ALLOW, rule
-            break
+    for rule, matched in trace:
+        steps.append({"rule": rule.id, "line": rule.loc.line, "action": rule.action, "matched": matched,
+                      "why": "source, destination and service match" if matched else _why_not(ev, rule, flow)})
     return {"kind": "ruleset", "ruleset": rs.name, "reading": "secure",
             "flow": _flow_dict(flow), "in_reach": ev.in_reach(src, dst),
-            "decision": "allow" if decision else "deny",
+            "src_is": _denotes(ev, src), "dst_is": _denotes(ev, dst),
+            "decision": "allow" if allowed else "deny",
             "by": {"rule": by.id, "line": by.loc.line} if by else {"default": rs.default},
             "trace": steps}
+
+
+def _why_not(ev: FirewallEvaluator, rule, flow: tuple) -> str:
+    """Which parts of RULE miss the flow (secure reading: allows surely, denies possibly)."""
+    src, dst, proto, port = flow
+    sure = rule.action == ALLOW
+    if rule.conditions and sure:
+        return (f"an allow with a condition NetworkPolicy cannot check ({rule.conditions[0].text}) "
+                "never matches")
+    why = []
+    if not ev.side_matches(rule.src, src, not sure, sure):
+        why.append("source does not match")
+    if not ev.side_matches(rule.dst, dst, not sure, sure):
+        why.append("destination does not match")
+    if not ev.svc_has(rule.services, proto, port, not sure):
+        why.append("service does not match")
+    return "; ".join(why) or "does not match"
+
+
+def _denotes(ev: FirewallEvaluator, ep) -> str:
+    """What the ruleset sees at an endpoint: an address, a workload's legacy addresses, or only 'any'."""
+    if isinstance(ep, Ip):
+        return f"external address {ep.address}"
+    w = ev.workload_of(ep)
+    if w is not None:
+        legacy = ", ".join(w.addresses) or "none"
+        return f"workload {w.name} (legacy addresses: {legacy})"
+    if ep.namespace in ev.inv.namespaces:
+        return f"a pod of namespace {ep.namespace} in no workload: only an address holding all of IPv4 or IPv6 denotes it"
+    return "a pod outside the inventory's namespaces: only an address holding all of IPv4 or IPv6 denotes it"
 
 
 def render_rules(doc: dict, flow: tuple, inv: Inventory) -> str:
     src, dst, proto, port = flow
     lines = [f"flow: {endpoint_text(src, inv)} -> {endpoint_text(dst, inv)} {service_text(proto, port)}",
+             f"  source is {doc['src_is']}", f"  destination is {doc['dst_is']}",
              f"ruleset {doc['ruleset']} (secure reading), first match wins:"]
     for s in doc["trace"]:
         where = f" (line {s['line']})" if s["line"] else ""
