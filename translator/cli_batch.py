@@ -34,8 +34,7 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
     Exit 0: every file converted; 1: some failed (listed, with their errors); 2: bad usage."""
     from .batch import run_batch
 
-    err = click.get_text_stream("stderr")
-    tty = err.isatty() and not quiet
+    tty = sys.stderr.isatty() and not quiet
     workers = jobs or os.cpu_count() or 1
     state: dict = {}
 

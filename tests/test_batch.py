@@ -1,0 +1,190 @@
+"""fw2np batch: many inputs, failures listed not fatal, atomic outputs, interrupted runs, reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from translator.batch import run_batch
+from translator.cli import cli
+
+from .conftest import ROOT, SAMPLES
+
+INV = SAMPLES / "iptables" / "inventory.yaml"
+SHOP = """\
+ruleset shop-{n}
+default deny
+10 allow 10.20.0.0/16 -> 10.10.0.11 tcp/443
+20 deny 10.20.99.0/24 -> 10.30.0.0/16 any
+30 allow 10.20.0.0/16 -> 10.30.0.0/16 tcp/5432
+40 allow 10.10.0.11 -> 10.30.0.0/16 tcp/5432
+"""
+HOSTILE = '<img src=x onerror=alert(1)>.fw'
+
+
+def make_inputs(root: Path) -> Path:
+    d = root / "in"
+    (d / "fw" / "more").mkdir(parents=True)
+    (d / "hosts").mkdir()
+    (d / "bad").mkdir()
+    shutil.copy(SAMPLES / "iptables" / "web01.rules", d / "hosts" / "web01.rules")
+    (d / "fw" / "shop.fw").write_text(SHOP.format(n=1))
+    (d / "fw" / "more" / "other.fw").write_text(SHOP.format(n=2))
+    (d / "fw" / HOSTILE).write_text(SHOP.format(n=3))
+    (d / "bad" / "broken.fw").write_text("default deny\n10 allow 10.0.0.0/8 -> any tcp/80 nonsense\n")
+    (d / "bad" / "notes.txt").write_text("just some notes, not a firewall\n")
+    return d
+
+
+def host_map(root: Path) -> Path:
+    p = root / "hosts.yaml"
+    p.write_text('"hosts/*.rules": web\n')
+    return p
+
+
+def batch(*args):
+    return CliRunner().invoke(cli, ["batch", *map(str, args)])
+
+
+def without_timing(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k != "timing"}
+
+
+def test_batch_converts_good_files_and_lists_bad_ones(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    res = batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path), "-j", "2")
+    assert res.exit_code == 1, res.output
+    report = json.loads((out / "report.json").read_text())
+    files = {f["path"]: f for f in report["files"]}
+    assert sorted(files) == ["bad/broken.fw", "bad/notes.txt", f"fw/{HOSTILE}", "fw/more/other.fw", "fw/shop.fw",
+                             "hosts/web01.rules"]
+    assert report["totals"]["files"] == 6 and report["totals"]["converted"] == 4 and report["totals"]["failed"] == 2
+    assert files["hosts/web01.rules"]["format"] == "iptables" and files["fw/shop.fw"]["format"] == "rules"
+    assert f"{d / 'bad' / 'broken.fw'}:2:" in files["bad/broken.fw"]["error"]
+    assert "cannot tell the input format" in files["bad/notes.txt"]["error"]
+    shop = files["fw/shop.fw"]["rulesets"][0]
+    assert shop["name"] == "shop-1" and shop["rules"] == 4 and shop["outputs"] == ["fw/shop.fw.yaml"]
+    assert {"shadowed", "lint", "approximations", "out_of_scope", "warnings"} <= set(shop)
+    assert set(report["timing"]["files"]) == set(files)
+    assert all("seconds" not in f for f in report["files"])
+    # the manifests are what `convert` writes for the same input
+    for rel, extra in (("fw/shop.fw", []), ("hosts/web01.rules", ["--host", "web"])):
+        conv = CliRunner().invoke(cli, ["convert", str(d / rel), "-i", str(INV), "-q", *extra])
+        assert conv.exit_code == 0
+        assert (out / f"{rel}.yaml").read_text() == conv.stdout
+    assert not (out / "bad").exists()
+    # stderr lists each failure with its error
+    assert "failed: " in res.stderr and "notes.txt" in res.stderr
+
+
+def test_batch_is_deterministic_apart_from_timings(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path), "-j", "2")
+    first = json.loads((out / "report.json").read_text())
+    manifests = {p: p.read_bytes() for p in out.rglob("*.yaml")}
+    html = (out / "report.html").read_text()
+    batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path), "-j", "1")
+    assert without_timing(json.loads((out / "report.json").read_text())) == without_timing(first)
+    assert {p: p.read_bytes() for p in out.rglob("*.yaml")} == manifests
+    strip = [line for line in html.splitlines() if "Total" not in line]
+    assert [line for line in (out / "report.html").read_text().splitlines() if "Total" not in line] == strip
+
+
+def test_file_needing_host_fails_without_host_map(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    batch(d, "-o", out, "-i", INV)
+    files = {f["path"]: f for f in json.loads((out / "report.json").read_text())["files"]}
+    assert files["hosts/web01.rules"]["status"] == "failed"
+    assert "--host" in files["hosts/web01.rules"]["error"]
+
+
+def test_bad_host_map_and_inventory_are_usage_errors(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    bad = tmp_path / "hm.yaml"
+    bad.write_text('"hosts/*": nosuch\n')
+    res = batch(d, "-o", out, "-i", INV, "--host-map", bad)
+    assert res.exit_code == 2 and f"{bad}:1:" in res.stderr
+    res = batch(d, "-o", out, "-i", tmp_path / "missing.yaml")
+    assert res.exit_code == 2
+
+
+def test_all_good_exit_zero_and_per_namespace_layout(tmp_path):
+    d = tmp_path / "in"
+    (d / "x").mkdir(parents=True)
+    (d / "x" / "a.fw").write_text(SHOP.format(n=1))
+    res = batch(d, "-o", tmp_path / "out", "-i", INV, "--layout", "per-namespace")
+    assert res.exit_code == 0, res.output
+    docs = list(yaml.safe_load_all((tmp_path / "out" / "x" / "a.fw" / "shop.yaml").read_text()))
+    assert docs and all(doc["metadata"]["namespace"] == "shop" for doc in docs)
+
+
+def test_a_file_that_disappears_mid_run_is_listed_as_failed(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    victim = d / "hosts" / "web01.rules"
+
+    def on_done(rec):
+        victim.unlink(missing_ok=True)
+
+    report = run_batch(str(d), str(out), str(INV), workers=1, host_map=str(host_map(tmp_path)), on_done=on_done)
+    files = {f["path"]: f for f in report["files"]}
+    assert files["hosts/web01.rules"]["status"] == "failed"
+    assert "cannot read input" in files["hosts/web01.rules"]["error"]
+    assert files["fw/shop.fw"]["status"] == "ok"
+
+
+def test_report_html_escapes_hostile_names(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    (d / "fw" / "x.fw").write_text("default deny\n10 allow 10.0.0.0/8 -> any tcp/80 <script>alert(1)</script>\n")
+    batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path))
+    html = (out / "report.html").read_text()
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;.fw" in html and "&lt;script&gt;" in html
+
+
+def _spawn(d: Path, out: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "translator.cli", "batch", str(d), "-o", str(out), "-i", str(INV),
+                             "-j", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_interrupted_run_leaves_whole_files_and_a_rerun_finishes(tmp_path, sig):
+    d, out = tmp_path / "in", tmp_path / "out"
+    d.mkdir()
+    rules = SHOP + "".join(f"{50 + k} allow 10.20.{k}.0/24 -> 10.30.0.0/16 tcp/{1000 + k}\n" for k in range(40))
+    for k in range(40):
+        (d / f"f{k:02}.fw").write_text(rules.format(n=k))
+    proc = _spawn(d, out)
+    deadline = time.time() + 30
+    while time.time() < deadline and len(list(out.glob("*.yaml"))) < 3 and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    if sig == signal.SIGKILL:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    code = proc.wait(timeout=30)
+    assert code == (-9 if sig == signal.SIGKILL else 130)
+    assert not (out / "report.json").exists()
+    partial = {p.name: p.read_text() for p in out.glob("*.yaml")}
+    assert 3 <= len(partial) < 40
+    for text in partial.values():
+        assert [doc["kind"] for doc in yaml.safe_load_all(text)]  # whole documents
+    rerun = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(INV), "-j", "2"])
+    assert rerun.exit_code == 0, rerun.output
+    assert json.loads((out / "report.json").read_text())["totals"]["converted"] == 40
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    for name, text in partial.items():
+        assert (out / name).read_text() == text  # what the interrupted run wrote was already final
+    assert len(list(out.glob("*.yaml"))) == 40
