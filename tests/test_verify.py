@@ -345,9 +345,13 @@ def test_cli_only_and_limit():
             "--format", "json"]
     doc = json.loads(run(*args, "--limit", "3").output)
     assert len(doc["counterexamples"]) == 3 and doc["differences"]["total"] > 3
-    r = run("verify", str(V / "allow-all.fw"), str(V / "deny-all.yaml"), "-i", str(V / "inventory.yaml"),
-            "--only", "more-permissive")
-    assert r.exit_code == 0, r.output
+    args = ["verify", str(V / "allow-all.fw"), str(V / "deny-all.yaml"), "-i", str(V / "inventory.yaml")]
+    r = run(*args, "--only", "more-permissive")
+    assert r.exit_code == 0 and "no more-permissive flow" in r.output, r.output
+    r = run(*args, "--only", "less-permissive", "--format", "json")
+    doc = json.loads(r.output)
+    assert r.exit_code == 1 and doc["differs"] and doc["equivalent"] is None
+    assert {c["direction"] for c in doc["counterexamples"]} == {"less-permissive"}
 
 
 def test_cli_bad_input(tmp_path):

@@ -89,6 +89,7 @@ class Report:
     by_direction: dict = field(default_factory=lambda: {MORE: 0, LESS: 0})
     examples: list[Difference] = field(default_factory=list)
     approximations: int | None = None
+    only: str | None = None
 
     @property
     def equivalent(self) -> bool:
@@ -159,7 +160,8 @@ class Verifier:
 
     def run(self, limit: int = 10, only: str | None = None) -> Report:
         part = self.part
-        rep = Report(self.rs.name, {"pods": len(part.pods), "ips": len(part.ips), "services": len(part.services)})
+        rep = Report(self.rs.name, {"pods": len(part.pods), "ips": len(part.ips), "services": len(part.services)},
+                     only=only)
         for sc, dc in self.pairs():
             src = self.endpoint(sc)
             n, diffs = self._outcomes(sc, dc, src)

@@ -82,6 +82,8 @@ def summary(rep: Report, n_policies: int) -> str:
     if rep.approximations is not None:
         approx = f"; the compiler reports {rep.approximations} approximation(s) for this ruleset"
     head = f"fw2np verify: ruleset {rep.ruleset} vs {n_policies} policies: "
+    if rep.equivalent and rep.only:
+        return head + f"no {rep.only} flow: {counts}{approx}"
     if rep.equivalent:
         return head + f"equivalent: {counts}{approx}"
     by = rep.by_direction
@@ -108,7 +110,9 @@ def render_text(v: Verifier, rep: Report, n_policies: int) -> str:
 
 
 def render_json(v: Verifier, rep: Report, n_policies: int) -> str:
-    doc = {"ruleset": rep.ruleset, "policies": n_policies, "equivalent": rep.equivalent,
+    doc = {"ruleset": rep.ruleset, "policies": n_policies, "only": rep.only,
+           "equivalent": rep.equivalent if not rep.only else None,
+           "differs": not rep.equivalent,
            "flow_classes_checked": rep.checked, "classes": rep.classes,
            "approximations": rep.approximations,
            "differences": {"total": rep.differences, **rep.by_direction},
