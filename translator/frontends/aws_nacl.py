@@ -101,6 +101,8 @@ def _ruleset(doc: Doc, acl: dict, egress: bool, host_addresses) -> Ruleset:
     acl_id = str(acl.get("NetworkAclId") or "acl")
     rs = Ruleset(name=f"{acl_id}-{'egress' if egress else 'ingress'}", source=doc.path, default=DENY, text=doc.text)
     local = host_side(host_addresses)
+    rs.directions = ("egress",) if egress else ("ingress",)
+    rs.protects = local if host_addresses else None
     entries = []
     for e in acl["Entries"]:
         if not isinstance(e, dict):

@@ -191,6 +191,8 @@ class _Nsg:
             mine = sorted((x for x in rules if x[1] == direction), key=lambda x: x[0])
             rs = Ruleset(name=f"{self.name}-{direction.lower()}", source=self.doc.path, default=DENY,
                          text=self.doc.text)
+            rs.directions = ("ingress",) if direction == "Inbound" else ("egress",)
+            rs.protects = self.host
             seen: dict[int, str] = {}
             for prio, _, rule in mine:
                 if prio in seen:

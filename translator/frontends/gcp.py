@@ -65,6 +65,7 @@ class _Gcp:
     def __init__(self, doc: Doc, host_addresses):
         self.doc = doc
         self.instance = host_side(host_addresses)
+        self.host_given = bool(host_addresses)
         self.resolver = Resolver(Ruleset("gcp", doc.path))
         self.warnings: list[Warning_] = []
 
@@ -287,6 +288,8 @@ class _Gcp:
                                                 str(r.get("action", "")).lower() != DENY))
                         levels.append(level_of(prs, lambda r, pol=pol: self.policy_entry(pol, r, direction)))
                 rs = Ruleset(name=f"{net}-{suffix}", source=doc.path, default=default, text=doc.text)
+                rs.directions = ("ingress",) if direction == "INGRESS" else ("egress",)
+                rs.protects = self.instance if self.host_given else None
                 rs.rules = self.flatten(levels, 0, default)
                 rs.warnings = _dedup(self.warnings)
                 out.append(rs)

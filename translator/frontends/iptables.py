@@ -624,6 +624,7 @@ def load(text: str, path: str, host_addresses: list[str] | None = None, **_optio
     if host_addresses:
         host = _host_bounds(host_addresses, path, rd.family)
         rs = Ruleset(name=stem, source=path, default=DENY, text=text)
+        rs.protects = addr_expr(host)  # the host's own chains govern only the host's traffic
         everything = rd.everything
         for chain, guard, is_in in (("INPUT", Match(everything.src, host, FULL_SVC), True),
                                     ("OUTPUT", Match(host, everything.dst, FULL_SVC), False)):
