@@ -38,7 +38,7 @@ def _acls(doc: Doc) -> list:
     if isinstance(data, dict) and "SecurityGroups" in data:
         raise doc.fail(SG_MESSAGE, data, "SecurityGroups")
     if isinstance(data, dict) and "NetworkAcls" in data:
-        acls = doc.get(data, "NetworkAcls", list)
+        acls = doc.get(data, "NetworkAcls", list, required=True)
     elif isinstance(data, dict) and "Entries" in data:
         acls = [data]
     elif isinstance(data, list):

@@ -8,6 +8,8 @@ security groups have no addresses in the export: they become `Unresolved`.
 
 from __future__ import annotations
 
+import json
+
 from ..errors import Warning_
 from ..model import (
     ALLOW, DENY, ICMP, ICMPV6, TCP, UDP, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc, Unresolved,
@@ -141,6 +143,13 @@ class _Nsg:
     def warn(self, direction, msg, obj, rid) -> None:
         self.warnings.setdefault(direction, []).append(Warning_(msg, self.doc.loc(obj), rid))
 
+    def objects(self, items: list) -> list:
+        """ITEMS, each checked to be a JSON object."""
+        for r in items:
+            if not isinstance(r, dict):
+                raise self.doc.fail(f"each security rule must be an object, got {json.dumps(r)[:40]}", items)
+        return items
+
     # rules
     def rule(self, r: dict, default: bool) -> tuple[int, str, Rule]:
         doc, p = self.doc, _props(r)
@@ -181,10 +190,11 @@ class _Nsg:
 
     def rulesets(self) -> list[Ruleset]:
         props = _props(self.nsg)
-        rules = [self.rule(r, False) for r in props["securityRules"]]
+        rules = [self.rule(r, False) for r in self.objects(props["securityRules"])]
         defaults = props.get("defaultSecurityRules")
         if not isinstance(defaults, list) or not defaults:
             defaults = self.default_rules()
+        defaults = self.objects(defaults)
         rules += [self.rule(r, True) for r in defaults]
         out = []
         for direction in ("Inbound", "Outbound"):

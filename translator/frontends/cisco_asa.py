@@ -140,6 +140,8 @@ class _Reader:
     def port_op(self, w: Words, proto) -> tuple[str, list[tuple[int, int]]]:
         op = w.take("eq, neq, lt, gt or range")
         o = str(op).lower()
+        if o not in PORT_OPS:
+            raise w.fail(f"expected eq, neq, lt, gt or range, got {str(op)!r}", op)
         n = 2 if o == "range" else 1
         args = []
         for _ in range(n):
