@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from translator.cli import cli
 from translator.errors import InputError
-from translator.evaluate.endpoints import Ip, Pod
+from translator.evaluate.endpoints import Ip
 from translator.explain import parse_flow
 from translator.inventory import parse_inventory
 
