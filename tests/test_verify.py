@@ -379,3 +379,42 @@ def test_fast_path_matches_evaluators(sc, data):
     slow, vs = verify(rs, inv, pols, limit=10**6, approximations=False, fast=False)
     assert (fast.checked, fast.differences, fast.by_direction) == (slow.checked, slow.differences, slow.by_direction)
     assert [difference_dict(vf, d) for d in fast.examples] == [difference_dict(vs, d) for d in slow.examples]
+
+
+POD_CIDR_INV = """
+cluster: {podCIDRs: [10.244.0.0/16], serviceCIDRs: [10.96.0.0/12]}
+namespaces: {shop: {}}
+workloads:
+  frontend: {namespace: shop, labels: {app: frontend}, addresses: [10.0.1.0/24]}
+"""
+
+
+def _ingress_from(*blocks):
+    return [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": "fe", "namespace": "shop"},
+             "spec": {"podSelector": {"matchLabels": {"app": "frontend"}},
+                      "ingress": [{"from": [{"ipBlock": b} for b in blocks], "ports": [{"port": 443}]}]}}]
+
+
+def test_pod_cidrs_ipblocks_that_match_pod_ips():
+    """With pod CIDRs declared, an ipBlock that holds pod IPs lets pods in on CNIs that match pod IPs."""
+    rs = parse("scope ingress\nprotect 10.0.1.0/24\nallow 0.0.0.0/1 except 10.0.0.0/8 -> 10.0.1.0/24 tcp/443\n",
+               "r.fw")
+    inv = parse_inventory(POD_CIDR_INV)
+    good = _ingress_from({"cidr": "0.0.0.0/1", "except": ["10.0.0.0/8"]})
+    assert verify(rs, inv, good, approximations=False)[0].equivalent
+    # the extra block holds only pod IPs: no external endpoint tells the two apart
+    bad = _ingress_from({"cidr": "0.0.0.0/1", "except": ["10.0.0.0/8"]}, {"cidr": "10.244.0.0/16"})
+    rep, v = verify(rs, inv, bad, limit=50, approximations=False)
+    assert rep.by_direction == {MORE: rep.differences, LESS: 0} and rep.differences > 0
+    for x in rep.examples:
+        d = difference_dict(v, x)
+        assert d["src"]["kind"] == "pod" and d["src"]["ip"].startswith("10.244.")
+        assert (d["dst"]["labels"], d["port"]) == ({"app": "frontend"}, 443)
+        src = Pod.of(d["src"]["namespace"], d["src"]["labels"], ip=d["src"]["ip"])
+        dst = Pod.of("shop", {"app": "frontend"})
+        extra = {d["src"]["namespace"]: d["src"].get("namespace_labels", {})}
+        assert NetpolEvaluator(bad, ns_labels(inv, extra), pod_ips_match_ipblocks=True).allows(src, dst, 6, 443)
+        assert not FirewallEvaluator(rs, inv).decide(src, dst, 6, 443)[0]
+    # cluster addresses are not external endpoints
+    assert all(not c.address.startswith(("10.244.", "10.96.")) for c in v.part.ips)

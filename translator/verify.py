@@ -31,7 +31,14 @@ classes are exact:
   any port name, and since a declared name only adds matches at its own
   number, the two extremes (no names; every name at the flow's port) bound
   every other choice: when both agree with the firewall, all do.
-* Reach.  Only flows with a pod of a governed namespace at one end are compared.
+* Cluster CIDRs.  Addresses in the inventory's pod and service CIDRs are not
+  external endpoints and are cut out like legacy addresses.  When pod CIDRs
+  are declared, the walk is repeated with pods carrying an IP (one per class
+  of the pod CIDRs cut by the ipBlock bounds) and ipBlocks matching pod IPs,
+  as some CNIs do; the firewall never looks at pod IPs.
+* Reach.  Only flows the ruleset's scope governs are compared: leaving a
+  protected pod of a governed namespace (egress) or entering one (ingress),
+  as `FirewallEvaluator.in_reach` decides; this is constant on pod classes.
 
 For speed the address and peer tests run once per endpoint pair and pairs
 that pass the same tests share one sweep over the services
@@ -40,7 +47,7 @@ that pass the same tests share one sweep over the services
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .evaluate.endpoints import Ip, Pod
 from .evaluate.firewall import FirewallEvaluator
@@ -120,65 +127,85 @@ class Verifier:
         self.base_labels = base
         self._np: dict = {}
         self._sweeps: dict = {}
+        self._gov: dict = {}
         # ports first, then ICMP, then other protocols: nicer counterexamples
         rank = {p: k for k, p in enumerate(PORT_PROTOCOLS + TYPE_PROTOCOLS)}
         self.services = sorted(self.part.services, key=lambda c: (rank.get(c.proto, 9), c.proto, c.port))
 
-    def netpol(self, world) -> NetpolEvaluator:
-        if world not in self._np:
+    def netpol(self, world, pod_ips: bool = False) -> NetpolEvaluator:
+        """The evaluator for one namespace-label assignment (and whether ipBlocks match pod IPs)."""
+        key = (world, pod_ips)
+        if key not in self._np:
             labels = dict(self.base_labels)
             if world is not None:
                 ns, ns_labels = world
                 labels[ns] = {k: v for k, v in ns_labels if k != NAME_LABEL}
-            np = NetpolEvaluator(self.policies, labels)
-            self._np[world] = (np, NetpolPairs(np))
-        return self._np[world][0]
+            np = NetpolEvaluator(self.policies, labels, pod_ips_match_ipblocks=pod_ips)
+            self._np[key] = (np, NetpolPairs(np))
+        return self._np[key][0]
 
     @staticmethod
     def endpoint(c, names: tuple = (), port: int = 0):
         if isinstance(c, IpClass):
             return Ip(c.address)
         ports = list(c.ports) + [(n, p, port) for n, p in names]
-        return Pod.of(c.namespace, c.label_map, ports=ports)
+        return Pod.of(c.namespace, c.label_map, ports=ports, ip=c.ip)
 
     def named_for(self, proto: int) -> tuple:
         label = {6: "TCP", 17: "UDP", 132: "SCTP"}.get(proto)
         return tuple(sorted((n, label) for n, p in self.part.src.port_names if p == proto)) if label else ()
 
-    def pairs(self):
-        """(src class, dst class) with a governed pod at one end, in a stable order."""
-        pods, ips = self.part.pods, self.part.ips
-        for s in pods:
-            for d in pods:
-                if s.governed or d.governed:
+    def pairs(self, pods: list[PodClass]):
+        """(src class, dst class) in reach of the ruleset (its scope), in a stable order."""
+        ends = pods + self.part.ips
+        for s in ends:
+            for d in ends:
+                if (isinstance(s, PodClass) or isinstance(d, PodClass)) and self.in_reach(s, d):
                     yield s, d
-        for p in pods:
-            if p.governed:
-                for ip in ips:
-                    yield p, ip
-                    yield ip, p
+
+    def in_reach(self, s, d) -> bool:
+        # governed: a pod of an inventory namespace that the ruleset's scope covers, per direction
+        return ((isinstance(s, PodClass) and s.governed and self._governs(s, "egress"))
+                or (isinstance(d, PodClass) and d.governed and self._governs(d, "ingress")))
+
+    def _governs(self, c: PodClass, direction: str) -> bool:
+        key = (c, direction)
+        if key not in self._gov:
+            self._gov[key] = self.fw.governs(self.endpoint(c), direction)
+        return self._gov[key]
+
+    def pod_sets(self):
+        """(pod classes, ipBlocks match pod IPs?): without pod IPs; with each pod-IP class if the
+        inventory declares pod CIDRs (CNIs that match pod IPs against ipBlocks)."""
+        yield self.part.pods, False
+        if self.part.pod_ips:
+            yield [replace(c, ip=ip) for c in self.part.pods for ip in self.part.pod_ips], True
 
     def run(self, limit: int = 10, only: str | None = None) -> Report:
         part = self.part
-        rep = Report(self.rs.name, {"pods": len(part.pods), "ips": len(part.ips), "services": len(part.services)},
-                     only=only)
-        for sc, dc in self.pairs():
-            src = self.endpoint(sc)
-            n, diffs = self._outcomes(sc, dc, src)
-            rep.checked += n
-            for svc, names, fw, pol in diffs:
-                dst = self.endpoint(dc, names, svc.port)
-                d = Difference(Flow(src, dst, svc.proto, svc.port), fw, pol, sc, dc)
-                if only and d.direction != only:
-                    continue
-                rep.differences += 1
-                rep.by_direction[d.direction] += 1
-                if rep.by_direction[d.direction] <= limit:
-                    rep.examples.append(d)
+        rep = Report(self.rs.name, {"pods": len(part.pods), "ips": len(part.ips), "services": len(part.services),
+                                    "pod_ips": len(part.pod_ips)}, only=only)
+        for pods, pod_ips in self.pod_sets():
+            for sc, dc in self.pairs(pods):
+                self._walk_pair(rep, sc, dc, pod_ips, limit, only)
         # the security-relevant direction first, then the order of the walk
         rep.examples.sort(key=lambda d: d.direction != MORE)
         del rep.examples[limit:]
         return rep
+
+    def _walk_pair(self, rep: Report, sc, dc, pod_ips: bool, limit: int, only: str | None) -> None:
+        src = self.endpoint(sc)
+        n, diffs = self._outcomes(sc, dc, src, pod_ips)
+        rep.checked += n
+        for svc, names, fw, pol in diffs:
+            dst = self.endpoint(dc, names, svc.port)
+            d = Difference(Flow(src, dst, svc.proto, svc.port), fw, pol, sc, dc)
+            if only and d.direction != only:
+                continue
+            rep.differences += 1
+            rep.by_direction[d.direction] += 1
+            if rep.by_direction[d.direction] <= limit:
+                rep.examples.append(d)
 
     def _checks(self, dc):
         """(service class, extra named ports of the destination) for every flow class of a pair."""
@@ -189,10 +216,10 @@ class Verifier:
                 if named:
                     yield svc, named
 
-    def _outcomes(self, sc, dc, src) -> tuple[int, list]:
+    def _outcomes(self, sc, dc, src, pod_ips: bool = False) -> tuple[int, list]:
         """How many flow classes the pair has, and the differing ones (svc, names, firewall, policies)."""
-        world = sc.world if isinstance(sc, PodClass) and sc.world else getattr(dc, "world", None)
-        np = self.netpol(world)
+        world = _world(sc, dc)
+        np = self.netpol(world, pod_ips)
         if not self.fast:
             n, diffs = 0, []
             for svc, names in self._checks(dc):
@@ -206,7 +233,7 @@ class Verifier:
         # address and peer tests once per pair; pairs alike in them share the service sweep
         dst0 = self.endpoint(dc)
         cands = self.fw_pairs.candidates(sc, src, dc, dst0)
-        npp = self._np[world][1]
+        npp = self._np[(world, pod_ips)][1]
         eg = npp.rules(src, sc, EGRESS, dst0) if isinstance(src, Pod) else None
         ing = npp.rules(dst0, dc, INGRESS, src) if isinstance(dst0, Pod) else None
         key = (tuple(c[0] for c in cands), _sig(eg), _sig(ing), isinstance(dc, PodClass),
@@ -227,12 +254,16 @@ class Verifier:
         """Both decisions for D's flow, with the firewall rule and the policies involved."""
         f = d.flow
         allowed, rule = self.fw.decide(f.src, f.dst, f.proto, f.port)
-        world = getattr(d.src_class, "world", None) or getattr(d.dst_class, "world", None)
-        np = self.netpol(world).explain(f.src, f.dst, f.proto, f.port)
+        pod_ips = any(getattr(c, "ip", None) for c in (d.src_class, d.dst_class))
+        np = self.netpol(_world(d.src_class, d.dst_class), pod_ips).explain(f.src, f.dst, f.proto, f.port)
         fw = {"decision": "allow" if allowed else "deny",
               "rule": rule.id if rule else None, "line": rule.loc.line if rule else None,
               "by": f"rule {rule.ref}" if rule else f"the default ({self.rs.default})"}
         return {"firewall": fw, "policies": np}
+
+
+def _world(sc, dc):
+    return sc.world if isinstance(sc, PodClass) and sc.world else getattr(dc, "world", None)
 
 
 def _sig(rules: list | None):

@@ -16,6 +16,8 @@ def endpoint_dict(ep, cls=None) -> dict:
     if isinstance(ep, Ip):
         return {"kind": "ip", "address": ep.address}
     out = {"kind": "pod", "namespace": ep.namespace, "labels": dict(ep.labels)}
+    if ep.ip:
+        out["ip"] = ep.ip
     if ep.ports:
         out["ports"] = {n: f"{p.lower()}/{v}" for n, p, v in ep.ports}
     if isinstance(cls, PodClass):
@@ -77,7 +79,9 @@ def _jsonable(side: dict) -> dict:
 def summary(rep: Report, n_policies: int) -> str:
     cl = rep.classes
     counts = (f"{rep.checked} flow classes checked ({cl['pods']} pod classes, {cl['ips']} address classes, "
-              f"{cl['services']} service classes)")
+              f"{cl['services']} service classes"
+              + (f"; pods also with IPs in the pod CIDRs, {cl['pod_ips']} class(es)" if cl.get("pod_ips") else "")
+              + ")")
     approx = ""
     if rep.approximations is not None:
         approx = f"; the compiler reports {rep.approximations} approximation(s) for this ruleset"

@@ -291,6 +291,7 @@ class PodClass:
     ports: tuple[tuple[str, str, int], ...] = ()
     world: tuple | None = None     # the namespace-label assignment its evaluator needs
     open_ports: bool = False       # may declare any named port (not a workload pod)
+    ip: str | None = None          # a pod IP, when ipBlocks may match pods
 
     @property
     def label_map(self) -> dict[str, str]:
@@ -307,6 +308,8 @@ class PodClass:
             extra = {k: v for k, v in self.ns_labels if k != NAME_LABEL}
             ns = ",".join(f"{k}={v}" for k, v in sorted(extra.items()))
             out += f" (namespace outside the inventory{', labels ' + ns if ns else ''})"
+        if self.ip:
+            out += f" with pod IP {self.ip}"
         return out
 
 
@@ -329,6 +332,37 @@ class SvcClass:
     intervals: int
 
 
+def _within(ranges, version: int, x: int) -> bool:
+    return any(v == version and lo <= x <= hi for v, lo, hi in ranges)
+
+
+def _classes(leaves, extra_cuts, keep) -> list[IpClass]:
+    """Elementary intervals between the LEAVES' (and EXTRA_CUTS') bounds that KEEP accepts,
+    merged by the set of leaves holding them; one address represents each class."""
+    leaves = list(dict.fromkeys(leaves))
+    out: list[IpClass] = []
+    for version, end in ((4, V4_END), (6, V6_END)):
+        cuts = {0, end}
+        for v, lo, hi in leaves + list(extra_cuts):
+            if v == version:
+                cuts |= {lo, hi + 1}
+        mine = [(i, lo, hi) for i, (v, lo, hi) in enumerate(leaves) if v == version]
+        seen: dict[frozenset, list] = {}
+        pts = sorted(cuts)
+        for a, b in zip(pts, pts[1:]):
+            if not keep(version, a):
+                continue
+            sig = frozenset(i for i, lo, hi in mine if lo <= a <= hi)
+            if sig in seen:
+                seen[sig][1] += 1
+            else:
+                # a host address rather than a network's first one, when there is room
+                seen[sig] = [a + 1 if b - a > 2 else a, 1]
+        for a, n in seen.values():
+            out.append(IpClass(str(netaddr.IPAddress(a, version)), version, n))
+    return out
+
+
 class Partition:
     """Endpoint and service classes for one ruleset, inventory and policy set."""
 
@@ -337,35 +371,27 @@ class Partition:
         self.src = PolicySource(policies).scan()
         self.nets, self.svcs = rule_leaves(rs)
         self.legacy = Legacy(rs, inv)
+        self.pod_ranges = [r for r in map(parse_range, inv.pod_cidrs) if r]
+        self.cluster = self.pod_ranges + [r for r in map(parse_range, inv.service_cidrs) if r]
         self.ips = self._ip_classes()
+        self.pod_ips = self._pod_ip_classes() if self.pod_ranges else []
         self.services = self._svc_classes()
         self.pods = self._pod_classes()
 
     # IPs: elementary intervals, merged by which leaves hold them
     def _ip_classes(self) -> list[IpClass]:
+        """External addresses: not legacy workload addresses, not in the cluster's pod or service CIDRs."""
         leaves = [(n.version, n.first, n.last) for n in self.nets] + self.src.blocks
-        leaves = list(dict.fromkeys(leaves))
-        out: list[IpClass] = []
-        for version, end in ((4, V4_END), (6, V6_END)):
-            cuts = {0, end}
-            for v, lo, hi in leaves + self.legacy.boundaries():
-                if v == version:
-                    cuts |= {lo, hi + 1}
-            mine = [(i, lo, hi) for i, (v, lo, hi) in enumerate(leaves) if v == version]
-            seen: dict[frozenset, list] = {}
-            pts = sorted(cuts)
-            for a, b in zip(pts, pts[1:]):
-                if (version, a) in self.legacy:
-                    continue
-                sig = frozenset(i for i, lo, hi in mine if lo <= a <= hi)
-                if sig in seen:
-                    seen[sig][1] += 1
-                else:
-                    # a host address rather than a network's first one, when there is room
-                    seen[sig] = [a + 1 if b - a > 2 else a, 1]
-            for a, n in seen.values():
-                out.append(IpClass(str(netaddr.IPAddress(a, version)), version, n))
-        return out
+        skip = self.legacy.boundaries() + self.cluster
+
+        def external(version, a):
+            return (version, a) not in self.legacy and not _within(self.cluster, version, a)
+        return _classes(leaves, skip, external)
+
+    def _pod_ip_classes(self) -> list[str]:
+        """Pod IPs, for CNIs that match pod IPs against ipBlocks: classes inside the pod CIDRs."""
+        return [c.address for c in _classes(self.src.blocks, self.pod_ranges,
+                                            lambda version, a: _within(self.pod_ranges, version, a))]
 
     # services: elementary port intervals per protocol, merged by which leaves hold them
     def _svc_classes(self) -> list[SvcClass]:
