@@ -88,6 +88,34 @@ def frontend_options(inv, host, columns) -> dict:
     return opts
 
 
+def _pick_many(rulesets, names):
+    """The rulesets to convert together: named ones, or all when their directions do not overlap."""
+    if names:
+        chosen = [_pick(rulesets, n) for n in dict.fromkeys(names)]
+    elif len(rulesets) == 1:
+        chosen = rulesets
+    else:
+        chosen = rulesets
+        if _overlap(chosen):
+            raise InputError(f"the input holds {len(rulesets)} rulesets; choose with --ruleset "
+                             f"({', '.join(r.name for r in rulesets)})")
+    clash = _overlap(chosen)
+    if clash:
+        raise InputError(f"rulesets {clash[0]} and {clash[1]} both govern {clash[2]}: a NetworkPolicy set cannot "
+                         "apply two ordered rulesets in series; convert them separately")
+    return chosen
+
+
+def _overlap(rulesets):
+    seen: dict[str, str] = {}
+    for rs in rulesets:
+        for d in rs.directions:
+            if d in seen:
+                return seen[d], rs.name, d
+            seen[d] = rs.name
+    return None
+
+
 def _pick(rulesets, name):
     if name:
         for rs in rulesets:
@@ -108,11 +136,12 @@ def _pick(rulesets, name):
 @click.option("-d", "--dir", "outdir", type=click.Path(file_okay=False), help="Write one file per namespace here.")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--from", "source_format", help="Input format (detected when omitted).")
-@click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
+@click.option("--ruleset", "ruleset_names", multiple=True,
+              help="Which ruleset, when the input holds several (repeat it for rulesets of different directions).")
 @click.option("--host", "host", help="Inventory workload whose INPUT/OUTPUT (inbound/outbound) rules the input holds.")
 @click.option("--columns", help="CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
-def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_name, host, columns, quiet):
+def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet):
     """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
     from .frontends import load
     from .inventory import load_inventory
@@ -122,17 +151,19 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_name, 
     if output and outdir:
         raise click.UsageError("use -o or -d, not both")
     inv = load_inventory(inventory)
-    rs = _pick(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_name)
-    result = compile_(rs, inv)
+    chosen = _pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
+    results = [compile_(rs, inv) for rs in chosen]
+    policies = sorted((p for r in results for p in r.policies), key=lambda p: p["metadata"]["namespace"])
     if outdir:
-        write_per_namespace(result.policies, outdir, fmt)
+        write_per_namespace(policies, outdir, fmt)
     elif output:
-        write_atomic(output, render(result.policies, fmt))
+        write_atomic(output, render(policies, fmt))
     else:
-        sys.stdout.write(render(result.policies, fmt))
+        sys.stdout.write(render(policies, fmt))
     if not quiet:
-        _summary(result)
-        from .lint import echo_summary; echo_summary(result, inv)  # noqa: E702
+        for result in results:
+            _summary(result)
+            from .lint import echo_summary; echo_summary(result, inv)  # noqa: E702
 
 
 def _summary(result) -> None:

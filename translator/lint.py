@@ -280,10 +280,17 @@ def lint(rs: Ruleset, inv: Inventory | None = None, result=None) -> list[LintFin
 _IN_CONVERT = {"approximation", "unenforceable", "note"}
 
 
+CONVERT_LINT_MAX_RULES = 2000  # lint costs about rules**2 box operations
+
+
 def echo_summary(result, inv) -> None:
     """For `convert`: the lint findings its summary does not already show, on stderr."""
     import click
 
+    if len(result.ruleset.rules) > CONVERT_LINT_MAX_RULES:
+        click.echo(f"fw2np: lint skipped inside convert ({len(result.ruleset.rules)} rules > "
+                   f"{CONVERT_LINT_MAX_RULES}); run `fw2np lint` for it", err=True)
+        return
     extra = [f for f in lint(result.ruleset, inv, result) if f.kind not in _IN_CONVERT]
     if extra:
         click.echo(f"fw2np: lint: {len(extra)} finding(s) (details: fw2np lint)", err=True)
