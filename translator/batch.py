@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -38,6 +39,7 @@ class Job:
     host: str | None = None
     source_format: str | None = None
     options: dict = field(default_factory=dict)
+    host_map: str | None = None  # a hosts.yaml found beside the file
 
 
 def find_inputs(input_dir: str, skip: list[str] = (), exclude: list[str] = ()) -> list[tuple[str, str]]:
@@ -53,8 +55,32 @@ def find_inputs(input_dir: str, skip: list[str] = (), exclude: list[str] = ()) -
             rel = p.relative_to(root).as_posix()
             if name.startswith(".") or p.resolve() in skipped or any(fnmatch.fnmatch(rel, g) for g in exclude):
                 continue
+            if name in INVENTORY_NAMES + HOST_MAP_NAMES:
+                continue
             out.append((rel, str(p)))
     return sorted(out)
+
+
+INVENTORY_NAMES = ("inventory.yaml", "inventory.yml")
+HOST_MAP_NAMES = ("hosts.yaml", "hosts.yml")
+
+
+def nearest(path: str, root: str, names) -> str | None:
+    """The first of NAMES found beside PATH or in a folder above it, up to ROOT."""
+    top = Path(root).resolve()
+    d = Path(path).resolve().parent
+    while True:
+        for n in names:
+            if (d / n).is_file():
+                return str(d / n)
+        if d == top or top not in d.parents:
+            return None
+        d = d.parent
+
+
+def is_manifest(text: str) -> bool:
+    """Kubernetes manifests (policies, lists) are outputs, not firewall exports."""
+    return bool(re.search(r"^\s*apiVersion:\s*\S+", text, re.M) and re.search(r"^\s*kind:\s*\S+", text, re.M))
 
 
 def load_host_map(path: str, inv) -> list[tuple[str, str]]:
@@ -74,10 +100,11 @@ def load_host_map(path: str, inv) -> list[tuple[str, str]]:
     return out
 
 
-def host_for(rel: str, host_map: list[tuple[str, str]]) -> str | None:
-    """The workload of the first glob matching REL (or its file name)."""
+def host_for(rel: str, host_map: list[tuple[str, str]], base: str | None = None) -> str | None:
+    """The workload of the first glob matching REL (or its file name; or its path from BASE's folder)."""
+    names = [rel, Path(rel).name]
     for glob, wl in host_map:
-        if fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(Path(rel).name, glob):
+        if any(fnmatch.fnmatch(n, glob) for n in names):
             return wl
     return None
 
@@ -116,9 +143,19 @@ def convert_file(job: Job) -> dict:
     t0 = time.perf_counter()
     rec: dict = {"path": job.rel, "status": "ok", "format": job.source_format}
     try:
+        text = read_text(job.path)
+        if not job.source_format and is_manifest(text):
+            rec.update(status="skipped", reason="a Kubernetes manifest, not a firewall export")
+            rec["seconds"] = round(time.perf_counter() - t0, 4)
+            return rec
+        if not job.inventory:
+            raise InputError("no inventory for this file: put an inventory.yaml beside it (or above it) "
+                             "or pass --inventory", Loc(job.path))
         inv = _inventory(job.inventory)
+        if job.host is None and job.host_map:
+            job.host = host_for(job.rel, load_host_map(job.host_map, inv), job.host_map)
         if not job.source_format:
-            rec["format"] = detect(read_text(job.path), job.path)
+            rec["format"] = detect(text, job.path)
         opts = dict(job.options, **frontend_options(inv, job.host, job.options.get("columns")))
         rulesets = load(job.path, rec["format"], **opts)
         if not rulesets:
@@ -226,7 +263,8 @@ def build_report(records: list[dict], meta: dict) -> dict:
     rss = [rs for f in files for rs in f.get("rulesets", [])]
     totals = {
         "files": len(files), "converted": sum(f["status"] == "ok" for f in files),
-        "failed": sum(f["status"] == "failed" for f in files), "rulesets": len(rss),
+        "failed": sum(f["status"] == "failed" for f in files),
+        "skipped": sum(f["status"] == "skipped" for f in files), "rulesets": len(rss),
         "rules": sum(r["rules"] for r in rss), "policies": sum(r["policies"] for r in rss),
         "warnings": sum(len(r["warnings"]) for r in rss),
         "approximations": sum(len(r["approximations"]) for r in rss),
@@ -258,22 +296,26 @@ def write_report(outdir: str, report: dict) -> None:
     write_atomic(Path(outdir) / "report.html", render_html(report))
 
 
-def run_batch(input_dir: str, outdir: str, inventory: str, workers: int = 1, layout: str = "per-input",
+def run_batch(input_dir: str, outdir: str, inventory: str | None, workers: int = 1, layout: str = "per-input",
               host_map: str | None = None, source_format: str | None = None, exclude=(), columns=None,
               on_start=None, on_done=None) -> dict:
     """Convert every file under INPUT_DIR into OUTDIR; the report (also written there)."""
     t0 = time.perf_counter()
     if Path(outdir).resolve() == Path(input_dir).resolve():
         raise InputError("the output directory must differ from the input directory", Loc(str(outdir)))
-    inv = _inventory(inventory)
-    hosts = load_host_map(host_map, inv) if host_map else []
+    if host_map and not inventory:
+        raise InputError("--host-map needs --inventory")
+    hosts = load_host_map(host_map, _inventory(inventory)) if host_map else []
+    if inventory:
+        _inventory(inventory)  # a bad global inventory is a usage error, before any work
     inputs = find_inputs(input_dir, skip=[inventory, host_map, outdir], exclude=list(exclude))
     Path(outdir).mkdir(parents=True, exist_ok=True)
     for name in REPORT_FILES:  # an interrupted run must not leave an older, complete-looking report
         (Path(outdir) / name).unlink(missing_ok=True)
     clean_temp(outdir)
-    jobs = [Job(rel, p, outdir, inventory, layout, host_for(rel, hosts), source_format,
-                {"columns": columns} if columns else {}) for rel, p in inputs]
+    jobs = [Job(rel, p, outdir, nearest(p, input_dir, INVENTORY_NAMES) or inventory, layout, host_for(rel, hosts),
+                source_format, {"columns": columns} if columns else {},
+                None if host_for(rel, hosts) else nearest(p, input_dir, HOST_MAP_NAMES)) for rel, p in inputs]
     if on_start:
         on_start(jobs)
     records = run_jobs(jobs, workers, on_done)

@@ -15,8 +15,8 @@ from .batch import LAYOUTS
 @click.argument("input_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Directory for the manifests (mirroring INPUT_DIR) and report.json / report.html.")
-@click.option("-i", "--inventory", required=True, type=click.Path(dir_okay=False),
-              help="Inventory YAML mapping legacy addresses to workloads.")
+@click.option("-i", "--inventory", type=click.Path(dir_okay=False),
+              help="Inventory YAML for files with no inventory.yaml beside them (or in a folder above).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Files converted in parallel (default: the number of CPUs).")
 @click.option("--layout", type=click.Choice(LAYOUTS), default="per-input", show_default=True,
@@ -67,6 +67,7 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
     t = report["totals"]
     if not quiet:
         click.echo(f"fw2np batch: {t['converted']}/{t['files']} files converted, {t['failed']} failed, "
+                   f"{t['skipped']} skipped, "
                    f"{t['rulesets']} rulesets, {t['policies']} policies, {t['approximations']} approximations; "
                    f"report in {os.path.join(outdir, 'report.json')}", err=True)
         for f in report["files"]:
@@ -78,6 +79,8 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
 def _line(rec: dict) -> str:
     if rec["status"] == "failed":
         return f"{rec['path']}: FAILED: {rec['error'].splitlines()[0]}"
+    if rec["status"] == "skipped":
+        return f"{rec['path']}: skipped ({rec['reason']})"
     rss = rec["rulesets"]
     return (f"{rec['path']}: ok ({rec['format']}, {len(rss)} ruleset(s), "
             f"{sum(r['policies'] for r in rss)} policies)")
