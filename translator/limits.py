@@ -14,8 +14,6 @@ from .errors import InputError, Loc
 MAX_DEPTH = 64
 # YAML nodes after expanding aliases ("billion laughs" documents)
 MAX_YAML_NODES = 1_000_000
-# rules of one ruleset (the compiler's work grows with the number of rules)
-MAX_RULES = 5_000
 # wall-clock seconds for one fw2np command (0: no limit)
 TIME_LIMIT = 600
 
@@ -34,23 +32,12 @@ def max_yaml_nodes() -> int:
     return bound("MAX_YAML_NODES", MAX_YAML_NODES)
 
 
-def max_rules() -> int:
-    return bound("MAX_RULES", MAX_RULES)
-
-
 def time_limit() -> int:
     return bound("TIME_LIMIT", TIME_LIMIT)
 
 
 def too_deep(loc: Loc | None, source_line: str | None = None) -> InputError:
     return InputError(f"nesting deeper than {max_depth()} levels (bound FW2NP_MAX_DEPTH)", loc, source_line)
-
-
-def check_rules(count: int, loc: Loc | None = None) -> None:
-    """InputError when a ruleset holds more rules than the bound."""
-    if count > max_rules():
-        raise InputError(f"{count} rules in one ruleset; fw2np handles at most {max_rules()} "
-                         f"(bound FW2NP_MAX_RULES)", loc)
 
 
 class TimeLimit(Exception):
