@@ -32,7 +32,7 @@ NON_L4 = (1, 58, 47, 0)
 LEGACY = ["10.0.1.0/24", "10.0.2.0/25", "10.0.2.128/25", "10.0.3.5", "10.0.4.0-10.0.4.9", "2001:db8::/64"]
 ADDRS = ["any", "any", "any4", "any6", "10.0.0.0/16", "10.0.2.0/24", "10.0.1.0/24", "10.0.3.5", "192.0.2.0/24",
          "192.0.2.0/24 except 192.0.2.128/25", "10.0.0.0/8 except 10.0.2.0/24", "2001:db8::/32", "0.0.0.0/1",
-         "10.0.2.64/26", "10.0.4.5", "grp", "any except grp"]
+         "10.0.2.64/26", "10.0.4.5", "grp", "any except grp", "10.244.0.0/16", "10.0.0.0/8 except 10.244.0.0/16"]
 OBJECTS = "address grp 10.0.1.0/24, 192.0.2.0/25 except 192.0.2.5\n"
 SVCS = ["any", "tcp/80", "tcp/80-90", "tcp/85", "udp/53", "udp", "icmp/8", "icmp", "proto/47", "sctp/9",
         "tcp/1000-2000"]
@@ -51,7 +51,13 @@ def scenario(draw):
         if draw(st.booleans()):
             w["ports"] = {"web": 85}
         inv["workloads"][f"w{i}"] = w
+    if draw(st.integers(0, 3)) == 0:
+        inv["cluster"] = {"podCIDRs": ["10.244.0.0/16"], "serviceCIDRs": ["10.96.0.0/12"]}
     lines = [f"default {draw(st.sampled_from(['deny', 'deny', 'allow']))}", OBJECTS]
+    if draw(st.integers(0, 3)) == 0:
+        lines.append(f"scope {draw(st.sampled_from(['ingress', 'egress', 'both']))}")
+    if draw(st.integers(0, 4)) == 0:
+        lines.append(f"protect {draw(st.sampled_from(LEGACY[:3] + ['10.0.0.0/16']))}")
     for k in range(draw(st.integers(0, 6))):
         src, dst = draw(st.sampled_from(ADDRS)), draw(st.sampled_from(ADDRS))
         svcs = ", ".join(draw(st.lists(st.sampled_from(SVCS), min_size=1, max_size=2, unique=True)))
@@ -193,7 +199,7 @@ def check_mutant(rs, inv, pols, flows) -> tuple[bool, bool]:
         assert confirm(rs, inv, pols, difference_dict(v, d)), difference_dict(v, d)
     fw = FirewallEvaluator(rs, inv, "secure")
     np = NetpolEvaluator(pols, ns_labels(inv))
-    sampled = any(fw.decide(*f)[0] != np.allows(*f) for f in flows)
+    sampled = any(fw.in_reach(f[0], f[1]) and fw.decide(*f)[0] != np.allows(*f) for f in flows)
     return rep.differences > 0, sampled
 
 
