@@ -181,7 +181,8 @@ def render_rules(doc: dict, flow: tuple, inv: Inventory) -> str:
     how = f"rule {by['rule']} (line {by['line']})" if "rule" in by else f"the default ({by['default']}): no rule matched"
     lines.append(f"decision: {doc['decision']} by {how}")
     if not doc["in_reach"]:
-        lines.append("note: no pod of the inventory's namespaces at either end: NetworkPolicy cannot govern this flow")
+        lines.append("note: out of the ruleset's reach (no pod it governs sends or receives this flow): "
+                     "NetworkPolicy cannot govern this flow")
     return "\n".join(lines) + "\n"
 
 
