@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -20,10 +21,8 @@ from pathlib import Path
 
 from .errors import InputError, Loc
 
-try:  # the command-wide time bound must stop the batch, not fail one file
-    from .limits import TimeLimit as _TIME_LIMIT
-except ImportError:  # pragma: no cover
-    _TIME_LIMIT = ()
+from . import limits
+from .limits import TimeLimit
 
 LAYOUTS = ("per-input", "per-namespace")
 REPORT_FILES = ("report.json", "report.html")
@@ -142,6 +141,7 @@ def convert_file(job: Job) -> dict:
 
     t0 = time.perf_counter()
     rec: dict = {"path": job.rel, "status": "ok", "format": job.source_format}
+    alarm = _start_alarm()
     try:
         text = read_text(job.path)
         if not job.source_format and is_manifest(text):
@@ -176,12 +176,30 @@ def convert_file(job: Job) -> dict:
             rec["rulesets"].append(_ruleset_record(rs, res, lint(rs, inv, res), outputs))
     except InputError as exc:
         rec.update(status="failed", error=exc.render())
-    except _TIME_LIMIT:
-        raise
+    except TimeLimit:
+        rec.update(status="failed", error=f"{job.path}: error: stopped after {limits.time_limit()} s "
+                                          "(bound FW2NP_TIME_LIMIT, per file in a batch)")
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
         rec.update(status="failed", error=f"{job.path}: error: {type(exc).__name__}: {exc}")
+    finally:
+        if alarm:
+            signal.alarm(0)
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     return rec
+
+
+def _on_alarm(signum, frame):
+    raise TimeLimit()
+
+
+def _start_alarm() -> int:
+    """Per-file time limit (FW2NP_TIME_LIMIT), where a SIGALRM can be had."""
+    seconds = limits.time_limit()
+    if seconds and hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(seconds)
+        return seconds
+    return 0
 
 
 def _ruleset_record(rs, res, findings, outputs) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 
 import click
@@ -34,6 +35,8 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
     Exit 0: every file converted; 1: some failed (listed, with their errors); 2: bad usage."""
     from .batch import run_batch
 
+    if hasattr(signal, "alarm"):
+        signal.alarm(0)  # the time bound applies to each file of a batch, not to the whole run
     tty = sys.stderr.isatty() and not quiet
     workers = jobs or os.cpu_count() or 1
     state: dict = {}
