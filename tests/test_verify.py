@@ -424,3 +424,16 @@ def test_pod_cidrs_ipblocks_that_match_pod_ips():
         assert not FirewallEvaluator(rs, inv).decide(src, dst, 6, 443)[0]
     # cluster addresses are not external endpoints
     assert all(not c.address.startswith(("10.244.", "10.96.")) for c in v.part.ips)
+
+
+def test_cli_frontend_options(tmp_path):
+    """--host reaches the frontend (iptables host chains), as in convert."""
+    d = ROOT / "samples" / "iptables"
+    out = tmp_path / "pols.yaml"
+    r = run("convert", str(d / "web01.rules"), "-i", str(d / "inventory.yaml"), "--host", "web", "-q", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    r = run("verify", str(d / "web01.rules"), str(out), "-i", str(d / "inventory.yaml"), "--host", "web",
+            "--only", "more-permissive")
+    assert r.exit_code == 0 and "no more-permissive flow" in r.output, r.output
+    r = run("verify", str(d / "web01.rules"), str(out), "-i", str(d / "inventory.yaml"))
+    assert r.exit_code == 2 and "--host" in r.output

@@ -9,11 +9,17 @@ import click
 from .errors import InputError
 
 
-def _ruleset(path: str, fmt: str | None, name: str | None):
-    from .cli import _pick
+def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None):
+    from .cli import _pick, frontend_options
     from .frontends import load
 
-    return _pick(load(path, fmt), name)
+    return _pick(load(path, fmt, **frontend_options(inv, host, columns)), name)
+
+
+def _frontend_opts(f):
+    f = click.option("--columns", help="CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service'.")(f)
+    return click.option("--host", help="Inventory workload whose INPUT/OUTPUT (inbound/outbound) rules the "
+                                       "input holds.")(f)
 
 
 @click.command()
@@ -28,8 +34,9 @@ def _ruleset(path: str, fmt: str | None, name: str | None):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--from", "source_format", help="Ruleset input format (detected when omitted).")
 @click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
+@_frontend_opts
 @click.pass_context
-def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name):
+def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, host, columns):
     """Prove that POLICIES implement RULES over every flow, or print counterexample flows.
 
     Exit 0: equivalent; 1: they differ; 2: bad input."""
@@ -39,7 +46,7 @@ def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, rul
     from .verify_report import render_json, render_text
 
     inv = load_inventory(inventory)
-    rs = _ruleset(rules, source_format, ruleset_name)
+    rs = _ruleset(rules, source_format, ruleset_name, inv, host, columns)
     pols = load_policies(policies)
     try:
         rep, v = run(rs, inv, pols, limit=limit, only=only)
@@ -59,7 +66,8 @@ def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, rul
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--from", "source_format", help="Ruleset input format (detected when omitted).")
 @click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
-def explain(source, inventory, flow_text, fmt, source_format, ruleset_name):
+@_frontend_opts
+def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host, columns):
     """Decide one flow under SOURCE (a ruleset or NetworkPolicy manifests) and show why."""
     import json
     from pathlib import Path
@@ -80,7 +88,7 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name):
             doc = ex.explain_policies(load_policies(source), inv, flow)
             out = ex.render_policies(doc, flow, inv)
         else:
-            doc = ex.explain_rules(_ruleset(source, source_format, ruleset_name), inv, flow)
+            doc = ex.explain_rules(_ruleset(source, source_format, ruleset_name, inv, host, columns), inv, flow)
             out = ex.render_rules(doc, flow, inv)
     except ValueError as exc:
         raise InputError(str(exc)) from None
