@@ -21,6 +21,9 @@ class Loc:
         return self.file
 
 
+SHOWN = 160  # characters of a source line shown under an error
+
+
 class InputError(Exception):
     """Bad input: reported as 'file:line:col: error: message', exit code 2."""
 
@@ -34,8 +37,13 @@ class InputError(Exception):
         head = f"{self.loc}: error: {self.message}" if self.loc else f"error: {self.message}"
         if self.source_line is not None and self.loc and self.loc.column:
             line = self.source_line.rstrip("\r\n").expandtabs(1)
-            caret = " " * (self.loc.column - 1) + "^"
-            return f"{head}\n    {line}\n    {caret}"
+            col = self.loc.column - 1
+            if len(line) > SHOWN:  # a minified line: show the part around the column
+                start = max(0, min(col - SHOWN // 2, len(line) - SHOWN))
+                line = ("..." if start else "") + line[start:start + SHOWN] + ("..." if start + SHOWN < len(line) else "")
+                col = col - start + (3 if start else 0)
+            line = "".join(ch if ch.isprintable() else "?" for ch in line)
+            return f"{head}\n    {line}\n    {' ' * col}^"
         return head
 
     def __str__(self) -> str:

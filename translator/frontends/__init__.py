@@ -24,8 +24,14 @@ def _module(name: str):
 
 def read_text(path: str) -> str:
     """Read an input file as text, with a clear error if it is not."""
+    from ..limits import bound
+
+    limit = bound("MAX_INPUT_BYTES", 1 << 30)
     try:
-        data = Path(path).read_bytes()
+        p = Path(path)
+        if p.is_file() and p.stat().st_size > limit:
+            raise InputError(f"input is larger than {limit} bytes (bound FW2NP_MAX_INPUT_BYTES)", Loc(path))
+        data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read input: {exc.strerror}", Loc(path)) from None
     try:
