@@ -98,3 +98,17 @@ def test_no_pod_cidr_is_said_once():
         INV.split("workloads:")[1], "inv.yaml")
     notes = [f for f in convert(rs, inv).findings if f.kind == "note"]
     assert len(notes) == 1 and "podCIDRs" in notes[0].message
+
+
+def test_reverse_names_the_pod_cidr():
+    from translator.reverse import build_table
+    from translator.reverse_formats import render_table
+
+    policies = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                 "metadata": {"name": "out", "namespace": "shop"},
+                 "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Egress"],
+                          "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
+                                                          "except": ["100.64.0.0/10", "10.96.0.0/12"]}}]}]}}]
+    inv = parse_inventory(INV, "inv.yaml")
+    text = render_table(build_table(policies, inv), "table")
+    assert "0.0.0.0/0 except cluster pods (100.64.0.0/10), cluster services (10.96.0.0/12)" in text

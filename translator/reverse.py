@@ -89,11 +89,22 @@ def pods_text(sel: dict | None, where: str) -> str:
     return f"pods {text} in {where}" if text else f"all pods in {where}"
 
 
-def peer_text(peer: dict, policy_ns: str) -> str:
+def cidr_name(cidr, inv: Inventory | None) -> str:
+    """CIDR, named after the cluster's pod or service CIDR when it is one."""
+    text = str(cidr)
+    if inv is not None:
+        if text in inv.pod_cidrs:
+            return f"cluster pods ({text})"
+        if text in inv.service_cidrs:
+            return f"cluster services ({text})"
+    return text
+
+
+def peer_text(peer: dict, policy_ns: str, inv: Inventory | None = None) -> str:
     if "ipBlock" in peer:
         b = peer["ipBlock"] or {}
-        exc = b.get("except") or []
-        return str(b.get("cidr")) + (f" except {', '.join(map(str, exc))}" if exc else "")
+        exc = [cidr_name(e, inv) for e in b.get("except") or []]
+        return cidr_name(b.get("cidr"), inv) + (f" except {', '.join(exc)}" if exc else "")
     if "namespaceSelector" in peer:
         where = namespaces_text(peer.get("namespaceSelector"))
         if where == "all namespaces" and not requirements(peer.get("podSelector")):
@@ -126,7 +137,7 @@ class _Namer:
         self.classes = classes(inv) if inv else []
 
     def peer(self, peer: dict, policy_ns: str) -> str:
-        text = peer_text(peer, policy_ns)
+        text = peer_text(peer, policy_ns, self.inv)
         if not self.inv or "ipBlock" in peer:
             return text
         got = {k: peer_match(peer, policy_ns, k, self.inv) for k in self.classes}
