@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import netaddr
 
 from .errors import InputError, Loc, line_of
+from .evaluate.firewall import parse_range
 from .inventory import NAME_LABEL, Inventory, Workload
 from .model import PORT_PROTOCOLS, TYPE_PROTOCOLS, AddrExpr, AnyAddr, Net, Ref, Ruleset, Svc, port_domain
 from .yamlio import loc_of
@@ -233,20 +234,6 @@ def addr_contains(rs: Ruleset, expr: AddrExpr, version: int, x: int, depth: int 
             return addr_contains(rs, rs.addresses[item.name].expr, version, x, depth + 1)
         return False
     return any(item_has(i) for i in expr.include) and not any(item_has(i) for i in expr.exclude)
-
-
-def parse_range(text: str) -> tuple[int, int, int] | None:
-    """(version, first, last) of a CIDR, host or a-b range; None if TEXT is none of these."""
-    try:
-        if "-" in text and not text.startswith("-"):
-            a, b = (netaddr.IPAddress(t.strip()) for t in text.split("-", 1))
-            if a.version != b.version or a > b:
-                return None
-            return a.version, int(a), int(b)
-        net = netaddr.IPNetwork(text)
-        return net.version, int(net.first), int(net.last)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        return None
 
 
 class Legacy:

@@ -18,7 +18,7 @@ SECURE, OPTIMISTIC = "secure", "optimistic"
 TOP = {4: 2**32 - 1, 6: 2**128 - 1}
 
 
-def _parse_range(text: str) -> tuple[int, int, int] | None:
+def parse_range(text: str) -> tuple[int, int, int] | None:
     """(version, first, last) of a CIDR, host or a-b range; None if TEXT is not one."""
     try:
         if "-" in text and not text.startswith("-"):
@@ -45,8 +45,8 @@ class FirewallEvaluator:
         self.legacy: dict[str, list[tuple[int, int, int]]] = {
             name: self._legacy(w) for name, w in sorted(inventory.workloads.items())}
         # the cluster's own CIDRs: pod IPs and service IPs are not external endpoints
-        self.pod_ranges = [r for r in map(_parse_range, inventory.pod_cidrs) if r]
-        self.cluster_ranges = self.pod_ranges + [r for r in map(_parse_range, inventory.service_cidrs) if r]
+        self.pod_ranges = [r for r in map(parse_range, inventory.pod_cidrs) if r]
+        self.cluster_ranges = self.pod_ranges + [r for r in map(parse_range, inventory.service_cidrs) if r]
 
     # --- address expressions --------------------------------------------------
 
@@ -128,7 +128,7 @@ class FirewallEvaluator:
     def _legacy(self, w: Workload) -> list[tuple[int, int, int]]:
         out = []
         for text in w.addresses:
-            r = _parse_range(text)
+            r = parse_range(text)
             if r is not None:
                 out.append(r)
                 continue
