@@ -14,7 +14,7 @@ import netaddr
 from lark import Lark
 
 from ..errors import InputError, Loc, Warning_
-from ..model import ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TCP, AddrExpr, AnyAddr, Condition, Net, Rule, Ruleset, Svc, Unresolved
+from ..model import ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, AddrExpr, AnyAddr, Condition, Net, Rule, Ruleset, Svc, Unresolved
 from ..resources import grammar_path
 from .cisco_common import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, port_number, port_ranges, port_svcs,

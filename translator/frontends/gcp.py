@@ -22,7 +22,7 @@ from ..model import (
 )
 from ..resolve import Bounds, Resolver
 from ..space import ALL_IP, FULL_SVC, IntervalSet, split_svc
-from .jsonsrc import Doc, host_side, looks_like_json, nets_of, port_svc, restrict, to_net, with_loc
+from .jsonsrc import Doc, host_side, looks_like_json, port_svc, restrict, to_net, with_loc
 
 NAME = "gcp"
 GOTO = "goto_next"

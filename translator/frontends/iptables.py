@@ -618,8 +618,8 @@ def load(text: str, path: str, host_addresses: list[str] | None = None, **_optio
     host_rules = table.rules.get("INPUT", []) + table.rules.get("OUTPUT", [])
     if host_rules and not host_addresses:
         first = host_rules[0]
-        raise InputError(f"the INPUT/OUTPUT chains protect one host: pass --host WORKLOAD (the inventory workload "
-                         f"that replaces this host) so fw2np knows its addresses", first.loc,
+        raise InputError("the INPUT/OUTPUT chains protect one host: pass --host WORKLOAD (the inventory workload "
+                         "that replaces this host) so fw2np knows its addresses", first.loc,
                          line_of(text, first.loc.line))
     if host_addresses:
         host = _host_bounds(host_addresses, path, rd.family)
