@@ -9,6 +9,8 @@ side: an allow leaves the workload out, a deny takes it in.
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 import netaddr
@@ -113,18 +115,40 @@ class Universe:
         return IntervalSet(iv for s in parts for iv in s)
 
     def _check_overlap(self) -> None:
-        seen: list[Atom] = []
-        for a in self.atoms:
-            for b in seen:
-                if a.legacy & b.legacy:
-                    raise InputError(f"workloads {b.workload.name!r} and {a.workload.name!r} share legacy "
-                                     f"addresses; an address belongs to one workload", a.workload.loc)
-            if a.legacy:
-                seen.append(a)
+        ivs = sorted((lo, hi, a.index) for a in self.atoms for lo, hi in a.legacy.iv)
+        pairs, active = [], []
+        for lo, hi, k in ivs:
+            active = [(h, o) for h, o in active if h >= lo]
+            pairs += [(max(k, o), min(k, o)) for _, o in active if o != k]
+            active.append((hi, k))
+        if pairs:
+            ai, bi = min(pairs)
+            a, b = self.atoms[ai], self.atoms[bi]
+            raise InputError(f"workloads {b.workload.name!r} and {a.workload.name!r} share legacy "
+                             f"addresses; an address belongs to one workload", a.workload.loc)
 
     def atom_at(self, point: int) -> Atom | None:
         i = point - POD_BASE
         return self.atoms[i] if 0 <= i < len(self.atoms) else None
+
+    def _legacy_index(self) -> tuple[list[int], list[tuple[int, int, Atom]]]:
+        if getattr(self, "_lidx", None) is None:
+            ivs = sorted((lo, hi, a) for a in self.atoms for lo, hi in a.legacy.iv)
+            self._lidx = ([lo for lo, _, _ in ivs], ivs)
+        return self._lidx
+
+    def _touched(self, s: IntervalSet) -> list[Atom]:
+        """Atoms whose legacy addresses meet S, in atom order (legacy sets are disjoint)."""
+        los, ivs = self._legacy_index()
+        seen: dict[int, Atom] = {}
+        for lo, hi in s.iv:
+            k = max(0, bisect_right(los, lo) - 1)
+            while k < len(ivs) and ivs[k][0] <= hi:
+                a_lo, a_hi, a = ivs[k]
+                if a_hi >= lo:
+                    seen[a.index] = a
+                k += 1
+        return [seen[i] for i in sorted(seen)]
 
     def denote(self, s: IntervalSet, full: bool) -> tuple[IntervalSet, list[Atom]]:
         """Endpoints denoted by address set S, and the pod classes only partly in S.
@@ -135,19 +159,20 @@ class Universe:
         else:
             everything = ALL_V4.issubset(s) or ALL_V6.issubset(s)
         some_pods = not everything and bool(s & self.cluster)
-        points, partial = [], []
+        partial = []
         if some_pods and full:
             partial.append(self.cluster_atom)
-        for a in self.atoms:
-            if everything or (some_pods and not full):
-                points.append(a.point)
-            elif a.legacy:
+        if everything or (some_pods and not full):
+            pods = self.pods
+        else:
+            points = []
+            for a in self._touched(s):
                 inside = a.legacy & s
-                if inside == a.legacy or (inside and not full):
+                if inside == a.legacy or not full:
                     points.append(a.point)
-                elif inside:
+                else:
                     partial.append(a)
-        pods = IntervalSet((p, p) for p in points)
+            pods = IntervalSet((p, p) for p in points)
         return (s & self.external) | pods, partial
 
 
@@ -166,9 +191,50 @@ class CRule:
         return s in self.src and d in self.dst and v in self.svc
 
 
+class CRules(list):
+    """compile_rules' result: a list of CRule that also finds, for a pod point, the rules
+    whose src (dst) holds it without scanning every rule (see `rules_at`)."""
+
+    end: int | None = None
+
+    def rules_at(self, side: str, point: int) -> list[tuple[int, CRule]] | None:
+        """[(position, rule)] of the rules whose SIDE holds pod POINT, in order; None: not indexed."""
+        if self.end is None or not POD_BASE <= point <= self.end:
+            return None
+        idx = self.__dict__.get("_idx")
+        if idx is None or idx[0] != len(self):
+            idx = self.__dict__["_idx"] = (len(self), {}, {})
+        cache = idx[1]
+        key = (side, point)
+        if key not in cache:
+            wide, per = self._side_index(side, idx[2])
+            cache[key] = list(heapq.merge(wide, per.get(point, ())))
+        return cache[key]
+
+    def _side_index(self, side: str, store: dict):
+        if side not in store:
+            wide: list = []
+            per: dict[int, list] = {}
+            for i, c in enumerate(self):
+                ivs = getattr(c, side).iv
+                k = len(ivs)
+                while k and ivs[k - 1][1] >= POD_BASE:
+                    k -= 1
+                pod_ivs = [(max(lo, POD_BASE), min(hi, self.end)) for lo, hi in ivs[k:] if lo <= self.end]
+                if pod_ivs and pod_ivs[0] == (POD_BASE, self.end):
+                    wide.append((i, c))
+                    continue
+                for lo, hi in pod_ivs:
+                    for p in range(lo, hi + 1):
+                        per.setdefault(p, []).append((i, c))
+            store[side] = (wide, per)
+        return store[side]
+
+
 def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SECURE) -> list[CRule]:
     """Each rule's match set, resolved to the secure (or optimistic) side."""
-    out = []
+    out = CRules()
+    out.end = uni.end
     for r in rs.rules:
         allow = r.action == ALLOW
         # secure: allows match what they surely match, denies what they may match
@@ -188,8 +254,23 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
     return out
 
 
+def _candidates(crules: list[CRule], fixed: str, point: int) -> list[tuple[int, CRule]]:
+    """[(position, rule)] of the rules whose FIXED side may hold POINT, in order."""
+    found = crules.rules_at(fixed, point) if isinstance(crules, CRules) else None
+    if found is None:
+        return [(i, c) for i, c in enumerate(crules) if point in getattr(c, fixed)]
+    return found
+
+
 def first_match(crules: list[CRule], default_allow: bool, s: int, d: int, v: int) -> tuple[bool, CRule | None]:
     """The decision for one flow, and the rule that made it (None: the default)."""
+    if isinstance(crules, CRules):
+        lists = [x for x in (crules.rules_at("src", s), crules.rules_at("dst", d)) if x is not None]
+        if lists:
+            for _, c in min(lists, key=len):
+                if c.matches(s, d, v):
+                    return c.allow, c
+            return default_allow, None
     for c in crules:
         if c.matches(s, d, v):
             return c.allow, c
@@ -202,6 +283,14 @@ def decide(ordered: list[CRule], default_allow: bool) -> tuple[IntervalSet, tupl
     Also returns ((rule, services it decided allowed), ...); rule None is the default."""
     decided, allowed, contrib = EMPTY, EMPTY, []
     for c in ordered:
+        if c.svc is FULL_SVC or c.svc == FULL_SVC:    # the last rule that can decide anything
+            if c.allow:
+                new = FULL_SVC - decided
+                if new:
+                    allowed = allowed | new
+                    contrib.append((c, new))
+            decided = FULL_SVC
+            break
         new = c.svc - decided
         if not new:
             continue
@@ -230,10 +319,10 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
     fixed='src': POINT is a source and regions are destinations; 'dst' the reverse.
     Rule None in the contributions stands for the default action."""
     other = "dst" if fixed == "src" else "src"
-    rel = [(i, c) for i, c in enumerate(crules) if point in getattr(c, fixed) and c.svc]
+    rel = [(i, c) for i, c in _candidates(crules, fixed, point) if c.svc]
     events: dict[int, list] = {0: [], end + 1: []}
     for i, c in rel:
-        for lo, hi in getattr(c, other):
+        for lo, hi in getattr(c, other).iv:
             events.setdefault(lo, []).append((1, i))
             events.setdefault(hi + 1, []).append((0, i))
     active: set[int] = set()

@@ -63,10 +63,13 @@ class IntervalSet:
     def __repr__(self) -> str:
         return f"IntervalSet({list(self.iv)!r})"
 
-    def __contains__(self, x: int) -> bool:
+    def _starts(self) -> list[int]:
         if self._los is None:
             self._los = [lo for lo, _ in self.iv]
-        i = bisect_right(self._los, x) - 1
+        return self._los
+
+    def __contains__(self, x: int) -> bool:
+        i = bisect_right(self._starts(), x) - 1
         return i >= 0 and x <= self.iv[i][1]
 
     def size(self) -> int:
@@ -77,33 +80,82 @@ class IntervalSet:
             return self
         if not self.iv:
             return other
-        return IntervalSet(self.iv + other.iv)
+        if len(other.iv) > len(self.iv):
+            self, other = other, self
+        if len(other.iv) > 4:
+            return IntervalSet(self.iv + other.iv)
+        out = self
+        for lo, hi in other.iv:
+            out = out._add(lo, hi)
+        return out
+
+    def _add(self, lo: int, hi: int) -> "IntervalSet":
+        """This set with lo..hi added (one bisect and a splice)."""
+        iv = self.iv
+        starts = self._starts()
+        i = bisect_right(starts, lo) - 1          # last interval starting at or before lo
+        if i >= 0 and iv[i][1] + 1 >= lo:
+            if iv[i][1] >= hi:
+                return self
+            lo = iv[i][0]
+        else:
+            i += 1
+        k = i                                     # absorb every interval that touches lo..hi
+        while k < len(iv) and iv[k][0] <= hi + 1:
+            if iv[k][1] > hi:
+                hi = iv[k][1]
+            k += 1
+        return IntervalSet._raw(iv[:i] + ((lo, hi),) + iv[k:])
 
     def __and__(self, other: "IntervalSet") -> "IntervalSet":
-        a, b, out = self.iv, other.iv, []
-        i = j = 0
-        while i < len(a) and j < len(b):
-            lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-            if lo <= hi:
-                out.append((lo, hi))
-            if a[i][1] < b[j][1]:
+        if not self.iv or not other.iv:
+            return IntervalSet._raw(())
+        if len(self.iv) > len(other.iv):
+            self, other = other, self
+        return IntervalSet._raw(tuple(other._clip(self.iv)))
+
+    def _clip(self, windows) -> list[tuple[int, int]]:
+        """This set's intervals inside each of the sorted disjoint WINDOWS (whole runs copied by slicing)."""
+        a, starts, out = self.iv, self._starts(), []
+        for lo, hi in windows:
+            i = bisect_right(starts, lo) - 1
+            if i < 0 or a[i][1] < lo:
                 i += 1
-            else:
-                j += 1
-        return IntervalSet._raw(tuple(out))
+            k = bisect_right(starts, hi) - 1
+            if i > k:
+                continue
+            if i == k:
+                out.append((max(lo, a[i][0]), min(hi, a[i][1])))
+                continue
+            out.append((max(lo, a[i][0]), a[i][1]))
+            out.extend(a[i + 1:k])
+            out.append((a[k][0], min(hi, a[k][1])))
+        return out
 
     def __sub__(self, other: "IntervalSet") -> "IntervalSet":
         if not other.iv or not self.iv:
             return self
-        out, b, j = [], other.iv, 0
+        b = other.iv
+        if self.iv[-1][1] < b[0][0] or b[-1][1] < self.iv[0][0]:
+            return self
+        if len(b) < len(self.iv):           # keep what lies in the gaps of OTHER
+            gaps, cur = [], self.iv[0][0]
+            for lo, hi in b:
+                if lo > cur:
+                    gaps.append((cur, lo - 1))
+                cur = max(cur, hi + 1)
+            if cur <= self.iv[-1][1]:
+                gaps.append((cur, self.iv[-1][1]))
+            return IntervalSet._raw(tuple(self._clip(gaps)))
+        out, starts = [], other._starts()
         for lo, hi in self.iv:
-            while j < len(b) and b[j][1] < lo:
-                j += 1
-            k, cur = j, lo
+            k = max(0, bisect_right(starts, lo) - 1)
+            cur = lo
             while k < len(b) and b[k][0] <= hi:
-                if b[k][0] > cur:
-                    out.append((cur, b[k][0] - 1))
-                cur = max(cur, b[k][1] + 1)
+                if b[k][1] >= cur:
+                    if b[k][0] > cur:
+                        out.append((cur, b[k][0] - 1))
+                    cur = b[k][1] + 1
                 k += 1
             if cur <= hi:
                 out.append((cur, hi))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from .cidr import ip_blocks
@@ -56,6 +57,8 @@ class Synth:
         self.default_allow = rs.default == ALLOW
         self.findings: list[Finding] = []
         self._dropped: dict = {}
+        self._blocks: dict = {}
+        self._pod_peers: dict = {}
         self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
 
@@ -96,12 +99,19 @@ class Synth:
         """Peers for the endpoints in REGION (None: every endpoint)."""
         if self.uni.endpoints.issubset(region):
             return None
-        atoms = [self.uni.atom_at(lo + k) for lo, hi in (region & self.uni.pods) for k in range(hi - lo + 1)]
-        out = self.pod_peers(atoms, home) if atoms else []
-        for cidr, exc in ip_blocks(region & self.uni.external, self.uni.dont_care):
+        pods = region & self.uni.pods
+        key = (pods, home)
+        if key not in self._pod_peers:
+            atoms = [self.uni.atom_at(lo + k) for lo, hi in pods for k in range(hi - lo + 1)]
+            self._pod_peers[key] = self.pod_peers(atoms, home) if atoms else []
+        out = copy.deepcopy(self._pod_peers[key])
+        ext = region & self.uni.external
+        if ext not in self._blocks:
+            self._blocks[ext] = ip_blocks(ext, self.uni.dont_care)
+        for cidr, exc in self._blocks[ext]:
             block = {"cidr": cidr}
             if exc:
-                block["except"] = exc
+                block["except"] = list(exc)
             out.append({"ipBlock": block})
         return out
 
@@ -222,7 +232,7 @@ class Synth:
     def approximations(self) -> None:
         for sec, opt in zip(self.secure, self.optimistic):
             r = sec.rule
-            example = self.changed_flow(opt)
+            example = _Lazy(lambda opt=opt: self.changed_flow(opt))
             # allows lose partly covered workloads (secure side); denies take them in
             partial = sec.partial if sec.allow else opt.partial
             what = "does not apply to" if sec.allow else "applies to all of"
@@ -232,7 +242,7 @@ class Synth:
                     self.findings.append(Finding(
                         "partial-cover",
                         f"the {side} covers only part of the addresses {whose}{a}; the {r.action} {what} it",
-                        r, example))
+                        r, example.get()))
             for side, expr in (("src", r.src), ("dst", r.dst)):
                 lower = self.resolver.address(expr).lower
                 if self.uni.pod_families and not (ALL_V4.issubset(lower) or ALL_V6.issubset(lower)) and any(
@@ -243,11 +253,11 @@ class Synth:
                                       + r.dst.exclude + tuple(r.services)):
                 effect = "matches nothing there" if sec.allow else "matches everything there"
                 self.findings.append(Finding("unresolved", f"{u.text}: {u.reason}; the {r.action} {effect}",
-                                             r, example))
+                                             r, example.get()))
             for c in r.conditions:
                 effect = "the allow is dropped" if sec.allow else "the deny applies without it"
                 self.findings.append(Finding("condition", f"cannot enforce {c.text} ({c.reason}); {effect}",
-                                             r, example))
+                                             r, example.get()))
 
     def changed_flow(self, opt: CRule) -> str | None:
         """A flow inside OPT's match where the secure and optimistic decisions differ."""
@@ -279,6 +289,18 @@ class Synth:
                     "NetworkPolicy cannot enforce this rule", c.rule,
                     flow_text(src_out.first(), dst_out.first(), c.svc.first(), self.uni)))
         return partly
+
+
+class _Lazy:
+    """An example flow computed when first asked for (most rules need none)."""
+
+    def __init__(self, make):
+        self.make, self.done, self.value = make, False, None
+
+    def get(self):
+        if not self.done:
+            self.value, self.done = self.make(), True
+        return self.value
 
 
 def _unique_names(pols: list[dict]) -> list[dict]:
