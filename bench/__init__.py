@@ -1,0 +1,1 @@
+"""fw2np benchmarks: seeded ruleset generator, timing harness, aerleon side by side."""

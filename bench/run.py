@@ -1,0 +1,208 @@
+"""Run the benchmarks: one subprocess per size, a table on stdout, JSON in bench/results/.
+
+Each size runs in its own process so that its peak RSS is its own.  Verify
+runs in a further process with a time limit (it may take far longer than
+convert).  Timings stay out of the unit tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import aerleon_side, generate
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SIZES = (1000, 10000, 100000)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # KiB on Linux
+
+
+def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> dict:
+    """Generate, parse (both languages), convert and render one size; figures as a dict."""
+    from translator.frontends import iptables, rules
+    from translator.inventory import parse_inventory
+    from translator.output import to_json
+    from translator.synth import convert
+
+    g = generate.generate(n, workloads, deny, seed)
+    paths = generate.write(g, workdir)
+    texts = {k: Path(p).read_text() for k, p in paths.items()}
+    out: dict = {"rules": n, "workloads": workloads, "deny": deny, "seed": seed,
+                 "lines_rules": texts["rules"].count("\n"), "lines_iptables": texts["iptables"].count("\n")}
+    t = time.perf_counter()
+    ipt = iptables.load(texts["iptables"], paths["iptables"])
+    out["parse_iptables_s"] = time.perf_counter() - t
+    out["iptables_rules"] = len(ipt[-1].rules)
+    del ipt
+    t = time.perf_counter()
+    rs = rules.parse(texts["rules"], paths["rules"])
+    out["parse_s"] = time.perf_counter() - t
+    inv = parse_inventory(texts["inventory"], paths["inventory"])
+    t = time.perf_counter()
+    res = convert(rs, inv)
+    out["convert_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    text = to_json(res.policies)
+    out["render_json_s"] = time.perf_counter() - t
+    Path(workdir, "policies.json").write_text(text)
+    out["output_mb"] = len(text) / 1e6
+    pols = res.policies
+    out["policies"] = len(pols)
+    out["peers"] = res.stats["peers"]
+    out["ports"] = sum(len(r.get("ports", [])) for p in pols
+                       for r in p["spec"].get("ingress", []) + p["spec"].get("egress", []))
+    out["k8s_rules"] = sum(len(p["spec"].get("ingress", []) + p["spec"].get("egress", [])) for p in pols)
+    out["findings"] = len(res.findings)
+    per = {}
+    for p in pols:
+        if p["metadata"]["annotations"].get("fw2np.io/rules") == "default deny (cleanup)":
+            continue
+        k = (p["metadata"]["namespace"], json.dumps(p["spec"]["podSelector"], sort_keys=True),
+             p["spec"]["policyTypes"][0])
+        per[k] = per.get(k, 0) + 1
+    out["max_policies_per_selector_direction"] = max(per.values(), default=0)
+    out["peak_rss_mb"] = _peak_mb()
+    return out
+
+
+def verify_size(workdir: str) -> dict:
+    """Verify the policies written by one_size against the ruleset; figures as a dict."""
+    from translator.frontends import rules
+    from translator.inventory import parse_inventory
+    from translator.verify import verify
+
+    rs = rules.parse(Path(workdir, "rules.fw").read_text(), "rules.fw")
+    inv = parse_inventory(Path(workdir, "inventory.yaml").read_text(), "inventory.yaml")
+    pols = json.loads(Path(workdir, "policies.json").read_text())["items"]
+    kw = {"approximations": False} if "approximations" in inspect.signature(verify).parameters else {}
+    t = time.perf_counter()
+    rep = verify(rs, inv, pols, **kw)[0]
+    return {"verify_s": time.perf_counter() - t, "equivalent": rep.equivalent,
+            "verify_checked": rep.checked, "verify_peak_rss_mb": _peak_mb()}
+
+
+def _child(args: list[str], timeout: float | None) -> dict:
+    cmd = [sys.executable, "-m", "bench.run"] + args
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout:.0f} s"}
+    if p.returncode != 0:
+        return {"error": (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def fit_exponent(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of log y against log x (cost ~ n**slope)."""
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x > 0 and y and y > 0]
+    if len(pts) < 2:
+        return None
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    den = sum((p[0] - mx) ** 2 for p in pts)
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / den if den else None
+
+
+def _fmt(v, spec: str = ".2f") -> str:
+    if v is None:
+        return "-"
+    return format(v, spec) if isinstance(v, (int, float)) else str(v)
+
+
+def table(rows: list[dict]) -> str:
+    head = ["rules", "parse s", "ipt parse s", "lines/s", "convert s", "verify s", "peak MB",
+            "policies", "peers", "ports", "aerleon s", "ratio"]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        lps = r["lines_rules"] / r["parse_s"] if r.get("parse_s") else None
+        ver = r.get("verify_s") if "verify_s" in r else r.get("verify_error")
+        lines.append(" | ".join([
+            str(r["rules"]), _fmt(r.get("parse_s")), _fmt(r.get("parse_iptables_s")), _fmt(lps, ",.0f"),
+            _fmt(r.get("convert_s")), _fmt(ver), _fmt(r.get("peak_rss_mb"), ".0f"),
+            _fmt(r.get("policies"), "d"), _fmt(r.get("peers"), ",d"), _fmt(r.get("ports"), ",d"),
+            _fmt(r.get("aerleon_s") if "aerleon_s" in r else r.get("aerleon_error")),
+            _fmt(r.get("aerleon_ratio"), ".2f")]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", help="comma-separated rule counts (default 1000,10000,100000)")
+    ap.add_argument("--quick", action="store_true", help="1k and 10k rules only")
+    ap.add_argument("--workloads", type=int, default=500)
+    ap.add_argument("--deny", type=float, default=0.2, help="share of deny rules (default 0.2)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--verify-timeout", type=float, default=600.0, help="seconds per size (default 600)")
+    ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--no-aerleon", action="store_true")
+    ap.add_argument("--aerleon-max", type=int, default=10000, help="largest size timed with aerleon")
+    ap.add_argument("--out", default=str(RESULTS), help="results folder (default bench/results)")
+    # internal: one size in this process
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--verify-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--dir", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.one:
+        print(json.dumps(one_size(a.one, a.workloads, a.deny, a.seed, a.dir)))
+        return 0
+    if a.verify_dir:
+        print(json.dumps(verify_size(a.verify_dir)))
+        return 0
+    sizes = [int(x) for x in a.sizes.split(",")] if a.sizes else list(SIZES[:2] if a.quick else SIZES)
+    aer = None if a.no_aerleon else aerleon_side.AerleonSide(HERE / ".venv-aerleon")
+    if aer and not aer.ready():
+        print(f"aerleon: not available ({aer.error}); carrying on without it", file=sys.stderr)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="fw2np-bench-") as tmp:
+        for n in sizes:
+            d = os.path.join(tmp, str(n))
+            base = ["--workloads", str(a.workloads), "--deny", str(a.deny), "--seed", str(a.seed)]
+            print(f"[{n} rules] parse + convert ...", file=sys.stderr, flush=True)
+            row = {"rules": n, **_child(["--one", str(n), "--dir", d] + base, None)}
+            if "error" in row:
+                print(f"[{n} rules] failed: {row['error']}", file=sys.stderr)
+                rows.append(row)
+                continue
+            if not a.no_verify:
+                print(f"[{n} rules] verify (limit {a.verify_timeout:.0f} s) ...", file=sys.stderr, flush=True)
+                v = _child(["--verify-dir", d], a.verify_timeout)
+                if "error" in v:
+                    row["verify_error"] = v["error"]
+                else:
+                    row.update(v)
+            if aer and aer.ready() and n <= a.aerleon_max:
+                print(f"[{n} rules] aerleon side by side (accept-only) ...", file=sys.stderr, flush=True)
+                row.update(aer.compare(n, a.workloads, a.seed, os.path.join(tmp, f"aerleon-{n}")))
+            rows.append(row)
+    ok = [r for r in rows if "convert_s" in r]
+    fits = {k: fit_exponent([r["rules"] for r in ok], [r.get(k) for r in ok])
+            for k in ("parse_s", "convert_s", "verify_s", "peak_rss_mb")}
+    print(table(rows))
+    print()
+    print("fitted exponent (cost ~ rules**k): " + ", ".join(f"{k} {_fmt(v)}" for k, v in fits.items()))
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(a.out, f"bench-{stamp}.json")
+    path.write_text(json.dumps({"argv": sys.argv[1:], "python": platform.python_version(),
+                                "machine": platform.machine(), "cpus": os.cpu_count(),
+                                "rows": rows, "exponents": fits}, indent=2) + "\n")
+    print(f"results: {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
