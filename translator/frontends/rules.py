@@ -237,12 +237,152 @@ class _Builder:
             conditions=tuple(conditions), hints=tuple(hint_pairs)))
 
 
+# --- fast path: plain one-line statements without lark --------------------------
+# Lines in the common shape are turned into the very tree lark would build (same
+# tokens, lines and columns); anything else (continuations, hints, keywords used
+# as names, unusual spacing, syntax errors) sends the whole text through lark.
+
+_KEYWORDS = ("ruleset", "default", "address", "service", "allow", "deny", "any", "except", "via", "zone")
+_KW = re.compile(r"(?:%s)" % "|".join(_KEYWORDS))
+_ADDR_RE = re.compile(r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)"
+                      r"(?:/\d+|-(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*))?")
+_SVC_RE = re.compile(r"(?i:tcp|udp|sctp|icmpv6|icmp6|icmp|proto)/[A-Za-z0-9\-]*")
+_ANY_RE = re.compile(r"any[46]?")
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_ITEM = r"[^\s,#]+"
+_LIST = rf"{_ITEM}(?: ?, ?{_ITEM})*"
+_EXPR = rf"{_LIST}(?: except {_LIST})?"
+_LINE_RE = re.compile(
+    rf"(?:(?P<id>{_ITEM}) +)?(?P<action>allow|deny) +(?P<src>{_EXPR}) +-> +(?P<dst>{_EXPR}) +(?P<svc>{_LIST})"
+    r"(?P<tail> *(?:#.*)?)")
+_DEF_RE = re.compile(rf"(?P<kw>address|service) +(?P<name>{_ITEM}) +(?P<body>{_EXPR})(?P<tail> *(?:#.*)?)")
+_HEAD_RE = re.compile(rf"(?P<kw>ruleset|default) +(?P<name>{_ITEM})(?P<tail> *(?:#.*)?)")
+
+
+def _word_ok(word: str, pattern: re.Pattern) -> bool:
+    return bool(pattern.fullmatch(word)) and not _KW.match(word)
+
+
+class _Fast:
+    def __init__(self, lineno: int, line: str):
+        self.lineno, self.line = lineno, line
+
+    def tok(self, kind: str, value: str, start: int) -> Token:
+        return Token(kind, value, start, self.lineno, start + 1, self.lineno, start + 1 + len(value))
+
+    def items(self, m: re.Match, group: str, svc: bool) -> list | None:
+        out, base, text = [], m.start(group), m.group(group)
+        for w in re.finditer(r"[^\s,]+", text):
+            word, at = w.group(), base + w.start()
+            if svc and _SVC_RE.fullmatch(word):
+                out.append(Tree("svc", [self.tok("SVC", word, at)]))
+            elif not svc and _ADDR_RE.fullmatch(word):
+                out.append(Tree("net", [self.tok("ADDR", word, at)]))
+            elif _ANY_RE.fullmatch(word):
+                out.append(Tree("any_svc" if svc else "any_addr", [self.tok("ANY", word, at)]))
+            elif _word_ok(word, _NAME_RE):
+                out.append(Tree("svc_ref" if svc else "ref", [self.tok("NAME", word, at)]))
+            else:
+                return None
+        return out
+
+    def expr(self, m: re.Match, group: str) -> Tree | None:
+        text, base = m.group(group), m.start(group)
+        parts = text.split(" except ")
+        lists = []
+        for k, part in enumerate(parts):
+            sub = re.match(r"(?P<x>.*)", part)
+            start = base + (0 if k == 0 else len(parts[0]) + len(" except "))
+            items = self.items(_Shift(sub, start), "x", False)
+            if not items:
+                return None
+            lists.append(Tree("addr_list", items))
+        kids = [lists[0]]
+        if len(lists) == 2:
+            kids += [self.tok("EXCEPT", "except", base + len(parts[0]) + 1), lists[1]]
+        return Tree("addr_expr", kids)
+
+    def comment(self, m: re.Match) -> list:
+        tail = m.group("tail")
+        k = tail.find("#")
+        return [] if k < 0 else [self.tok("COMMENT", tail[k:], m.start("tail") + k)]
+
+    def statement(self) -> Tree | None:
+        line = self.line
+        m = _LINE_RE.fullmatch(line)
+        if m:
+            if m.group("id") is not None and not _word_ok(m.group("id"), _ID_RE):
+                return None
+            src, dst = self.expr(m, "src"), self.expr(m, "dst")
+            svcs = self.items(m, "svc", True)
+            if src is None or dst is None or not svcs:
+                return None
+            kids = [Tree("rule_id", [self.tok("RULE_ID", m.group("id"), m.start("id"))])] if m.group("id") else []
+            kids += [self.tok("ACTION", m.group("action"), m.start("action")), src,
+                     self.tok("ARROW", "->", line.index("->", m.end("src"))), dst, Tree("svc_list", svcs)]
+            return Tree("rule", kids + self.comment(m))
+        m = _DEF_RE.fullmatch(line)
+        if m:
+            if not _word_ok(m.group("name"), _NAME_RE):
+                return None
+            name = self.tok("NAME", m.group("name"), m.start("name"))
+            if m.group("kw") == "address":
+                body = self.expr(m, "body")
+                return None if body is None else Tree("address_def", [name, body] + self.comment(m))
+            items = self.items(m, "body", True) if " except " not in m.group("body") else None
+            return None if not items else Tree("service_def", [name, Tree("svc_list", items)] + self.comment(m))
+        m = _HEAD_RE.fullmatch(line)
+        if m:
+            word = m.group("name")
+            if m.group("kw") == "default":
+                return None if word not in ("allow", "deny") else \
+                    Tree("default_decl", [self.tok("ACTION", word, m.start("name"))] + self.comment(m))
+            if not _word_ok(word, _NAME_RE):
+                return None
+            return Tree("ruleset_decl", [self.tok("NAME", word, m.start("name"))] + self.comment(m))
+        return None
+
+
+class _Shift:
+    """A match whose group X starts at a given column."""
+
+    def __init__(self, m: re.Match, start: int):
+        self.m, self.s = m, start
+
+    def start(self, _group: str) -> int:
+        return self.s
+
+    def group(self, g: str) -> str:
+        return self.m.group(g)
+
+
+def _fast_tree(text: str) -> Tree | None:
+    """The parse tree of TEXT when every line is a plain statement, else None."""
+    if "\r" in text or "\\" in text or "\t" in text:
+        return None
+    stmts = []
+    for n, line in enumerate(text.split("\n"), 1):
+        body = line.strip(" ")
+        if not body or body.startswith("#"):
+            continue
+        if line[0] == " " or line.endswith(" ") or line.endswith(","):
+            return None
+        node = _Fast(n, line).statement()
+        if node is None:
+            return None
+        stmts.append(node)
+    return Tree("start", stmts)
+
+
 def parse(text: str, path: str = "<rules>") -> Ruleset:
     """Parse ruleset-language TEXT into a checked Ruleset (InputError on bad input)."""
-    try:
-        tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, text, path) from None
+    tree = _fast_tree(text)
+    if tree is None:
+        try:
+            tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
+        except UnexpectedInput as exc:
+            raise _syntax_error(exc, text, path) from None
     b = _Builder(text, path)
     stmts = [c for c in tree.children if isinstance(c, Tree)]
     # services first, so that a rule may use a service defined further down
