@@ -106,3 +106,38 @@ def test_fit_exponent():
     assert abs(fit_exponent([1e3, 1e4, 1e5], [1, 10, 100]) - 1.0) < 1e-9
     assert abs(fit_exponent([1e3, 1e4], [1, 100]) - 2.0) < 1e-9
     assert fit_exponent([1e3], [1]) is None
+
+
+def _norm_ipt(t, top=False):
+    if isinstance(t, Token):
+        return (t.type, str(t), t.line, t.column)
+    return (str(t.data), None if top else (t.meta.line, t.meta.column), [_norm_ipt(c) for c in t.children])
+
+
+def assert_ipt_fast_agrees(text):
+    fast = iptables._fast_tree(text)
+    if fast is None:
+        return False
+    try:
+        slow = iptables.parser().parse(text + ("" if text.endswith("\n") else "\n"))
+    except UnexpectedInput:
+        raise AssertionError(f"iptables fast path accepted what lark rejects:\n{text}") from None
+    assert _norm_ipt(fast, True) == _norm_ipt(slow, True), text
+    return True
+
+
+def test_iptables_fast_path_builds_lark_tree():
+    assert assert_ipt_fast_agrees(generate.iptables_text(generate.generate(300, workloads=40, seed=3)))
+    assert assert_ipt_fast_agrees(open("/work/shared/corpus/iptables/ustc-liimstrap_rules.v4").read()) \
+        if __import__("os").path.exists("/work/shared/corpus/iptables/ustc-liimstrap_rules.v4") else True
+
+
+IPT_WORDS = ["-A", "INPUT", "-s", "10.0.0.0/8", "!", "-p", "tcp", "--dport", "22:80", "-j", "ACCEPT", "-5",
+             "--", "-", "x-y", "[0:0]", ":FOO", "*filter", "COMMIT", "-m", "a,b", "1.2.3.4", "--syn"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(IPT_WORDS), min_size=1, max_size=7), min_size=1, max_size=4))
+def test_iptables_fast_path_never_disagrees_with_lark(lines):
+    text = "*filter\n" + "\n".join(" ".join(ws) for ws in lines) + "\nCOMMIT\n"
+    assert_ipt_fast_agrees(text)

@@ -17,6 +17,7 @@ from pathlib import PurePath
 
 import netaddr
 from lark import Lark, Token, Tree
+from lark.tree import Meta
 from lark.exceptions import UnexpectedInput
 
 from ..errors import InputError, Loc, Warning_, line_of
@@ -169,6 +170,7 @@ class _Reader:
         self.all = ALL_V4 if family == 4 else ALL_V6
         self.everything = Match(Bounds(self.all, self.all), Bounds(self.all, self.all), FULL_SVC)
         self.warnings: list[Warning_] = []
+        self._lines: list[str] | None = None
 
     def loc(self, tok) -> Loc:
         return Loc(self.path, tok.line, tok.column)
@@ -237,7 +239,9 @@ class _Reader:
     def rule(self, node: Tree, chain_tok: Token, args: list[Token], pos: int) -> IptRule:
         """Interpret the options of one -A line."""
         chain = str(chain_tok)
-        line = line_of(self.text, chain_tok.line) or ""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        line = self._lines[chain_tok.line - 1] if 1 <= chain_tok.line <= len(self._lines) else ""
         r = IptRule(chain, pos, Loc(self.path, node.meta.line, node.meta.column), line.strip(), self.everything)
         src, dst = Bounds(self.all, self.all), Bounds(self.all, self.all)
         protos: tuple[set[int] | None, bool] = (None, False)
@@ -421,11 +425,67 @@ def _family(text: str) -> int:
     return 4
 
 
+# --- fast path: lark's tree for plain iptables-save lines, without lark -----------
+
+_SAFE_WORD = re.compile(r"[A-Za-z0-9_.:/,\-]+")
+_FAST_OPT = re.compile(r"--?[A-Za-z][A-Za-z0-9\-]*")
+_FAST_WORD = re.compile(r"[^\s\"'!#\-][^\s\"]*|-\d[^\s\"]*")
+_FAST_LINE = {
+    "table": re.compile(r"\*[A-Za-z0-9_\-]+"),
+    "chain": re.compile(r"(:[^\s:]+) ([A-Z]+|-)(?: (\[\d+:\d+\]))?"),
+}
+
+
+def _meta(line: int, column: int) -> Meta:
+    m = Meta()
+    m.line, m.column, m.empty = line, column, False
+    return m
+
+
+def _fast_tree(text: str) -> Tree | None:
+    """The parse tree lark would build, when every line is plain (single spaces, no quotes or '#')."""
+    if any(c in text for c in "\r\t\"'"):
+        return None
+    out = []
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line or line[0] == "#":
+            continue
+        if "#" in line:
+            return None
+        if line.startswith("-A "):
+            kids, col = [], 1
+            for w in line.split(" "):
+                if w == "!":
+                    kids.append(Token("NEG", w, 0, n, col))
+                elif _FAST_OPT.fullmatch(w):
+                    kids.append(Token("OPT", w, 0, n, col))
+                elif _SAFE_WORD.fullmatch(w) and _FAST_WORD.fullmatch(w):
+                    kids.append(Token("WORD", w, 0, n, col))
+                else:
+                    return None
+                col += len(w) + 1
+            out.append(Tree("rule", kids, _meta(n, 1)))
+        elif line == "COMMIT":
+            out.append(Tree("commit", [Token("COMMIT", line, 0, n, 1)], _meta(n, 1)))
+        elif _FAST_LINE["table"].fullmatch(line):
+            out.append(Tree("table", [Token("TABLE", line, 0, n, 1)], _meta(n, 1)))
+        elif m := _FAST_LINE["chain"].fullmatch(line):
+            kids = [Token("CHAIN_DECL", m.group(1), 0, n, 1), Token("POLICY", m.group(2), 0, n, m.start(2) + 1)]
+            if m.group(3):
+                kids.append(Token("COUNTERS", m.group(3), 0, n, m.start(3) + 1))
+            out.append(Tree("chain_decl", kids, _meta(n, 1)))
+        else:
+            return None
+    return Tree("start", out)
+
+
 def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
-    try:
-        tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
-    except UnexpectedInput as exc:
-        raise syntax_error(exc, text, path, _TERMINALS) from None
+    tree = _fast_tree(text)
+    if tree is None:
+        try:
+            tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
+        except UnexpectedInput as exc:
+            raise syntax_error(exc, text, path, _TERMINALS) from None
     rd = _Reader(text, path, _family(text))
     tables: dict[str, Table] = {}
     cur: Table | None = None
