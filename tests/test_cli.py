@@ -116,3 +116,17 @@ def test_every_command_the_readme_shows_runs(tmp_path):
             assert res.exit_code in (0, 1), f"fw2np {cmd}\n{res.output}"
     finally:
         os.chdir(here)
+
+
+def test_annotations_stay_small_whatever_the_input():
+    rs = Ruleset(name="r" * 100_000, source="big.fw")
+    for k in range(3000):
+        rs.rules.append(Rule(id=f"rule-{k}-" + "x" * 50, action="allow", src=AddrExpr((AnyAddr(),)),
+                             dst=AddrExpr((Net(0x0A000001, 0x0A000001, 4, "10.0.0.1"),)),
+                             services=(Svc(6, 1000 + k, 1000 + k, "tcp"),), loc=Loc("big.fw", k + 1, 1)))
+    inv = parse_inventory("workloads:\n  web: {namespace: ns, labels: {app: web}, addresses: [10.0.0.1]}\n", "i.yaml")
+    for p in convert(rs, inv).policies:
+        notes = p["metadata"]["annotations"]
+        assert sum(len(k) + len(v) for k, v in notes.items()) < 8192
+        if "rule-0-" in notes["fw2np.io/rules"]:
+            assert notes["fw2np.io/rules"].endswith("more")

@@ -168,8 +168,8 @@ class Synth:
         order = sorted(set(contrib), key=lambda c: self._position[id(c.rule)] if c else len(self._position))
         ids = [c.rule.ref if c else "default allow" for c in order] or [f"default {self.rs.default}"]
         meta = {"name": name, "namespace": ns, "labels": dict(MANAGED),
-                "annotations": {"fw2np.io/ruleset": self.rs.name,
-                                "fw2np.io/rules": ", ".join(ids) or "none"}}
+                "annotations": {"fw2np.io/ruleset": _bounded(self.rs.name),
+                                "fw2np.io/rules": _bounded_list(ids) or "none"}}
         return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta,
                 "spec": {"podSelector": selector, "policyTypes": [direction.capitalize()],
                          direction: rules}}
@@ -220,7 +220,7 @@ class Synth:
                 cleanup = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                            "metadata": {"name": f"{self.prefix}-default-deny", "namespace": ns,
                                         "labels": dict(MANAGED),
-                                        "annotations": {"fw2np.io/ruleset": self.rs.name,
+                                        "annotations": {"fw2np.io/ruleset": _bounded(self.rs.name),
                                                         "fw2np.io/rules": "default deny (cleanup)"}},
                            "spec": {"podSelector": {}, "policyTypes": isolated}}
                 pols.insert(0, cleanup)
@@ -301,6 +301,26 @@ class _Lazy:
         if not self.done:
             self.value, self.done = self.make(), True
         return self.value
+
+
+ANNOTATION_MAX = 4096  # characters of one annotation value (the API allows 256 KiB for all of them)
+
+
+def _bounded(text: str, limit: int = 253) -> str:
+    """TEXT cut to LIMIT characters, saying so."""
+    return text if len(text) <= limit else text[: limit - 13] + " (truncated)"
+
+
+def _bounded_list(ids: list[str]) -> str:
+    """IDS joined with ', ', at most ANNOTATION_MAX characters, then '... and N more'."""
+    out, size = [], 0
+    for k, i in enumerate(ids):
+        i = _bounded(i, 200)
+        if size + len(i) + 2 > ANNOTATION_MAX - 40:
+            return ", ".join(out) + f" ... and {len(ids) - k} more"
+        out.append(i)
+        size += len(i) + 2
+    return ", ".join(out)
 
 
 def _unique_names(pols: list[dict]) -> list[dict]:
