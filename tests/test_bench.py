@@ -141,3 +141,21 @@ IPT_WORDS = ["-A", "INPUT", "-s", "10.0.0.0/8", "!", "-p", "tcp", "--dport", "22
 def test_iptables_fast_path_never_disagrees_with_lark(lines):
     text = "*filter\n" + "\n".join(" ".join(ws) for ws in lines) + "\nCOMMIT\n"
     assert_ipt_fast_agrees(text)
+
+
+def test_size_bound_fails_early_with_a_clear_message(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from translator.cli import cli
+
+    g = generate.generate(50, workloads=5, seed=2)
+    paths = generate.write(g, tmp_path)
+    monkeypatch.setenv("FW2NP_MAX_LINES", "30")
+    for key in ("rules", "iptables"):
+        res = CliRunner().invoke(cli, ["convert", paths[key], "-i", paths["inventory"], "-q"])
+        assert res.exit_code == 2, res.output
+        assert "more than the bound of 30 lines" in res.output and "FW2NP_MAX_LINES=" in res.output
+        assert "Traceback" not in res.output
+    monkeypatch.setenv("FW2NP_MAX_LINES", "0")
+    res = CliRunner().invoke(cli, ["convert", paths["rules"], "-i", paths["inventory"], "-q"])
+    assert res.exit_code == 0 and "kind: NetworkPolicy" in res.output

@@ -480,6 +480,9 @@ def _fast_tree(text: str) -> Tree | None:
 
 
 def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
+    from .rules import check_size
+
+    check_size(text, path)
     tree = _fast_tree(text)
     if tree is None:
         try:

@@ -375,8 +375,26 @@ def _fast_tree(text: str) -> Tree | None:
     return Tree("start", stmts)
 
 
+MAX_LINES_ENV = "FW2NP_MAX_LINES"
+MAX_LINES = 250_000
+
+
+def check_size(text: str, path: str) -> None:
+    """Refuse, before parsing, an input with more lines than the bound (memory grows with rules)."""
+    import os
+
+    raw = os.environ.get(MAX_LINES_ENV, "")
+    limit = int(raw) if raw.isdigit() else MAX_LINES
+    n = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    if limit and n > limit:
+        raise InputError(f"input has {n:,} lines, more than the bound of {limit:,} lines that keeps "
+                         f"memory under 2 GiB; set {MAX_LINES_ENV}={n} (or 0 for no bound) to convert it anyway",
+                         Loc(path, limit + 1))
+
+
 def parse(text: str, path: str = "<rules>") -> Ruleset:
     """Parse ruleset-language TEXT into a checked Ruleset (InputError on bad input)."""
+    check_size(text, path)
     tree = _fast_tree(text)
     if tree is None:
         try:
