@@ -99,7 +99,10 @@ class Reverser:
         self.nodes = [k for k in self.classes if k.kind == "workload" and self.legacy.get(k.workload.name)]
         self.lump = [k for k in self.classes if k not in self.nodes]
         self.workload_ips = IntervalSet(iv for s in self.legacy.values() for iv in s)
-        self.external = ALL_IP - self.workload_ips
+        # the cluster's pod and service CIDRs are no external endpoints, and an address meeting them
+        # would denote pods: keep them out of every address piece
+        cluster = IntervalSet(iv for c in inv.pod_cidrs + inv.service_cidrs for iv in _ip_set(c))
+        self.external = ALL_IP - self.workload_ips - cluster
 
     def note(self, text: str) -> None:
         self.notes.setdefault(text, None)
