@@ -40,9 +40,12 @@ classes are exact:
   protected pod of a governed namespace (egress) or entering one (ingress),
   as `FirewallEvaluator.in_reach` decides; this is constant on pod classes.
 
-For speed the address and peer tests run once per endpoint pair and pairs
-that pass the same tests share one sweep over the services
-(`verify_pairs.py`); `fast=False` calls the evaluators for every flow class.
+Methods: "index" (the default, `verify_walk.py`) tests each rule and policy
+rule once per end class and decides groups of alike pairs at once; "pairs"
+runs the address and peer tests once per endpoint pair and shares one sweep
+over the services between pairs that pass the same tests
+(`verify_pairs.py`); "flows" (`fast=False`) calls the evaluators for every
+flow class.  The tests check that all three report the same.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from .verify_pairs import FirewallPairs, NetpolPairs
 from .verify_space import IpClass, Partition, PodClass
 
 MORE, LESS = "more-permissive", "less-permissive"
+METHODS = ("index", "pairs", "flows")
 APPROXIMATIONS = ("partial-cover", "unresolved", "condition", "inexpressible")
 
 
@@ -115,8 +119,13 @@ def service_text(proto: int, port: int) -> str:
 class Verifier:
     """Compares the secure firewall reading with the policies over every flow class."""
 
-    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict], fast: bool = True):
-        self.rs, self.inv, self.policies, self.fast = rs, inv, policies, fast
+    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict], fast: bool = True,
+                 method: str | None = None):
+        method = method or ("index" if fast else "flows")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+        self.rs, self.inv, self.policies, self.method = rs, inv, policies, method
+        self.fast = method != "flows"
         self.part = Partition(rs, inv, policies)
         self.fw = FirewallEvaluator(rs, inv, "secure")
         self.fw_pairs = FirewallPairs(self.fw)
@@ -185,13 +194,25 @@ class Verifier:
         part = self.part
         rep = Report(self.rs.name, {"pods": len(part.pods), "ips": len(part.ips), "services": len(part.services),
                                     "pod_ips": len(part.pod_ips)}, only=only)
-        for pods, pod_ips in self.pod_sets():
-            for sc, dc in self.pairs(pods):
-                self._walk_pair(rep, sc, dc, pod_ips, limit, only)
+        if self.method == "index":
+            self._walk_index(rep, limit, only)
+        else:
+            for pods, pod_ips in self.pod_sets():
+                for sc, dc in self.pairs(pods):
+                    self._walk_pair(rep, sc, dc, pod_ips, limit, only)
         # the security-relevant direction first, then the order of the walk
         rep.examples.sort(key=lambda d: d.direction != MORE)
         del rep.examples[limit:]
         return rep
+
+    def _walk_index(self, rep: Report, limit: int, only: str | None) -> None:
+        from .verify_walk import Walk
+
+        walk = Walk(self)
+        for item in walk.run(rep, limit, only, MORE, LESS):
+            sc, dc, svc, names, fw, pol = walk.difference_parts(item)
+            flow = Flow(self.endpoint(sc), self.endpoint(dc, names, svc.port), svc.proto, svc.port)
+            rep.examples.append(Difference(flow, fw, pol, sc, dc))
 
     def _walk_pair(self, rep: Report, sc, dc, pod_ips: bool, limit: int, only: str | None) -> None:
         src = self.endpoint(sc)
@@ -271,9 +292,11 @@ def _sig(rules: list | None):
 
 
 def verify(rs: Ruleset, inv: Inventory, policies: list[dict], limit: int = 10, only: str | None = None,
-           approximations: bool = True, fast: bool = True) -> tuple[Report, Verifier]:
-    """Decide equivalence; also count the compiler's approximations for RS when asked."""
-    v = Verifier(rs, inv, policies, fast)
+           approximations: bool = True, fast: bool = True, method: str | None = None) -> tuple[Report, Verifier]:
+    """Decide equivalence; also count the compiler's approximations for RS when asked.
+
+    METHOD: "index" (default), "pairs" or "flows" (the same as fast=False); see the module docstring."""
+    v = Verifier(rs, inv, policies, fast, method)
     rep = v.run(limit, only)
     if approximations:
         from .synth import convert
