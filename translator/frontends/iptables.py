@@ -654,6 +654,13 @@ def _rules(flat: _Flattener) -> list[Rule]:
 
 
 def load(text: str, path: str, host_addresses: list[str] | None = None, **_options) -> list[Ruleset]:
+    from .rules import no_gc
+
+    with no_gc():
+        return _load(text, path, host_addresses)
+
+
+def _load(text: str, path: str, host_addresses: list[str] | None) -> list[Ruleset]:
     tables, rd = parse(text, path)
     for name, t in tables.items():
         if name != "filter":
