@@ -389,8 +389,8 @@ def check_size(text: str, path: str) -> None:
     limit = int(raw) if raw.isdigit() else MAX_LINES
     n = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     if limit and n > limit:
-        raise InputError(f"input has {n:,} lines, more than the bound of {limit:,} lines that keeps "
-                         f"memory under 2 GiB; set {MAX_LINES_ENV}={n} (or 0 for no bound) to convert it anyway",
+        raise InputError(f"input has {n:,} lines, more than the bound of {limit:,} lines "
+                         f"(memory grows with rules, about 5 GB at 100,000); set {MAX_LINES_ENV}={n} (or 0 for no bound) to convert it anyway",
                          Loc(path, limit + 1))
 
 
