@@ -19,6 +19,8 @@ Nothing is skipped: every pair of every group pair in reach is counted.
 
 from __future__ import annotations
 
+import json
+
 from .evaluate.endpoints import Ip, Pod
 from .evaluate.netpol import EGRESS, INGRESS
 from .verify_index import PeerIndex, RuleIndex, bits_of
@@ -40,6 +42,8 @@ class Walk:
         self._slots: dict = {}
         self._ports: dict = {}
         self._out: dict = {}
+        self._np_out: dict = {}
+        self._canon: dict = {}
 
     # --- outcomes -------------------------------------------------------------
 
@@ -78,34 +82,47 @@ class Walk:
             self._slots[profile] = out
         return self._slots[profile]
 
+    def _probes(self, profile) -> list:
+        """A destination endpoint per slot: only its declared named ports matter to port matching."""
+        key = ("probes", profile)
+        if key not in self._slots:
+            out = []
+            for j, names in self.slots(profile):
+                s = self.services[j]
+                out.append((s, Pod.of("-", {}, ports=list(profile[1]) + [(n, p, s.port) for n, p in names])
+                            if profile[0] else Ip("0.0.0.0")))
+            self._slots[key] = out
+        return self._slots[key]
+
     def port_mask(self, rule: dict, profile) -> int:
-        key = (id(rule), profile)
+        ports = rule.get("ports")
+        if not ports:
+            return (1 << len(self.slots(profile))) - 1
+        canon = self._canon.get(id(rule))
+        if canon is None:
+            canon = self._canon[id(rule)] = (json.dumps(ports, sort_keys=True, default=str), rule)
+        key = (canon[0], profile)
         if key not in self._ports:
-            ports = rule.get("ports")
-            slots = self.slots(profile)
-            if not ports:
-                m = (1 << len(slots)) - 1
-            else:
-                m = 0
-                for k, (j, names) in enumerate(slots):
-                    s = self.services[j]
-                    dst = (Pod.of("-", {}, ports=list(profile[1]) + [(n, p, s.port) for n, p in names])
-                           if profile[0] else Ip("0.0.0.0"))
-                    if any(self.np.port_matches(e, s.proto, s.port, dst) for e in ports):
-                        m |= 1 << k
-            self._ports[key] = (m, rule)
-        return self._ports[key][0]
+            m = 0
+            for k, (s, dst) in enumerate(self._probes(profile)):
+                if any(self.np.port_matches(e, s.proto, s.port, dst) for e in ports):
+                    m |= 1 << k
+            self._ports[key] = m
+        return self._ports[key]
 
     def np_allowed(self, rules: int | None, profile) -> int:
         full = (1 << len(self.slots(profile))) - 1
         if rules is None:
             return full
-        m = 0
-        for g in bits_of(rules):
-            m |= self.port_mask(self.pix.grules[g][2], profile)
-            if m == full:
-                break
-        return m
+        key = (rules, profile)
+        if key not in self._np_out:
+            m = 0
+            for g in bits_of(rules):
+                m |= self.port_mask(self.pix.grules[g][2], profile)
+                if m == full:
+                    break
+            self._np_out[key] = m
+        return self._np_out[key]
 
     def outcome(self, key) -> tuple[int, int, int]:
         """(flow classes, policies-only slots, firewall-only slots) of one key."""
@@ -147,6 +164,7 @@ class Walk:
 
     def _pod_set(self, rep, set_no, pods, pod_ips, limit, only, more, less, kept) -> None:
         self.pix = PeerIndex(self.v, pods, pod_ips, self.v.part.ips)
+        self._np_out = {}  # policy-rule numbering is per pod set
         self.np = self.pix.base
         ends = pods + self.v.part.ips
         sigs = self._ends(pods, pod_ips)
