@@ -10,8 +10,11 @@ from pathlib import Path
 import yaml
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """The safe dumper (LibYAML's when present); shared objects are written out, never as aliases."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
 
 
 def _str(dumper, data: str):

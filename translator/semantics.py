@@ -328,7 +328,7 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
     active: set[int] = set()
     cache: dict[tuple, tuple] = {}
     by_index = dict(rel)
-    groups: dict[IntervalSet, tuple[list, dict]] = {}
+    groups: dict[IntervalSet, tuple[list, dict, set]] = {}
     points = sorted(p for p in events if p <= end + 1)
     for k, p in enumerate(points[:-1]):
         for kind, i in events[p]:
@@ -341,10 +341,12 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
             cache[key] = decide([by_index[i] for i in key], default_allow)
         allowed, contrib = cache[key]
         if allowed:
-            ivs, cs = groups.setdefault(allowed, ([], {}))
+            ivs, cs, seen = groups.setdefault(allowed, ([], {}, set()))
             ivs.append((p, points[k + 1] - 1))
-            _merge(cs, contrib)
-    return [(IntervalSet(ivs), allowed, cs) for allowed, (ivs, cs) in groups.items()]
+            if key not in seen:  # the same active set contributes the same rules
+                seen.add(key)
+                _merge(cs, contrib)
+    return [(IntervalSet(ivs), allowed, cs) for allowed, (ivs, cs, _) in groups.items()]
 
 
 def source_line(rs: Ruleset, rule: Rule) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from .cidr import ip_blocks
@@ -29,6 +29,7 @@ class Result:
     stats: dict = field(default_factory=dict)
 
 
+@lru_cache(maxsize=4096)
 def ports_for(allowed: IntervalSet) -> tuple[list[dict] | None, IntervalSet]:
     """NetworkPolicy ports for ALLOWED (None: every port and protocol) and what they cannot say."""
     if allowed == FULL_SVC:
@@ -104,7 +105,7 @@ class Synth:
         if key not in self._pod_peers:
             atoms = [self.uni.atom_at(lo + k) for lo, hi in pods for k in range(hi - lo + 1)]
             self._pod_peers[key] = self.pod_peers(atoms, home) if atoms else []
-        out = copy.deepcopy(self._pod_peers[key])
+        out = list(self._pod_peers[key])  # shared peer dicts: never mutated, dumped without aliases
         ext = region & self.uni.external
         if ext not in self._blocks:
             self._blocks[ext] = ip_blocks(ext, self.uni.dont_care)
