@@ -34,9 +34,11 @@ def _frontend_opts(f):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--from", "source_format", help="Ruleset input format (detected when omitted).")
 @click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
+@click.option("--no-approximations", "skip_approx", is_flag=True,
+              help="Do not compile the ruleset to count the compiler's approximations (faster on big rulesets).")
 @_frontend_opts
 @click.pass_context
-def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, host, columns):
+def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, skip_approx, host, columns):
     """Prove that POLICIES implement RULES over every flow, or print counterexample flows.
 
     Exit 0: equivalent; 1: they differ; 2: bad input."""
@@ -49,7 +51,7 @@ def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, rul
     rs = _ruleset(rules, source_format, ruleset_name, inv, host, columns)
     pols = load_policies(policies)
     try:
-        rep, v = run(rs, inv, pols, limit=limit, only=only)
+        rep, v = run(rs, inv, pols, limit=limit, only=only, approximations=not skip_approx)
         out = (render_json if fmt == "json" else render_text)(v, rep, len(pols))
     except ValueError as exc:
         raise InputError(str(exc)) from None

@@ -56,24 +56,33 @@ def _loader(path: str):
     return Loader
 
 
+def _events(text: str, path: str):
+    """YAML events (LibYAML's parser when present; its own nesting limit reads as ours)."""
+    try:
+        yield from yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc):
+            raise
+        mark = exc.problem_mark or exc.context_mark
+        loc = Loc(path, mark.line + 1, mark.column + 1) if mark else Loc(path)
+        raise limits.too_deep(loc, line_of(text, loc.line)) from None
+
+
 def _check_bounds(text: str, path: str) -> None:
-    """Reject nesting deeper than the bound and alias bombs, from the event stream (no recursion)."""
+    """Reject nesting deeper than the bound and alias bombs, from the event stream (no recursion).
+
+    Only what aliases add counts against FW2NP_MAX_YAML_NODES: plain documents are bounded by
+    their size (FW2NP_MAX_INPUT_BYTES), however many nodes they hold."""
     depth_max, nodes_max = limits.max_depth(), limits.max_yaml_nodes()
     stack: list[list] = []  # [anchor, expanded size] of each open collection
     sizes: dict[str, int] = {}
-    total = 0
+    added = 0  # nodes that alias expansion adds
 
-    def add(n: int, mark, own: int | None = None) -> None:
-        nonlocal total
-        total += n if own is None else own
+    def grow(n: int) -> None:
         if stack:
             stack[-1][1] += n
-        if total > nodes_max:
-            loc = Loc(path, mark.line + 1, mark.column + 1)
-            raise InputError(f"more than {nodes_max} YAML nodes once aliases are expanded "
-                             f"(bound FW2NP_MAX_YAML_NODES)", loc, line_of(text, loc.line))
 
-    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+    for ev in _events(text, path):
         if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             stack.append([ev.anchor, 1])
             if len(stack) > depth_max:
@@ -83,13 +92,19 @@ def _check_bounds(text: str, path: str) -> None:
             anchor, size = stack.pop()
             if anchor:
                 sizes[anchor] = size
-            add(size, ev.start_mark, own=1)  # its children are counted already
+            grow(size)
         elif isinstance(ev, yaml.ScalarEvent):
             if ev.anchor:
                 sizes[ev.anchor] = 1
-            add(1, ev.start_mark)
+            grow(1)
         elif isinstance(ev, yaml.AliasEvent):
-            add(sizes.get(ev.anchor, 1), ev.start_mark)
+            n = sizes.get(ev.anchor, 1)
+            added += n
+            grow(n)
+            if nodes_max and added > nodes_max:
+                loc = Loc(path, ev.start_mark.line + 1, ev.start_mark.column + 1)
+                raise InputError(f"more than {nodes_max} YAML nodes once aliases are expanded "
+                                 f"(bound FW2NP_MAX_YAML_NODES; 0 removes it)", loc, line_of(text, loc.line))
 
 
 def load_all(text: str, path: str) -> list:
