@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import netaddr
 import pytest
 
 from translator.errors import InputError
@@ -15,29 +14,13 @@ from translator.model import ALLOW, DENY
 from translator.resolve import Resolver
 from translator.synth import convert
 
+from .secure import decide, ip
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not present")
 
 
-def ip(s: str) -> int:
-    a = netaddr.IPAddress(s)
-    return int(a) if a.version == 4 else int(a) + (1 << 32)
-
-
-def decide(rs, src: str, dst: str, proto: int, port: int) -> str:
-    """First-match decision in the secure reading (allows: lower, no condition; denies: upper)."""
-    res = Resolver(rs)
-    s, d, v = ip(src), ip(dst), (proto << 16) + port
-    for r in rs.rules:
-        bs, bd, bv = res.address(r.src), res.address(r.dst), res.services(r.services)
-        if r.action == ALLOW:
-            hit = s in bs.lower and d in bd.lower and v in bv.lower and not r.conditions
-        else:
-            hit = s in bs.upper and d in bd.upper and v in bv.upper
-        if hit:
-            return r.action
-    return rs.default
 
 
 def by_name(rss):

@@ -17,32 +17,17 @@ from translator.resolve import Resolver
 from translator.space import svc_range
 from translator.synth import convert
 
+from .secure import decide, ip
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "iptables"
 HOST = ["10.0.0.5/32"]
 
 
-def ip(s: str) -> int:
-    return int(netaddr.IPAddress(s))
 
 
 def load(text: str, host=HOST, path="t.rules"):
     return iptables.load(text, path, host_addresses=host)
-
-
-def decide(rs, src: str, dst: str, proto: int, port: int) -> str:
-    """First-match decision in the secure reading (allows: lower, no condition; denies: upper)."""
-    res = Resolver(rs)
-    s, d, v = ip(src), ip(dst), (proto << 16) + port
-    for r in rs.rules:
-        bs, bd, bv = res.address(r.src), res.address(r.dst), res.services(r.services)
-        if r.action == ALLOW:
-            hit = s in bs.lower and d in bd.lower and v in bv.lower and not r.conditions
-        else:
-            hit = s in bs.upper and d in bd.upper and v in bv.upper
-        if hit:
-            return r.action
-    return rs.default
 
 
 def table(*lines: str, policies="INPUT DROP,FORWARD DROP,OUTPUT ACCEPT", chains=()) -> str:
