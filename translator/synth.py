@@ -240,10 +240,12 @@ class Synth:
             for side, atoms in sorted(partial.items()):
                 for a in atoms:
                     whose = "of workload " if a.kind == "workload" else ""
+                    # an example with the workload itself at that end, when one changes
+                    ex = (self.changed_flow(opt, side, a.point) if a.index >= 0 else None) or example.get()
                     self.findings.append(Finding(
                         "partial-cover",
                         f"the {side} covers only part of the addresses {whose}{a}; the {r.action} {what} it",
-                        r, example.get()))
+                        r, ex))
             for side, expr in (("src", r.src), ("dst", r.dst)):
                 lower = self.resolver.address(expr).lower
                 if self.uni.pod_families and not (ALL_V4.issubset(lower) or ALL_V6.issubset(lower)) and any(
@@ -260,12 +262,16 @@ class Synth:
                 self.findings.append(Finding("condition", f"cannot enforce {c.text} ({c.reason}); {effect}",
                                              r, example.get()))
 
-    def changed_flow(self, opt: CRule) -> str | None:
-        """A flow inside OPT's match where the secure and optimistic decisions differ."""
+    def changed_flow(self, opt: CRule, side: str | None = None, point: int | None = None) -> str | None:
+        """A flow inside OPT's match where the secure and optimistic decisions differ.
+
+        SIDE and POINT pin one end (a partly covered workload)."""
         def points(s: IntervalSet, limit=4):
             return [lo for lo, _ in list(s)[:limit]] + [hi for _, hi in list(s)[:limit]]
-        for s in points(opt.src & self.uni.endpoints):
-            for d in points(opt.dst & self.uni.endpoints):
+        srcs = [point] if side == "src" else points(opt.src & self.uni.endpoints)
+        dsts = [point] if side == "dst" else points(opt.dst & self.uni.endpoints)
+        for s in srcs:
+            for d in dsts:
                 if s not in self.uni.governed and d not in self.uni.governed:
                     continue
                 for v in points(opt.svc, 6):
