@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import product
 
+from .evaluate.netpol import requirement_holds
 from .inventory import NAME_LABEL, Inventory, Workload
 
 ALL, NONE, SOME = "all", "none", "some"
@@ -74,15 +75,10 @@ def requirements(sel: dict | None) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def _holds(op: str, values: tuple, value: str | None) -> bool:
-    if op == "In":
-        return value is not None and value in values
-    if op == "NotIn":
-        return value is None or value not in values
-    if op == "Exists":
-        return value is not None
-    if op == "DoesNotExist":
-        return value is None
-    return False  # an unknown operator selects nothing (the API rejects it)
+    try:
+        return requirement_holds(op, values, value)
+    except ValueError:
+        return False  # an unknown operator selects nothing (the API rejects it)
 
 
 def matches(sel: dict | None, labels: dict[str, str]) -> bool:

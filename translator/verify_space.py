@@ -13,6 +13,7 @@ import netaddr
 
 from .errors import InputError, Loc, line_of
 from .evaluate.firewall import parse_range
+from .evaluate.netpol import requirement_holds
 from .inventory import NAME_LABEL, Inventory, Workload
 from .model import PORT_PROTOCOLS, TYPE_PROTOCOLS, AddrExpr, AnyAddr, Net, Ref, Ruleset, Svc, port_domain
 from .yamlio import loc_of
@@ -45,14 +46,7 @@ class Sel:
         return {k for k, _, _ in self.reqs}
 
 
-def req_holds(op: str, values: frozenset, v: str | None) -> bool:
-    if op == "In":
-        return v is not None and v in values
-    if op == "NotIn":
-        return v is None or v not in values
-    if op == "Exists":
-        return v is not None
-    return v is None
+req_holds = requirement_holds  # operators are checked when the selector is parsed
 
 
 def parse_selector(obj, src: "PolicySource") -> Sel:

@@ -17,6 +17,19 @@ PROTO_NAMES = {6: "TCP", 17: "UDP", 132: "SCTP"}
 INGRESS, EGRESS = "Ingress", "Egress"
 
 
+def requirement_holds(op: str, values, value: str | None) -> bool:
+    """One matchExpressions requirement on a label VALUE (None: the pod has no such key)."""
+    if op == "In":
+        return value is not None and value in values
+    if op == "NotIn":
+        return value is None or value not in values
+    if op == "Exists":
+        return value is not None
+    if op == "DoesNotExist":
+        return value is None
+    raise ValueError(f"unknown label selector operator {op!r}")
+
+
 def selector_matches(sel: dict | None, labels: dict[str, str]) -> bool:
     """A LabelSelector: every matchLabels pair and every matchExpressions entry holds."""
     sel = sel or {}
@@ -24,19 +37,8 @@ def selector_matches(sel: dict | None, labels: dict[str, str]) -> bool:
         if labels.get(k) != _text(v):
             return False
     for expr in sel.get("matchExpressions") or []:
-        key, op = expr.get("key"), expr.get("operator")
         values = [_text(v) for v in expr.get("values") or []]
-        if op == "In":
-            ok = key in labels and labels[key] in values
-        elif op == "NotIn":
-            ok = key not in labels or labels[key] not in values
-        elif op == "Exists":
-            ok = key in labels
-        elif op == "DoesNotExist":
-            ok = key not in labels
-        else:
-            raise ValueError(f"unknown label selector operator {op!r}")
-        if not ok:
+        if not requirement_holds(expr.get("operator"), values, labels.get(expr.get("key"))):
             return False
     return True
 
