@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -22,3 +23,14 @@ def grammar_path(name: str) -> Path:
 def templates_dir() -> Path:
     """The templates/ folder."""
     return _find("templates")
+
+
+@lru_cache(maxsize=None)
+def lalr_parser(name: str, positions: bool = False):
+    """The LALR parser (contextual lexer) of grammars/NAME, built once.
+
+    positions: keep line/column on tree nodes (and no placeholders for missing optionals)."""
+    from lark import Lark
+
+    extra = {"propagate_positions": True, "maybe_placeholders": False} if positions else {}
+    return Lark(grammar_path(name).read_text(), parser="lalr", lexer="contextual", **extra)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import netaddr
 from lark import Lark
@@ -20,7 +19,7 @@ from ..model import (
     ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TCP, UDP, AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref,
     Rule, Ruleset, Svc, Unresolved, proto_label,
 )
-from ..resources import grammar_path
+from ..resources import lalr_parser
 from .cisco_common import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, mask_bits, net_text, port_number,
     port_ranges, port_svcs,
@@ -32,9 +31,8 @@ PORT_OPS = ("eq", "neq", "lt", "gt", "range")
 TOP = ("access-list", "object", "object-group", "access-group", "name")
 
 
-@lru_cache(maxsize=1)
 def parser() -> Lark:
-    return Lark(grammar_path("cisco_asa.lark").read_text(), parser="lalr", lexer="contextual")
+    return lalr_parser("cisco_asa.lark")
 
 
 def detect(text: str, path: str) -> int:

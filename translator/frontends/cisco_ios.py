@@ -8,14 +8,13 @@ full router configuration are ignored.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import netaddr
 from lark import Lark
 
 from ..errors import InputError, Loc, Warning_
 from ..model import ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, AddrExpr, AnyAddr, Condition, Net, Rule, Ruleset, Svc, Unresolved
-from ..resources import grammar_path
+from ..resources import lalr_parser
 from .cisco_common import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, port_number, port_ranges, port_svcs,
     wildcard_nets,
@@ -30,9 +29,8 @@ VALUE_OPTIONS = {"dscp", "precedence", "tos", "time-range", "reflect", "option",
 WILDCARD_LIMIT = 256
 
 
-@lru_cache(maxsize=1)
 def parser() -> Lark:
-    return Lark(grammar_path("cisco_ios.lark").read_text(), parser="lalr", lexer="contextual")
+    return lalr_parser("cisco_ios.lark")
 
 
 def detect(text: str, path: str) -> int:

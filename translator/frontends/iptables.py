@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import PurePath
 
 import netaddr
@@ -25,7 +24,7 @@ from ..model import (
     ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, PROTO_NAMES, AddrExpr, AnyAddr, Condition, Net, Rule,
     Ruleset, Svc, Unresolved, port_domain, proto_label,
 )
-from ..resources import grammar_path
+from ..resources import lalr_parser
 from ..space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto
 from .cisco_common import net_text, syntax_error
 
@@ -66,10 +65,8 @@ _TERMINALS = {"TABLE": "a table (*filter)", "CHAIN_DECL": "a chain (:INPUT ACCEP
               "WORD": "a value", "STRING": "a quoted string", "NEG": "'!'", "_NL": "end of line"}
 
 
-@lru_cache(maxsize=1)
 def parser() -> Lark:
-    return Lark(grammar_path("iptables.lark").read_text(), parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=False)
+    return lalr_parser("iptables.lark", positions=True)
 
 
 def detect(text: str, path: str) -> int:

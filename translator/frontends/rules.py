@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import re
 from contextlib import contextmanager
-from functools import lru_cache
 
 import netaddr
 from lark import Lark, Token, Tree
@@ -17,7 +16,7 @@ from ..model import (
     Net, Ref, Rule, Ruleset, ServiceDef, Svc, port_domain,
 )
 from ..resolve import check_references
-from ..resources import grammar_path
+from ..resources import lalr_parser
 
 NAME = "rules"
 ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "redirect": 5, "echo-request": 8,
@@ -35,10 +34,8 @@ _TERMINALS = {
 }
 
 
-@lru_cache(maxsize=1)
 def parser() -> Lark:
-    return Lark(grammar_path("ruleset.lark").read_text(), parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=False)
+    return lalr_parser("ruleset.lark", positions=True)
 
 
 def detect(text: str, path: str) -> int:
