@@ -231,7 +231,7 @@ class Linter:
             groups = along(self.sec, "src", atom.point, self.default_allow, self.uni.end)
             if len(groups) == 1 and groups[0][1] == FULL_SVC and self.uni.endpoints.issubset(groups[0][0]):
                 continue  # egress not restricted
-            allowed = IntervalSet(iv for region, svc, _ in groups if region & self.uni.endpoints for iv in svc)
+            allowed = IntervalSet(iv for region, svc, *_ in groups if region & self.uni.endpoints for iv in svc)
             missing = [label for proto, label in DNS if not svc_range(proto, 53, 53).issubset(allowed)]
             if missing:
                 what = "neither udp/53 nor tcp/53 is" if len(missing) == 2 else f"{missing[0]} is not"

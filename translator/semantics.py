@@ -17,9 +17,9 @@ import netaddr
 
 from .errors import InputError, line_of
 from .inventory import Inventory, Workload
-from .model import ALLOW, AddrExpr, Ref, Rule, Ruleset
+from .model import ALLOW, PORT_PROTOCOLS, AddrExpr, Ref, Rule, Ruleset
 from .resolve import Resolver
-from .space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, POD_BASE, IntervalSet, ip_range
+from .space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, POD_BASE, IntervalSet, ip_range, whole_proto
 
 SECURE, OPTIMISTIC = "secure", "optimistic"
 
@@ -186,6 +186,11 @@ class CRule:
     dst: IntervalSet
     svc: IntervalSet
     partial: dict = field(default_factory=dict)  # side -> [Atom]
+    sweep: dict = field(default_factory=dict)    # side -> its intervals with the gaps of no endpoint closed
+
+    def sweep_ivs(self, side: str) -> tuple:
+        """SIDE's intervals for a sweep: the gaps that hold no endpoint may be closed."""
+        return self.sweep.get(side) or getattr(self, side).iv
 
     def matches(self, s: int, d: int, v: int) -> bool:
         return s in self.src and d in self.dst and v in self.svc
@@ -196,6 +201,7 @@ class CRules(list):
     whose src (dst) holds it without scanning every rule (see `rules_at`)."""
 
     end: int | None = None
+    holes: tuple = ([], ())   # (starts, intervals) of the points that are no endpoint
 
     def rules_at(self, side: str, point: int) -> list[tuple[int, CRule]] | None:
         """[(position, rule)] of the rules whose SIDE holds pod POINT, in order; None: not indexed."""
@@ -210,6 +216,43 @@ class CRules(list):
             wide, per = self._side_index(side, idx[2])
             cache[key] = list(heapq.merge(wide, per.get(point, ())))
         return cache[key]
+
+    def flow_mask(self, s: int, d: int, v: int) -> int | None:
+        """Bits (by position) of the rules that may match the flow; None: neither end is indexed."""
+        ends = [m for m in (self._mask_at("src", s), self._mask_at("dst", d)) if m is not None]
+        if not ends:
+            return None
+        found = self._svc_mask(v)
+        for m in ends:
+            found &= m
+        return found
+
+    def _mask_at(self, side: str, point: int) -> int | None:
+        found = self.rules_at(side, point)
+        if found is None:
+            return None
+        cache = self.__dict__.setdefault("_masks", {})
+        key = (len(self), side, point)
+        if key not in cache:
+            cache[key] = _bits(i for i, _ in found)
+        return cache[key]
+
+    def _svc_mask(self, v: int) -> int:
+        idx = self.__dict__.get("_svc_idx")
+        if idx is None or idx[0] != len(self):
+            classes = svc_classes(self)
+            per: list[list[int]] = [[] for _ in classes.pieces]
+            for i, c in enumerate(self):
+                m, b = classes.mask(c.svc), 0
+                while m:
+                    if m & 1:
+                        per[b].append(i)
+                    m >>= 1
+                    b += 1
+            ivs = sorted((lo, hi, _bits(per[b])) for b, piece in enumerate(classes.pieces) for lo, hi in piece.iv)
+            idx = self.__dict__["_svc_idx"] = (len(self), [lo for lo, _, _ in ivs], ivs)
+        k = bisect_right(idx[1], v) - 1
+        return idx[2][k][2] if k >= 0 and v <= idx[2][k][1] else 0
 
     def _side_index(self, side: str, store: dict):
         if side not in store:
@@ -231,10 +274,21 @@ class CRules(list):
         return store[side]
 
 
+def _bits(positions) -> int:
+    """The bit mask with the given bit positions set."""
+    positions = list(positions)
+    out = bytearray((max(positions, default=0) >> 3) + 1)
+    for i in positions:
+        out[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(out, "little")
+
+
 def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SECURE) -> list[CRule]:
     """Each rule's match set, resolved to the secure (or optimistic) side."""
     out = CRules()
     out.end = uni.end
+    gaps = IntervalSet([(0, uni.end)]) - uni.endpoints   # no endpoint: a sweep need not stop there
+    holes = out.holes = ([lo for lo, _ in gaps.iv], gaps.iv)
     for r in rs.rules:
         allow = r.action == ALLOW
         # secure: allows match what they surely match, denies what they may match
@@ -250,8 +304,23 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
             if part:
                 partial[side] = part
         sv = resolver.services(r.services)
-        out.append(CRule(r, allow, sides[0], sides[1], sv.lower if sure else sv.upper, partial))
+        sweep = {side: _closed(x, holes) for side, x in zip(("src", "dst"), sides)}
+        out.append(CRule(r, allow, sides[0], sides[1], sv.lower if sure else sv.upper, partial, sweep))
     return out
+
+
+def _closed(s: IntervalSet, holes: tuple[list[int], tuple]) -> tuple:
+    """S's intervals with each gap between two of them that lies wholly in HOLES closed."""
+    los, ivs = holes
+    out: list[tuple[int, int]] = []
+    for lo, hi in s.iv:
+        if out:
+            k = bisect_right(los, out[-1][1] + 1) - 1
+            if k >= 0 and ivs[k][1] >= lo - 1:
+                out[-1] = (out[-1][0], hi)
+                continue
+        out.append((lo, hi))
+    return tuple(out)
 
 
 def _candidates(crules: list[CRule], fixed: str, point: int) -> list[tuple[int, CRule]]:
@@ -265,9 +334,12 @@ def _candidates(crules: list[CRule], fixed: str, point: int) -> list[tuple[int, 
 def first_match(crules: list[CRule], default_allow: bool, s: int, d: int, v: int) -> tuple[bool, CRule | None]:
     """The decision for one flow, and the rule that made it (None: the default)."""
     if isinstance(crules, CRules):
-        lists = [x for x in (crules.rules_at("src", s), crules.rules_at("dst", d)) if x is not None]
-        if lists:
-            for _, c in min(lists, key=len):
+        found = crules.flow_mask(s, d, v)
+        if found is not None:
+            while found:
+                low = found & -found
+                found ^= low
+                c = crules[low.bit_length() - 1]
                 if c.matches(s, d, v):
                     return c.allow, c
             return default_allow, None
@@ -277,76 +349,134 @@ def first_match(crules: list[CRule], default_allow: bool, s: int, d: int, v: int
     return default_allow, None
 
 
+class SvcClasses:
+    """The service line cut into classes that every rule's service set treats alike.
+
+    A service set becomes a bit mask over the classes, so deciding a flow's
+    services is a handful of integer operations instead of interval algebra."""
+
+    def __init__(self, sets):
+        sets = list({s for s in sets} | {FULL_SVC})
+        cuts = sorted({x for s in sets for lo, hi in s.iv for x in (lo, hi + 1)})
+        by_sig: dict[tuple, list] = {}
+        for lo, nxt in zip(cuts, cuts[1:]):
+            sig = tuple(k for k, s in enumerate(sets) if lo in s)
+            if sig:
+                by_sig.setdefault(sig, []).append((lo, nxt - 1))
+        sigs = sorted(by_sig, key=lambda g: by_sig[g][0])
+        self.pieces = [IntervalSet(by_sig[g]) for g in sigs]
+        self.masks = {s: 0 for s in sets}
+        for bit, sig in enumerate(sigs):
+            for k in sig:
+                self.masks[sets[k]] |= 1 << bit
+        self.full = self.masks[FULL_SVC]
+        self._sets: dict[int, IntervalSet] = {0: EMPTY}
+
+    def mask(self, s: IntervalSet) -> int:
+        return self.masks[s]
+
+    def set(self, mask: int) -> IntervalSet:
+        """The services of MASK."""
+        s = self._sets.get(mask)
+        if s is None:
+            bits, k = mask, 0
+            parts = []
+            while bits:
+                if bits & 1:
+                    parts += self.pieces[k].iv
+                bits >>= 1
+                k += 1
+            s = self._sets[mask] = IntervalSet(parts)
+        return s
+
+
+def svc_classes(crules: list[CRule]) -> SvcClasses:
+    """The service classes of CRULES (kept on a CRules list); each port protocol is a union of classes."""
+    got = getattr(crules, "_svc_classes", None)
+    if got is None or got[0] != len(crules):
+        protos = [whole_proto(p) for p in sorted(PORT_PROTOCOLS)]
+        got = (len(crules), SvcClasses([c.svc for c in crules] + protos))
+        if isinstance(crules, CRules):
+            crules._svc_classes = got
+    return got[1]
+
+
+def _decide_masks(masks: list[int], allows: list[bool], active: int, full: int, default_allow: bool):
+    """decide() over bit masks: ACTIVE holds the positions (in MASKS) of the matching rules."""
+    decided = allowed = 0
+    contrib = []
+    while active:
+        low = active & -active
+        active ^= low
+        k = low.bit_length() - 1
+        new = masks[k] & ~decided
+        if not new:
+            continue
+        if allows[k]:
+            allowed |= new
+            contrib.append((k, new))
+        decided |= new
+        if decided == full:
+            break
+    if default_allow and decided != full:
+        rest = full & ~decided
+        allowed |= rest
+        contrib.append((-1, rest))
+    return allowed, contrib
+
+
 def decide(ordered: list[CRule], default_allow: bool) -> tuple[IntervalSet, tuple]:
     """Allowed services when exactly ORDERED rules match the endpoint pair.
 
     Also returns ((rule, services it decided allowed), ...); rule None is the default."""
-    decided, allowed, contrib = EMPTY, EMPTY, []
-    for c in ordered:
-        if c.svc is FULL_SVC or c.svc == FULL_SVC:    # the last rule that can decide anything
-            if c.allow:
-                new = FULL_SVC - decided
-                if new:
-                    allowed = allowed | new
-                    contrib.append((c, new))
-            decided = FULL_SVC
-            break
-        new = c.svc - decided
-        if not new:
-            continue
-        if c.allow:
-            allowed = allowed | new
-            contrib.append((c, new))
-        decided = decided | new
-        if decided == FULL_SVC:
-            break
-    if default_allow:
-        rest = FULL_SVC - decided
-        if rest:
-            allowed = allowed | rest
-            contrib.append((None, rest))
-    return allowed, tuple(contrib)
-
-
-def _merge(into: dict, contrib) -> None:
-    for c, svc in contrib:
-        into[c] = into[c] | svc if c in into else svc
+    classes = SvcClasses(c.svc for c in ordered)
+    masks = [classes.mask(c.svc) for c in ordered]
+    allowed, contrib = _decide_masks(masks, [c.allow for c in ordered], (1 << len(ordered)) - 1,
+                                     classes.full, default_allow)
+    return classes.set(allowed), tuple((ordered[k] if k >= 0 else None, classes.set(m)) for k, m in contrib)
 
 
 def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end: int):
-    """Sweep the other side for a fixed endpoint: [(region, allowed services, {rule: services})].
+    """Sweep the other side for a fixed endpoint: [(region, allowed services, {rule: mask}, mask)].
 
     fixed='src': POINT is a source and regions are destinations; 'dst' the reverse.
-    Rule None in the contributions stands for the default action."""
+    Masks are over `svc_classes(crules)`: the services each rule decided allowed there,
+    and the allowed services.  Rule None in the contributions stands for the default action."""
     other = "dst" if fixed == "src" else "src"
-    rel = [(i, c) for i, c in _candidates(crules, fixed, point) if c.svc]
-    events: dict[int, list] = {0: [], end + 1: []}
-    for i, c in rel:
-        for lo, hi in getattr(c, other).iv:
-            events.setdefault(lo, []).append((1, i))
-            events.setdefault(hi + 1, []).append((0, i))
-    active: set[int] = set()
-    cache: dict[tuple, tuple] = {}
-    by_index = dict(rel)
-    groups: dict[IntervalSet, tuple[list, dict, set]] = {}
+    classes = svc_classes(crules)
+    rel = [c for _, c in _candidates(crules, fixed, point) if c.svc]
+    masks = [classes.masks[c.svc] for c in rel]
+    allows = [c.allow for c in rel]
+    events: dict[int, int] = {0: 0, end + 1: 0}    # point -> the rules entering or leaving there
+    for k, c in enumerate(rel):
+        bit = 1 << k
+        for lo, hi in c.sweep_ivs(other):
+            events[lo] = events.get(lo, 0) ^ bit
+            events[hi + 1] = events.get(hi + 1, 0) ^ bit
     points = sorted(p for p in events if p <= end + 1)
-    for k, p in enumerate(points[:-1]):
-        for kind, i in events[p]:
-            if kind:
-                active.add(i)
-            else:
-                active.discard(i)
-        key = tuple(sorted(active))
-        if key not in cache:
-            cache[key] = decide([by_index[i] for i in key], default_allow)
-        allowed, contrib = cache[key]
+    cache: dict[int, tuple] = {}
+    groups: dict[int, tuple[list, dict, set]] = {}
+    active, full = 0, classes.full
+    hole_los, holes = getattr(crules, "holes", CRules.holes)
+    for k in range(len(points) - 1):
+        p = points[k]
+        active ^= events[p]
+        h = bisect_right(hole_los, p) - 1
+        if h >= 0 and holes[h][1] >= points[k + 1] - 1:
+            continue                      # no endpoint here
+        got = cache.get(active)
+        if got is None:
+            got = cache[active] = _decide_masks(masks, allows, active, full, default_allow)
+        allowed, contrib = got
         if allowed:
             ivs, cs, seen = groups.setdefault(allowed, ([], {}, set()))
             ivs.append((p, points[k + 1] - 1))
-            if key not in seen:  # the same active set contributes the same rules
-                seen.add(key)
-                _merge(cs, contrib)
-    return [(IntervalSet(ivs), allowed, cs) for allowed, (ivs, cs, _) in groups.items()]
+            if active not in seen:  # the same active set contributes the same rules
+                seen.add(active)
+                for j, m in contrib:
+                    cs[j] = cs.get(j, 0) | m
+    return [(IntervalSet(ivs), classes.set(allowed), {(rel[j] if j >= 0 else None): m for j, m in cs.items()},
+             allowed) for allowed, (ivs, cs, _) in groups.items()]
 
 
 def source_line(rs: Ruleset, rule: Rule) -> str | None:

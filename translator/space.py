@@ -20,7 +20,7 @@ PROTO_SHIFT = 16
 class IntervalSet:
     """An immutable set of integers kept as sorted disjoint inclusive intervals."""
 
-    __slots__ = ("iv", "_los")
+    __slots__ = ("iv", "_los", "_hash")
 
     def __init__(self, intervals: Iterable[tuple[int, int]] = ()):
         merged: list[tuple[int, int]] = []
@@ -33,12 +33,12 @@ class IntervalSet:
             else:
                 merged.append((lo, hi))
         self.iv = tuple(merged)
-        self._los = None
+        self._los = self._hash = None
 
     @classmethod
     def _raw(cls, iv: tuple) -> "IntervalSet":
         s = cls.__new__(cls)
-        s.iv, s._los = iv, None
+        s.iv, s._los, s._hash = iv, None, None
         return s
 
     @classmethod
@@ -52,7 +52,9 @@ class IntervalSet:
         return isinstance(other, IntervalSet) and self.iv == other.iv
 
     def __hash__(self) -> int:
-        return hash(self.iv)
+        if self._hash is None:
+            self._hash = hash(self.iv)
+        return self._hash
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         return iter(self.iv)

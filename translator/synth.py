@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from dataclasses import dataclass, field
 
 from .cidr import ip_blocks
@@ -12,7 +11,7 @@ from .k8snames import dns_name
 from .model import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from .resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
-from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, first_match
+from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, first_match, svc_classes
 from .space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
@@ -29,7 +28,6 @@ class Result:
     stats: dict = field(default_factory=dict)
 
 
-@lru_cache(maxsize=4096)
 def ports_for(allowed: IntervalSet) -> tuple[list[dict] | None, IntervalSet]:
     """NetworkPolicy ports for ALLOWED (None: every port and protocol) and what they cannot say."""
     if allowed == FULL_SVC:
@@ -55,11 +53,17 @@ class Synth:
         self.uni = Universe(inv, rs, self.resolver)
         self.secure = compile_rules(rs, self.uni, self.resolver, SECURE)
         self.optimistic = compile_rules(rs, self.uni, self.resolver, OPTIMISTIC)
+        self.classes = svc_classes(self.secure)
+        self.l4 = 0
+        for p, _ in PORT_NAMES:
+            self.l4 |= self.classes.masks[whole_proto(p)]
         self.default_allow = rs.default == ALLOW
         self.findings: list[Finding] = []
         self._dropped: dict = {}
         self._blocks: dict = {}
         self._pod_peers: dict = {}
+        self._peers: dict = {}
+        self._ports: dict = {}
         self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
 
@@ -98,6 +102,13 @@ class Synth:
 
     def peers(self, region: IntervalSet, home: str) -> list[dict] | None:
         """Peers for the endpoints in REGION (None: every endpoint)."""
+        key = (region, home)
+        if key not in self._peers:
+            self._peers[key] = self._make_peers(region, home)
+        found = self._peers[key]
+        return None if found is None else list(found)  # shared peer dicts: never mutated
+
+    def _make_peers(self, region: IntervalSet, home: str) -> list[dict] | None:
         if self.uni.endpoints.issubset(region):
             return None
         pods = region & self.uni.pods
@@ -124,13 +135,17 @@ class Synth:
         if len(groups) == 1 and groups[0][1] == FULL_SVC and self.uni.endpoints.issubset(groups[0][0]):
             return [{}], False, list(groups[0][2])
         out, contrib = [], []
-        for region, allowed, cs in sorted(groups, key=lambda g: g[0].iv):
+        for region, allowed, cs, bits in sorted(groups, key=lambda g: g[0].iv):
             region = region & self.uni.endpoints
             if not region:
                 continue
-            ports, dropped = ports_for(allowed)
+            if bits not in self._ports:   # what ports cannot say: the services outside TCP, UDP, SCTP
+                ports = ports_for(allowed)[0]
+                self._ports[bits] = ports, 0 if ports is None else bits & ~self.l4
+            ports, dropped = self._ports[bits]
             if dropped:
-                self.report_dropped(atom, fixed, region, dropped, [c for c, v in cs.items() if v & dropped])
+                self.report_dropped(atom, fixed, region, self.classes.set(dropped),
+                                    [c for c, m in cs.items() if m & dropped])
             if ports == []:
                 continue
             rule: dict = {}
