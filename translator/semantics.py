@@ -401,10 +401,23 @@ def svc_classes(crules: list[CRule]) -> SvcClasses:
     return got[1]
 
 
-def _decide_masks(masks: list[int], allows: list[bool], active: int, full: int, default_allow: bool):
-    """decide() over bit masks: ACTIVE holds the positions (in MASKS) of the matching rules."""
-    decided = allowed = 0
-    contrib = []
+def _svc_masks(crules: list[CRule], classes: SvcClasses) -> list[int]:
+    """Each rule's service mask, by position (kept on a CRules list)."""
+    got = getattr(crules, "_svc_masks", None)
+    if got is None or len(got) != len(crules):
+        got = [classes.masks[c.svc] for c in crules]
+        if isinstance(crules, CRules):
+            crules._svc_masks = got
+    return got
+
+
+def _decide_masks(masks: list[int], allows: list[bool], active: int, full: int, default_allow: bool,
+                  flag: int) -> tuple[int, int, int]:
+    """The first-match decision over bit masks for the rules (positions in MASKS) set in ACTIVE.
+
+    Returns the allowed services, the rules that allowed some of them (bits; the
+    default is bit len(MASKS)), and those of them that allowed some of FLAG."""
+    decided = allowed = by = flagged = 0
     while active:
         low = active & -active
         active ^= low
@@ -414,69 +427,81 @@ def _decide_masks(masks: list[int], allows: list[bool], active: int, full: int, 
             continue
         if allows[k]:
             allowed |= new
-            contrib.append((k, new))
+            by |= low
+            if new & flag:
+                flagged |= low
         decided |= new
         if decided == full:
             break
     if default_allow and decided != full:
         rest = full & ~decided
         allowed |= rest
-        contrib.append((-1, rest))
-    return allowed, contrib
+        by |= 1 << len(masks)
+        if rest & flag:
+            flagged |= 1 << len(masks)
+    return allowed, by, flagged
 
 
-def decide(ordered: list[CRule], default_allow: bool) -> tuple[IntervalSet, tuple]:
-    """Allowed services when exactly ORDERED rules match the endpoint pair.
-
-    Also returns ((rule, services it decided allowed), ...); rule None is the default."""
-    classes = SvcClasses(c.svc for c in ordered)
-    masks = [classes.mask(c.svc) for c in ordered]
-    allowed, contrib = _decide_masks(masks, [c.allow for c in ordered], (1 << len(ordered)) - 1,
-                                     classes.full, default_allow)
-    return classes.set(allowed), tuple((ordered[k] if k >= 0 else None, classes.set(m)) for k, m in contrib)
-
-
-def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end: int):
-    """Sweep the other side for a fixed endpoint: [(region, allowed services, {rule: mask}, mask)].
+def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end: int, flag: int = 0):
+    """Sweep the other side for a fixed endpoint: [(region, allowed, rules, flagged rules, allowed mask)].
 
     fixed='src': POINT is a source and regions are destinations; 'dst' the reverse.
-    Masks are over `svc_classes(crules)`: the services each rule decided allowed there,
-    and the allowed services.  Rule None in the contributions stands for the default action."""
+    Each region has one set of allowed services; RULES decided some of them allowed
+    there (in order; None stands for the default action) and FLAGGED are those that
+    allowed services of the mask FLAG (over `svc_classes(crules)`)."""
     other = "dst" if fixed == "src" else "src"
     classes = svc_classes(crules)
-    rel = [c for _, c in _candidates(crules, fixed, point) if c.svc]
-    masks = [classes.masks[c.svc] for c in rel]
-    allows = [c.allow for c in rel]
+    rel, masks, allows = [], [], []
     events: dict[int, int] = {0: 0, end + 1: 0}    # point -> the rules entering or leaving there
-    for k, c in enumerate(rel):
-        bit = 1 << k
+    get = events.get
+    by_pos = _svc_masks(crules, classes)
+    for i, c in _candidates(crules, fixed, point):
+        if not by_pos[i]:
+            continue
+        bit = 1 << len(rel)
+        rel.append(c)
+        masks.append(by_pos[i])
+        allows.append(c.allow)
         for lo, hi in c.sweep_ivs(other):
-            events[lo] = events.get(lo, 0) ^ bit
-            events[hi + 1] = events.get(hi + 1, 0) ^ bit
-    points = sorted(p for p in events if p <= end + 1)
+            events[lo] = get(lo, 0) ^ bit
+            events[hi + 1] = get(hi + 1, 0) ^ bit
+    rel.append(None)
+    points = sorted(events)
     cache: dict[int, tuple] = {}
-    groups: dict[int, tuple[list, dict, set]] = {}
+    groups: dict[int, list] = {}
     active, full = 0, classes.full
     hole_los, holes = getattr(crules, "holes", CRules.holes)
-    for k in range(len(points) - 1):
-        p = points[k]
+    for p, nxt in zip(points, points[1:]):
         active ^= events[p]
         h = bisect_right(hole_los, p) - 1
-        if h >= 0 and holes[h][1] >= points[k + 1] - 1:
+        if h >= 0 and holes[h][1] >= nxt - 1:
             continue                      # no endpoint here
         got = cache.get(active)
         if got is None:
-            got = cache[active] = _decide_masks(masks, allows, active, full, default_allow)
-        allowed, contrib = got
-        if allowed:
-            ivs, cs, seen = groups.setdefault(allowed, ([], {}, set()))
-            ivs.append((p, points[k + 1] - 1))
-            if active not in seen:  # the same active set contributes the same rules
-                seen.add(active)
-                for j, m in contrib:
-                    cs[j] = cs.get(j, 0) | m
-    return [(IntervalSet(ivs), classes.set(allowed), {(rel[j] if j >= 0 else None): m for j, m in cs.items()},
-             allowed) for allowed, (ivs, cs, _) in groups.items()]
+            got = cache[active] = _decide_masks(masks, allows, active, full, default_allow, flag)
+        if got[0]:
+            group = groups.get(got[0])
+            if group is None:
+                group = groups[got[0]] = [[], 0, 0]
+            ivs = group[0]
+            if ivs and ivs[-1][1] == p - 1:
+                ivs[-1] = (ivs[-1][0], nxt - 1)
+            else:
+                ivs.append((p, nxt - 1))
+            group[1] |= got[1]
+            group[2] |= got[2]
+    return [(IntervalSet._raw(tuple(ivs)), classes.set(allowed), _pick(rel, by), _pick(rel, flagged), allowed)
+            for allowed, (ivs, by, flagged) in groups.items()]
+
+
+def _pick(items: list, bits: int) -> list:
+    """The ITEMS at the positions set in BITS, in order."""
+    out = []
+    while bits:
+        low = bits & -bits
+        bits ^= low
+        out.append(items[low.bit_length() - 1])
+    return out
 
 
 def source_line(rs: Ruleset, rule: Rule) -> str | None:

@@ -63,6 +63,7 @@ class Synth:
         self._blocks: dict = {}
         self._pod_peers: dict = {}
         self._peers: dict = {}
+        self._ns_peers: dict = {}
         self._ports: dict = {}
         self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
@@ -73,7 +74,11 @@ class Synth:
         chosen = {a.index for a in atoms}
         if len(chosen) == len(self.uni.atoms):
             return [{"namespaceSelector": {}}]
-        full = [ns for ns, group in self.uni.by_ns.items() if all(a.index in chosen for a in group)]
+        inside: dict[str, list[int]] = {}
+        for a in atoms:
+            if a.namespace is not None:
+                inside.setdefault(a.namespace, []).append(a.index)
+        full = [ns for ns, group in self.uni.by_ns.items() if len(inside.get(ns, ())) == len(group)]
         peers = []
         if self.uni.outside.index in chosen:
             rest = [ns for ns in self.uni.by_ns if ns not in full]
@@ -84,21 +89,25 @@ class Synth:
             others = [ns for ns in full if ns != home]
             if others:
                 peers.append({"namespaceSelector": ns_selector(others)})
-        for ns, group in self.uni.by_ns.items():
-            inside = [a for a in group if a.index in chosen]
-            if ns in full or not inside:
-                continue
-            if any(a.kind == "others" for a in inside):
-                left_out = [a.workload.labels for a in group if a.kind == "workload" and a.index not in chosen]
-                sels = complement(left_out)
-            else:
-                sels = union_of([a.workload.labels for a in inside])
-            for sel in sels:
-                peer = {"podSelector": sel}
-                if ns != home:
-                    peer = {"namespaceSelector": ns_selector([ns]), "podSelector": sel}
-                peers.append(peer)
+        for ns in self.uni.by_ns:
+            if ns in inside and ns not in full:
+                peers += self.ns_peers(ns, tuple(sorted(inside[ns])), ns == home)
         return peers
+
+    def ns_peers(self, ns: str, inside: tuple[int, ...], home: bool) -> list[dict]:
+        """Peers for the pod classes INSIDE (indices) of namespace NS, seen from NS itself if HOME."""
+        key = (ns, inside, home)
+        if key not in self._ns_peers:
+            group = self.uni.by_ns[ns]
+            chosen = set(inside)
+            if any(group[i - group[0].index].kind == "others" for i in inside):
+                sels = complement([a.workload.labels for a in group
+                                   if a.kind == "workload" and a.index not in chosen])
+            else:
+                sels = union_of([group[i - group[0].index].workload.labels for i in inside])
+            self._ns_peers[key] = [{"podSelector": sel} if home else
+                                   {"namespaceSelector": ns_selector([ns]), "podSelector": sel} for sel in sels]
+        return self._ns_peers[key]
 
     def peers(self, region: IntervalSet, home: str) -> list[dict] | None:
         """Peers for the endpoints in REGION (None: every endpoint)."""
@@ -131,11 +140,11 @@ class Synth:
 
     def rules_for(self, atom: Atom, fixed: str, key: str) -> tuple[list[dict], bool, list]:
         """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
-        groups = along(self.secure, fixed, atom.point, self.default_allow, self.uni.end)
+        groups = along(self.secure, fixed, atom.point, self.default_allow, self.uni.end, ~self.l4)
         if len(groups) == 1 and groups[0][1] == FULL_SVC and self.uni.endpoints.issubset(groups[0][0]):
-            return [{}], False, list(groups[0][2])
+            return [{}], False, groups[0][2]
         out, contrib = [], []
-        for region, allowed, cs, bits in sorted(groups, key=lambda g: g[0].iv):
+        for region, allowed, cs, flagged, bits in sorted(groups, key=lambda g: g[0].iv):
             region = region & self.uni.endpoints
             if not region:
                 continue
@@ -144,8 +153,7 @@ class Synth:
                 self._ports[bits] = ports, 0 if ports is None else bits & ~self.l4
             ports, dropped = self._ports[bits]
             if dropped:
-                self.report_dropped(atom, fixed, region, self.classes.set(dropped),
-                                    [c for c, m in cs.items() if m & dropped])
+                self.report_dropped(atom, fixed, region, self.classes.set(dropped), flagged)
             if ports == []:
                 continue
             rule: dict = {}
