@@ -1,16 +1,18 @@
-"""Which rules and policy rules can concern each end class, as bitmasks (for `verify_walk.py`).
+"""Which ends each rule and policy rule concerns, as bitmasks over end classes (for `verify_walk.py`).
 
-Every test here is decided by the brute-force evaluators themselves; the
-indexes only avoid asking them about (rule, class) couples that cannot match:
+Ends are numbered pods first (0 .. P-1), then IP classes (P .. P+I-1).  Every
+test here is decided by the brute-force evaluators themselves; the indexes
+only avoid asking them about (rule, class) couples that cannot match, and ask
+once per distinct selector, peer or port list:
 
 * A firewall rule side denotes every pod (the evaluator says so for a probe
   pod of no workload), or the pods of the workloads whose legacy ranges
   overlap the side's address set, confirmed by `side_matches`; an IP class
-  by the representative address lying in that set.  The set is computed from
+  by its representative address lying in that set.  The set is computed from
   `FirewallEvaluator.has` at the expression's own boundary points, between
   which membership is constant (the evaluator's own argument).
 * A policy peer with a podSelector or namespaceSelector is asked only about
-  classes that satisfy one required label (a matchLabels pair or an `In`);
+  pods that satisfy one required label (a matchLabels pair or an `In`);
   every candidate is confirmed with `NetpolEvaluator.peer_matches`.  An
   ipBlock matches IP classes by the representative lying in its set (again
   from the evaluator at the block's boundary points) and pods by their IP.
@@ -18,14 +20,13 @@ indexes only avoid asking them about (rule, class) couples that cannot match:
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
 
 import netaddr
 
 from .evaluate.endpoints import Ip, Pod
-from .evaluate.netpol import EGRESS, INGRESS
-from .verify_space import IpClass, PodClass, fresh_value, text_value
+from .evaluate.netpol import EGRESS, INGRESS, selector_matches
+from .verify_space import IpClass, PodClass, freeze, fresh_value, text_value
 
 TOP = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
 BYTE_BITS = [tuple(k for k in range(8) if x >> k & 1) for x in range(256)]
@@ -38,6 +39,16 @@ def bits_of(m: int) -> list[int]:
         if byte:
             base = i * 8
             out += [base + k for k in BYTE_BITS[byte]]
+    return out
+
+
+def low_bits(m: int, n: int) -> list[int]:
+    """The N lowest set bits of M, ascending."""
+    out: list[int] = []
+    while m and len(out) < n:
+        b = m & -m
+        out.append(b.bit_length() - 1)
+        m ^= b
     return out
 
 
@@ -66,32 +77,34 @@ def merge(points: list[int], inside, top: int) -> list[tuple[int, int]]:
     return out
 
 
-def sweep_masks(reps: list[tuple[int, int]], intervals: dict[int, list[tuple[int, int, int]]]) -> list[int]:
-    """For each representative (version, x): the bitmask of items whose intervals hold it.
+class IpLine:
+    """IP classes by representative address: the classes inside a set of intervals, as a bitmask."""
 
-    INTERVALS: version -> [(lo, hi, item)], an item's intervals disjoint."""
-    out = [0] * len(reps)
-    for version in (4, 6):
-        idx = sorted((x, i) for i, (v, x) in enumerate(reps) if v == version)
-        if not idx:
-            continue
-        events = sorted([(lo, k) for lo, hi, k in intervals.get(version, ())]
-                        + [(hi + 1, k) for lo, hi, k in intervals.get(version, ())])
-        cur, e = 0, 0
-        for x, i in idx:
-            while e < len(events) and events[e][0] <= x:
-                cur ^= 1 << events[e][1]
-                e += 1
-            out[i] = cur
-    return out
+    def __init__(self, ips: list[IpClass]):
+        self.pos: dict[int, tuple[list[int], list[int]]] = {}
+        for v in (4, 6):
+            pts = sorted((int(netaddr.IPAddress(c.address)), i) for i, c in enumerate(ips) if c.version == v)
+            self.pos[v] = ([x for x, _ in pts], [i for _, i in pts])
+        # partition order is address order within each family: index ranges are bit ranges
+        self.ordered = all(idx == list(range(idx[0], idx[0] + len(idx))) for _, idx in self.pos.values() if idx)
 
-
-def rep_point(c: IpClass) -> tuple[int, int]:
-    return c.version, int(netaddr.IPAddress(c.address))
+    def mask(self, ivs: dict[int, list[tuple[int, int]]]) -> int:
+        m = 0
+        for v, spans in ivs.items():
+            xs, idx = self.pos[v]
+            for a, b in spans:
+                lo, hi = bisect_left(xs, a), bisect_right(xs, b)
+                if lo >= hi:
+                    continue
+                if self.ordered:
+                    m |= ((1 << (hi - lo)) - 1) << idx[lo]
+                else:
+                    m |= mask_of(idx[lo:hi])
+        return m
 
 
 class RuleIndex:
-    """Firewall rules (positions in FirewallPairs.rules) whose source / destination denote each class."""
+    """Firewall rules (positions in FirewallPairs.rules) whose source / destination denote each end."""
 
     def __init__(self, fw, rules: list, ips: list[IpClass]):
         self.fw, self.rules = fw, rules
@@ -104,18 +117,17 @@ class RuleIndex:
         for v in self.legacy:
             self.legacy[v].sort()
         self.span = {v: max((hi - lo for lo, hi, _ in r), default=0) for v, r in self.legacy.items()}
-        reps = [rep_point(c) for c in ips]
-        self.side: dict[str, dict] = {}
-        for which in ("src", "dst"):
-            self.side[which] = self._index(which, reps)
+        self.line = IpLine(ips)
+        self.side = {which: self._index(which) for which in ("src", "dst")}
+        self._confirmed: dict = {}
 
     def intervals(self, expr, upper: bool) -> dict[int, list[tuple[int, int]]]:
         fw = self.fw
         return {v: merge(list(fw.boundaries(expr, v)), lambda p, v=v: fw.has(expr, v, p, upper), TOP[v])
                 for v in (4, 6)}
 
-    def _overlapping(self, ivs) -> set[str]:
-        names: set[str] = set()
+    def _overlapping(self, ivs) -> list[str]:
+        names: dict[str, None] = {}
         for v, spans in ivs.items():
             leg = self.legacy[v]
             if not leg:
@@ -124,37 +136,60 @@ class RuleIndex:
             for a, b in spans:
                 for lo, hi, name in leg[bisect_left(los, a - self.span[v]):bisect_right(los, b)]:
                     if hi >= a:
-                        names.add(name)
-        return names
+                        names[name] = None
+        return list(names)
 
-    def _index(self, which: str, reps) -> dict:
+    def _index(self, which: str) -> dict:
         everyone: list[int] = []
-        by_wl: dict[str, list[int]] = {}
-        ip_iv: dict[int, list] = {4: [], 6: []}
+        cands: list[list[str]] = []
+        ips: list[int] = []
+        memo: dict = {}
         for k, (_, r, sure) in enumerate(self.rules):
             expr = getattr(r, which)
-            ivs = self.intervals(expr, not sure)
-            for v, spans in ivs.items():
-                ip_iv[v] += [(lo, hi, k) for lo, hi in spans]
-            if self.fw.side_matches(expr, self.probe, not sure, sure):
+            key = (expr, sure)
+            if key not in memo:
+                ivs = self.intervals(expr, not sure)
+                every = self.fw.side_matches(expr, self.probe, not sure, sure)
+                memo[key] = (every, [] if every else self._overlapping(ivs), self.line.mask(ivs))
+            every, names, ip = memo[key]
+            if every:
                 everyone.append(k)
-            else:
-                for name in self._overlapping(ivs):
-                    by_wl.setdefault(name, []).append(k)
-        return {"all": mask_of(everyone), "cands": by_wl, "ips": sweep_masks(reps, ip_iv), "wl": {}}
+            cands.append(names)
+            ips.append(ip)
+        return {"all": everyone, "cands": cands, "ips": ips}
 
-    def pod_mask(self, which: str, ep: Pod) -> int:
-        """Rules whose WHICH side denotes pod EP (its workload decides)."""
+    def confirmed(self, which: str, k: int, name: str, ep: Pod) -> bool:
+        """Does rule K's WHICH side denote the pods of workload NAME (EP one of them)?"""
+        key = (which, k, name)
+        if key not in self._confirmed:
+            _, r, sure = self.rules[k]
+            self._confirmed[key] = self.fw.side_matches(getattr(r, which), ep, not sure, sure)
+        return self._confirmed[key]
+
+    def end_masks(self, which: str, wl_pods: dict[str, tuple[int, Pod]], all_pods: int, shift: int) -> list[int]:
+        """Per rule: the ends its WHICH side denotes (pods of WL_PODS {workload: (mask, a pod)}; IPs << SHIFT)."""
         side = self.side[which]
-        w = self.fw.workload_of(ep)
-        if w is None:
-            return side["all"]
-        if w.name not in side["wl"]:
-            ks = [k for k in side["cands"].get(w.name, ())
-                  if self.fw.side_matches(getattr(self.rules[k][1], which), ep, not self.rules[k][2],
-                                          self.rules[k][2])]
-            side["wl"][w.name] = side["all"] | mask_of(ks)
-        return side["wl"][w.name]
+        out = [ip << shift for ip in side["ips"]]
+        for k in side["all"]:
+            out[k] |= all_pods
+        for k, names in enumerate(side["cands"]):
+            for name in names:
+                if name in wl_pods and self.confirmed(which, k, name, wl_pods[name][1]):
+                    out[k] |= wl_pods[name][0]
+        return out
+
+    def pod_rules(self, which: str, wl_pods: dict[str, tuple[int, Pod]]) -> dict[str | None, list[int]]:
+        """Per workload (None: pods of no workload): the rules whose WHICH side denotes its pods, in order."""
+        side = self.side[which]
+        extra: dict[str, list[int]] = {name: [] for name in wl_pods}
+        for k, names in enumerate(side["cands"]):
+            for name in names:
+                if name in wl_pods and self.confirmed(which, k, name, wl_pods[name][1]):
+                    extra[name].append(k)
+        out: dict[str | None, list[int]] = {None: side["all"]}
+        for name, ks in extra.items():
+            out[name] = sorted(side["all"] + ks) if ks else side["all"]
+        return out
 
 
 def _required(sel) -> tuple[str, frozenset] | None:
@@ -170,44 +205,52 @@ def _required(sel) -> tuple[str, frozenset] | None:
 
 
 class PeerIndex:
-    """Policy rules (a global numbering) selecting each pod class, and those whose peers match each end."""
+    """Policy rules (a global numbering) with the ends their peers match, and the pods each policy selects."""
 
     def __init__(self, verifier, pods: list[PodClass], pod_ips: bool, ips: list[IpClass]):
         self.v, self.pods, self.pod_ips = verifier, pods, pod_ips
-        base = verifier.netpol(None, pod_ips)
-        self.base = base
-        self.grules: list[tuple] = []      # (policy, direction, rule dict)
-        self.pol_bits: list[dict] = []      # per policy: direction -> mask
-        for p in base.policies:
-            masks = {}
-            for direction, rules in ((INGRESS, p.ingress), (EGRESS, p.egress)):
-                start = len(self.grules)
-                self.grules += [(p, direction, r) for r in rules]
-                masks[direction] = mask_of(range(start, len(self.grules)))
-            self.pol_bits.append(masks)
+        self.base = base = verifier.netpol(None, pod_ips)
+        self.n_pods = len(pods)
+        self.all_pods = (1 << len(pods)) - 1
+        self.all_ends = (1 << (len(pods) + len(ips))) - 1
+        self.line = IpLine(ips)
         self.eps = [verifier.endpoint(c) for c in pods]
         self.nps = [verifier.netpol(c.world, pod_ips) for c in pods]
+        self.grules: list[tuple[int, str, dict]] = []    # (policy index, direction, rule dict)
+        self.first: list[dict[str, int]] = []             # per policy: direction -> its first grule
+        for i, p in enumerate(base.policies):
+            firsts = {}
+            for direction, rules in ((INGRESS, p.ingress), (EGRESS, p.egress)):
+                firsts[direction] = len(self.grules)
+                self.grules += [(i, direction, r) for r in rules]
+            self.first.append(firsts)
         self._selection()
-        self._peers(ips)
+        self._peers()
+
+    def rules_of(self, i: int, direction: str) -> range:
+        """The grules of policy I in DIRECTION."""
+        p = self.base.policies[i]
+        start = self.first[i][direction]
+        return range(start, start + len(p.ingress if direction == INGRESS else p.egress))
 
     def _selection(self) -> None:
-        from .evaluate.netpol import selector_matches
-
+        """sel_pods[policy]: pods it selects; sel[pod][direction]: policies of that type selecting it."""
         by_ns: dict[str, list[int]] = {}
-        for i, p in enumerate(self.base.policies):
-            by_ns.setdefault(p.namespace, []).append(i)
-        self.sel = []   # per pod class: {direction: mask or None (not isolated)}
-        for ep in self.eps:
-            labels = ep.label_map
-            out = {INGRESS: None, EGRESS: None}
-            for i in by_ns.get(ep.namespace, ()):
-                p = self.base.policies[i]
-                if not selector_matches(p.pod_selector, labels):
-                    continue
-                for direction in (INGRESS, EGRESS):
-                    if direction in p.types:
-                        out[direction] = (out[direction] or 0) | self.pol_bits[i][direction]
-            self.sel.append(out)
+        for i, c in enumerate(self.pods):
+            by_ns.setdefault(c.namespace, []).append(i)
+        memo: dict = {}
+        self.sel_pods: list[int] = []
+        self.sel: list[dict[str, list[int]]] = [{INGRESS: [], EGRESS: []} for _ in self.pods]
+        for k, p in enumerate(self.base.policies):
+            key = (p.namespace, freeze(p.pod_selector))
+            if key not in memo:
+                memo[key] = mask_of(i for i in by_ns.get(p.namespace, ())
+                                    if selector_matches(p.pod_selector, self.eps[i].label_map))
+            self.sel_pods.append(memo[key])
+            for direction in p.types:
+                if direction in (INGRESS, EGRESS):
+                    for i in bits_of(memo[key]):
+                        self.sel[i][direction].append(k)
 
     def _candidates(self, peer: dict, policy_ns: str) -> list[int]:
         ns_sel, pod_sel = peer.get("namespaceSelector"), peer.get("podSelector")
@@ -223,7 +266,8 @@ class PeerIndex:
             lists.append(sorted({i for v in req[1] for i in self.by_kv.get((req[0], v), ())}))
         return min(lists, key=len) if lists else list(range(len(self.pods)))
 
-    def _peers(self, ips: list[IpClass]) -> None:
+    def _peers(self) -> None:
+        """peer_ends[grule]: the ends its peers match (every end when it has none)."""
         self.by_ns, self.by_kv, self.by_ns_kv = {}, {}, {}
         for i, (c, ep, np) in enumerate(zip(self.pods, self.eps, self.nps)):
             self.by_ns.setdefault(c.namespace, []).append(i)
@@ -231,56 +275,44 @@ class PeerIndex:
                 self.by_kv.setdefault(kv, []).append(i)
             for kv in np.ns_labels(c.namespace).items():
                 self.by_ns_kv.setdefault(kv, []).append(i)
-        pod_hits: list[list[int]] = [[] for _ in self.pods]
-        ip_iv: dict[int, list] = {4: [], 6: []}
         memo: dict = {}
-        for g, (p, direction, r) in enumerate(self.grules):
+        pols = self.base.policies
+        self.peer_ends: list[int] = []
+        for p_idx, direction, r in self.grules:
             peers = r.get("from" if direction == INGRESS else "to")
             if not peers:
-                for hits in pod_hits:
-                    hits.append(g)
-                for v in (4, 6):
-                    ip_iv[v].append((0, TOP[v], g))
+                self.peer_ends.append(self.all_ends)
                 continue
-            key = (p.namespace, json.dumps(peers, sort_keys=True, default=str))
-            if key not in memo:
-                memo[key] = (self._pods_matching(peers, p.namespace), self._ip_intervals(peers, p.namespace))
-            pods, ivs = memo[key]
-            for i in pods:
-                pod_hits[i].append(g)
-            for v, spans in ivs.items():
-                ip_iv[v] += [(lo, hi, g) for lo, hi in spans]
-        self.pod_peer = [mask_of(h) for h in pod_hits]
-        self.ip_peer = sweep_masks([rep_point(c) for c in ips], ip_iv)
+            ns = pols[p_idx].namespace
+            m = 0
+            for pe in peers:
+                pe = pe or {}
+                key = (ns, freeze(pe))
+                if key not in memo:
+                    memo[key] = self._peer_mask(pe, ns)
+                m |= memo[key]
+            self.peer_ends.append(m)
 
-    def _pods_matching(self, peers: list, policy_ns: str) -> set[int]:
-        out: set[int] = set()
-        for pe in peers:
-            pe = pe or {}
-            if pe.get("ipBlock") is not None:
-                if self.pod_ips:
-                    out |= self._by_pod_ip(pe, policy_ns)
-                continue
-            else:
-                cands = self._candidates(pe, policy_ns)
-            out |= {i for i in cands if i not in out and self.nps[i].peer_matches(pe, policy_ns, self.eps[i])}
-        return out
+    def _peer_mask(self, pe: dict, policy_ns: str) -> int:
+        if pe.get("ipBlock") is not None:
+            m = self.line.mask(self._ip_intervals(pe, policy_ns)) << self.n_pods
+            return m | (self._by_pod_ip(pe, policy_ns) if self.pod_ips else 0)
+        return mask_of(i for i in self._candidates(pe, policy_ns)
+                       if self.nps[i].peer_matches(pe, policy_ns, self.eps[i]))
 
-    def _by_pod_ip(self, pe: dict, policy_ns: str) -> set[int]:
+    def _by_pod_ip(self, pe: dict, policy_ns: str) -> int:
         """Pods an ipBlock matches through their IP: one evaluator call per distinct pod IP."""
         first: dict = {}
         for i, c in enumerate(self.pods):
             first.setdefault(c.ip, i)
         ok = {ip for ip, i in first.items() if self.nps[i].peer_matches(pe, policy_ns, self.eps[i])}
-        return {i for i, c in enumerate(self.pods) if c.ip in ok}
+        return mask_of(i for i, c in enumerate(self.pods) if c.ip in ok)
 
-    def _ip_intervals(self, peers: list, policy_ns: str) -> dict[int, list[tuple[int, int]]]:
-        blocks = [pe["ipBlock"] for pe in peers if isinstance(pe, dict) and pe.get("ipBlock") is not None]
-        if not blocks:
-            return {}
+    def _ip_intervals(self, pe: dict, policy_ns: str) -> dict[int, list[tuple[int, int]]]:
+        block = pe["ipBlock"]
         points: dict[int, list[int]] = {4: [], 6: []}
-        for b in blocks:
-            for c in [b.get("cidr")] + list(b.get("except") or []):
+        if isinstance(block, dict):
+            for c in [block.get("cidr")] + list(block.get("except") or []):
                 try:
                     net = netaddr.IPNetwork(str(c))
                 except (netaddr.AddrFormatError, ValueError, TypeError):
@@ -289,6 +321,5 @@ class PeerIndex:
         np = self.base
 
         def inside(v, x):
-            ep = Ip(str(netaddr.IPAddress(x, v)))
-            return any(np.peer_matches(pe, policy_ns, ep) for pe in peers)
+            return np.peer_matches(pe, policy_ns, Ip(str(netaddr.IPAddress(x, v))))
         return {v: merge(points[v], lambda x, v=v: inside(v, x), TOP[v]) for v in (4, 6)}

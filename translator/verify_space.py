@@ -30,6 +30,22 @@ def text_value(v) -> str:
     return str(v)
 
 
+def freeze(x):
+    """A hashable key equal only for equal JSON-like values of equal types (1, 1.0, True and "1" differ)."""
+    t = type(x)
+    if t is str:
+        return x
+    if t is dict or isinstance(x, dict):
+        return (dict, tuple([(freeze(k), freeze(v)) for k, v in x.items()]))
+    if t is list or isinstance(x, (list, tuple)):
+        return (list, tuple([freeze(v) for v in x]))
+    try:
+        hash(x)
+    except TypeError:
+        return (t, id(x))  # never equal to another object: no sharing, still exact
+    return (t, x)
+
+
 # --- label selectors ---------------------------------------------------------
 
 

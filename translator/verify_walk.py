@@ -1,34 +1,38 @@
 """The indexed walk of `verify` (method "index"): same classes, same verdicts, far fewer tests.
 
 The per-pair walk (`Verifier` method "pairs") tests every rule and every
-policy rule for every (source class, destination class) pair.  Here:
+policy rule for every (source class, destination class) pair.  Here ends are
+bits of Python ints (`verify_index.py`: pods first, then IP classes) and one
+end is fixed at a time, the pod one, deciding all partners at once:
 
-* each end class gets bitmasks, computed once (`verify_index.py`): the
-  firewall rules whose source / destination denote it, the policy rules that
-  apply to it (its selecting policies, per direction; None: not isolated) and
-  the policy rules whose peers match it;
-* ends with equal bitmasks (and equal reach and named ports) are grouped; a
-  group pair's outcome depends only on the ANDed masks, so it is computed
-  once per distinct key (first match over the services for the firewall,
-  ORed port masks for the policies) and counted for every member pair;
-* counterexamples are the first ones in the order of the per-pair walk
-  (pod set, source, destination, service), so both methods report the same.
+* a pod source against every destination, and a pod destination against
+  every IP source (IP to IP is out of reach);
+* firewall: the rules whose side denotes the fixed pod, in order, each
+  taking from the still undecided partners of each service the ones its other
+  side denotes (first match; the rest gets the default);
+* policies: per destination slot (service, extra named ports), the partners
+  that the egress rules of the source's policies and the ingress rules of the
+  destination's policies allow (a port mask per rule, ORed peer masks);
+* results are cached per what they depend on (the fixed pod's workload and
+  reach for the firewall, its selecting policies for its own side).
 
-Nothing is skipped: every pair of every group pair in reach is counted.
+Counterexamples are the first ones in the order of the per-pair walk (pod
+set, source, destination, slot), so both methods report the same.  Nothing
+is skipped: every pair in reach is counted.
 """
 
 from __future__ import annotations
 
-import json
-
 from .evaluate.endpoints import Ip, Pod
 from .evaluate.netpol import EGRESS, INGRESS
-from .verify_index import PeerIndex, RuleIndex, bits_of
-from .verify_space import PodClass
+from .verify_index import PeerIndex, RuleIndex, bits_of, low_bits
+from .verify_space import PodClass, freeze
+
+IP_PROFILE = (False, (), False)
 
 
 class Walk:
-    """Counts and first counterexamples of one Verifier, by groups of alike ends."""
+    """Counts and first counterexamples of one Verifier, a fixed pod end at a time."""
 
     def __init__(self, v):
         self.v = v
@@ -37,37 +41,16 @@ class Walk:
         self.services = v.services
         self.all_svc = (1 << len(self.services)) - 1
         self.rix = RuleIndex(self.fw, self.rules, v.part.ips)
-        self._svc_mask: dict[int, int] = {}
-        self._fw: dict[int, int] = {}
+        self.svc = [self._svc_mask(r, sure) for _, r, sure in self.rules]
+        self.allow = [sure for _, _, sure in self.rules]
         self._slots: dict = {}
         self._ports: dict = {}
-        self._out: dict = {}
-        self._np_out: dict = {}
-        self._canon: dict = {}
 
-    # --- outcomes -------------------------------------------------------------
+    # --- services and ports -------------------------------------------------------
 
-    def svc_mask(self, k: int) -> int:
-        if k not in self._svc_mask:
-            _, r, sure = self.rules[k]
-            self._svc_mask[k] = sum(1 << j for j, s in enumerate(self.services)
-                                    if self.fw.svc_has(r.services, s.proto, s.port, not sure))
-        return self._svc_mask[k]
-
-    def fw_allowed(self, cands: int) -> int:
-        """Services allowed by the first matching rule among CANDS (else the default)."""
-        if cands not in self._fw:
-            rest, allowed = self.all_svc, 0
-            for k in bits_of(cands):
-                hit = self.svc_mask(k) & rest
-                if hit:
-                    if self.rules[k][2]:
-                        allowed |= hit
-                    rest &= ~hit
-                    if not rest:
-                        break
-            self._fw[cands] = allowed | (rest if self.fw.default_allow else 0)
-        return self._fw[cands]
+    def _svc_mask(self, r, sure: bool) -> int:
+        return sum(1 << j for j, s in enumerate(self.services)
+                   if self.fw.svc_has(r.services, s.proto, s.port, not sure))
 
     def slots(self, profile) -> list:
         """The flow classes of a destination: (service index, extra named ports), in walk order."""
@@ -94,46 +77,113 @@ class Walk:
             self._slots[key] = out
         return self._slots[key]
 
-    def port_mask(self, rule: dict, profile) -> int:
-        ports = rule.get("ports")
-        if not ports:
+    def port_mask(self, g: int, profile) -> int:
+        """The slots of PROFILE that grule G's ports allow."""
+        pkey = self.pkeys[g]
+        if pkey is None:
             return (1 << len(self.slots(profile))) - 1
-        canon = self._canon.get(id(rule))
-        if canon is None:
-            canon = self._canon[id(rule)] = (json.dumps(ports, sort_keys=True, default=str), rule)
-        key = (canon[0], profile)
+        key = (pkey, profile)
         if key not in self._ports:
+            ports = self.pix.grules[g][2]["ports"]
+            match = self.pix.base.port_matches
             m = 0
             for k, (s, dst) in enumerate(self._probes(profile)):
-                if any(self.np.port_matches(e, s.proto, s.port, dst) for e in ports):
+                if any(match(e, s.proto, s.port, dst) for e in ports):
                     m |= 1 << k
             self._ports[key] = m
         return self._ports[key]
 
-    def np_allowed(self, rules: int | None, profile) -> int:
-        full = (1 << len(self.slots(profile))) - 1
-        if rules is None:
-            return full
-        key = (rules, profile)
-        if key not in self._np_out:
-            m = 0
-            for g in bits_of(rules):
-                m |= self.port_mask(self.pix.grules[g][2], profile)
-                if m == full:
-                    break
-            self._np_out[key] = m
-        return self._np_out[key]
+    # --- the firewall ----------------------------------------------------------------
 
-    def outcome(self, key) -> tuple[int, int, int]:
-        """(flow classes, policies-only slots, firewall-only slots) of one key."""
-        if key not in self._out:
-            cands, eg, ing, profile = key
-            fw = self.fw_allowed(cands)
-            slots = self.slots(profile)
-            fw_slots = sum(1 << k for k, (j, _) in enumerate(slots) if fw >> j & 1)
-            pol = self.np_allowed(eg, profile) & self.np_allowed(ing, profile)
-            self._out[key] = (len(slots), pol & ~fw_slots, fw_slots & ~pol)
-        return self._out[key]
+    def _fw(self, key, order: list[int], other: list[int], start: int) -> list[int]:
+        """Per service: the partners (in START) allowed by the first rule of ORDER whose OTHER side holds them."""
+        if key in self._fw_memo:
+            return self._fw_memo[key]
+        svc, allow = self.svc, self.allow
+        undecided = [start] * len(self.services)
+        allowed = [0] * len(self.services)
+        live = self.all_svc if start else 0
+        for k in order:
+            m = svc[k] & live
+            if not m:
+                continue
+            ends = other[k]
+            if not ends:
+                continue
+            for j in bits_of(m):
+                hit = undecided[j] & ends
+                if hit:
+                    if allow[k]:
+                        allowed[j] |= hit
+                    rest = undecided[j] ^ hit
+                    undecided[j] = rest
+                    if not rest:
+                        live ^= 1 << j
+            if not live:
+                break
+        if self.fw.default_allow:
+            allowed = [a | u for a, u in zip(allowed, undecided)]
+        self._fw_memo[key] = allowed
+        return allowed
+
+    # --- the policies ----------------------------------------------------------------
+
+    def _rules_allow(self, pols: tuple, direction: str, profile) -> list[int] | None:
+        """Per slot: the partners that DIRECTION rules of policies POLS allow (None: not isolated).
+
+        Partners: every end for egress, IP classes for ingress (pod sources are `_ingress_of_source`'s)."""
+        if not pols:
+            return None
+        within = self.all_ends if direction == EGRESS else self.ip_ends
+        key = (pols, direction, profile)
+        if key not in self._side_memo:
+            pix = self.pix
+            n = len(self.slots(profile))
+            full = (1 << n) - 1
+            every, per = 0, [0] * n
+            for p in pols:
+                for g in pix.rules_of(p, direction):
+                    ends = pix.peer_ends[g] & within
+                    if not ends:
+                        continue
+                    pm = self.port_mask(g, profile)
+                    if pm == full:
+                        every |= ends
+                    else:
+                        for t in bits_of(pm):
+                            per[t] |= ends
+            self._side_memo[key] = [every | x for x in per]
+        return self._side_memo[key]
+
+    def _ingress_of_source(self, s: int, profile, open_in: int) -> list[int]:
+        """Per slot: the destinations whose ingress allows pod source S (OPEN_IN: not ingress-isolated)."""
+        pix = self.pix
+        n = len(self.slots(profile))
+        full = (1 << n) - 1
+        by_pol: dict[int, int] = {}
+        for g in self.inc[s]:
+            p = pix.grules[g][0]
+            by_pol[p] = by_pol.get(p, 0) | self.port_mask(g, profile)
+        key = ("all", profile)
+        if key not in self._side_memo:
+            acc: dict[int, int] = {}
+            for g in self.inc_all:
+                p = pix.grules[g][0]
+                acc[p] = acc.get(p, 0) | self.port_mask(g, profile)
+            self._side_memo[key] = acc
+        for p, pm in self._side_memo[key].items():
+            by_pol[p] = by_pol.get(p, 0) | pm
+        every, per = open_in, [0] * n
+        for p, pm in by_pol.items():
+            pods = self.sel_in[p]
+            if not pods or not pm:
+                continue
+            if pm == full:
+                every |= pods
+            else:
+                for t in bits_of(pm):
+                    per[t] |= pods
+        return [every | x for x in per]
 
     # --- the walk ----------------------------------------------------------------
 
@@ -144,72 +194,115 @@ class Walk:
             self._pod_set(rep, set_no, pods, pod_ips, limit, only, more, less, kept)
         return kept[more] + kept[less]
 
-    def _ends(self, pods, pod_ips):
-        """Per end: (source signature, destination signature)."""
-        v, pix = self.v, self.pix
-        out = []
+    def _setup(self, pods, pod_ips) -> None:
+        v, fw = self.v, self.fw
+        ips = v.part.ips
+        self.pix = pix = PeerIndex(v, pods, pod_ips, ips)
+        self.pkeys = [None if not r.get("ports") else freeze(r["ports"]) for _, _, r in pix.grules]
+        self._ports, self._fw_memo, self._side_memo = {}, {}, {}
+        n_pods = len(pods)
+        self.all_pods = (1 << n_pods) - 1
+        self.all_ends = (1 << (n_pods + len(ips))) - 1
+        self.ip_ends = self.all_ends ^ self.all_pods
+        self.names = []
+        wl_pods: dict[str, tuple[int, Pod]] = {}
+        for i, ep in enumerate(pix.eps):
+            w = fw.workload_of(ep)
+            self.names.append(w.name if w else None)
+            if w:
+                m, first = wl_pods.get(w.name, (0, ep))
+                wl_pods[w.name] = (m | 1 << i, first)
+        self.src_ends = self.rix.end_masks("src", wl_pods, self.all_pods, n_pods)
+        self.dst_ends = self.rix.end_masks("dst", wl_pods, self.all_pods, n_pods)
+        self.src_rules = self.rix.pod_rules("src", wl_pods)
+        self.dst_rules = self.rix.pod_rules("dst", wl_pods)
+        self.gov_eg = [c.governed and v._governs(c, "egress") for c in pods]
+        self.gov_in = [c.governed and v._governs(c, "ingress") for c in pods]
+        self.profiles: dict = {IP_PROFILE: self.ip_ends} if ips else {}
+        self.pod_profile = []
         for i, c in enumerate(pods):
-            ep = pix.eps[i]
-            gov_eg = c.governed and v._governs(c, "egress")
-            gov_in = c.governed and v._governs(c, "ingress")
-            sel = pix.sel[i]
-            profile = (True, c.ports, c.open_ports)
-            out.append(((self.rix.pod_mask("src", ep), gov_eg, sel[EGRESS], pix.pod_peer[i], True),
-                        (self.rix.pod_mask("dst", ep), gov_in, sel[INGRESS], pix.pod_peer[i], profile)))
-        for i, _ in enumerate(v.part.ips):
-            peer = pix.ip_peer[i]
-            out.append(((self.rix.side["src"]["ips"][i], False, None, peer, False),
-                        (self.rix.side["dst"]["ips"][i], False, None, peer, (False, (), False))))
-        return out
+            prof = (True, c.ports, c.open_ports)
+            self.pod_profile.append(prof)
+            self.profiles[prof] = self.profiles.get(prof, 0) | 1 << i
+        pols = pix.base.policies
+        self.sel_in = [pix.sel_pods[k] if INGRESS in p.types else 0 for k, p in enumerate(pols)]
+        # ingress rules whose peers match each pod (rules without peers match everyone)
+        self.inc: list[list[int]] = [[] for _ in pods]
+        self.inc_all: list[int] = []
+        for g, (p, direction, r) in enumerate(pix.grules):
+            if direction != INGRESS or not self.sel_in[p]:
+                continue
+            if not r.get("from"):
+                self.inc_all.append(g)
+                continue
+            for i in bits_of(pix.peer_ends[g] & self.all_pods):
+                self.inc[i].append(g)
 
     def _pod_set(self, rep, set_no, pods, pod_ips, limit, only, more, less, kept) -> None:
-        self.pix = PeerIndex(self.v, pods, pod_ips, self.v.part.ips)
-        self._np_out = {}  # policy-rule numbering is per pod set
-        self.np = self.pix.base
+        self._setup(pods, pod_ips)
         ends = pods + self.v.part.ips
-        sigs = self._ends(pods, pod_ips)
-        sgroups: dict = {}
-        dgroups: dict = {}
-        for e, (ss, ds) in enumerate(sigs):
-            sgroups.setdefault(ss, []).append(e)
-            dgroups.setdefault(ds, []).append(e)
-        d_pod = [(ds, m) for ds, m in dgroups.items() if ds[4][0]]
-        d_all = list(dgroups.items())
+        n_pods = len(pods)
+        gov_in_mask = sum(1 << i for i, g in enumerate(self.gov_in) if g)
+        open_in = self.all_ends ^ sum(1 << i for i in range(n_pods) if self.pix.sel[i][INGRESS])
         checked = 0
-        for ss, sm in sgroups.items():
-            s_fw, s_gov, s_sel, s_peer, s_pod = ss
-            for ds, dm in (d_all if s_pod else d_pod):
-                d_fw, d_gov, d_sel, d_peer, profile = ds
-                if not (s_gov or d_gov):
+        for s in range(n_pods):
+            within = self.all_ends if self.gov_eg[s] else gov_in_mask
+            if not within:
+                continue
+            name = self.names[s]
+            fw = self._fw(("src", name, self.gov_eg[s]), self.src_rules[name], self.dst_ends, within)
+            eg_pols = tuple(self.pix.sel[s][EGRESS])
+            for profile, members in self.profiles.items():
+                reach = within & members
+                if not reach:
                     continue
-                key = (s_fw & d_fw, None if s_sel is None else s_sel & d_peer,
-                       None if d_sel is None else d_sel & s_peer, profile)
-                n, pol_only, fw_only = self.outcome(key)
-                mult = len(sm) * len(dm)
-                checked += n * mult
-                for direction, m in ((more, pol_only), (less, fw_only)):
-                    if not m or (only and direction != only):
-                        continue
-                    rep.differences += bin(m).count("1") * mult
-                    rep.by_direction[direction] += bin(m).count("1") * mult
-                    self._examples(kept[direction], limit, (set_no, sm, dm, m), ends, direction == more)
+                slots = self.slots(profile)
+                checked += reach.bit_count() * len(slots)
+                eg = self._rules_allow(eg_pols, EGRESS, profile)
+                ing = self._ingress_of_source(s, profile, open_in)
+                for t, (j, _) in enumerate(slots):
+                    pol = ing[t] if eg is None else eg[t] & ing[t]
+                    self._compare(rep, kept, limit, only, more, less, ends, set_no, s, None, t,
+                                  pol & reach, fw[j] & reach)
+        ip_ends = self.ip_ends
+        for d in range(n_pods):
+            if not self.gov_in[d] or not ip_ends:
+                continue
+            profile = self.pod_profile[d]
+            slots = self.slots(profile)
+            checked += ip_ends.bit_count() * len(slots)
+            name = self.names[d]
+            fw = self._fw(("dst", name), self.dst_rules[name], self.src_ends, ip_ends)
+            ing = self._rules_allow(tuple(self.pix.sel[d][INGRESS]), INGRESS, profile)
+            for t, (j, _) in enumerate(slots):
+                pol = ip_ends if ing is None else ing[t]
+                self._compare(rep, kept, limit, only, more, less, ends, set_no, None, d, t, pol, fw[j] & ip_ends)
         rep.checked += checked
 
-    def _examples(self, kept: list, limit: int, group, ends, pol_allows: bool) -> None:
-        set_no, sm, dm, m = group
-        if limit <= 0 or (len(kept) >= limit and (set_no, sm[0], dm[0]) > kept[-1][0][:3]):
+    def _compare(self, rep, kept, limit, only, more, less, ends, set_no, s, d, t, pol: int, fw: int) -> None:
+        """Count the partners where POL and FW differ; keep the first ones (S or D is the fixed pod)."""
+        if pol == fw:
             return
-        slots = bits_of(m)
-        for s in sm[:limit]:
-            for d in dm[:limit]:
-                for k in slots[:limit]:
-                    kept.append(((set_no, s, d, k), ends[s], ends[d], k, not pol_allows, pol_allows))
-        kept.sort(key=lambda x: x[0])
-        del kept[limit:]
+        for direction, m in ((more, pol & ~fw), (less, fw & ~pol)):
+            if not m or (only and direction != only):
+                continue
+            c = m.bit_count()
+            rep.differences += c
+            rep.by_direction[direction] += c
+            if limit <= 0:
+                continue
+            box = kept[direction]
+            low = low_bits(m, limit)
+            items = [((set_no, s, x, t) if d is None else (set_no, x, d, t)) for x in low]
+            if len(box) >= limit and items[0] > box[-1][0]:
+                continue
+            box += [(o, ends[o[1]], ends[o[2]], t, direction == less, direction == more) for o in items]
+            box.sort(key=lambda x: x[0])
+            del box[limit:]
 
     def difference_parts(self, item):
         """(source class, destination class, service, named ports, firewall, policies) of a kept item."""
         (_, _, _, k), sc, dc, _, fw, pol = item
-        profile = (True, dc.ports, dc.open_ports) if isinstance(dc, PodClass) else (False, (), False)
+        profile = (True, dc.ports, dc.open_ports) if isinstance(dc, PodClass) else IP_PROFILE
         j, names = self.slots(profile)[k]
         return sc, dc, self.services[j], names, fw, pol
