@@ -494,6 +494,102 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
             for allowed, (ivs, by, flagged) in groups.items()]
 
 
+def pair_classes(sec: CRules, opt: CRules) -> tuple[SvcClasses, list[int], list[int], list[bool]]:
+    """Service classes for two resolutions of one ruleset, each one's rule masks by position,
+    and whether the two resolve each rule alike."""
+    got = getattr(sec, "_pair", None)
+    if got is None or got[0] is not opt:
+        classes = SvcClasses([c.svc for c in sec] + [c.svc for c in opt])
+        ms, mo = [classes.masks[c.svc] for c in sec], [classes.masks[c.svc] for c in opt]
+        alike = [ms[i] == mo[i] and a.src == b.src and a.dst == b.dst for i, (a, b) in enumerate(zip(sec, opt))]
+        got = sec._pair = (opt, classes, ms, mo, alike)
+    return got[1:]
+
+
+def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow: bool, end: int):
+    """Where SEC and OPT (two resolutions of one ruleset) decide flows from (fixed='src') or
+    to POINT differently: [(lo, hi, services mask)] along the other side, over `pair_classes`."""
+    other = "dst" if fixed == "src" else "src"
+    classes, sec_masks, opt_masks, alike = pair_classes(sec, opt)
+    in_sec, in_opt = dict(_candidates(sec, fixed, point)), dict(_candidates(opt, fixed, point))
+    ms, mo, allows = [], [], []         # per bit: its services in SEC's reading (0: not there), in OPT's
+    apart = 0                           # bits of the rules the two readings resolve differently
+    events: dict[int, int] = {0: 0, end + 1: 0}
+    get = events.get
+    for i in sorted(set(in_sec) | set(in_opt)):
+        a, b = in_sec.get(i), in_opt.get(i)
+        if alike[i] and a is not None and b is not None:
+            versions = [(a, sec_masks[i], opt_masks[i])]
+        else:
+            versions = [(c, m if k == 0 else 0, m if k == 1 else 0) for k, (c, m) in
+                        enumerate(((a, sec_masks[i]), (b, opt_masks[i]))) if c is not None]
+        for c, m_sec, m_opt in versions:
+            if not (m_sec or m_opt):
+                continue
+            bit = 1 << len(ms)
+            ms.append(m_sec)
+            mo.append(m_opt)
+            allows.append(c.allow)
+            if len(versions) > 1 or not alike[i]:
+                apart |= bit
+            for lo, hi in c.sweep_ivs(other):
+                events[lo] = get(lo, 0) ^ bit
+                events[hi + 1] = get(hi + 1, 0) ^ bit
+    hole_los, holes = getattr(sec, "holes", CRules.holes)
+    points = sorted(events)
+    active, cache, out = 0, {}, []
+    for p, nxt in zip(points, points[1:]):
+        active ^= events[p]
+        if not active & apart:
+            continue                      # the same rules in both readings: the same decision
+        h = bisect_right(hole_los, p) - 1
+        if h >= 0 and holes[h][1] >= nxt - 1:
+            continue
+        diff = cache.get(active)
+        if diff is None:
+            diff = cache[active] = _decide_apart(ms, mo, allows, active, apart, classes.full, default_allow)
+        if diff:
+            out.append((p, nxt - 1, diff))
+    return out
+
+
+def _decide_apart(ms: list[int], mo: list[int], allows: list[bool], active: int, apart: int, full: int,
+                  default_allow: bool) -> int:
+    """The services two readings (masks MS and MO) decide differently for the rules in ACTIVE.
+
+    Until the first rule the readings resolve apart (bits APART) both decide alike."""
+    decided = allowed = 0
+    while active:
+        low = active & -active
+        if low & apart:
+            break
+        active ^= low
+        k = low.bit_length() - 1
+        new = ms[k] & ~decided
+        if new:
+            decided |= new
+            if allows[k]:
+                allowed |= new
+            if decided == full:
+                return 0
+    out = 0
+    for masks in (ms, mo):
+        d, a, rest = decided, allowed, active
+        while rest and d != full:
+            low = rest & -rest
+            rest ^= low
+            k = low.bit_length() - 1
+            new = masks[k] & ~d
+            if new:
+                d |= new
+                if allows[k]:
+                    a |= new
+        if default_allow:
+            a |= full & ~d
+        out ^= a
+    return out
+
+
 def _pick(items: list, bits: int) -> list:
     """The ITEMS at the positions set in BITS, in order."""
     out = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from .cidr import ip_blocks
@@ -11,7 +12,7 @@ from .k8snames import dns_name
 from .model import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from .resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
-from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, first_match, svc_classes
+from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, differences, pair_classes, svc_classes
 from .space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
@@ -64,6 +65,7 @@ class Synth:
         self._pod_peers: dict = {}
         self._peers: dict = {}
         self._ns_peers: dict = {}
+        self._differences: dict = {}
         self._ports: dict = {}
         self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
@@ -288,20 +290,27 @@ class Synth:
     def changed_flow(self, opt: CRule, side: str | None = None, point: int | None = None) -> str | None:
         """A flow inside OPT's match where the secure and optimistic decisions differ.
 
-        SIDE and POINT pin one end (a partly covered workload)."""
-        def points(s: IntervalSet, limit=4):
-            return [lo for lo, _ in list(s)[:limit]] + [hi for _, hi in list(s)[:limit]]
-        srcs = [point] if side == "src" else points(opt.src & self.uni.endpoints)
-        dsts = [point] if side == "dst" else points(opt.dst & self.uni.endpoints)
-        for s in srcs:
-            for d in dsts:
-                if s not in self.uni.governed and d not in self.uni.governed:
-                    continue
-                for v in points(opt.svc, 6):
-                    a = first_match(self.secure, self.default_allow, s, d, v)[0]
-                    b = first_match(self.optimistic, self.default_allow, s, d, v)[0]
-                    if a != b:
-                        return flow_text(s, d, v, self.uni)
+        SIDE and POINT pin one end (a partly covered workload); else a few governed
+        pods at either end of OPT are tried."""
+        if side is None:
+            pins = [(end, p) for end in ("src", "dst")
+                    for p in _points(getattr(opt, end) & self.uni.governed, PINS)]
+        else:
+            pins = [(side, point)]
+        classes, _, masks, _ = pair_classes(self.secure, self.optimistic)
+        mine = masks[self._position[id(opt.rule)]]
+        for end, p in pins:
+            other = "dst" if end == "src" else "src"
+            key = (end, p)
+            if key not in self._differences:
+                found = differences(self.secure, self.optimistic, end, p, self.default_allow, self.uni.end)
+                self._differences[key] = ([lo for lo, _, _ in found], found)
+            los, found = self._differences[key]
+            for a, b in (getattr(opt, other) & self.uni.endpoints).iv:
+                for lo, hi, svc in found[max(0, bisect_right(los, a) - 1): bisect_right(los, b)]:
+                    if hi >= a and svc & mine:
+                        s, d = (p, max(lo, a)) if end == "src" else (max(lo, a), p)
+                        return flow_text(s, d, (classes.set(svc & mine) & opt.svc).first(), self.uni)
         return None
 
     def reach(self) -> int:
@@ -319,6 +328,19 @@ class Synth:
                     "NetworkPolicy cannot enforce this rule", c.rule,
                     flow_text(src_out.first(), dst_out.first(), c.svc.first(), self.uni)))
         return partly
+
+
+PINS = 4  # governed pods tried at each end when looking for an example flow of a rule
+
+
+def _points(s: IntervalSet, limit: int) -> list[int]:
+    """The first LIMIT points of S."""
+    out: list[int] = []
+    for lo, hi in s:
+        out += range(lo, min(hi, lo + limit - len(out) - 1) + 1)
+        if len(out) >= limit:
+            break
+    return out
 
 
 class _Lazy:
