@@ -1,21 +1,28 @@
-"""Express a set of IP addresses as few NetworkPolicy ipBlocks (cidr + except)."""
+"""Express a set of IP addresses as few NetworkPolicy ipBlocks (cidr + except).
+
+A dynamic program over the prefix tree: each node is covered either by its two
+halves or by itself with excepts.  Results below the prefix lengths CUTS depend only
+on the addresses inside that block, so callers may share them across calls.
+"""
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from functools import lru_cache
+from bisect import bisect_left, bisect_right
 
 import netaddr
 
 from .space import V6_BASE, IntervalSet
 
+CUTS = (8, 16, 24)  # prefix lengths whose subtrees are shared across calls (see `ip_blocks`)
+
 
 class _Cover:
     """Coverage questions about an interval set, answered with bisect."""
 
-    def __init__(self, s: IntervalSet):
-        self.iv = s.iv
-        self.los = [lo for lo, _ in s.iv]
+    def __init__(self, iv: tuple):
+        self.iv = iv
+        self.los = [lo for lo, _ in iv]
+        self.his = [hi for _, hi in iv]
 
     def contains(self, lo: int, hi: int) -> bool:
         i = bisect_right(self.los, lo) - 1
@@ -25,84 +32,119 @@ class _Cover:
         i = bisect_right(self.los, hi) - 1
         return i >= 0 and self.iv[i][1] >= lo
 
+    def within(self, lo: int, hi: int) -> tuple:
+        """The intervals that meet lo..hi, clipped to it."""
+        part = self.iv[bisect_left(self.his, lo): bisect_right(self.los, hi)]
+        if part:
+            part = ((max(lo, part[0][0]), part[0][1]),) + part[1:]
+            part = part[:-1] + ((part[-1][0], min(hi, part[-1][1])),)
+        return part
 
-def ip_blocks(want: IntervalSet, dont_care: IntervalSet) -> list[tuple[str, list[str]]]:
-    """[(cidr, [except...])] covering every address of WANT, none outside WANT | DONT_CARE."""
+
+def ip_blocks(want: IntervalSet, dont_care: IntervalSet, shared: dict | None = None) -> list[tuple[str, list[str]]]:
+    """[(cidr, [except...])] covering every address of WANT, none outside WANT | DONT_CARE.
+
+    SHARED: a dict kept between calls with the same DONT_CARE, to reuse subtrees."""
     out = []
     for base, bits, version in ((0, 32, 4), (V6_BASE, 128, 6)):
         part = want & IntervalSet([(base, base + (1 << bits) - 1)])
         if part:
-            out += _family(part, dont_care, base, bits, version)
+            tree = _Tree(part.iv, (part | dont_care).iv, base, bits, version, shared)
+            out += tree.emit(base, 0)
     return out
 
 
-def _family(want: IntervalSet, dont_care: IntervalSet, base: int, bits: int, version: int):
-    w = _Cover(want)
-    u = _Cover(want | dont_care)
+class _Tree:
+    def __init__(self, want: tuple, union: tuple, base: int, bits: int, version: int, shared: dict | None,
+                 root: tuple | None = None):
+        self.w, self.u = _Cover(want), _Cover(union)
+        self.base, self.bits, self.version = base, bits, version
+        self.shared, self.root = shared, root
+        self.memo: dict = {}
 
-    def span(lo: int, plen: int) -> tuple[int, int]:
-        return lo, lo + (1 << (bits - plen)) - 1
+    def cut(self, lo: int, plen: int) -> bool:
+        """Is this node's subtree looked up in the shared results?"""
+        return self.shared is not None and plen in CUTS and (lo, plen) != self.root
 
-    @lru_cache(maxsize=None)
-    def state(lo: int, plen: int) -> str:
-        a, b = span(lo, plen)
-        if not w.meets(a, b):
+    def span(self, lo: int, plen: int) -> tuple[int, int]:
+        return lo, lo + (1 << (self.bits - plen)) - 1
+
+    def kids(self, lo: int, plen: int):
+        return (lo, plen + 1), (lo + (1 << (self.bits - plen - 1)), plen + 1)
+
+    def state(self, lo: int, plen: int) -> str:
+        a, b = self.span(lo, plen)
+        if not self.w.meets(a, b):
             return "out"
-        if u.contains(a, b):
+        if self.u.contains(a, b):
             return "in"
         return "mixed"
 
-    def kids(lo: int, plen: int):
-        return (lo, plen + 1), (lo + (1 << (bits - plen - 1)), plen + 1)
+    def node(self, lo: int, plen: int) -> tuple:
+        """(state, best cost, how, cost of excepting its unwanted part) of one node."""
+        key = (lo, plen)
+        got = self.memo.get(key)
+        if got is None:
+            if self.cut(lo, plen):
+                got = self.memo[key] = self.subtree(lo, plen)[0]
+            else:
+                got = self.memo[key] = self._node(lo, plen)
+        return got
 
-    @lru_cache(maxsize=None)
-    def cover_out(lo: int, plen: int) -> int:
-        st = state(lo, plen)
+    def _node(self, lo: int, plen: int) -> tuple:
+        st = self.state(lo, plen)
         if st == "in":
-            return 0
-        a, b = span(lo, plen)
-        if st == "out" or not u.meets(a, b):
-            return 1
-        l, r = kids(lo, plen)
-        return cover_out(*l) + cover_out(*r)
+            return st, 1, "in", 0
+        a, b = self.span(lo, plen)
+        if st == "out":
+            return st, 0, "out", 1
+        l, r = self.kids(lo, plen)
+        nl, nr = self.node(*l), self.node(*r)
+        out = nl[3] + nr[3] if self.u.meets(a, b) else 1
+        split = nl[1] + nr[1]
+        excepted = 1 + nl[3] + nr[3]
+        return (st, split, "split", out) if split <= excepted else (st, excepted, "except", out)
 
-    @lru_cache(maxsize=None)
-    def best(lo: int, plen: int) -> tuple[int, str]:
-        st = state(lo, plen)
-        if st != "mixed":
-            return (0 if st == "out" else 1), st
-        l, r = kids(lo, plen)
-        split = best(*l)[0] + best(*r)[0]
-        excepted = 1 + cover_out(*l) + cover_out(*r)
-        return (split, "split") if split <= excepted else (excepted, "except")
+    def subtree(self, lo: int, plen: int) -> list:
+        """[node record, its tree] of a subtree at a cut, shared between calls."""
+        a, b = self.span(lo, plen)
+        key = (self.version, lo, plen, self.w.within(a, b), self.u.within(a, b))
+        got = self.shared.get(key)
+        if got is None:
+            sub = _Tree(key[3], key[4], self.base, self.bits, self.version, self.shared, (lo, plen))
+            got = self.shared[key] = [sub.node(lo, plen), sub, None, None]
+        return got
 
-    def cidr(lo: int, plen: int) -> str:
-        return str(netaddr.IPNetwork((lo - base, plen), version=version))
+    def _shared(self, lo: int, plen: int, what: int) -> list:
+        """The blocks (WHAT=2) or excepts (3) of a shared subtree, made once."""
+        got = self.subtree(lo, plen)
+        if got[what] is None:
+            got[what] = got[1].emit(lo, plen) if what == 2 else got[1].excepts(lo, plen)
+        return got[what]
 
-    def out_list(lo: int, plen: int, acc: list) -> None:
-        st = state(lo, plen)
+    def cidr(self, lo: int, plen: int) -> str:
+        return str(netaddr.IPNetwork((lo - self.base, plen), version=self.version))
+
+    def excepts(self, lo: int, plen: int) -> list[str]:
+        """Blocks whose union is the unwanted part of the node (for an except list)."""
+        if self.cut(lo, plen):
+            return self._shared(lo, plen, 3)
+        st = self.node(lo, plen)[0]
         if st == "in":
-            return
-        a, b = span(lo, plen)
-        if st == "out" or not u.meets(a, b):
-            acc.append(cidr(lo, plen))
-            return
-        for k in kids(lo, plen):
-            out_list(*k, acc)
+            return []
+        a, b = self.span(lo, plen)
+        if st == "out" or not self.u.meets(a, b):
+            return [self.cidr(lo, plen)]
+        return [x for k in self.kids(lo, plen) for x in self.excepts(*k)]
 
-    def emit(lo: int, plen: int, acc: list) -> None:
-        cost, how = best(lo, plen)
+    def emit(self, lo: int, plen: int) -> list[tuple[str, list[str]]]:
+        if self.cut(lo, plen):
+            return self._shared(lo, plen, 2)
+        how = self.node(lo, plen)[2]
         if how == "in":
-            acc.append((cidr(lo, plen), []))
-        elif how == "split":
-            for k in kids(lo, plen):
-                emit(*k, acc)
-        elif how == "except":
-            exc: list[str] = []
-            for k in kids(lo, plen):
-                out_list(*k, exc)
-            acc.append((cidr(lo, plen), exc))
-
-    acc: list = []
-    emit(base, 0, acc)
-    return acc
+            return [(self.cidr(lo, plen), [])]
+        if how == "split":
+            return [x for k in self.kids(lo, plen) for x in self.emit(*k)]
+        if how == "except":
+            return [(self.cidr(lo, plen), [x for k in self.kids(lo, plen) for x in self.excepts(*k)])]
+        return []

@@ -66,6 +66,7 @@ class Synth:
         self._peers: dict = {}
         self._ns_peers: dict = {}
         self._differences: dict = {}
+        self._cidr_shared: dict = {}
         self._ports: dict = {}
         self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
@@ -130,7 +131,7 @@ class Synth:
         out = list(self._pod_peers[key])  # shared peer dicts: never mutated, dumped without aliases
         ext = region & self.uni.external
         if ext not in self._blocks:
-            self._blocks[ext] = ip_blocks(ext, self.uni.dont_care)
+            self._blocks[ext] = ip_blocks(ext, self.uni.dont_care, self._cidr_shared)
         for cidr, exc in self._blocks[ext]:
             block = {"cidr": cidr}
             if exc:
