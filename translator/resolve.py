@@ -63,12 +63,13 @@ def check_references(rs: Ruleset) -> None:
             if r.name not in rs.addresses:
                 raise _fail(rs, f"undefined address {r.name!r}", r.loc)
     for rule in rs.rules:
-        for r in addr_refs(rule.src) + addr_refs(rule.dst):
-            if r.name not in rs.addresses:
-                hint = " (it is a service)" if r.name in rs.services else ""
-                raise _fail(rs, f"undefined address {r.name!r}{hint}", r.loc)
-        for r in refs(rule.services):
-            if r.name not in rs.services:
+        for items in (rule.src.include, rule.src.exclude, rule.dst.include, rule.dst.exclude):
+            for r in items:
+                if isinstance(r, Ref) and r.name not in rs.addresses:
+                    hint = " (it is a service)" if r.name in rs.services else ""
+                    raise _fail(rs, f"undefined address {r.name!r}{hint}", r.loc)
+        for r in rule.services:
+            if isinstance(r, Ref) and r.name not in rs.services:
                 hint = " (it is an address)" if r.name in rs.addresses else ""
                 raise _fail(rs, f"undefined service {r.name!r}{hint}", r.loc)
 

@@ -73,14 +73,161 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> InputError:
     return InputError(msg, Loc(path, line, col), line_of(text, line))
 
 
+# --- records ---------------------------------------------------------------------
+# Lark's tree and the fast line scanner (below) both give plain records, which
+# _Builder turns into the model:
+#   token        (text, line, column)
+#   item         (kind, token): net | any_addr | ref, or svc | any_svc | svc_ref
+#   expression   (include items, EXCEPT token or None, exclude items)
+#   statements   (ruleset_decl | default_decl | scope_decl, token, comment)
+#                (protect_decl, where, expression, comment)
+#                (address_def, name, expression, comment), (service_def, name, items, comment)
+#                (rule, id or None, action, src, arrow, dst, items, hints, comment)
+#   hint         (zone_hint, name, arrow, name) or (via_hint, name)
+
+
+def _tok(t: Token) -> tuple:
+    return (str(t), t.line, t.column)
+
+
+def _tree_items(tree: Tree) -> list:
+    return [(str(n.data), _tok(n.children[0])) for n in tree.children]
+
+
+def _tree_expr(tree: Tree) -> tuple:
+    lists = [c for c in tree.children if isinstance(c, Tree)]
+    exc = next((_tok(c) for c in tree.children if isinstance(c, Token)), None)
+    return (_tree_items(lists[0]), exc, _tree_items(lists[1]) if len(lists) > 1 else [])
+
+
+def _tree_records(tree: Tree) -> list:
+    """The records of lark's parse tree."""
+    out = []
+    for node in tree.children:
+        if not isinstance(node, Tree):
+            continue
+        kind, kids = str(node.data), node.children
+        comment = next((_tok(c) for c in kids if isinstance(c, Token) and c.type == "COMMENT"), None)
+        if kind in ("ruleset_decl", "default_decl", "scope_decl"):
+            out.append((kind, _tok(kids[0]), comment))
+        elif kind == "protect_decl":
+            where = ("protect", getattr(node.meta, "line", 0) or 0, getattr(node.meta, "column", 0) or 0)
+            out.append((kind, where, _tree_expr(kids[0]), comment))
+        elif kind == "address_def":
+            out.append((kind, _tok(kids[0]), _tree_expr(kids[1]), comment))
+        elif kind == "service_def":
+            out.append((kind, _tok(kids[0]), _tree_items(kids[1]), comment))
+        elif kind == "rule":
+            kids = [c for c in kids if not (isinstance(c, Token) and c.type == "COMMENT")]
+            rid = _tok(kids.pop(0).children[0]) if isinstance(kids[0], Tree) and kids[0].data == "rule_id" else None
+            action, src, arrow, dst, svcs, *hints = kids
+            hints = tuple((str(h.data),) + tuple(_tok(c) for c in h.children) for h in hints)
+            out.append((kind, rid, _tok(action), _tree_expr(src), _tok(arrow), _tree_expr(dst),
+                        _tree_items(svcs), hints, comment))
+    return out
+
+
+# --- values of address and service tokens (cached per text by the builder) ----------
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")       # a dotted quad netaddr reads as the obvious number
+_PLEN = re.compile(r"[1-9]?[0-9]")
+
+
+def ipv4_int(text: str) -> int:
+    """The value of a dotted quad that IPV4 matches."""
+    a, b, c, d = text.split(".")
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+
+
+def ipv4_text(x: int) -> str:
+    return f"{x >> 24}.{(x >> 16) & 255}.{(x >> 8) & 255}.{x & 255}"
+
+
+def _ip(text: str) -> tuple[int, int]:
+    """(value, version) of an address, as netaddr reads it (plain dotted quads without it)."""
+    if IPV4.fullmatch(text):
+        return ipv4_int(text), 4
+    ip = netaddr.IPAddress(text)
+    return int(ip), ip.version
+
+
+def _network(text: str, addr: str, plen: str) -> tuple[int, int, int, int, str]:
+    """(address, first, last, version, CIDR text) of ADDR/PLEN."""
+    if IPV4.fullmatch(addr) and _PLEN.fullmatch(plen) and int(plen) <= 32:
+        ip, n = ipv4_int(addr), int(plen)
+        host = (1 << (32 - n)) - 1
+        first = ip & ~host
+        return ip, first, first | host, 4, f"{ipv4_text(first)}/{n}"
+    net = netaddr.IPNetwork(text)
+    return int(net.ip), int(net.first), int(net.last), net.version, str(net.cidr)
+
+
+def _net_value(text: str) -> tuple:
+    """(first, last, version, text, warning or '') of an ADDR token, or (error message,)."""
+    try:
+        if "-" in text:
+            a, b = text.split("-", 1)
+            (lo, v), (hi, w) = _ip(a), _ip(b)
+            if v != w:
+                return (f"range {text} mixes IPv4 and IPv6",)
+            if lo > hi:
+                return (f"range {text} runs backwards",)
+            return lo, hi, v, text, ""
+        if "/" in text:
+            addr, plen = text.split("/", 1)
+            maxlen = 32 if _ip(addr)[1] == 4 else 128
+            if not plen.isdigit() or int(plen) > maxlen:
+                return (f"bad prefix length /{plen} (at most {maxlen})",)
+            ip, first, last, version, cidr = _network(text, addr, plen)
+            return first, last, version, cidr, (f"{text} has host bits set; using {cidr}" if ip != first else "")
+        ip, version = _ip(text)
+        return ip, ip, version, text, ""
+    except (netaddr.AddrFormatError, ValueError):
+        return (f"{text!r} is not a valid IP address, CIDR or range",)
+
+
+def _svc_value(text: str) -> tuple:
+    """(proto, lo, hi) of a SVC token, (proto,) for a whole protocol, or (error message, text)."""
+    proto_text, _, arg = text.partition("/")
+    proto_text = proto_text.lower()
+    if proto_text == "proto":
+        proto = PROTO_NAMES.get(arg.lower()) if not arg.isdigit() else int(arg)
+        if proto is None or not 0 <= proto <= 255:
+            return (f"bad protocol {arg!r} (a number 0-255 or a name such as gre)", text)
+        return (proto,)
+    proto = PROTO_NAMES[proto_text]
+    lo_dom, hi_dom = port_domain(proto)
+    if arg.lower() in ("", "any"):
+        return proto, lo_dom, hi_dom
+    what = "port" if proto in PORT_PROTOCOLS else "ICMP type"
+    if proto in TYPE_PROTOCOLS and arg.lower() in ICMP_TYPES:
+        t = ICMP_TYPES[arg.lower()]
+        return proto, t, t
+    m = re.fullmatch(r"(\d+)(?:-(\d+))?", arg)
+    if not m:
+        return (f"bad {what} {arg!r} in {text!r}", text)
+    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+    if not (lo_dom <= lo <= hi_dom and lo_dom <= hi <= hi_dom):
+        return (f"{what} out of range in {text!r} ({lo_dom}-{hi_dom})", text)
+    if lo > hi:
+        return (f"{what} range {arg} runs backwards", text)
+    return proto, lo, hi
+
+
+_ANY_VERSION = {"any": None, "any4": 4, "any6": 6}
+
+
 class _Builder:
     def __init__(self, text: str, path: str):
         self.text, self.path = text, path
         self.rs = Ruleset(name="", source=path, text=text)
         self.rule_ids: dict[str, Loc] = {}
+        self.nets: dict[str, tuple] = {}
+        self.svcs: dict[str, tuple] = {}
 
     def loc(self, tok) -> Loc:
-        return Loc(self.path, getattr(tok, "line", 0) or 0, getattr(tok, "column", 0) or 0)
+        return Loc(self.path, tok[1], tok[2]) if tok is not None else Loc(self.path, 0, 0)
 
     def fail(self, msg: str, tok) -> InputError:
         loc = self.loc(tok)
@@ -90,96 +237,58 @@ class _Builder:
         self.rs.warnings.append(Warning_(msg, self.loc(tok), rule))
 
     # addresses
-    def net(self, tok: Token) -> Net:
-        text = str(tok)
-        try:
-            if "-" in text:
-                a, b = text.split("-", 1)
-                lo, hi = netaddr.IPAddress(a), netaddr.IPAddress(b)
-                if lo.version != hi.version:
-                    raise self.fail(f"range {text} mixes IPv4 and IPv6", tok)
-                if lo > hi:
-                    raise self.fail(f"range {text} runs backwards", tok)
-                return Net(int(lo), int(hi), lo.version, text, self.loc(tok))
-            if "/" in text:
-                addr, plen = text.split("/", 1)
-                ip = netaddr.IPAddress(addr)
-                maxlen = 32 if ip.version == 4 else 128
-                if not plen.isdigit() or int(plen) > maxlen:
-                    raise self.fail(f"bad prefix length /{plen} (at most {maxlen})", tok)
-                net = netaddr.IPNetwork(text)
-                if net.ip != net.network:
-                    self.warn(f"{text} has host bits set; using {net.cidr}", tok)
-                return Net(int(net.first), int(net.last), net.version, str(net.cidr), self.loc(tok))
-            ip = netaddr.IPAddress(text)
-            return Net(int(ip), int(ip), ip.version, text, self.loc(tok))
-        except (netaddr.AddrFormatError, ValueError):
-            raise self.fail(f"{text!r} is not a valid IP address, CIDR or range", tok) from None
+    def net(self, tok: tuple) -> Net:
+        v = self.nets.get(tok[0])
+        if v is None:
+            v = self.nets[tok[0]] = _net_value(tok[0])
+        if len(v) == 1:
+            raise self.fail(v[0], tok)
+        if v[4]:
+            self.warn(v[4], tok)
+        return Net(v[0], v[1], v[2], v[3], Loc(self.path, tok[1], tok[2]))
 
-    def addr_list(self, tree: Tree) -> tuple:
-        items = []
-        for node in tree.children:
-            tok = node.children[0]
-            if node.data == "net":
-                items.append(self.net(tok))
-            elif node.data == "any_addr":
-                version = {"any": None, "any4": 4, "any6": 6}[str(tok)]
-                items.append(AnyAddr(version, self.loc(tok)))
+    def addr_list(self, items: list) -> tuple:
+        out = []
+        for kind, tok in items:
+            if kind == "net":
+                out.append(self.net(tok))
+            elif kind == "any_addr":
+                out.append(AnyAddr(_ANY_VERSION[tok[0]], Loc(self.path, tok[1], tok[2])))
             else:
-                items.append(Ref(str(tok), self.loc(tok)))
-        return tuple(items)
+                out.append(Ref(tok[0], Loc(self.path, tok[1], tok[2])))
+        return tuple(out)
 
-    def addr_expr(self, tree: Tree) -> AddrExpr:
-        lists = [c for c in tree.children if isinstance(c, Tree)]
-        include = self.addr_list(lists[0])
-        exclude = self.addr_list(lists[1]) if len(lists) > 1 else ()
-        return AddrExpr(include, exclude)
+    def addr_expr(self, expr: tuple) -> AddrExpr:
+        include = self.addr_list(expr[0])
+        return AddrExpr(include, self.addr_list(expr[2]) if expr[2] else ())
 
     # services
-    def svc(self, tok: Token) -> Svc:
-        text = str(tok)
-        proto_text, _, arg = text.partition("/")
-        proto_text = proto_text.lower()
-        if proto_text == "proto":
-            proto = PROTO_NAMES.get(arg.lower()) if not arg.isdigit() else int(arg)
-            if proto is None or not 0 <= proto <= 255:
-                raise self.fail(f"bad protocol {arg!r} (a number 0-255 or a name such as gre)", tok)
-            return Svc.whole(proto)
-        proto = PROTO_NAMES[proto_text]
-        lo_dom, hi_dom = port_domain(proto)
-        if arg.lower() in ("", "any"):
-            return Svc(proto, lo_dom, hi_dom, text, self.loc(tok))
-        what = "port" if proto in PORT_PROTOCOLS else "ICMP type"
-        if proto in TYPE_PROTOCOLS and arg.lower() in ICMP_TYPES:
-            t = ICMP_TYPES[arg.lower()]
-            return Svc(proto, t, t, text, self.loc(tok))
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", arg)
-        if not m:
-            raise self.fail(f"bad {what} {arg!r} in {text!r}", tok)
-        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-        if not (lo_dom <= lo <= hi_dom and lo_dom <= hi <= hi_dom):
-            raise self.fail(f"{what} out of range in {text!r} ({lo_dom}-{hi_dom})", tok)
-        if lo > hi:
-            raise self.fail(f"{what} range {arg} runs backwards", tok)
-        return Svc(proto, lo, hi, text, self.loc(tok))
+    def svc(self, tok: tuple) -> Svc:
+        v = self.svcs.get(tok[0])
+        if v is None:
+            v = self.svcs[tok[0]] = _svc_value(tok[0])
+        if len(v) == 3:
+            return Svc(v[0], v[1], v[2], tok[0], Loc(self.path, tok[1], tok[2]))
+        if len(v) == 1:
+            return Svc.whole(v[0])
+        raise self.fail(v[0], tok)
 
-    def svc_list(self, tree: Tree) -> tuple:
-        items = []
-        for node in tree.children:
-            tok = node.children[0]
-            if node.data == "svc":
-                items.append(self.svc(tok))
-            elif node.data == "any_svc":
-                items.append(Svc(None, 0, 0, "any", self.loc(tok)))
-            elif str(tok).lower() in PROTO_NAMES and str(tok) not in self.rs.services:
-                items.append(Svc.whole(PROTO_NAMES[str(tok).lower()]))
+    def svc_list(self, items: list) -> tuple:
+        out = []
+        for kind, tok in items:
+            if kind == "svc":
+                out.append(self.svc(tok))
+            elif kind == "any_svc":
+                out.append(Svc(None, 0, 0, "any", self.loc(tok)))
+            elif tok[0].lower() in PROTO_NAMES and tok[0] not in self.rs.services:
+                out.append(Svc.whole(PROTO_NAMES[tok[0].lower()]))
             else:
-                items.append(Ref(str(tok), self.loc(tok)))
-        return tuple(items)
+                out.append(Ref(tok[0], self.loc(tok)))
+        return tuple(out)
 
     # statements
-    def define(self, table: dict, kind: str, name_tok: Token) -> str:
-        name = str(name_tok)
+    def define(self, table: dict, kind: str, name_tok: tuple) -> str:
+        name = name_tok[0]
         if name in table:
             first = table[name].loc
             raise self.fail(f"{kind} {name!r} is already defined at line {first.line}", name_tok)
@@ -187,57 +296,49 @@ class _Builder:
             raise self.fail(f"{name!r} is a protocol name and cannot name a service", name_tok)
         return name
 
-    def statement(self, node: Tree) -> None:
-        kind = node.data
-        kids = node.children
-        comment = next((str(c)[1:].strip() for c in kids if isinstance(c, Token) and c.type == "COMMENT"), "")
+    def statement(self, rec: tuple) -> None:
+        kind = rec[0]
         if kind == "ruleset_decl":
             if self.rs.name:
-                raise self.fail("the ruleset is already named", kids[0])
-            self.rs.name = str(kids[0])
+                raise self.fail("the ruleset is already named", rec[1])
+            self.rs.name = rec[1][0]
         elif kind == "default_decl":
-            self.rs.default = str(kids[0])
+            self.rs.default = rec[1][0]
         elif kind == "scope_decl":
-            scope = str(kids[0])
+            scope = rec[1][0]
             self.rs.directions = ("ingress", "egress") if scope == "both" else (scope,)
         elif kind == "protect_decl":
             if self.rs.protects is not None:
-                raise self.fail("the protected pods are already given", node.meta)
-            self.rs.protects = self.addr_expr(kids[0])
+                raise self.fail("the protected pods are already given", rec[1])
+            self.rs.protects = self.addr_expr(rec[2])
         elif kind == "address_def":
-            name = self.define(self.rs.addresses, "address", kids[0])
-            self.rs.addresses[name] = AddressDef(name, self.addr_expr(kids[1]), self.loc(kids[0]))
+            name = self.define(self.rs.addresses, "address", rec[1])
+            self.rs.addresses[name] = AddressDef(name, self.addr_expr(rec[2]), self.loc(rec[1]))
         elif kind == "service_def":
-            name = self.define(self.rs.services, "service", kids[0])
-            self.rs.services[name] = ServiceDef(name, self.svc_list(kids[1]), self.loc(kids[0]))
+            name = self.define(self.rs.services, "service", rec[1])
+            self.rs.services[name] = ServiceDef(name, self.svc_list(rec[2]), self.loc(rec[1]))
         elif kind == "rule":
-            self.rule(node, comment)
+            self.rule(rec)
 
-    def rule(self, node: Tree, comment: str) -> None:
-        kids = [c for c in node.children if not (isinstance(c, Token) and c.type in ("COMMENT", "ARROW"))]
-        rid_tok = None
-        if isinstance(kids[0], Tree) and kids[0].data == "rule_id":
-            rid_tok = kids.pop(0).children[0]
-        action_tok, src, dst, svcs, *hints = kids
-        loc = self.loc(rid_tok or action_tok)
-        rid = str(rid_tok) if rid_tok is not None else f"#{len(self.rs.rules) + 1}"
+    def rule(self, rec: tuple) -> None:
+        _, rid_tok, action_tok, src, _arrow, dst, svcs, hints, comment_tok = rec
+        at = rid_tok or action_tok
+        loc = Loc(self.path, at[1], at[2])
+        rid = rid_tok[0] if rid_tok is not None else f"#{len(self.rs.rules) + 1}"
         if rid in self.rule_ids:
             raise self.fail(f"rule id {rid!r} is already used at line {self.rule_ids[rid].line}", rid_tok)
         self.rule_ids[rid] = loc
-        conditions, hint_pairs = [], []
-        for h in hints:
-            if h.data == "zone_hint":
-                hint_pairs.append(("zone", f"{h.children[0]} -> {h.children[2]}"))
-            else:
-                conditions.append(Condition(f"via {h.children[0]}", "interface match"))
-        self.rs.rules.append(Rule(
-            id=rid, action=str(action_tok), src=self.addr_expr(src), dst=self.addr_expr(dst),
-            services=self.svc_list(svcs), loc=loc, comment=comment,
-            conditions=tuple(conditions), hints=tuple(hint_pairs)))
+        conditions = hint_pairs = ()
+        if hints:
+            conditions = tuple(Condition(f"via {h[1][0]}", "interface match") for h in hints if h[0] == "via_hint")
+            hint_pairs = tuple(("zone", f"{h[1][0]} -> {h[3][0]}") for h in hints if h[0] == "zone_hint")
+        comment = comment_tok[0][1:].strip() if comment_tok else ""
+        self.rs.rules.append(Rule(rid, action_tok[0], self.addr_expr(src), self.addr_expr(dst),
+                                  self.svc_list(svcs), loc, comment, conditions, hint_pairs))
 
 
 # --- fast path: plain one-line statements without lark --------------------------
-# Lines in the common shape are turned into the very tree lark would build (same
+# Lines in the common shape are turned into the very records lark's tree gives (same
 # tokens, lines and columns); anything else (continuations, hints, keywords used
 # as names, unusual spacing, syntax errors) sends the whole text through lark.
 
@@ -248,7 +349,8 @@ _ADDR_RE = re.compile(r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)"
 _SVC_RE = re.compile(r"(?i:tcp|udp|sctp|icmpv6|icmp6|icmp|proto)/[A-Za-z0-9\-]*")
 _ANY_RE = re.compile(r"any[46]?")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-_ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+_ID_OK = re.compile(rf"(?!{_KW.pattern})[A-Za-z0-9_][A-Za-z0-9_.\-]*")    # a rule id, not a keyword
+_WORD_RE = re.compile(r"[^\s,]+")
 _ITEM = r"[^\s,#]+"
 _LIST = rf"{_ITEM}(?: ?, ?{_ITEM})*"
 _EXPR = rf"{_LIST}(?: except {_LIST})?"
@@ -263,115 +365,155 @@ def _word_ok(word: str, pattern: re.Pattern) -> bool:
     return bool(pattern.fullmatch(word)) and not _KW.match(word)
 
 
-class _Fast:
-    def __init__(self, lineno: int, line: str):
-        self.lineno, self.line = lineno, line
+def _kind(word: str, svc: bool) -> str:
+    """The item kind lark gives WORD in an address or service list ('' when unsure)."""
+    if svc and _SVC_RE.fullmatch(word):
+        return "svc"
+    if not svc and _ADDR_RE.fullmatch(word):
+        return "net"
+    if _ANY_RE.fullmatch(word):
+        return "any_svc" if svc else "any_addr"
+    if _word_ok(word, _NAME_RE):
+        return "svc_ref" if svc else "ref"
+    return ""
 
-    def tok(self, kind: str, value: str, start: int) -> Token:
-        return Token(kind, value, start, self.lineno, start + 1, self.lineno, start + 1 + len(value))
 
-    def items(self, m: re.Match, group: str, svc: bool) -> list | None:
-        out, base, text = [], m.start(group), m.group(group)
-        for w in re.finditer(r"[^\s,]+", text):
-            word, at = w.group(), base + w.start()
-            if svc and _SVC_RE.fullmatch(word):
-                out.append(Tree("svc", [self.tok("SVC", word, at)]))
-            elif not svc and _ADDR_RE.fullmatch(word):
-                out.append(Tree("net", [self.tok("ADDR", word, at)]))
-            elif _ANY_RE.fullmatch(word):
-                out.append(Tree("any_svc" if svc else "any_addr", [self.tok("ANY", word, at)]))
-            elif _word_ok(word, _NAME_RE):
-                out.append(Tree("svc_ref" if svc else "ref", [self.tok("NAME", word, at)]))
-            else:
+class _Scanner:
+    """Records of plain lines; None for a line lark must read."""
+
+    def __init__(self):
+        self.kinds: tuple[dict, dict] = ({}, {})     # word -> kind, in address and in service lists
+
+    def items(self, text: str, base: int, n: int, svc: bool) -> list | None:
+        kinds = self.kinds[svc]
+        if "," not in text:                         # one item
+            kind = kinds.get(text)
+            if kind is None:
+                kind = kinds[text] = _kind(text, svc)
+            return [(kind, (text, n, base + 1))] if kind else None
+        out = []
+        for w in _WORD_RE.finditer(text):
+            word = w.group()
+            kind = kinds.get(word)
+            if kind is None:
+                kind = kinds[word] = _kind(word, svc)
+            if not kind:
                 return None
-        return out
+            out.append((kind, (word, n, base + w.start() + 1)))
+        return out or None
 
-    def expr(self, m: re.Match, group: str) -> Tree | None:
-        text, base = m.group(group), m.start(group)
+    def expr(self, text: str, base: int, n: int) -> tuple | None:
+        if " except " not in text:
+            inc = self.items(text, base, n, False)
+            return None if inc is None else (inc, None, [])
         parts = text.split(" except ")
-        lists = []
-        for k, part in enumerate(parts):
-            sub = re.match(r"(?P<x>.*)", part)
-            start = base + (0 if k == 0 else len(parts[0]) + len(" except "))
-            items = self.items(_Shift(sub, start), "x", False)
-            if not items:
-                return None
-            lists.append(Tree("addr_list", items))
-        kids = [lists[0]]
-        if len(lists) == 2:
-            kids += [self.tok("EXCEPT", "except", base + len(parts[0]) + 1), lists[1]]
-        return Tree("addr_expr", kids)
+        if len(parts) > 2 or parts[0].endswith(",") or parts[1].startswith(","):
+            return None
+        at = base + len(parts[0])
+        inc, exc = self.items(parts[0], base, n, False), self.items(parts[1], at + 8, n, False)
+        return None if inc is None or exc is None else (inc, ("except", n, at + 2), exc)
 
-    def comment(self, m: re.Match) -> list:
+    @staticmethod
+    def comment(m: re.Match, n: int) -> tuple | None:
         tail = m.group("tail")
         k = tail.find("#")
-        return [] if k < 0 else [self.tok("COMMENT", tail[k:], m.start("tail") + k)]
+        return None if k < 0 else (tail[k:], n, m.start("tail") + k + 1)
 
-    def statement(self) -> Tree | None:
-        line = self.line
+    def statement(self, n: int, line: str) -> tuple | None:
         m = _LINE_RE.fullmatch(line)
         if m:
-            if m.group("id") is not None and not _word_ok(m.group("id"), _ID_RE):
+            rid, action, src, dst, svc, tail = m.groups()
+            if rid is not None and not _ID_OK.fullmatch(rid):
                 return None
-            src, dst = self.expr(m, "src"), self.expr(m, "dst")
-            svcs = self.items(m, "svc", True)
-            if src is None or dst is None or not svcs:
+            src_e, dst_e = self.expr(src, m.start(3), n), self.expr(dst, m.start(4), n)
+            svcs = self.items(svc, m.start(5), n, True)
+            if src_e is None or dst_e is None or svcs is None:
                 return None
-            kids = [Tree("rule_id", [self.tok("RULE_ID", m.group("id"), m.start("id"))])] if m.group("id") else []
-            kids += [self.tok("ACTION", m.group("action"), m.start("action")), src,
-                     self.tok("ARROW", "->", line.index("->", m.end("src"))), dst, Tree("svc_list", svcs)]
-            return Tree("rule", kids + self.comment(m))
+            return ("rule", None if rid is None else (rid, n, m.start(1) + 1), (action, n, m.start(2) + 1), src_e,
+                    ("->", n, line.index("->", m.end(3)) + 1), dst_e, svcs, (), self.comment(m, n) if tail else None)
         m = _DEF_RE.fullmatch(line)
         if m:
-            if not _word_ok(m.group("name"), _NAME_RE):
+            kw, name, body, _tail = m.groups()
+            if not _word_ok(name, _NAME_RE):
                 return None
-            name = self.tok("NAME", m.group("name"), m.start("name"))
-            if m.group("kw") == "address":
-                body = self.expr(m, "body")
-                return None if body is None else Tree("address_def", [name, body] + self.comment(m))
-            items = self.items(m, "body", True) if " except " not in m.group("body") else None
-            return None if not items else Tree("service_def", [name, Tree("svc_list", items)] + self.comment(m))
+            name_tok = (name, n, m.start(2) + 1)
+            if kw == "address":
+                body_e = self.expr(body, m.start(3), n)
+                return None if body_e is None else ("address_def", name_tok, body_e, self.comment(m, n))
+            items = self.items(body, m.start(3), n, True) if " except " not in body else None
+            return None if items is None else ("service_def", name_tok, items, self.comment(m, n))
         m = _HEAD_RE.fullmatch(line)
         if m:
-            word = m.group("name")
-            if m.group("kw") == "default":
+            kw, word, _tail = m.groups()
+            if kw == "default":
                 return None if word not in ("allow", "deny") else \
-                    Tree("default_decl", [self.tok("ACTION", word, m.start("name"))] + self.comment(m))
+                    ("default_decl", (word, n, m.start(2) + 1), self.comment(m, n))
             if not _word_ok(word, _NAME_RE):
                 return None
-            return Tree("ruleset_decl", [self.tok("NAME", word, m.start("name"))] + self.comment(m))
+            return ("ruleset_decl", (word, n, m.start(2) + 1), self.comment(m, n))
         return None
 
 
-class _Shift:
-    """A match whose group X starts at a given column."""
+def _fast_records(text: str) -> list | None:
+    """The records of TEXT when every line is a plain statement, else None."""
+    if "\r" in text or "\\" in text or "\t" in text:
+        return None
+    out = []
+    scan = _Scanner()
+    for n, line in enumerate(text.split("\n"), 1):
+        if not line or line[0] == "#":
+            continue
+        if line[0] == " " or line[-1] == " " or line[-1] == ",":
+            if not line.strip(" ") or line.strip(" ").startswith("#"):
+                continue
+            return None
+        rec = scan.statement(n, line)
+        if rec is None:
+            return None
+        out.append(rec)
+    return out
 
-    def __init__(self, m: re.Match, start: int):
-        self.m, self.s = m, start
 
-    def start(self, _group: str) -> int:
-        return self.s
+def _tree_of(records: list) -> Tree:
+    """Lark's tree for RECORDS (the tests compare it with lark's own)."""
+    def tok(kind, t):
+        return Token(kind, t[0], line=t[1], column=t[2])
 
-    def group(self, g: str) -> str:
-        return self.m.group(g)
+    item_types = {"net": "ADDR", "any_addr": "ANY", "ref": "NAME", "svc": "SVC", "any_svc": "ANY", "svc_ref": "NAME"}
+
+    def items(lst, data):
+        return Tree(data, [Tree(k, [tok(item_types[k], t)]) for k, t in lst])
+
+    def expr(e):
+        kids = [items(e[0], "addr_list")]
+        if e[1] is not None:
+            kids += [tok("EXCEPT", e[1]), items(e[2], "addr_list")]
+        return Tree("addr_expr", kids)
+
+    def comment(t):
+        return [] if t is None else [tok("COMMENT", t)]
+
+    out = []
+    for rec in records:
+        kind = rec[0]
+        if kind == "rule":
+            _, rid, action, src, arrow, dst, svcs, _hints, c = rec
+            kids = [Tree("rule_id", [tok("RULE_ID", rid)])] if rid else []
+            kids += [tok("ACTION", action), expr(src), tok("ARROW", arrow), expr(dst), items(svcs, "svc_list")]
+            out.append(Tree(kind, kids + comment(c)))
+        elif kind == "address_def":
+            out.append(Tree(kind, [tok("NAME", rec[1]), expr(rec[2])] + comment(rec[3])))
+        elif kind == "service_def":
+            out.append(Tree(kind, [tok("NAME", rec[1]), items(rec[2], "svc_list")] + comment(rec[3])))
+        else:
+            out.append(Tree(kind, [tok("ACTION" if kind == "default_decl" else "NAME", rec[1])] + comment(rec[2])))
+    return Tree("start", out)
 
 
 def _fast_tree(text: str) -> Tree | None:
     """The parse tree of TEXT when every line is a plain statement, else None."""
-    if "\r" in text or "\\" in text or "\t" in text:
-        return None
-    stmts = []
-    for n, line in enumerate(text.split("\n"), 1):
-        body = line.strip(" ")
-        if not body or body.startswith("#"):
-            continue
-        if line[0] == " " or line.endswith(" ") or line.endswith(","):
-            return None
-        node = _Fast(n, line).statement()
-        if node is None:
-            return None
-        stmts.append(node)
-    return Tree("start", stmts)
+    records = _fast_records(text)
+    return None if records is None else _tree_of(records)
 
 
 MAX_LINES_ENV = "FW2NP_MAX_LINES"
@@ -411,21 +553,24 @@ def no_gc():
 
 
 def _parse(text: str, path: str) -> Ruleset:
-    tree = _fast_tree(text)
-    if tree is None:
+    records = _fast_records(text)
+    if records is None:
         try:
             tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
         except UnexpectedInput as exc:
             raise _syntax_error(exc, text, path) from None
+        records = _tree_records(tree)
     b = _Builder(text, path)
-    stmts = [c for c in tree.children if isinstance(c, Tree)]
     # services first, so that a rule may use a service defined further down
-    for node in sorted(stmts, key=lambda n: n.data != "service_def"):
-        if node.data != "rule":
-            b.statement(node)
-    for node in stmts:
-        if node.data == "rule":
-            b.statement(node)
+    for rec in records:
+        if rec[0] == "service_def":
+            b.statement(rec)
+    for rec in records:
+        if rec[0] != "service_def" and rec[0] != "rule":
+            b.statement(rec)
+    for rec in records:
+        if rec[0] == "rule":
+            b.rule(rec)
     rs = b.rs
     if not rs.name:
         rs.name = re.sub(r"\.[^.]*$", "", path.replace("\\", "/").rsplit("/", 1)[-1]) or "ruleset"
