@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePath
 
 import netaddr
@@ -27,6 +28,7 @@ from ..model import (
 from ..resources import lalr_parser
 from ..space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto
 from .cisco_common import net_text, syntax_error
+from .rules import IPV4, ipv4_int, ipv4_text
 
 NAME = "iptables"
 BUILTIN = ("INPUT", "FORWARD", "OUTPUT")
@@ -40,6 +42,17 @@ BASIC_OPTS = {"-s", "--source", "--src", "-d", "--destination", "--dst", "-p", "
               "-j", "--jump", "-g", "--goto"}
 PLAIN_MODULES = {"tcp", "udp", "sctp", "icmp", "icmp6", "icmpv6", "multiport", "state", "conntrack",
                  "iprange", "comment", "set"}
+# what each matching option is about (see _Reader.rule)
+_OPTIONS = {
+    **dict.fromkeys(("-j", "--jump", "-g", "--goto"), "target"), **dict.fromkeys(("-m", "--match"), "module"),
+    **dict.fromkeys(("-s", "--source", "--src"), "src"), **dict.fromkeys(("-d", "--destination", "--dst"), "dst"),
+    "--src-range": "src-range", "--dst-range": "dst-range", **dict.fromkeys(("-p", "--protocol"), "proto"),
+    **dict.fromkeys(("--dport", "--destination-port", "--dports", "--destination-ports"), "dport"),
+    **dict.fromkeys(("--sport", "--source-port", "--sports", "--source-ports", "--ports"), "sport"),
+    **dict.fromkeys(("--icmp-type", "--icmpv6-type"), "icmp"), **dict.fromkeys(("--state", "--ctstate"), "state"),
+    **dict.fromkeys(("-i", "--in-interface", "-o", "--out-interface"), "iface"),
+    "--match-set": "set", "--comment": "comment", "--syn": "syn",
+}
 PORT_NAMES = {"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "domain": 53,
               "bootps": 67, "bootpc": 68, "tftp": 69, "http": 80, "www": 80, "pop3": 110,
               "sunrpc": 111, "ntp": 123, "imap": 143, "imap2": 143, "snmp": 161, "bgp": 179,
@@ -92,14 +105,44 @@ class Bounds:
     notes: tuple[str, ...] = ()
 
     def __and__(self, o: "Bounds") -> "Bounds":
-        return Bounds(self.lower & o.lower, self.upper & o.upper, _merge(self.notes, o.notes))
+        if self.lower is self.upper and len(self.lower.iv) == 1 and not self.notes and len(o.notes) < 2:
+            (lo, hi), x, y = self.lower.iv[0], o.lower.iv, o.upper.iv     # SELF is one interval: o when inside it
+            if (not x or lo <= x[0][0] and x[-1][1] <= hi) and (not y or lo <= y[0][0] and y[-1][1] <= hi):
+                return o
+        lower, upper, notes = _meet(self.lower, o.lower), _meet(self.upper, o.upper), _merge(self.notes, o.notes)
+        if lower is o.lower and upper is o.upper and notes is o.notes:
+            return o
+        if lower is self.lower and upper is self.upper and notes is self.notes:
+            return self
+        return Bounds(lower, upper, notes)
 
     def negate(self, whole: IntervalSet) -> "Bounds":
         return Bounds(whole - self.upper, whole - self.lower, self.notes)
 
 
 def _merge(a: tuple, b: tuple) -> tuple:
+    if not a and len(b) < 2:
+        return b
+    if not b and len(a) < 2:
+        return a
     return tuple(dict.fromkeys(a + b))
+
+
+def _meet(a: IntervalSet, b: IntervalSet) -> IntervalSet:
+    """a & b, without work when one of them is a single interval holding the other."""
+    x, y = a.iv, b.iv
+    if x and y:
+        if len(y) == 1 and y[0][0] <= x[0][0] and x[-1][1] <= y[0][1]:
+            return a
+        if len(x) == 1 and x[0][0] <= y[0][0] and y[-1][1] <= x[0][1]:
+            return b
+    return a & b
+
+
+@lru_cache(maxsize=4096)
+def _svc_meet(a: IntervalSet, b: IntervalSet) -> IntervalSet:
+    """a & b for service sets (few distinct ones, many rules)."""
+    return _meet(a, b)
 
 
 @dataclass(frozen=True)
@@ -112,8 +155,13 @@ class Match:
     conds: tuple[Condition, ...] = ()
 
     def __and__(self, o: "Match") -> "Match | None":
-        m = Match(self.src & o.src, self.dst & o.dst, self.svc & o.svc, _merge(self.conds, o.conds))
-        return None if not (m.src.upper and m.dst.upper and m.svc) else m
+        src, dst, svc = self.src & o.src, self.dst & o.dst, _svc_meet(self.svc, o.svc)
+        if not (src.upper and dst.upper and svc):
+            return None
+        conds = _merge(self.conds, o.conds)
+        if src is o.src and dst is o.dst and svc is o.svc and conds is o.conds:
+            return o
+        return Match(src, dst, svc, conds)
 
     def negate(self, everything: "Match", rid: str) -> list["Match"]:
         """Disjuncts of NOT self (each a Match), the others dimensions left whole."""
@@ -162,176 +210,193 @@ class Table:
 
 
 class _Reader:
+    """Reads rules; tokens are (type, text, line, column) tuples."""
+
     def __init__(self, text: str, path: str, family: int):
         self.text, self.path, self.family = text, path, family
         self.all = ALL_V4 if family == 4 else ALL_V6
-        self.everything = Match(Bounds(self.all, self.all), Bounds(self.all, self.all), FULL_SVC)
+        self.whole = Bounds(self.all, self.all)
+        self.everything = Match(self.whole, self.whole, FULL_SVC)
         self.warnings: list[Warning_] = []
         self._lines: list[str] | None = None
+        self._values: dict = {}          # (what, text, flag) -> value or error message, see value()
+        self._svcs: dict = {}
+        self.out: dict = {}              # output items by set, see _rules()
 
     def loc(self, tok) -> Loc:
-        return Loc(self.path, tok.line, tok.column)
+        return Loc(self.path, tok[2], tok[3])
 
     def fail(self, msg: str, tok) -> InputError:
-        return InputError(msg, self.loc(tok), line_of(self.text, tok.line))
+        return InputError(msg, self.loc(tok), line_of(self.text, tok[2]))
 
     def fail_at(self, msg: str, loc: Loc) -> InputError:
         return InputError(msg, loc, line_of(self.text, loc.line))
 
+    def value(self, read, tok, flag=None):
+        """READ(text, flag) of TOK, once per distinct text; a str result is an error message."""
+        key = (read, tok[1], flag)
+        v = self._values.get(key)
+        if v is None:
+            v = self._values[key] = read(self, tok[1], flag)
+        if isinstance(v, str):
+            raise self.fail(v, tok)
+        return v
+
     # addresses
-    def addrs(self, tok: Token, neg: bool) -> Bounds:
+    def addrs(self, text: str, neg: bool) -> Bounds | str:
         lower, upper, notes = [], [], []
-        for part in str(tok).split(","):
+        for part in text.split(","):
             try:
                 if re.fullmatch(r"[0-9a-fA-F:.]+(/[0-9a-fA-F:.]+)?", part) and re.search(r"[.:]", part):
-                    net = netaddr.IPNetwork(part)
-                    if net.version != self.family:
-                        raise self.fail(f"{part} is IPv{net.version} but this file holds IPv{self.family} rules", tok)
-                    s = ip_range(int(net.first), int(net.last), net.version)
+                    first, last, version = _network(part)
+                    if version != self.family:
+                        return f"{part} is IPv{version} but this file holds IPv{self.family} rules"
+                    s = ip_range(first, last, version)
                     lower.append(s)
                     upper.append(s)
                     continue
             except (netaddr.AddrFormatError, ValueError):
-                raise self.fail(f"{part!r} is not a valid address or network", tok) from None
+                return f"{part!r} is not a valid address or network"
             if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9\-]+)*\.?", part):
-                raise self.fail(f"{part!r} is not a valid address, network or host name", tok)
+                return f"{part!r} is not a valid address, network or host name"
             upper.append(self.all)
             notes.append(f"host name {part}")
-        b = Bounds(IntervalSet(iv for s in lower for iv in s), IntervalSet(iv for s in upper for iv in s), tuple(notes))
-        return b.negate(self.all) if neg else b
+        if len(lower) == 1 and len(upper) == 1:
+            b = Bounds(lower[0], lower[0])
+        else:
+            b = Bounds(IntervalSet(iv for s in lower for iv in s), IntervalSet(iv for s in upper for iv in s),
+                       tuple(notes))
+        return self.whole & (b.negate(self.all) if neg else b)      # as a rule's first -s or -d gives it
 
-    def addr_range(self, tok: Token, neg: bool) -> Bounds:
+    def addr_range(self, text: str, neg: bool) -> Bounds | str:
         try:
-            a, b = str(tok).split("-", 1)
+            a, b = text.split("-", 1)
             lo, hi = netaddr.IPAddress(a), netaddr.IPAddress(b)
         except (ValueError, netaddr.AddrFormatError):
-            raise self.fail(f"{str(tok)!r} is not an address range (A-B)", tok) from None
+            return f"{text!r} is not an address range (A-B)"
         if lo.version != hi.version or lo > hi or lo.version != self.family:
-            raise self.fail(f"bad address range {str(tok)!r}", tok)
+            return f"bad address range {text!r}"
         s = ip_range(int(lo), int(hi), lo.version)
         b = Bounds(s, s)
         return b.negate(self.all) if neg else b
 
     # services
-    def port(self, word: str, tok) -> int:
-        p = int(word) if word.isdigit() else PORT_NAMES.get(word.lower())
-        if p is None or not 0 <= p <= 65535:
-            raise self.fail(f"bad port {word!r} (a number 0-65535 or a service name such as ssh)", tok)
-        return p
-
-    def ports(self, tok: Token, multi: bool) -> list[tuple[int, int]]:
-        parts = str(tok).split(",")
+    def ports(self, text: str, multi: bool) -> tuple | str:
+        parts = text.split(",")
         if len(parts) > 1 and not multi:
-            raise self.fail("a port list needs -m multiport --dports", tok)
+            return "a port list needs -m multiport --dports"
         out = []
         for part in parts:
             a, sep, b = part.partition(":")
-            lo = self.port(a, tok) if a else 0
-            hi = self.port(b, tok) if b else (65535 if sep else lo)
+            lo = _port(a) if a else 0
+            if isinstance(lo, str):
+                return lo
+            hi = _port(b) if b else (65535 if sep else lo)
+            if isinstance(hi, str):
+                return hi
             if lo > hi:
-                raise self.fail(f"port range {part} runs backwards", tok)
+                return f"port range {part} runs backwards"
             out.append((lo, hi))
-        return out
+        return tuple(out)
 
-    def rule(self, node: Tree, chain_tok: Token, args: list[Token], pos: int) -> IptRule:
-        """Interpret the options of one -A line."""
-        chain = str(chain_tok)
+    def rule(self, where: tuple, first: tuple, chain_tok: tuple, args: list, pos: int) -> IptRule:
+        """Interpret the options of one -A line (WHERE: its line and column, FIRST: its first token)."""
         if self._lines is None:
             self._lines = self.text.splitlines()
-        line = self._lines[chain_tok.line - 1] if 1 <= chain_tok.line <= len(self._lines) else ""
-        r = IptRule(chain, pos, Loc(self.path, node.meta.line, node.meta.column), line.strip(), self.everything)
-        src, dst = Bounds(self.all, self.all), Bounds(self.all, self.all)
-        protos: tuple[set[int] | None, bool] = (None, False)
-        dports = icmp = None
-        dport_tok = None
+        line = self._lines[chain_tok[2] - 1] if 1 <= chain_tok[2] <= len(self._lines) else ""
+        r = IptRule(chain_tok[1], pos, Loc(self.path, where[0], where[1]), line.strip(), self.everything)
+        src = dst = whole = self.whole
+        value = self.value
+        protos: tuple[frozenset[int] | None, bool] = (None, False)
+        dports = icmp = dport_tok = None
         conds: list[Condition] = []
-        return_only = loopback = ""
-        module, module_opts, modules = "", [], []
+        return_only = loopback = module = ""
+        module_opts: list[str] = []
 
         def flush_module():
             if module and module not in PLAIN_MODULES:
                 text = " ".join([f"-m {module}"] + module_opts)
                 conds.append(Condition(text, f"match module {module}"))
 
-        groups = _option_groups(args, self)
         target_opts = False
-        for neg, opt, vals in groups:
-            o = str(opt)
-            bang = "! " if neg else ""
-            val = vals[0] if vals else None
+        for neg, opt, vals in _option_groups(args, self):
+            o = opt[1]
             if o in BASIC_OPTS:
                 target_opts = False
             elif target_opts:
                 continue                   # --reject-with, --log-prefix ...: no effect on matching
-            needs_val = o not in ("--syn", "-f", "--fragment")
-            if needs_val and val is None:
+            val = vals[0] if vals else None
+            if val is None and o not in ("--syn", "-f", "--fragment"):
                 raise self.fail(f"option {o} needs a value", opt)
-            if o in ("-j", "--jump", "-g", "--goto"):
+            kind = _OPTIONS.get(o)
+            if kind == "target":
                 if r.target:
                     raise self.fail("a rule has one target (-j or -g)", opt)
-                r.target, r.goto = str(val), o in ("-g", "--goto")
+                r.target, r.goto = val[1], o in ("-g", "--goto")
                 r.target_loc = self.loc(val)
                 flush_module()
                 target_opts, module = True, ""
                 continue
-            if o in ("-m", "--match"):
+            if kind == "module":
                 flush_module()
-                module, module_opts = str(val), []
-                modules.append(module)
+                module, module_opts = val[1], []
                 continue
-            if o in ("-s", "--source", "--src"):
-                src = src & self.addrs(val, neg)
-            elif o in ("-d", "--destination", "--dst"):
-                dst = dst & self.addrs(val, neg)
-            elif o == "--src-range":
-                src = src & self.addr_range(val, neg)
-            elif o == "--dst-range":
-                dst = dst & self.addr_range(val, neg)
-            elif o in ("-p", "--protocol"):
-                protos = (self.protocol(val), neg)
-            elif o in ("--dport", "--destination-port", "--dports", "--destination-ports"):
-                dports, dport_tok = (self.ports(val, o.endswith("s")), neg), opt
-            elif o in ("--sport", "--source-port", "--sports", "--source-ports", "--ports"):
+            bang = "! " if neg else ""
+            if kind == "src":
+                b = value(_Reader.addrs, val, neg)
+                src = b if src is whole else src & b
+            elif kind == "dst":
+                b = value(_Reader.addrs, val, neg)
+                dst = b if dst is whole else dst & b
+            elif kind == "proto":
+                protos = (value(_protocol, val)[0], neg)
+            elif kind == "dport":
+                dports, dport_tok = (value(_Reader.ports, val, o.endswith("s")), neg), opt
+            elif kind == "src-range":
+                src = src & self.value(_Reader.addr_range, val, neg)
+            elif kind == "dst-range":
+                dst = dst & self.value(_Reader.addr_range, val, neg)
+            elif kind == "sport":
                 what = "source or destination port" if o == "--ports" else "source port"
-                conds.append(Condition(f"{bang}{o} {val}", what))
-            elif o in ("--icmp-type", "--icmpv6-type"):
-                icmp = (self.icmp_type(val, o), neg)
+                conds.append(Condition(f"{bang}{o} {val[1]}", what))
+            elif kind == "icmp":
+                icmp = (self.value(_icmp_type, val, o), neg)
                 if icmp[0][1] is not None:
-                    conds.append(Condition(f"{bang}{o} {val}", "ICMP code"))
-            elif o in ("--state", "--ctstate"):
-                states = set(str(val).upper().split(","))
+                    conds.append(Condition(f"{bang}{o} {val[1]}", "ICMP code"))
+            elif kind == "state":
+                states = set(val[1].upper().split(","))
                 if ("NEW" in states) == neg:
-                    return_only = f"{bang}{o} {val}"
+                    return_only = f"{bang}{o} {val[1]}"
                 elif not neg and states - {"NEW", "ESTABLISHED", "RELATED"}:
-                    conds.append(Condition(f"{o} {val}", "connection state"))
-            elif o in ("-i", "--in-interface", "-o", "--out-interface"):
-                if str(val) == "lo" and not neg:
+                    conds.append(Condition(f"{o} {val[1]}", "connection state"))
+            elif kind == "iface":
+                if val[1] == "lo" and not neg:
                     loopback = f"{o} lo"
                 else:
-                    conds.append(Condition(f"{bang}{o} {val}", "interface match"))
-            elif o == "--match-set":
-                flags = str(vals[1]) if len(vals) > 1 else ""
-                first = flags.split(",")[0]
-                b = Bounds(EMPTY, self.all, (f"ipset {val}",))
-                if first == "src":
+                    conds.append(Condition(f"{bang}{o} {val[1]}", "interface match"))
+            elif kind == "set":
+                flags = vals[1][1] if len(vals) > 1 else ""
+                first_flag = flags.split(",")[0]
+                b = Bounds(EMPTY, self.all, (f"ipset {val[1]}",))
+                if first_flag == "src":
                     src = src & b
-                elif first == "dst":
+                elif first_flag == "dst":
                     dst = dst & b
                 else:
                     raise self.fail("--match-set needs a set name and src or dst", opt)
                 if "," in flags:
-                    conds.append(Condition(f"{bang}--match-set {val} {flags}", "ipset dimensions"))
-            elif o == "--comment":
-                r.comment = _unquote(str(val))
-            elif o == "--syn" and not neg:
+                    conds.append(Condition(f"{bang}--match-set {val[1]} {flags}", "ipset dimensions"))
+            elif kind == "comment":
+                r.comment = _unquote(val[1])
+            elif kind == "syn" and not neg:
                 pass                       # new TCP connections: what the model is about
             elif module and module not in PLAIN_MODULES:
-                module_opts.append(" ".join([bang.strip(), o] + [str(v) for v in vals]).strip())
+                module_opts.append(" ".join([bang.strip(), o] + [v[1] for v in vals]).strip())
             else:
-                conds.append(Condition(" ".join([bang.strip(), o] + [str(v) for v in vals]).strip(),
+                conds.append(Condition(" ".join([bang.strip(), o] + [v[1] for v in vals]).strip(),
                                        "unsupported match"))
         flush_module()
-        r.match = Match(src, dst, self.services(protos, dports, icmp, dport_tok, node), tuple(conds))
+        r.match = Match(src, dst, self.services(protos, dports, icmp, dport_tok, first), tuple(conds))
         if return_only or loopback:
             why = (f"{return_only} matches only return traffic" if return_only
                    else f"{loopback} is loopback traffic")
@@ -342,28 +407,14 @@ class _Reader:
                                 + (Condition(return_only or loopback, why),))
         return r
 
-    def protocol(self, tok: Token) -> set[int] | None:
-        w = str(tok).lower()
-        if w in ("all", "0"):
-            return None
-        p = int(w) if w.isdigit() else PROTO_NAMES.get(w, {"ipv6-icmp": ICMPV6, "udplite": 136}.get(w))
-        if p is None or not 0 <= p <= 255:
-            raise self.fail(f"unknown protocol {str(tok)!r}", tok)
-        return {p}
+    def services(self, protos, dports, icmp, dport_tok, first) -> IntervalSet:
+        key = (protos, dports, icmp)
+        s = self._svcs.get(key)
+        if s is None:
+            s = self._svcs[key] = self._services(protos, dports, icmp, dport_tok, first)
+        return s
 
-    def icmp_type(self, tok: Token, opt: str) -> tuple[int | None, int | None]:
-        w = str(tok).lower()
-        names = ICMP6_TYPES if opt == "--icmpv6-type" else ICMP_TYPES
-        if w in names:
-            return names[w], None
-        if opt == "--icmp-type" and w in ICMP_CODES:
-            return ICMP_CODES[w]
-        m = re.fullmatch(r"(\d+)(?:/(\d+))?", w)
-        if not m or int(m.group(1)) > 255:
-            raise self.fail(f"unknown ICMP type {str(tok)!r}", tok)
-        return int(m.group(1)), (int(m.group(2)) if m.group(2) else None)
-
-    def services(self, protos, dports, icmp, dport_tok, node) -> IntervalSet:
+    def _services(self, protos, dports, icmp, dport_tok, first) -> IntervalSet:
         pset, pneg = protos
         if dports is not None:
             ranges, neg = dports
@@ -375,7 +426,7 @@ class _Reader:
         if icmp is not None:
             (t, code), neg = icmp
             if pset is None or pneg or not pset <= {ICMP, ICMPV6}:
-                raise self.fail("--icmp-type needs -p icmp", node.children[0])
+                raise self.fail("--icmp-type needs -p icmp", first)
             p = next(iter(pset))
             s = whole_proto(p) if t is None else svc_range(p, t, t)
             # an ICMP code is a condition (added in rule()): the set is the whole type
@@ -386,43 +437,93 @@ class _Reader:
         return FULL_SVC - s if pneg else s
 
 
+_PLEN = re.compile(r"[1-9]?[0-9]")
+
+
+def _network(part: str) -> tuple[int, int, int]:
+    """(first, last, version) of an address or network, as netaddr.IPNetwork reads it."""
+    addr, sep, plen = part.partition("/")
+    if IPV4.fullmatch(addr) and (not sep or (_PLEN.fullmatch(plen) and int(plen) <= 32)):
+        host = (1 << (32 - int(plen or 32))) - 1
+        first = ipv4_int(addr) & ~host
+        return first, first | host, 4
+    net = netaddr.IPNetwork(part)
+    return int(net.first), int(net.last), net.version
+
+
+def _port(word: str) -> int | str:
+    p = int(word) if word.isdigit() else PORT_NAMES.get(word.lower())
+    if p is None or not 0 <= p <= 65535:
+        return f"bad port {word!r} (a number 0-65535 or a service name such as ssh)"
+    return p
+
+
+def _protocol(_rd, text: str, _flag) -> tuple[frozenset[int] | None] | str:
+    w = text.lower()
+    if w in ("all", "0"):
+        return (None,)
+    p = int(w) if w.isdigit() else PROTO_NAMES.get(w, {"ipv6-icmp": ICMPV6, "udplite": 136}.get(w))
+    if p is None or not 0 <= p <= 255:
+        return f"unknown protocol {text!r}"
+    return (frozenset((p,)),)
+
+
+def _icmp_type(_rd, text: str, opt: str) -> tuple[int | None, int | None] | str:
+    w = text.lower()
+    names = ICMP6_TYPES if opt == "--icmpv6-type" else ICMP_TYPES
+    if w in names:
+        return names[w], None
+    if opt == "--icmp-type" and w in ICMP_CODES:
+        return ICMP_CODES[w]
+    m = re.fullmatch(r"(\d+)(?:/(\d+))?", w)
+    if not m or int(m.group(1)) > 255:
+        return f"unknown ICMP type {text!r}"
+    return int(m.group(1)), (int(m.group(2)) if m.group(2) else None)
+
+
 def _unquote(s: str) -> str:
     return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'" else s
 
 
-def _option_groups(args: list[Token], rd: _Reader) -> list[tuple[bool, Token, list[Token]]]:
+def _option_groups(args: list[tuple], rd: _Reader) -> list[tuple[bool, tuple, list[tuple]]]:
     """[(negated, option, values)]: '! -s X' and the old '-s ! X' both negate."""
     groups: list = []
     pending_neg = None
     for tok in args:
-        if tok.type == "NEG":
+        if tok[0] == "NEG":
             if pending_neg is not None:
                 raise rd.fail("'!' twice", tok)
             pending_neg = tok
-        elif tok.type == "OPT":
+        elif tok[0] == "OPT":
             groups.append([pending_neg is not None, tok, []])
             pending_neg = None
         else:
             if not groups:
-                raise rd.fail(f"value {str(tok)!r} without an option", tok)
+                raise rd.fail(f"value {tok[1]!r} without an option", tok)
             if pending_neg is not None:
                 groups[-1][0] = True
                 pending_neg = None
             groups[-1][2].append(tok)
     if pending_neg is not None:
         raise rd.fail("'!' must come before an option or its value", pending_neg)
-    return [tuple(g) for g in groups]
+    return groups
+
+
+_V6_HINT = re.compile(r"-(?:s|d|-source|-destination|-src-range|-dst-range)\s+[^\s:]*:")
 
 
 def _family(text: str) -> int:
     """6 when the rules name IPv6 addresses (an ip6tables-save file), else 4."""
+    if not _V6_HINT.search(text):          # no option value with a ':' (a quick superset of the loop below)
+        return 4
     for m in re.finditer(r"(?:^|\s)(?:-s|-d|--source|--destination|--src-range|--dst-range)\s+(\S+)", text):
         if ":" in m.group(1):
             return 6
     return 4
 
 
-# --- fast path: lark's tree for plain iptables-save lines, without lark -----------
+# --- statements: records from lark's tree or from a fast line scanner ---------------
+# A record is (kind, line, column, tokens): table, chain_decl, rule or commit.
 
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_.:/,\-]+")
 _FAST_OPT = re.compile(r"--?[A-Za-z][A-Za-z0-9\-]*")
@@ -433,46 +534,68 @@ _FAST_LINE = {
 }
 
 
-def _meta(line: int, column: int) -> Meta:
-    m = Meta()
-    m.line, m.column, m.empty = line, column, False
-    return m
+def _tree_records(tree: Tree) -> list[tuple]:
+    return [(str(node.data), node.meta.line, node.meta.column,
+             [(t.type, str(t), t.line, t.column) for t in node.children]) for node in tree.children]
 
 
-def _fast_tree(text: str) -> Tree | None:
-    """The parse tree lark would build, when every line is plain (single spaces, no quotes or '#')."""
+def _word_type(w: str) -> str:
+    """The token type lark gives the word W of an -A line ('' when unsure)."""
+    if w == "!":
+        return "NEG"
+    if _FAST_OPT.fullmatch(w):
+        return "OPT"
+    if _SAFE_WORD.fullmatch(w) and _FAST_WORD.fullmatch(w):
+        return "WORD"
+    return ""
+
+
+def _fast_records(text: str) -> list[tuple] | None:
+    """The records lark's tree gives, when every line is plain (single spaces, no quotes or '#')."""
     if any(c in text for c in "\r\t\"'"):
         return None
     out = []
+    types: dict[str, str] = {}
     for n, line in enumerate(text.split("\n"), 1):
         if not line or line[0] == "#":
             continue
         if "#" in line:
             return None
         if line.startswith("-A "):
-            kids, col = [], 1
+            toks, col = [], 1
             for w in line.split(" "):
-                if w == "!":
-                    kids.append(Token("NEG", w, 0, n, col))
-                elif _FAST_OPT.fullmatch(w):
-                    kids.append(Token("OPT", w, 0, n, col))
-                elif _SAFE_WORD.fullmatch(w) and _FAST_WORD.fullmatch(w):
-                    kids.append(Token("WORD", w, 0, n, col))
-                else:
+                t = types.get(w)
+                if t is None:
+                    t = types[w] = _word_type(w)
+                if not t:
                     return None
+                toks.append((t, w, n, col))
                 col += len(w) + 1
-            out.append(Tree("rule", kids, _meta(n, 1)))
+            out.append(("rule", n, 1, toks))
         elif line == "COMMIT":
-            out.append(Tree("commit", [Token("COMMIT", line, 0, n, 1)], _meta(n, 1)))
+            out.append(("commit", n, 1, [("COMMIT", line, n, 1)]))
         elif _FAST_LINE["table"].fullmatch(line):
-            out.append(Tree("table", [Token("TABLE", line, 0, n, 1)], _meta(n, 1)))
+            out.append(("table", n, 1, [("TABLE", line, n, 1)]))
         elif m := _FAST_LINE["chain"].fullmatch(line):
-            kids = [Token("CHAIN_DECL", m.group(1), 0, n, 1), Token("POLICY", m.group(2), 0, n, m.start(2) + 1)]
+            toks = [("CHAIN_DECL", m.group(1), n, 1), ("POLICY", m.group(2), n, m.start(2) + 1)]
             if m.group(3):
-                kids.append(Token("COUNTERS", m.group(3), 0, n, m.start(3) + 1))
-            out.append(Tree("chain_decl", kids, _meta(n, 1)))
+                toks.append(("COUNTERS", m.group(3), n, m.start(3) + 1))
+            out.append(("chain_decl", n, 1, toks))
         else:
             return None
+    return out
+
+
+def _fast_tree(text: str) -> Tree | None:
+    """Lark's tree for TEXT from the fast scanner (the tests compare it with lark's own), or None."""
+    records = _fast_records(text)
+    if records is None:
+        return None
+    out = []
+    for kind, line, column, toks in records:
+        meta = Meta()
+        meta.line, meta.column, meta.empty = line, column, False
+        out.append(Tree(kind, [Token(t, v, line=ln, column=col) for t, v, ln, col in toks], meta))
     return Tree("start", out)
 
 
@@ -480,31 +603,44 @@ def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
     from .rules import check_size
 
     check_size(text, path)
-    tree = _fast_tree(text)
-    if tree is None:
+    records = _fast_records(text)
+    if records is None:
         try:
             tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
         except UnexpectedInput as exc:
             raise syntax_error(exc, text, path, _TERMINALS) from None
+        records = _tree_records(tree)
     rd = _Reader(text, path, _family(text))
     tables: dict[str, Table] = {}
     cur: Table | None = None
-    for node in tree.children:
-        kids = node.children
-        if node.data == "table":
-            name = str(kids[0])[1:]
+    for kind, line, column, kids in records:
+        if kind == "rule" and cur is not None and not cur.committed:
+            toks = kids if kids[0][0] != "COUNTERS" else kids[1:]
+            opt = toks[0]
+            if opt[1] not in ("-A", "--append"):
+                raise rd.fail(f"expected -A CHAIN (iptables-save output), not {opt[1]!r}", opt)
+            if len(toks) < 2 or toks[1][0] != "WORD":
+                raise rd.fail("-A needs a chain name", opt)
+            if cur.name != "filter":
+                continue
+            chain = toks[1][1]
+            rules = cur.rules.get(chain)
+            if rules is None or chain not in cur.chains:
+                raise rd.fail(f"chain {chain} is not declared (add ':{chain} -' above)", toks[1])
+            rules.append(rd.rule((line, column), kids[0], toks[1], toks[2:], len(rules) + 1))
+        elif kind == "table":
+            name = kids[0][1][1:]
             if cur and not cur.committed:
                 raise rd.fail(f"table {cur.name} is not closed by COMMIT", kids[0])
             if name in tables:
                 raise rd.fail(f"table {name} appears twice", kids[0])
             cur = tables[name] = Table(name, rd.loc(kids[0]))
-            continue
-        if cur is None or cur.committed:
+        elif cur is None or cur.committed:
             raise rd.fail("expected a table line such as *filter first", kids[0])
-        if node.data == "commit":
+        elif kind == "commit":
             cur.committed = True
-        elif node.data == "chain_decl":
-            chain, policy = str(kids[0])[1:], str(kids[1])
+        else:
+            chain, policy = kids[0][1][1:], kids[1][1]
             if chain in cur.chains:
                 raise rd.fail(f"chain {chain} is declared twice", kids[0])
             if policy not in ("ACCEPT", "DROP", "-"):
@@ -515,20 +651,6 @@ def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
                     raise rd.fail(f"chain {chain}: {what}", kids[1])
             cur.chains[chain] = (policy, rd.loc(kids[0]))
             cur.rules.setdefault(chain, [])
-        else:
-            toks = [k for k in kids if k.type != "COUNTERS"]
-            opt = toks[0]
-            if str(opt) not in ("-A", "--append"):
-                raise rd.fail(f"expected -A CHAIN (iptables-save output), not {str(opt)!r}", opt)
-            if len(toks) < 2 or toks[1].type != "WORD":
-                raise rd.fail("-A needs a chain name", opt)
-            if cur.name != "filter":
-                continue
-            chain = str(toks[1])
-            if chain not in cur.chains:
-                raise rd.fail(f"chain {chain} is not declared (add ':{chain} -' above)", toks[1])
-            rules = cur.rules[chain]
-            rules.append(rd.rule(node, toks[1], toks[2:], len(rules) + 1))
     if cur and not cur.committed:
         rd.warnings.append(Warning_(f"table {cur.name} is not closed by COMMIT", cur.loc))
     return tables, rd
@@ -593,13 +715,25 @@ def addr_items(s: IntervalSet) -> tuple:
     if s == ALL_IP:
         return (AnyAddr(),)
     out = []
-    for part, version, base, whole in ((s & ALL_V4, 4, 0, ALL_V4), (s & ALL_V6, 6, V6_BASE, ALL_V6)):
+    for part, version, base, whole in ((_meet(s, ALL_V4), 4, 0, ALL_V4), (_meet(s, ALL_V6), 6, V6_BASE, ALL_V6)):
         if part == whole:
             out.append(AnyAddr(version))
             continue
         for lo, hi in part:
-            out.append(Net(lo - base, hi - base, version, net_text(lo - base, hi - base, version)))
+            out.append(Net(lo - base, hi - base, version, _net_text(lo - base, hi - base, version)))
     return tuple(out)
+
+
+def _net_text(first: int, last: int, version: int) -> str:
+    """net_text, without netaddr for IPv4."""
+    if version != 4:
+        return net_text(first, last, version)
+    if first == last:
+        return ipv4_text(first)
+    size = last - first + 1
+    if size & (size - 1) == 0 and first & (size - 1) == 0:     # one CIDR
+        return f"{ipv4_text(first)}/{33 - size.bit_length()}"
+    return f"{ipv4_text(first)}-{ipv4_text(last)}"
 
 
 def addr_expr(b: Bounds) -> AddrExpr:
@@ -641,12 +775,20 @@ def _host_bounds(addrs: list[str], path: str, family: int) -> Bounds:
 
 
 def _rules(flat: _Flattener) -> list[Rule]:
-    out = []
+    """The model's rules; equal sets share their (immutable) output items."""
+    out, cache = [], flat.rd.out       # id(set) -> (set, items): holding the set keeps its id unique
+    get = cache.get
     for r, m, via in flat.out:
-        out.append(Rule(
-            id=r.id, action=TERMINAL[r.target], src=addr_expr(m.src), dst=addr_expr(m.dst),
-            services=svc_items(m.svc), loc=r.loc, comment=r.comment or (r.text if len(r.text) <= 160 else ""),
-            conditions=m.conds, hints=(("via", " > ".join(via)),) if via else ()))
+        src, dst, svc = get(id(m.src)), get(id(m.dst)), get(id(m.svc))
+        if src is None:
+            src = cache[id(m.src)] = (m.src, addr_expr(m.src))
+        if dst is None:
+            dst = cache[id(m.dst)] = (m.dst, addr_expr(m.dst))
+        if svc is None:
+            svc = cache[id(m.svc)] = (m.svc, svc_items(m.svc))
+        out.append(Rule(r.id, TERMINAL[r.target], src[1], dst[1], svc[1], r.loc,
+                        r.comment or (r.text if len(r.text) <= 160 else ""), m.conds,
+                        (("via", " > ".join(via)),) if via else ()))
     return out
 
 

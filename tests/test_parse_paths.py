@@ -1,0 +1,140 @@
+"""The fast line scanners and cached value readers give what lark and netaddr give (no timings here)."""
+
+import random
+from pathlib import Path
+
+import netaddr
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench import generate
+from translator.errors import InputError
+from translator.frontends import iptables, rules
+from translator.frontends.cisco_common import net_text
+
+
+def _outcome(load, text, path, *args):
+    try:
+        return repr(load(text, path, *args))
+    except InputError as exc:
+        return "error: " + str(exc)
+
+
+def _both_paths(module, load, text, path, *args):
+    """(fast scanner result, lark result) of LOAD on TEXT, as reprs or error messages."""
+    fast = _outcome(load, text, path, *args)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(module, "_fast_records", lambda _text: None)
+        slow = _outcome(load, text, path, *args)
+    return fast, slow
+
+
+GOOD_ADDRS = ["10.0.0.1", "10.0.0.0/8", "10.0.0.1/24", "1.2.3.4/08", "2001:db8::/32", "fe80::1-fe80::9", "any",
+              "any4", "any6", "web", "0.0.0.0/0", "255.255.255.255", "10.0.0.5-10.0.0.9"]
+BAD_ADDRS = ["10.0.0.0/33", "10.0.300.1", "010.0.0.1", "10.0.0.9-10.0.0.1", "10.0.0.1-2001:db8::1", "::1/129", "nosuch"]
+GOOD_SVCS = ["tcp/80", "udp/53", "icmp/echo", "icmpv6/128", "proto/47", "gre", "tcp", "any", "TCP/443", "tcp/any",
+             "udp/", "tcp/8000-8100"]
+BAD_SVCS = ["tcp/70000", "tcp/0", "tcp/90-80", "icmp/300", "proto/300", "proto/foo", "web"]
+RULE_ITEMS = GOOD_ADDRS * 6 + BAD_ADDRS
+SVC_ITEMS = GOOD_SVCS * 6 + BAD_SVCS
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "r1 ", "r2 ", "7 "]), st.sampled_from(["allow", "deny"]),
+                          st.lists(st.sampled_from(RULE_ITEMS), min_size=1, max_size=2),
+                          st.lists(st.sampled_from(RULE_ITEMS), min_size=1, max_size=2),
+                          st.lists(st.sampled_from(SVC_ITEMS), min_size=1, max_size=2),
+                          st.sampled_from(["", "  # why", " except 10.0.0.1"])), min_size=1, max_size=6),
+       st.sampled_from(["address web 10.1.0.0/16, 10.2.0.1\n", "address web 10.1.0.1/24\nservice s gre\n",
+                        "address web 10.1.0.0/16 except 10.1.2.0/24\nservice s tcp/1\n", ""]))
+def test_ruleset_scanner_and_lark_build_the_same_ruleset(lines, defs):
+    body = "".join(f"{rid}{act} {','.join(src)} -> {', '.join(dst)} {','.join(svc)}{tail}\n"
+                   for rid, act, src, dst, svc, tail in lines)
+    fast, slow = _both_paths(rules, rules.parse, "ruleset t\n" + defs + body, "t.fw")
+    assert fast == slow
+
+
+def test_ruleset_scanner_and_lark_agree_on_bench_and_samples():
+    texts = [generate.rules_text(generate.generate(300, workloads=40, seed=4))]
+    texts += [Path(f"samples/{name}/rules.fw").read_text() for name in ("staging", "deny-before-allow", "ipv6")]
+    for text in texts:
+        assert rules._fast_records(text) is not None
+        fast, slow = _both_paths(rules, rules.parse, text, "x.fw")
+        assert fast == slow and not fast.startswith("error")
+
+
+def test_except_after_a_comma_is_a_name_as_lark_reads_it():
+    text = "address except 10.0.0.1\nallow 10.0.0.2 , except , 10.0.0.3 -> any any\n"
+    assert rules._fast_records(text) is None
+    assert rules.parse(text, "x.fw").rules[0].src.exclude == ()
+
+
+IPT_OPTS = ["-s 10.0.0.0/8", "-d 10.1.2.3", "-s 10.0.0.1/33", "-d 1.2.3.400", "-s 2001:db8::/32", "-s host.example",
+            "! -s 10.0.0.0/8", "-p tcp", "-p udp", "-p icmp", "-p 47", "-p bogus", "-m tcp --dport 80",
+            "--dport 22:80", "--dport 80:22", "--dport 70000", "-m multiport --dports 80,443", "--dport 80,443",
+            "-m iprange --src-range 10.0.0.1-10.0.0.9", "--dst-range 10.0.0.9-10.0.0.1", "--icmp-type 8",
+            "-m state --state NEW", "-m conntrack --ctstate ESTABLISHED", "-i eth0", "-o lo", "-m foo --bar 1",
+            "--sport 53", "--syn", "-m comment --comment x"]
+IPT_TARGETS = ["-j ACCEPT", "-j DROP", "-j REJECT --reject-with icmp-port-unreachable", "-j LOG", "-j USER",
+               "-g USER", "-j RETURN", "-j NOWHERE", ""]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["INPUT", "FORWARD", "OUTPUT", "USER"]),
+                          st.lists(st.sampled_from(IPT_OPTS), max_size=4), st.sampled_from(IPT_TARGETS)),
+                min_size=1, max_size=6),
+       st.sampled_from([None, ["10.0.0.5/32"]]))
+def test_iptables_scanner_and_lark_load_the_same_rulesets(lines, host):
+    body = "".join(" ".join(["-A", chain] + opts + [target]).strip() + "\n" for chain, opts, target in lines)
+    head = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:USER - [0:0]\n"
+    text = head + body + "COMMIT\n"
+    fast, slow = _both_paths(iptables, iptables.load, text, "t.rules", host)
+    assert fast == slow
+
+
+def test_iptables_scanner_and_lark_agree_on_bench():
+    text = generate.iptables_text(generate.generate(300, workloads=40, seed=4))
+    assert iptables._fast_records(text) is not None
+    fast, slow = _both_paths(iptables, iptables.load, text, "x.rules")
+    assert fast == slow and not fast.startswith("error")
+
+
+def _netaddr_ip(text):
+    try:
+        ip = netaddr.IPAddress(text)
+    except (netaddr.AddrFormatError, ValueError):
+        return None
+    return int(ip), ip.version
+
+
+def test_address_readers_agree_with_netaddr():
+    rnd = random.Random(7)
+    octets = ["0", "1", "9", "10", "99", "100", "199", "255", "256", "300", "01", "00", "010"]
+    for _ in range(3000):
+        text = ".".join(rnd.choice(octets) for _ in range(4))
+        plen = rnd.choice(["0", "8", "24", "31", "32", "33", "08"])
+        if rules.IPV4.fullmatch(text):
+            assert (rules.ipv4_int(text), 4) == _netaddr_ip(text)
+            assert rules.ipv4_text(rules.ipv4_int(text)) == str(netaddr.IPAddress(text))
+        else:
+            assert _netaddr_ip(text) is None or not text.isascii() or any(p.startswith("0") and p != "0"
+                                                                           for p in text.split("."))
+        try:
+            net = netaddr.IPNetwork(f"{text}/{plen}")
+            want = (int(net.first), int(net.last), net.version)
+        except (netaddr.AddrFormatError, ValueError):
+            want = None
+        try:
+            got = iptables._network(f"{text}/{plen}")
+        except (netaddr.AddrFormatError, ValueError):
+            got = None
+        assert got == want, (text, plen)
+
+
+def test_net_text_agrees_with_netaddr():
+    rnd = random.Random(3)
+    for _ in range(3000):
+        first = rnd.choice([0, rnd.randrange(1 << 32), rnd.randrange(1 << 24) << 8])
+        last = min((1 << 32) - 1, first + rnd.choice([0, 1, 255, 256, 1023, rnd.randrange(1 << 16)]))
+        assert iptables._net_text(first, last, 4) == net_text(first, last, 4)
