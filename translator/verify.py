@@ -50,6 +50,7 @@ flow class.  The tests check that all three report the same.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field, replace
 
 from .evaluate.endpoints import Ip, Pod
@@ -296,8 +297,14 @@ def verify(rs: Ruleset, inv: Inventory, policies: list[dict], limit: int = 10, o
     """Decide equivalence; also count the compiler's approximations for RS when asked.
 
     METHOD: "index" (default), "pairs" or "flows" (the same as fast=False); see the module docstring."""
-    v = Verifier(rs, inv, policies, fast, method)
-    rep = v.run(limit, only)
+    paused = gc.isenabled()
+    gc.disable()  # the walk builds millions of small objects the cycle collector would rescan
+    try:
+        v = Verifier(rs, inv, policies, fast, method)
+        rep = v.run(limit, only)
+    finally:
+        if paused:
+            gc.enable()
     if approximations:
         from .synth import convert
 

@@ -205,17 +205,19 @@ def _required(sel) -> tuple[str, frozenset] | None:
 
 
 class PeerIndex:
-    """Policy rules (a global numbering) with the ends their peers match, and the pods each policy selects."""
+    """Policy rules (a global numbering) with the ends their peers match, and the pods each policy selects.
 
-    def __init__(self, verifier, pods: list[PodClass], pod_ips: bool, ips: list[IpClass]):
-        self.v, self.pods, self.pod_ips = verifier, pods, pod_ips
-        self.base = base = verifier.netpol(None, pod_ips)
-        self.n_pods = len(pods)
-        self.all_pods = (1 << len(pods)) - 1
-        self.all_ends = (1 << (len(pods) + len(ips))) - 1
+    Selectors and ipBlocks are asked once per distinct peer about the pod classes without IPs and
+    the IP classes; `pod_set` maps those answers onto a pod set (pods with IPs, where an ipBlock
+    also matches the pods whose IP it holds)."""
+
+    def __init__(self, verifier, pods: list[PodClass], ips: list[IpClass]):
+        self.v, self.pods, self.ips = verifier, pods, ips
+        self.keys = verifier.part.src
+        self.base = base = verifier.netpol(None, False)
         self.line = IpLine(ips)
         self.eps = [verifier.endpoint(c) for c in pods]
-        self.nps = [verifier.netpol(c.world, pod_ips) for c in pods]
+        self.nps = [verifier.netpol(c.world, False) for c in pods]
         self.grules: list[tuple[int, str, dict]] = []    # (policy index, direction, rule dict)
         self.first: list[dict[str, int]] = []             # per policy: direction -> its first grule
         for i, p in enumerate(base.policies):
@@ -225,7 +227,9 @@ class PeerIndex:
                 self.grules += [(i, direction, r) for r in rules]
             self.first.append(firsts)
         self._selection()
-        self._peers()
+        self._index_pods()
+        self.blocks: dict = {}   # ipBlock peers: key -> (peer, policy namespace)
+        self.answers = self._peers()   # per grule: None (no peers: everyone) or [per-peer answers]
 
     def rules_of(self, i: int, direction: str) -> range:
         """The grules of policy I in DIRECTION."""
@@ -242,7 +246,7 @@ class PeerIndex:
         self.sel_pods: list[int] = []
         self.sel: list[dict[str, list[int]]] = [{INGRESS: [], EGRESS: []} for _ in self.pods]
         for k, p in enumerate(self.base.policies):
-            key = (p.namespace, freeze(p.pod_selector))
+            key = (p.namespace, self.keys.key(p.pod_selector))
             if key not in memo:
                 memo[key] = mask_of(i for i in by_ns.get(p.namespace, ())
                                     if selector_matches(p.pod_selector, self.eps[i].label_map))
@@ -251,6 +255,15 @@ class PeerIndex:
                 if direction in (INGRESS, EGRESS):
                     for i in bits_of(memo[key]):
                         self.sel[i][direction].append(k)
+
+    def _index_pods(self) -> None:
+        self.by_ns, self.by_kv, self.by_ns_kv = {}, {}, {}
+        for i, (c, ep, np) in enumerate(zip(self.pods, self.eps, self.nps)):
+            self.by_ns.setdefault(c.namespace, []).append(i)
+            for kv in ep.labels:
+                self.by_kv.setdefault(kv, []).append(i)
+            for kv in np.ns_labels(c.namespace).items():
+                self.by_ns_kv.setdefault(kv, []).append(i)
 
     def _candidates(self, peer: dict, policy_ns: str) -> list[int]:
         ns_sel, pod_sel = peer.get("namespaceSelector"), peer.get("podSelector")
@@ -266,47 +279,45 @@ class PeerIndex:
             lists.append(sorted({i for v in req[1] for i in self.by_kv.get((req[0], v), ())}))
         return min(lists, key=len) if lists else list(range(len(self.pods)))
 
-    def _peers(self) -> None:
-        """peer_ends[grule]: the ends its peers match (every end when it has none)."""
-        self.by_ns, self.by_kv, self.by_ns_kv = {}, {}, {}
-        for i, (c, ep, np) in enumerate(zip(self.pods, self.eps, self.nps)):
-            self.by_ns.setdefault(c.namespace, []).append(i)
-            for kv in ep.labels:
-                self.by_kv.setdefault(kv, []).append(i)
-            for kv in np.ns_labels(c.namespace).items():
-                self.by_ns_kv.setdefault(kv, []).append(i)
+    def _peers(self) -> list:
         memo: dict = {}
+        lists: dict = {}
         pols = self.base.policies
-        self.peer_ends: list[int] = []
+        out: list = []
         for p_idx, direction, r in self.grules:
             peers = r.get("from" if direction == INGRESS else "to")
             if not peers:
-                self.peer_ends.append(self.all_ends)
+                out.append(None)
                 continue
             ns = pols[p_idx].namespace
-            m = 0
-            for pe in peers:
-                pe = pe or {}
-                key = (ns, freeze(pe))
-                if key not in memo:
-                    memo[key] = self._peer_mask(pe, ns)
-                m |= memo[key]
-            self.peer_ends.append(m)
+            lkey = (ns, self.keys.key(peers))
+            if lkey not in lists:
+                answers = []
+                for pe in peers:
+                    key = (ns, self.keys.key(pe) if pe else freeze(pe))
+                    if key not in memo:
+                        memo[key] = self._answer(pe or {}, ns)
+                    answers.append(memo[key])
+                lists[lkey] = list(dict.fromkeys(answers))
+            out.append(lists[lkey])
+        return out
 
-    def _peer_mask(self, pe: dict, policy_ns: str) -> int:
+    def _answer(self, pe: dict, policy_ns: str):
+        """One peer: ("pods", mask over pod classes) or ("ips", mask over IP classes, key in self.blocks)."""
         if pe.get("ipBlock") is not None:
-            m = self.line.mask(self._ip_intervals(pe, policy_ns)) << self.n_pods
-            return m | (self._by_pod_ip(pe, policy_ns) if self.pod_ips else 0)
-        return mask_of(i for i in self._candidates(pe, policy_ns)
-                       if self.nps[i].peer_matches(pe, policy_ns, self.eps[i]))
-
-    def _by_pod_ip(self, pe: dict, policy_ns: str) -> int:
-        """Pods an ipBlock matches through their IP: one evaluator call per distinct pod IP."""
-        first: dict = {}
-        for i, c in enumerate(self.pods):
-            first.setdefault(c.ip, i)
-        ok = {ip for ip, i in first.items() if self.nps[i].peer_matches(pe, policy_ns, self.eps[i])}
-        return mask_of(i for i, c in enumerate(self.pods) if c.ip in ok)
+            key = (policy_ns, self.keys.key(pe))
+            self.blocks[key] = (pe, policy_ns)
+            return ("ips", self.line.mask(self._ip_intervals(pe, policy_ns)), key)
+        tests: dict[int, object] = {}   # one peer test per evaluator (namespace labels)
+        out = []
+        for i in self._candidates(pe, policy_ns):
+            np = self.nps[i]
+            test = tests.get(id(np))
+            if test is None:
+                test = tests[id(np)] = np.peer_test(pe, policy_ns)
+            if test(self.eps[i]):
+                out.append(i)
+        return ("pods", mask_of(out))
 
     def _ip_intervals(self, pe: dict, policy_ns: str) -> dict[int, list[tuple[int, int]]]:
         block = pe["ipBlock"]
@@ -318,8 +329,72 @@ class PeerIndex:
                 except (netaddr.AddrFormatError, ValueError, TypeError):
                     continue
                 points[net.version] += [int(net.first), int(net.last) + 1]
-        np = self.base
+        test = self.base.peer_test(pe, policy_ns)
 
         def inside(v, x):
-            return np.peer_matches(pe, policy_ns, Ip(str(netaddr.IPAddress(x, v))))
+            return test(Ip(str(netaddr.IPAddress(x, v))))
         return {v: merge(points[v], lambda x, v=v: inside(v, x), TOP[v]) for v in (4, 6)}
+
+    def pod_set(self, pods: list[PodClass], pod_ips: bool) -> "PodSet":
+        return PodSet(self, pods, pod_ips)
+
+
+class PodSet:
+    """The PeerIndex answers on one pod set: peer_ends per grule, sel and sel_pods per pod of the set."""
+
+    def __init__(self, pix: PeerIndex, pods: list[PodClass], pod_ips: bool):
+        from dataclasses import replace
+
+        self.pix, self.pods, self.pod_ips = pix, pods, pod_ips
+        self.grules, self.base, self.rules_of = pix.grules, pix.base, pix.rules_of
+        self.n_pods = len(pods)
+        self.all_ends = (1 << (len(pods) + len(pix.ips))) - 1
+        index = {c: b for b, c in enumerate(pix.pods)}
+        self.base_of = [index[replace(c, ip=None)] for c in pods]
+        self.same = self.base_of == list(range(len(pix.pods)))
+        self.spread_to: list[int] = [0] * len(pix.pods)
+        for i, b in enumerate(self.base_of):
+            self.spread_to[b] |= 1 << i
+        self.eps = [pix.v.endpoint(c) for c in pods] if not self.same or pod_ips else pix.eps
+        self.sel = [pix.sel[b] for b in self.base_of]
+        self.sel_pods = [self.spread(m) for m in pix.sel_pods]
+        self.by_ip: dict[str, int] = {}
+        if pod_ips:
+            for i, c in enumerate(pods):
+                if c.ip is not None:
+                    self.by_ip[c.ip] = self.by_ip.get(c.ip, 0) | 1 << i
+        memo: dict = {}
+        self.peer_ends: list[int] = []
+        for answers in pix.answers:
+            if answers is None:
+                self.peer_ends.append(self.all_ends)
+                continue
+            m = 0
+            for a in answers:
+                if a not in memo:
+                    memo[a] = self._ends(a)
+                m |= memo[a]
+            self.peer_ends.append(m)
+
+    def spread(self, base_mask: int) -> int:
+        """A mask over the base pod classes as a mask over this set's pods."""
+        if self.same:
+            return base_mask
+        m = 0
+        for b in bits_of(base_mask):
+            m |= self.spread_to[b]
+        return m
+
+    def _ends(self, answer) -> int:
+        if answer[0] == "pods":
+            return self.spread(answer[1])
+        _, ip_mask, key = answer
+        pe, ns = self.pix.blocks[key]
+        m = ip_mask << self.n_pods
+        if self.by_ip:
+            # pods whose IP the block holds: one evaluator call per distinct pod IP
+            test = self.pix.v.netpol(None, True).peer_test(pe, ns)
+            for ip, pods in self.by_ip.items():
+                if test(Pod.of("-", {}, ip=ip)):
+                    m |= pods
+        return m

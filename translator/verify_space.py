@@ -7,6 +7,7 @@ and the policy dicts itself.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 import netaddr
@@ -30,20 +31,10 @@ def text_value(v) -> str:
     return str(v)
 
 
-def freeze(x):
-    """A hashable key equal only for equal JSON-like values of equal types (1, 1.0, True and "1" differ)."""
-    t = type(x)
-    if t is str:
-        return x
-    if t is dict or isinstance(x, dict):
-        return (dict, tuple([(freeze(k), freeze(v)) for k, v in x.items()]))
-    if t is list or isinstance(x, (list, tuple)):
-        return (list, tuple([freeze(v) for v in x]))
-    try:
-        hash(x)
-    except TypeError:
-        return (t, id(x))  # never equal to another object: no sharing, still exact
-    return (t, x)
+def freeze(x) -> str:
+    """A key equal only for equal policy values: repr of the JSON/YAML types tells 1, 1.0, True and
+    "1" apart, and int from str mapping keys.  Equal keys may only miss sharing (dict key order)."""
+    return repr(x)
 
 
 # --- label selectors ---------------------------------------------------------
@@ -132,12 +123,25 @@ class PolicySource:
     ports: list[tuple[int, int, int]] = field(default_factory=list)       # (proto, lo, hi)
     protos: set[int] = field(default_factory=set)
     port_names: set[tuple[str, int]] = field(default_factory=set)         # (name, proto)
+    _distinct: list | None = None
+    _keys: dict = field(default_factory=dict)
+
+    def key(self, obj) -> str:
+        """freeze(OBJ), once per object (the object is held, so its id stays its own)."""
+        hit = self._keys.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            hit = self._keys[id(obj)] = (obj, freeze(obj))
+        return hit[1]
 
     def fail(self, msg: str, obj) -> InputError:
         loc = loc_of(obj) or Loc("<policies>")
         return InputError(msg, loc, _source_line(loc))
 
     def scan(self) -> "PolicySource":
+        """Read every policy; a peer or port entry equal to one already read adds nothing and is skipped."""
+        seen_lists: set = set()
+        seen_peers: set = set()
+        seen_ports: set = set()
         for pol in self.policies:
             ns = (pol.get("metadata") or {}).get("namespace") or "default"
             spec = pol.get("spec") or {}
@@ -146,11 +150,23 @@ class PolicySource:
             for key, peer_key in (("ingress", "from"), ("egress", "to")):
                 for rule in spec.get(key) or []:
                     rule = rule or {}
-                    for peer in rule.get(peer_key) or []:
-                        self.peer(ns, peer)
-                    for entry in rule.get("ports") or []:
-                        self.port(entry)
+                    peers, ports = rule.get(peer_key), rule.get("ports")
+                    if peers and self._first(seen_lists, (ns, self.key(peers))):
+                        for peer in peers:
+                            if self._first(seen_peers, (ns, self.key(peer))):
+                                self.peer(ns, peer)
+                    if ports and self._first(seen_lists, self.key(ports)):
+                        for entry in ports:
+                            if self._first(seen_ports, self.key(entry)):
+                                self.port(entry)
         return self
+
+    @staticmethod
+    def _first(seen: set, key) -> bool:
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
 
     def peer(self, ns: str, peer: dict) -> None:
         if peer.get("ipBlock") is not None:
@@ -186,6 +202,11 @@ class PolicySource:
         except (TypeError, ValueError):
             raise self.fail(f"bad port {p!r}", entry) from None
         self.ports.append((proto, max(1, lo), min(65535, hi)))
+
+    def distinct_peers(self) -> list[tuple[str, Sel | None, Sel | None]]:
+        if self._distinct is None:
+            self._distinct = list(dict.fromkeys(self.peers))
+        return self._distinct
 
     def ns_names(self) -> set[str]:
         """Namespaces named by the policies (their own, and kubernetes.io/metadata.name tests)."""
@@ -264,13 +285,35 @@ class Legacy:
                     raise InputError(f"workload {w.name}: {text!r} is neither an address nor an object "
                                      f"of ruleset {rs.name}", w.loc)
 
+        self.line = RangeSet(self.ranges)
+
     def boundaries(self) -> list[tuple[int, int, int]]:
         return list(self.ranges)
 
     def __contains__(self, point: tuple[int, int]) -> bool:
         version, x = point
-        return (any(v == version and lo <= x <= hi for v, lo, hi in self.ranges)
-                or any(addr_contains(self.rs, e, version, x) for e in self.objects))
+        return point in self.line or any(addr_contains(self.rs, e, version, x) for e in self.objects)
+
+
+class RangeSet:
+    """A union of (version, first, last) ranges, for point lookups."""
+
+    def __init__(self, ranges):
+        self.merged: dict[int, tuple[list[int], list[int]]] = {}
+        for version in (4, 6):
+            spans: list[list[int]] = []
+            for lo, hi in sorted((lo, hi) for v, lo, hi in ranges if v == version):
+                if spans and lo <= spans[-1][1] + 1:
+                    spans[-1][1] = max(spans[-1][1], hi)
+                else:
+                    spans.append([lo, hi])
+            self.merged[version] = ([a for a, _ in spans], [b for _, b in spans])
+
+    def __contains__(self, point: tuple[int, int]) -> bool:
+        version, x = point
+        los, his = self.merged.get(version, ((), ()))
+        k = bisect_right(los, x) - 1
+        return k >= 0 and x <= his[k]
 
 
 # --- classes ---------------------------------------------------------------------
@@ -333,6 +376,20 @@ def _within(ranges, version: int, x: int) -> bool:
     return any(v == version and lo <= x <= hi for v, lo, hi in ranges)
 
 
+def _sweep(pts: list[int], mine) -> list[tuple[int, int, int]]:
+    """(a, b, holders) per elementary interval [a, b) of sorted PTS: holders, a bitmask of the
+    indices of MINE [(i, lo, hi)] whose [lo, hi] holds a."""
+    events = sorted([(lo, 1, i) for i, lo, hi in mine] + [(hi + 1, 0, i) for i, lo, hi in mine])
+    out, active, e = [], 0, 0
+    for a, b in zip(pts, pts[1:]):
+        while e < len(events) and events[e][0] <= a:
+            _, opening, i = events[e]
+            active = active | 1 << i if opening else active & ~(1 << i)
+            e += 1
+        out.append((a, b, active))
+    return out
+
+
 def _classes(leaves, extra_cuts, keep) -> list[IpClass]:
     """Elementary intervals between the LEAVES' (and EXTRA_CUTS') bounds that KEEP accepts,
     merged by the set of leaves holding them; one address represents each class."""
@@ -344,12 +401,10 @@ def _classes(leaves, extra_cuts, keep) -> list[IpClass]:
             if v == version:
                 cuts |= {lo, hi + 1}
         mine = [(i, lo, hi) for i, (v, lo, hi) in enumerate(leaves) if v == version]
-        seen: dict[frozenset, list] = {}
-        pts = sorted(cuts)
-        for a, b in zip(pts, pts[1:]):
+        seen: dict[int, list] = {}
+        for a, b, sig in _sweep(sorted(cuts), mine):
             if not keep(version, a):
                 continue
-            sig = frozenset(i for i, lo, hi in mine if lo <= a <= hi)
             if sig in seen:
                 seen[sig][1] += 1
             else:
@@ -381,8 +436,10 @@ class Partition:
         leaves = [(n.version, n.first, n.last) for n in self.nets] + self.src.blocks
         skip = self.legacy.boundaries() + self.cluster
 
+        cluster = RangeSet(self.cluster)
+
         def external(version, a):
-            return (version, a) not in self.legacy and not _within(self.cluster, version, a)
+            return (version, a) not in self.legacy and (version, a) not in cluster
         return _classes(leaves, skip, external)
 
     def _pod_ip_classes(self) -> list[str]:
@@ -407,10 +464,8 @@ class Partition:
             dlo, dhi = port_domain(proto)
             mine = [(i, lo, hi) for i, (p, lo, hi) in enumerate(leaves) if p == proto]
             cuts = {dlo, dhi + 1} | {x for _, lo, hi in mine for x in (lo, hi + 1) if dlo <= x <= dhi}
-            pts = sorted(cuts)
-            seen: dict[frozenset, list] = {}
-            for a, b in zip(pts, pts[1:]):
-                sig = frozenset(i for i, lo, hi in mine if lo <= a <= hi)
+            seen: dict[int, list] = {}
+            for a, b, sig in _sweep(sorted(cuts), mine):
                 if sig in seen:
                     seen[sig][1] += 1
                 else:
@@ -443,7 +498,7 @@ class Partition:
 
     def _pods_in(self, ns: str, ns_labels: dict[str, str], governed: bool, world) -> list[PodClass]:
         sels = [s for pns, s in self.src.targets if pns == ns]
-        for pns, ns_sel, pod_sel in self.src.peers:
+        for pns, ns_sel, pod_sel in self.src.distinct_peers():
             if pod_sel is None:
                 continue
             if (ns_sel is None and pns == ns) or (ns_sel is not None and ns_sel.holds(ns_labels)):

@@ -26,7 +26,7 @@ from __future__ import annotations
 from .evaluate.endpoints import Ip, Pod
 from .evaluate.netpol import EGRESS, INGRESS
 from .verify_index import PeerIndex, RuleIndex, bits_of, low_bits
-from .verify_space import PodClass, freeze
+from .verify_space import PodClass
 
 IP_PROFILE = (False, (), False)
 
@@ -42,9 +42,12 @@ class Walk:
         self.all_svc = (1 << len(self.services)) - 1
         self.rix = RuleIndex(self.fw, self.rules, v.part.ips)
         self.svc = [self._svc_mask(r, sure) for _, r, sure in self.rules]
+        self.svc_bits = [bits_of(m) for m in self.svc]
         self.allow = [sure for _, _, sure in self.rules]
         self._slots: dict = {}
-        self._ports: dict = {}
+        self._ports: dict = {}   # port masks per (port list or entry, profile), for every pod set
+        self._bits: dict = {}
+        self.peers: PeerIndex | None = None
 
     # --- services and ports -------------------------------------------------------
 
@@ -77,21 +80,41 @@ class Walk:
             self._slots[key] = out
         return self._slots[key]
 
-    def port_mask(self, g: int, profile) -> int:
-        """The slots of PROFILE that grule G's ports allow."""
-        pkey = self.pkeys[g]
-        if pkey is None:
-            return (1 << len(self.slots(profile))) - 1
-        key = (pkey, profile)
+    def port_masks(self, profile) -> list[int]:
+        """Per grule: the slots of PROFILE its ports allow (any of its port entries)."""
+        if profile not in self._gpm:
+            full = (1 << len(self.slots(profile))) - 1
+            out = []
+            for g, (_, _, r) in enumerate(self.pix.grules):
+                pkey = self.pkeys[g]
+                if pkey is None:
+                    out.append(full)
+                    continue
+                key = (pkey, profile)
+                if key not in self._ports:
+                    m = 0
+                    for e in r["ports"]:
+                        m |= self._entry_mask(e, profile)
+                    self._ports[key] = m
+                out.append(self._ports[key])
+            self._gpm[profile] = out
+        return self._gpm[profile]
+
+    def _entry_mask(self, entry, profile) -> int:
+        """The slots of PROFILE that one port entry matches (the evaluator's port_matches on a probe)."""
+        key = ("entry", self.v.part.src.key(entry), profile)
         if key not in self._ports:
-            ports = self.pix.grules[g][2]["ports"]
             match = self.pix.base.port_matches
-            m = 0
-            for k, (s, dst) in enumerate(self._probes(profile)):
-                if any(match(e, s.proto, s.port, dst) for e in ports):
-                    m |= 1 << k
-            self._ports[key] = m
+            self._ports[key] = sum(1 << k for k, (s, dst) in enumerate(self._probes(profile))
+                                   if match(entry, s.proto, s.port, dst))
         return self._ports[key]
+
+    def bits(self, m: int) -> list[int]:
+        """bits_of(M), remembered (port and service masks repeat)."""
+        out = self._bits.get(m)
+        if out is None:
+            out = self._bits[m] = bits_of(m)
+        return out
 
     # --- the firewall ----------------------------------------------------------------
 
@@ -99,25 +122,25 @@ class Walk:
         """Per service: the partners (in START) allowed by the first rule of ORDER whose OTHER side holds them."""
         if key in self._fw_memo:
             return self._fw_memo[key]
-        svc, allow = self.svc, self.allow
+        svc, svc_bits, allow = self.svc, self.svc_bits, self.allow
         undecided = [start] * len(self.services)
         allowed = [0] * len(self.services)
-        live = self.all_svc if start else 0
+        live = self.all_svc if start else 0   # the services with undecided partners
         for k in order:
-            m = svc[k] & live
-            if not m:
+            if not svc[k] & live:
                 continue
             ends = other[k]
             if not ends:
                 continue
-            for j in bits_of(m):
-                hit = undecided[j] & ends
+            for j in svc_bits[k]:
+                u = undecided[j]
+                hit = u & ends
                 if hit:
                     if allow[k]:
                         allowed[j] |= hit
-                    rest = undecided[j] ^ hit
-                    undecided[j] = rest
-                    if not rest:
+                    u ^= hit
+                    undecided[j] = u
+                    if not u:
                         live ^= 1 << j
             if not live:
                 break
@@ -138,6 +161,7 @@ class Walk:
         key = (pols, direction, profile)
         if key not in self._side_memo:
             pix = self.pix
+            gpm = self.port_masks(profile)
             n = len(self.slots(profile))
             full = (1 << n) - 1
             every, per = 0, [0] * n
@@ -146,30 +170,30 @@ class Walk:
                     ends = pix.peer_ends[g] & within
                     if not ends:
                         continue
-                    pm = self.port_mask(g, profile)
+                    pm = gpm[g]
                     if pm == full:
                         every |= ends
                     else:
-                        for t in bits_of(pm):
+                        for t in self.bits(pm):
                             per[t] |= ends
             self._side_memo[key] = [every | x for x in per]
         return self._side_memo[key]
 
     def _ingress_of_source(self, s: int, profile, open_in: int) -> list[int]:
         """Per slot: the destinations whose ingress allows pod source S (OPEN_IN: not ingress-isolated)."""
-        pix = self.pix
+        gpm, gpol = self.port_masks(profile), self.gpol
         n = len(self.slots(profile))
         full = (1 << n) - 1
         by_pol: dict[int, int] = {}
         for g in self.inc[s]:
-            p = pix.grules[g][0]
-            by_pol[p] = by_pol.get(p, 0) | self.port_mask(g, profile)
+            p = gpol[g]
+            by_pol[p] = by_pol.get(p, 0) | gpm[g]
         key = ("all", profile)
         if key not in self._side_memo:
             acc: dict[int, int] = {}
             for g in self.inc_all:
-                p = pix.grules[g][0]
-                acc[p] = acc.get(p, 0) | self.port_mask(g, profile)
+                p = gpol[g]
+                acc[p] = acc.get(p, 0) | gpm[g]
             self._side_memo[key] = acc
         for p, pm in self._side_memo[key].items():
             by_pol[p] = by_pol.get(p, 0) | pm
@@ -181,7 +205,7 @@ class Walk:
             if pm == full:
                 every |= pods
             else:
-                for t in bits_of(pm):
+                for t in self.bits(pm):
                     per[t] |= pods
         return [every | x for x in per]
 
@@ -197,9 +221,13 @@ class Walk:
     def _setup(self, pods, pod_ips) -> None:
         v, fw = self.v, self.fw
         ips = v.part.ips
-        self.pix = pix = PeerIndex(v, pods, pod_ips, ips)
-        self.pkeys = [None if not r.get("ports") else freeze(r["ports"]) for _, _, r in pix.grules]
-        self._ports, self._fw_memo, self._side_memo = {}, {}, {}
+        if self.peers is None:
+            self.peers = PeerIndex(v, v.part.pods, ips)
+        self.pix = pix = self.peers.pod_set(pods, pod_ips)
+        keys = v.part.src
+        self.pkeys = [None if not r.get("ports") else keys.key(r["ports"]) for _, _, r in pix.grules]
+        self.gpol = [p for p, _, _ in pix.grules]
+        self._gpm, self._fw_memo, self._side_memo = {}, {}, {}
         n_pods = len(pods)
         self.all_pods = (1 << n_pods) - 1
         self.all_ends = (1 << (n_pods + len(ips))) - 1

@@ -147,11 +147,18 @@ class FirewallEvaluator:
         """The workload POD belongs to (None: other pod or outside pod)."""
         if pod.namespace not in self.inv.namespaces:
             return None
-        labels = pod.label_map
-        for w in self.inv.workloads_in(pod.namespace):
-            if all(labels.get(k) == v for k, v in w.labels.items()):
-                return w
-        return None
+        key = ("workload", pod.namespace, pod.labels)
+        if key not in self._cache:
+            labels = pod.label_map
+            self._cache[key] = next((w for w in self._workloads_in(pod.namespace)
+                                     if all(labels.get(k) == v for k, v in w.labels.items())), None)
+        return self._cache[key]
+
+    def _workloads_in(self, ns: str) -> list[Workload]:
+        key = ("workloads", ns)
+        if key not in self._cache:
+            self._cache[key] = self.inv.workloads_in(ns)
+        return self._cache[key]
 
     def governs(self, ep: Endpoint, direction: str) -> bool:
         """Does the ruleset govern EP's traffic in DIRECTION ('ingress' or 'egress')?"""

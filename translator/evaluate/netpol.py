@@ -32,15 +32,22 @@ def requirement_holds(op: str, values, value: str | None) -> bool:
 
 def selector_matches(sel: dict | None, labels: dict[str, str]) -> bool:
     """A LabelSelector: every matchLabels pair and every matchExpressions entry holds."""
+    return requirements_hold(requirements(sel), labels)
+
+
+def requirements(sel: dict | None) -> tuple:
+    """A LabelSelector as (key, operator, values) requirements, values as Kubernetes reads them."""
     sel = sel or {}
-    for k, v in (sel.get("matchLabels") or {}).items():
-        if labels.get(k) != _text(v):
-            return False
+    out = [(k, "In", (_text(v),)) for k, v in (sel.get("matchLabels") or {}).items()]
     for expr in sel.get("matchExpressions") or []:
-        values = [_text(v) for v in expr.get("values") or []]
-        if not requirement_holds(expr.get("operator"), values, labels.get(expr.get("key"))):
-            return False
-    return True
+        if not isinstance(expr, dict):
+            raise ValueError(f"a matchExpressions entry must be a mapping, not {expr!r}")
+        out.append((expr.get("key"), expr.get("operator"), frozenset(_text(v) for v in expr.get("values") or [])))
+    return tuple(out)
+
+
+def requirements_hold(reqs: tuple, labels: dict[str, str]) -> bool:
+    return all(requirement_holds(op, values, labels.get(k)) for k, op, values in reqs)
 
 
 def _text(v) -> str:
@@ -58,16 +65,28 @@ def _net(cidr: str) -> netaddr.IPNetwork:
 
 
 @lru_cache(maxsize=65536)
-def _addr(text: str) -> netaddr.IPAddress:
-    return netaddr.IPAddress(text)
+def _span(cidr: str) -> tuple[int, int, int]:
+    net = _net(cidr)
+    return net.version, int(net.first), int(net.last)
+
+
+@lru_cache(maxsize=65536)
+def _addr(text: str) -> tuple[int, int]:
+    ip = netaddr.IPAddress(text)
+    return ip.version, int(ip)
+
+
+def _within(ip: tuple[int, int], cidr: str) -> bool:
+    v, lo, hi = _span(cidr)
+    return v == ip[0] and lo <= ip[1] <= hi
 
 
 def in_ip_block(address: str, block: dict) -> bool:
     """ADDRESS is inside block.cidr and outside every block.except."""
     ip = _addr(address)
-    if "cidr" not in block or ip not in _net(block["cidr"]):
+    if "cidr" not in block or not _within(ip, block["cidr"]):
         return False
-    return not any(ip in _net(e) for e in block.get("except") or [])
+    return not any(_within(ip, e) for e in block.get("except") or [])
 
 
 @dataclass
@@ -122,6 +141,44 @@ class NetpolEvaluator:
     def ns_labels(self, ns: str) -> dict[str, str]:
         return {**{k: _text(v) for k, v in self.namespace_labels.get(ns, {}).items()}, NAME_LABEL: ns}
 
+    def peer_test(self, peer: dict, policy_ns: str):
+        """`peer_matches` for one PEER as a function of the endpoint (selectors read once)."""
+        peer = peer or {}
+        if peer.get("ipBlock") is not None:
+            block = peer["ipBlock"]
+
+            def in_block(ep) -> bool:
+                if isinstance(ep, Ip):
+                    return in_ip_block(ep.address, block)
+                return self.pod_ips and ep.ip is not None and in_ip_block(ep.ip, block)
+            return in_block
+        pod_sel, ns_sel = peer.get("podSelector"), peer.get("namespaceSelector")
+        if pod_sel is None and ns_sel is None:
+            return lambda ep: False
+        ns_ok: dict[str, bool] = {}
+        reqs: dict[str, tuple] = {}   # read on first use
+
+        def test(ep) -> bool:
+            if not isinstance(ep, Pod):
+                return False
+            ns = ep.namespace
+            if ns_sel is None:
+                if ns != policy_ns:
+                    return False
+            else:
+                if ns not in ns_ok:
+                    if "ns" not in reqs:
+                        reqs["ns"] = requirements(ns_sel)
+                    ns_ok[ns] = requirements_hold(reqs["ns"], self.ns_labels(ns))
+                if not ns_ok[ns]:
+                    return False
+            if pod_sel is None:
+                return True
+            if "pod" not in reqs:
+                reqs["pod"] = requirements(pod_sel)
+            return requirements_hold(reqs["pod"], ep.label_map)
+        return test
+
     # --- matching -----------------------------------------------------------
 
     def selecting(self, pod: Pod, direction: str) -> list[Policy]:
@@ -131,20 +188,7 @@ class NetpolEvaluator:
                 if direction in p.types and p.namespace == pod.namespace and selector_matches(p.pod_selector, labels)]
 
     def peer_matches(self, peer: dict, policy_ns: str, ep: Endpoint) -> bool:
-        peer = peer or {}
-        if peer.get("ipBlock") is not None:
-            if isinstance(ep, Ip):
-                return in_ip_block(ep.address, peer["ipBlock"])
-            return self.pod_ips and ep.ip is not None and in_ip_block(ep.ip, peer["ipBlock"])
-        pod_sel, ns_sel = peer.get("podSelector"), peer.get("namespaceSelector")
-        if not isinstance(ep, Pod) or (pod_sel is None and ns_sel is None):
-            return False
-        if ns_sel is None:
-            if ep.namespace != policy_ns:
-                return False
-        elif not selector_matches(ns_sel, self.ns_labels(ep.namespace)):
-            return False
-        return pod_sel is None or selector_matches(pod_sel, ep.label_map)
+        return self.peer_test(peer, policy_ns)(ep)
 
     @staticmethod
     def port_matches(entry: dict, proto: int, port: int, dst: Endpoint) -> bool:
