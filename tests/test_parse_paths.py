@@ -25,7 +25,7 @@ def _both_paths(module, load, text, path, *args):
     """(fast scanner result, lark result) of LOAD on TEXT, as reprs or error messages."""
     fast = _outcome(load, text, path, *args)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(module, "_fast_records", lambda _text: None)
+        m.setattr(module, "_scan", lambda _text: iter([None]))
         slow = _outcome(load, text, path, *args)
     return fast, slow
 

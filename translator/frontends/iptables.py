@@ -550,17 +550,19 @@ def _word_type(w: str) -> str:
     return ""
 
 
-def _fast_records(text: str) -> list[tuple] | None:
-    """The records lark's tree gives, when every line is plain (single spaces, no quotes or '#')."""
+def _scan(text: str):
+    """The records lark's tree gives, line by line, for plain lines (single spaces, no quotes or '#');
+    None (and no more) at a line lark must read."""
     if any(c in text for c in "\r\t\"'"):
-        return None
-    out = []
+        yield None
+        return
     types: dict[str, str] = {}
     for n, line in enumerate(text.split("\n"), 1):
         if not line or line[0] == "#":
             continue
         if "#" in line:
-            return None
+            yield None
+            return
         if line.startswith("-A "):
             toks, col = [], 1
             for w in line.split(" "):
@@ -568,22 +570,29 @@ def _fast_records(text: str) -> list[tuple] | None:
                 if t is None:
                     t = types[w] = _word_type(w)
                 if not t:
-                    return None
+                    yield None
+                    return
                 toks.append((t, w, n, col))
                 col += len(w) + 1
-            out.append(("rule", n, 1, toks))
+            yield ("rule", n, 1, toks)
         elif line == "COMMIT":
-            out.append(("commit", n, 1, [("COMMIT", line, n, 1)]))
+            yield ("commit", n, 1, [("COMMIT", line, n, 1)])
         elif _FAST_LINE["table"].fullmatch(line):
-            out.append(("table", n, 1, [("TABLE", line, n, 1)]))
+            yield ("table", n, 1, [("TABLE", line, n, 1)])
         elif m := _FAST_LINE["chain"].fullmatch(line):
             toks = [("CHAIN_DECL", m.group(1), n, 1), ("POLICY", m.group(2), n, m.start(2) + 1)]
             if m.group(3):
                 toks.append(("COUNTERS", m.group(3), n, m.start(3) + 1))
-            out.append(("chain_decl", n, 1, toks))
+            yield ("chain_decl", n, 1, toks)
         else:
-            return None
-    return out
+            yield None
+            return
+
+
+def _fast_records(text: str) -> list[tuple] | None:
+    """The records of TEXT when every line is plain, else None."""
+    out = list(_scan(text))
+    return None if None in out else out
 
 
 def _fast_tree(text: str) -> Tree | None:
@@ -603,6 +612,12 @@ def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
     from .rules import check_size
 
     check_size(text, path)
+    try:                               # each line read as it is scanned, no records kept
+        got = _read(_scan(text), text, path)
+    except InputError:
+        got = None                     # the error lark's reading gives (a syntax error may come first)
+    if got is not None:
+        return got
     records = _fast_records(text)
     if records is None:
         try:
@@ -610,10 +625,18 @@ def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
         except UnexpectedInput as exc:
             raise syntax_error(exc, text, path, _TERMINALS) from None
         records = _tree_records(tree)
+    return _read(records, text, path)
+
+
+def _read(records, text: str, path: str) -> tuple[dict[str, Table], _Reader] | None:
+    """The tables of RECORDS (any iterable); None at a None record."""
     rd = _Reader(text, path, _family(text))
     tables: dict[str, Table] = {}
     cur: Table | None = None
-    for kind, line, column, kids in records:
+    for rec in records:
+        if rec is None:
+            return None
+        kind, line, column, kids = rec
         if kind == "rule" and cur is not None and not cur.committed:
             toks = kids if kids[0][0] != "COUNTERS" else kids[1:]
             opt = toks[0]

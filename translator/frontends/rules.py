@@ -454,11 +454,11 @@ class _Scanner:
         return None
 
 
-def _fast_records(text: str) -> list | None:
-    """The records of TEXT when every line is a plain statement, else None."""
+def _scan(text: str):
+    """The records of TEXT's statements, line by line; None (and no more) at a line lark must read."""
     if "\r" in text or "\\" in text or "\t" in text:
-        return None
-    out = []
+        yield None
+        return
     scan = _Scanner()
     for n, line in enumerate(text.split("\n"), 1):
         if not line or line[0] == "#":
@@ -466,12 +466,18 @@ def _fast_records(text: str) -> list | None:
         if line[0] == " " or line[-1] == " " or line[-1] == ",":
             if not line.strip(" ") or line.strip(" ").startswith("#"):
                 continue
-            return None
+            yield None
+            return
         rec = scan.statement(n, line)
+        yield rec
         if rec is None:
-            return None
-        out.append(rec)
-    return out
+            return
+
+
+def _fast_records(text: str) -> list | None:
+    """The records of TEXT when every line is a plain statement, else None."""
+    out = list(_scan(text))
+    return None if None in out else out
 
 
 def _tree_of(records: list) -> Tree:
@@ -553,6 +559,17 @@ def no_gc():
 
 
 def _parse(text: str, path: str) -> Ruleset:
+    rs = _streamed(text, path)
+    if rs is None:
+        rs = _built(text, path)
+    if not rs.name:
+        rs.name = re.sub(r"\.[^.]*$", "", path.replace("\\", "/").rsplit("/", 1)[-1]) or "ruleset"
+    check_references(rs)
+    return rs
+
+
+def _built(text: str, path: str) -> Ruleset:
+    """The ruleset from all records at once: services, then other definitions, then rules."""
     records = _fast_records(text)
     if records is None:
         try:
@@ -571,11 +588,30 @@ def _parse(text: str, path: str) -> Ruleset:
     for rec in records:
         if rec[0] == "rule":
             b.rule(rec)
-    rs = b.rs
-    if not rs.name:
-        rs.name = re.sub(r"\.[^.]*$", "", path.replace("\\", "/").rsplit("/", 1)[-1]) or "ruleset"
-    check_references(rs)
-    return rs
+    return b.rs
+
+
+def _streamed(text: str, path: str) -> Ruleset | None:
+    """The same ruleset as _built, each line built as it is scanned (no records kept); None when a line
+    needs lark or anything is wrong (then _built decides, with the error it gives)."""
+    b = _Builder(text, path)
+    warnings = b.rs.warnings
+    first: list = []                 # warnings of definitions, which _built gives before those of rules
+    try:
+        for rec in _scan(text):
+            if rec is None:
+                return None
+            if rec[0] == "rule":
+                b.rule(rec)
+            else:
+                k = len(warnings)
+                b.statement(rec)
+                first += warnings[k:]
+                del warnings[k:]
+    except InputError:
+        return None
+    warnings[:0] = first
+    return b.rs
 
 
 def load(text: str, path: str, **_options) -> list[Ruleset]:
