@@ -16,7 +16,7 @@ from .inventory import Inventory
 from .lint_regions import TooComplex, box, meet, minus, sample
 from .model import ALLOW, TCP, UDP, Rule, Ruleset
 from .resolve import Resolver
-from .semantics import OPTIMISTIC, SECURE, Universe, along, compile_rules
+from .semantics import OPTIMISTIC, SECURE, Universe, along, compile_rules, svc_classes
 from .space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, IntervalSet, svc_range, whole_proto
 
 # Cleartext admin / file-transfer services flagged when allowed from external addresses.
@@ -229,9 +229,11 @@ class Linter:
             if atom.index not in scope:
                 continue
             groups = along(self.sec, "src", atom.point, self.default_allow, self.uni.end)
-            if len(groups) == 1 and groups[0][1] == FULL_SVC and self.uni.endpoints.issubset(groups[0][0]):
+            classes = svc_classes(self.sec)
+            if len(groups) == 1 and groups[0][1] == classes.full and self.uni.endpoints.issubset(groups[0][0]):
                 continue  # egress not restricted
-            allowed = IntervalSet(iv for region, svc, *_ in groups if region & self.uni.endpoints for iv in svc)
+            allowed = IntervalSet(iv for region, svc, *_ in groups if region & self.uni.endpoints
+                                  for iv in classes.set(svc))
             missing = [label for proto, label in DNS if not svc_range(proto, 53, 53).issubset(allowed)]
             if missing:
                 what = "neither udp/53 nor tcp/53 is" if len(missing) == 2 else f"{missing[0]} is not"

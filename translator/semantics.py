@@ -443,12 +443,12 @@ def _decide_masks(masks: list[int], allows: list[bool], active: int, full: int, 
 
 
 def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end: int, flag: int = 0):
-    """Sweep the other side for a fixed endpoint: [(region, allowed, rules, flagged rules, allowed mask)].
+    """Sweep the other side for a fixed endpoint: [(region, allowed, rules, flagged rules)].
 
     fixed='src': POINT is a source and regions are destinations; 'dst' the reverse.
-    Each region has one set of allowed services; RULES decided some of them allowed
-    there (in order; None stands for the default action) and FLAGGED are those that
-    allowed services of the mask FLAG (over `svc_classes(crules)`)."""
+    Each region has one set of allowed services (a mask over `svc_classes(crules)`);
+    RULES decided some of them allowed there (in order; None stands for the default
+    action) and FLAGGED are those that allowed services of the mask FLAG."""
     other = "dst" if fixed == "src" else "src"
     classes = svc_classes(crules)
     rel, masks, allows = [], [], []
@@ -490,19 +490,16 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
                 ivs.append((p, nxt - 1))
             group[1] |= got[1]
             group[2] |= got[2]
-    return [(IntervalSet._raw(tuple(ivs)), classes.set(allowed), _pick(rel, by), _pick(rel, flagged), allowed)
+    return [(IntervalSet._raw(tuple(ivs)), allowed, _pick(rel, by), _pick(rel, flagged))
             for allowed, (ivs, by, flagged) in groups.items()]
 
 
-def pair_classes(sec: CRules, opt: CRules) -> tuple[SvcClasses, list[int], list[int], list[bool]]:
-    """Service classes for two resolutions of one ruleset, each one's rule masks by position,
-    and whether the two resolve each rule alike."""
+def pair_classes(sec: CRules, opt: CRules) -> tuple[SvcClasses, list[int], list[int]]:
+    """Service classes for two resolutions of one ruleset, and each one's rule masks by position."""
     got = getattr(sec, "_pair", None)
     if got is None or got[0] is not opt:
         classes = SvcClasses([c.svc for c in sec] + [c.svc for c in opt])
-        ms, mo = [classes.masks[c.svc] for c in sec], [classes.masks[c.svc] for c in opt]
-        alike = [ms[i] == mo[i] and a.src == b.src and a.dst == b.dst for i, (a, b) in enumerate(zip(sec, opt))]
-        got = sec._pair = (opt, classes, ms, mo, alike)
+        got = sec._pair = (opt, classes, [classes.masks[c.svc] for c in sec], [classes.masks[c.svc] for c in opt])
     return got[1:]
 
 
@@ -510,7 +507,7 @@ def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow:
     """Where SEC and OPT (two resolutions of one ruleset) decide flows from (fixed='src') or
     to POINT differently: [(lo, hi, services mask)] along the other side, over `pair_classes`."""
     other = "dst" if fixed == "src" else "src"
-    classes, sec_masks, opt_masks, alike = pair_classes(sec, opt)
+    classes, sec_masks, opt_masks = pair_classes(sec, opt)
     in_sec, in_opt = dict(_candidates(sec, fixed, point)), dict(_candidates(opt, fixed, point))
     ms, mo, allows = [], [], []         # per bit: its services in SEC's reading (0: not there), in OPT's
     apart = 0                           # bits of the rules the two readings resolve differently
@@ -518,21 +515,24 @@ def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow:
     get = events.get
     for i in sorted(set(in_sec) | set(in_opt)):
         a, b = in_sec.get(i), in_opt.get(i)
-        if alike[i] and a is not None and b is not None:
-            versions = [(a, sec_masks[i], opt_masks[i])]
+        if a is not None and b is not None and sec_masks[i] == opt_masks[i]:
+            # one rule both readings hold here: shared where their other sides agree
+            parts = [(a, ivs, m, m2) for ivs, m, m2 in zip(_split_sides(sec, opt, i, other),
+                                                           (sec_masks[i], sec_masks[i], 0),
+                                                           (opt_masks[i], 0, opt_masks[i]))]
         else:
-            versions = [(c, m if k == 0 else 0, m if k == 1 else 0) for k, (c, m) in
-                        enumerate(((a, sec_masks[i]), (b, opt_masks[i]))) if c is not None]
-        for c, m_sec, m_opt in versions:
-            if not (m_sec or m_opt):
+            parts = [(c, c.sweep_ivs(other), m if k == 0 else 0, m if k == 1 else 0) for k, (c, m) in
+                     enumerate(((a, sec_masks[i]), (b, opt_masks[i]))) if c is not None]
+        for c, ivs, m_sec, m_opt in parts:
+            if not (m_sec or m_opt) or not ivs:
                 continue
             bit = 1 << len(ms)
             ms.append(m_sec)
             mo.append(m_opt)
             allows.append(c.allow)
-            if len(versions) > 1 or not alike[i]:
+            if m_sec != m_opt:
                 apart |= bit
-            for lo, hi in c.sweep_ivs(other):
+            for lo, hi in ivs:
                 events[lo] = get(lo, 0) ^ bit
                 events[hi + 1] = get(hi + 1, 0) ^ bit
     hole_los, holes = getattr(sec, "holes", CRules.holes)
@@ -551,6 +551,21 @@ def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow:
         if diff:
             out.append((p, nxt - 1, diff))
     return out
+
+
+def _split_sides(sec: CRules, opt: CRules, i: int, side: str) -> tuple:
+    """Rule I's SIDE as sweep intervals: held by both readings, by SEC only, by OPT only."""
+    store = sec.__dict__.setdefault("_splits", {})
+    key = (id(opt), i, side)
+    got = store.get(key)
+    if got is None:
+        a, b = getattr(sec[i], side), getattr(opt[i], side)
+        if a == b:
+            got = (sec[i].sweep_ivs(side), (), ())
+        else:
+            got = tuple(_closed(x, sec.holes) for x in (a & b, a - b, b - a))
+        store[key] = got
+    return got
 
 
 def _decide_apart(ms: list[int], mo: list[int], allows: list[bool], active: int, apart: int, full: int,

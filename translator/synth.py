@@ -12,7 +12,8 @@ from .k8snames import dns_name
 from .model import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from .resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
-from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, differences, pair_classes, svc_classes
+from .semantics import (OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, differences, pair_classes,
+                        svc_classes)
 from .space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
@@ -67,6 +68,7 @@ class Synth:
         self._ns_peers: dict = {}
         self._differences: dict = {}
         self._cidr_shared: dict = {}
+        self._protos: dict = {}
         self._ports: dict = {}
         self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
@@ -144,19 +146,20 @@ class Synth:
     def rules_for(self, atom: Atom, fixed: str, key: str) -> tuple[list[dict], bool, list]:
         """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
         groups = along(self.secure, fixed, atom.point, self.default_allow, self.uni.end, ~self.l4)
-        if len(groups) == 1 and groups[0][1] == FULL_SVC and self.uni.endpoints.issubset(groups[0][0]):
+        full = self.classes.full
+        if len(groups) == 1 and groups[0][1] == full and self.uni.endpoints.issubset(groups[0][0]):
             return [{}], False, groups[0][2]
         out, contrib = [], []
-        for region, allowed, cs, flagged, bits in sorted(groups, key=lambda g: g[0].iv):
+        for region, bits, cs, flagged in sorted(groups, key=lambda g: g[0].iv):
             region = region & self.uni.endpoints
             if not region:
                 continue
             if bits not in self._ports:   # what ports cannot say: the services outside TCP, UDP, SCTP
-                ports = ports_for(allowed)[0]
+                ports = None if bits == full else ports_for(self.classes.set(bits & self.l4))[0]
                 self._ports[bits] = ports, 0 if ports is None else bits & ~self.l4
             ports, dropped = self._ports[bits]
             if dropped:
-                self.report_dropped(atom, fixed, region, self.classes.set(dropped), flagged)
+                self.report_dropped(atom, fixed, region, dropped, flagged)
             if ports == []:
                 continue
             rule: dict = {}
@@ -169,10 +172,12 @@ class Synth:
             contrib += cs
         return out, True, contrib
 
-    def report_dropped(self, atom: Atom, fixed: str, region: IntervalSet, dropped: IntervalSet, cs) -> None:
-        """Remember services left denied because NetworkPolicy cannot say them."""
-        protos = tuple(sorted({p for lo, hi in dropped for p in range(lo >> 16, (hi >> 16) + 1)}))
-        key = (tuple(c.rule.id if c else "default" for c in cs), protos)
+    def report_dropped(self, atom: Atom, fixed: str, region: IntervalSet, mask: int, cs) -> None:
+        """Remember services (MASK) left denied because NetworkPolicy cannot say them."""
+        dropped = self.classes.set(mask)
+        if mask not in self._protos:
+            self._protos[mask] = tuple(sorted({p for lo, hi in dropped for p in range(lo >> 16, (hi >> 16) + 1)}))
+        key = (tuple(c.rule.id if c else "default" for c in cs), self._protos[mask])
         if key in self._dropped:
             self._dropped[key][1].add(str(atom))
             return
@@ -298,7 +303,7 @@ class Synth:
                     for p in _points(getattr(opt, end) & self.uni.governed, PINS)]
         else:
             pins = [(side, point)]
-        classes, _, masks, _ = pair_classes(self.secure, self.optimistic)
+        classes, _, masks = pair_classes(self.secure, self.optimistic)
         mine = masks[self._position[id(opt.rule)]]
         for end, p in pins:
             other = "dst" if end == "src" else "src"
