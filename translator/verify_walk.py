@@ -214,9 +214,32 @@ class Walk:
     def run(self, rep, limit: int, only: str | None, more: str, less: str) -> list:
         """Fill REP's counts; the first LIMIT differences per direction as (order, sc, dc, slot, fw, pol)."""
         kept = {more: [], less: []}
+        last = None
         for set_no, (pods, pod_ips) in enumerate(self.v.pod_sets()):
-            self._pod_set(rep, set_no, pods, pod_ips, limit, only, more, less, kept)
+            self._setup(pods, pod_ips)
+            sig = self._signature()
+            # a pod set whose every input equals the previous one's decides every pair alike
+            res = last[1] if last and last[0] == sig else self._pod_set(limit, only, more, less)
+            last = (sig, res)
+            checked, counts, first = res
+            rep.checked += checked
+            ends = pods + self.v.part.ips
+            for direction in (more, less):
+                rep.differences += counts[direction]
+                rep.by_direction[direction] += counts[direction]
+                box = kept[direction]
+                box += [((set_no, s, d, t), ends[s], ends[d], t, direction == less, direction == more)
+                        for s, d, t in first[direction]]
+                box.sort(key=lambda x: x[0])
+                del box[limit:]
         return kept[more] + kept[less]
+
+    def _signature(self) -> tuple:
+        """Everything `_pod_set` reads (port masks depend on profiles only)."""
+        pix = self.pix
+        return (tuple(self.names), tuple(self.gov_eg), tuple(self.gov_in), tuple(self.pod_profile),
+                tuple(self.src_ends), tuple(self.dst_ends), tuple(pix.peer_ends), tuple(self.sel_in),
+                tuple((tuple(x[INGRESS]), tuple(x[EGRESS])) for x in pix.sel))
 
     def _setup(self, pods, pod_ips) -> None:
         v, fw = self.v, self.fw
@@ -266,10 +289,11 @@ class Walk:
             for i in bits_of(pix.peer_ends[g] & self.all_pods):
                 self.inc[i].append(g)
 
-    def _pod_set(self, rep, set_no, pods, pod_ips, limit, only, more, less, kept) -> None:
-        self._setup(pods, pod_ips)
-        ends = pods + self.v.part.ips
-        n_pods = len(pods)
+    def _pod_set(self, limit, only, more, less) -> tuple:
+        """(flow classes, differences per direction, first LIMIT (source, destination, slot) per direction)."""
+        counts = {more: 0, less: 0}
+        first: dict = {more: [], less: []}
+        n_pods = len(self.pix.pods)
         gov_in_mask = sum(1 << i for i, g in enumerate(self.gov_in) if g)
         open_in = self.all_ends ^ sum(1 << i for i in range(n_pods) if self.pix.sel[i][INGRESS])
         checked = 0
@@ -290,8 +314,7 @@ class Walk:
                 ing = self._ingress_of_source(s, profile, open_in)
                 for t, (j, _) in enumerate(slots):
                     pol = ing[t] if eg is None else eg[t] & ing[t]
-                    self._compare(rep, kept, limit, only, more, less, ends, set_no, s, None, t,
-                                  pol & reach, fw[j] & reach)
+                    self._compare(counts, first, limit, only, more, less, s, None, t, pol & reach, fw[j] & reach)
         ip_ends = self.ip_ends
         for d in range(n_pods):
             if not self.gov_in[d] or not ip_ends:
@@ -304,28 +327,26 @@ class Walk:
             ing = self._rules_allow(tuple(self.pix.sel[d][INGRESS]), INGRESS, profile)
             for t, (j, _) in enumerate(slots):
                 pol = ip_ends if ing is None else ing[t]
-                self._compare(rep, kept, limit, only, more, less, ends, set_no, None, d, t, pol, fw[j] & ip_ends)
-        rep.checked += checked
+                self._compare(counts, first, limit, only, more, less, None, d, t, pol, fw[j] & ip_ends)
+        return checked, counts, first
 
-    def _compare(self, rep, kept, limit, only, more, less, ends, set_no, s, d, t, pol: int, fw: int) -> None:
+    @staticmethod
+    def _compare(counts, first, limit, only, more, less, s, d, t, pol: int, fw: int) -> None:
         """Count the partners where POL and FW differ; keep the first ones (S or D is the fixed pod)."""
         if pol == fw:
             return
         for direction, m in ((more, pol & ~fw), (less, fw & ~pol)):
             if not m or (only and direction != only):
                 continue
-            c = m.bit_count()
-            rep.differences += c
-            rep.by_direction[direction] += c
+            counts[direction] += m.bit_count()
             if limit <= 0:
                 continue
-            box = kept[direction]
-            low = low_bits(m, limit)
-            items = [((set_no, s, x, t) if d is None else (set_no, x, d, t)) for x in low]
-            if len(box) >= limit and items[0] > box[-1][0]:
+            box = first[direction]
+            items = [((s, x, t) if d is None else (x, d, t)) for x in low_bits(m, limit)]
+            if len(box) >= limit and items[0] > box[-1]:
                 continue
-            box += [(o, ends[o[1]], ends[o[2]], t, direction == less, direction == more) for o in items]
-            box.sort(key=lambda x: x[0])
+            box += items
+            box.sort()
             del box[limit:]
 
     def difference_parts(self, item):
