@@ -154,6 +154,14 @@ class Universe:
         """Endpoints denoted by address set S, and the pod classes only partly in S.
 
         full: a workload needs all its legacy addresses in S (else any one will do)."""
+        cache = self.__dict__.setdefault("_denoted", {})
+        key = (s, full)
+        if key not in cache:
+            cache[key] = self._denote(s, full)
+        endpoints, partial = cache[key]
+        return endpoints, list(partial)
+
+    def _denote(self, s: IntervalSet, full: bool) -> tuple[IntervalSet, list[Atom]]:
         if self.pod_families:
             everything = any(f.issubset(s) for f in self.pod_families)
         else:
@@ -186,11 +194,12 @@ class CRule:
     dst: IntervalSet
     svc: IntervalSet
     partial: dict = field(default_factory=dict)  # side -> [Atom]
-    sweep: dict = field(default_factory=dict)    # side -> its intervals with the gaps of no endpoint closed
+    sweep: dict = field(default_factory=dict)    # side -> its edges with the gaps of no endpoint closed
 
-    def sweep_ivs(self, side: str) -> tuple:
-        """SIDE's intervals for a sweep: the gaps that hold no endpoint may be closed."""
-        return self.sweep.get(side) or getattr(self, side).iv
+    def sweep_edges(self, side: str) -> tuple:
+        """Where SIDE starts and stops holding points (lo, hi + 1, ...); gaps with no endpoint may be closed."""
+        got = self.sweep.get(side)
+        return _edges(getattr(self, side).iv) if got is None else got
 
     def matches(self, s: int, d: int, v: int) -> bool:
         return s in self.src and d in self.dst and v in self.svc
@@ -209,13 +218,9 @@ class CRules(list):
             return None
         idx = self.__dict__.get("_idx")
         if idx is None or idx[0] != len(self):
-            idx = self.__dict__["_idx"] = (len(self), {}, {})
-        cache = idx[1]
-        key = (side, point)
-        if key not in cache:
-            wide, per = self._side_index(side, idx[2])
-            cache[key] = list(heapq.merge(wide, per.get(point, ())))
-        return cache[key]
+            idx = self.__dict__["_idx"] = (len(self), {})
+        wide, per = self._side_index(side, idx[1])
+        return list(heapq.merge(wide, per.get(point, ())))  # not kept: sweeps ask once per point
 
     def flow_mask(self, s: int, d: int, v: int) -> int | None:
         """Bits (by position) of the rules that may match the flow; None: neither end is indexed."""
@@ -304,9 +309,13 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
             if part:
                 partial[side] = part
         sv = resolver.services(r.services)
-        sweep = {side: _closed(x, holes) for side, x in zip(("src", "dst"), sides)}
+        sweep = {side: _edges(_closed(x, holes)) for side, x in zip(("src", "dst"), sides)}
         out.append(CRule(r, allow, sides[0], sides[1], sv.lower if sure else sv.upper, partial, sweep))
     return out
+
+
+def _edges(ivs) -> tuple:
+    return tuple(x for lo, hi in ivs for x in (lo, hi + 1))
 
 
 def _closed(s: IntervalSet, holes: tuple[list[int], tuple]) -> tuple:
@@ -462,9 +471,8 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
         rel.append(c)
         masks.append(by_pos[i])
         allows.append(c.allow)
-        for lo, hi in c.sweep_ivs(other):
-            events[lo] = get(lo, 0) ^ bit
-            events[hi + 1] = get(hi + 1, 0) ^ bit
+        for x in c.sweep_edges(other):
+            events[x] = get(x, 0) ^ bit
     rel.append(None)
     points = sorted(events)
     cache: dict[int, tuple] = {}
@@ -521,7 +529,7 @@ def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow:
                                                            (sec_masks[i], sec_masks[i], 0),
                                                            (opt_masks[i], 0, opt_masks[i]))]
         else:
-            parts = [(c, c.sweep_ivs(other), m if k == 0 else 0, m if k == 1 else 0) for k, (c, m) in
+            parts = [(c, c.sweep_edges(other), m if k == 0 else 0, m if k == 1 else 0) for k, (c, m) in
                      enumerate(((a, sec_masks[i]), (b, opt_masks[i]))) if c is not None]
         for c, ivs, m_sec, m_opt in parts:
             if not (m_sec or m_opt) or not ivs:
@@ -532,9 +540,8 @@ def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow:
             allows.append(c.allow)
             if m_sec != m_opt:
                 apart |= bit
-            for lo, hi in ivs:
-                events[lo] = get(lo, 0) ^ bit
-                events[hi + 1] = get(hi + 1, 0) ^ bit
+            for x in ivs:
+                events[x] = get(x, 0) ^ bit
     hole_los, holes = getattr(sec, "holes", CRules.holes)
     points = sorted(events)
     active, cache, out = 0, {}, []
@@ -554,16 +561,16 @@ def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow:
 
 
 def _split_sides(sec: CRules, opt: CRules, i: int, side: str) -> tuple:
-    """Rule I's SIDE as sweep intervals: held by both readings, by SEC only, by OPT only."""
+    """Rule I's SIDE as sweep edges: held by both readings, by SEC only, by OPT only."""
     store = sec.__dict__.setdefault("_splits", {})
     key = (id(opt), i, side)
     got = store.get(key)
     if got is None:
         a, b = getattr(sec[i], side), getattr(opt[i], side)
         if a == b:
-            got = (sec[i].sweep_ivs(side), (), ())
+            got = (sec[i].sweep_edges(side), (), ())
         else:
-            got = tuple(_closed(x, sec.holes) for x in (a & b, a - b, b - a))
+            got = tuple(_edges(_closed(x, sec.holes)) for x in (a & b, a - b, b - a))
         store[key] = got
     return got
 
