@@ -221,6 +221,7 @@ class _Reader:
         self._lines: list[str] | None = None
         self._values: dict = {}          # (what, text, flag) -> value or error message, see value()
         self._svcs: dict = {}
+        self._plans: dict = {}           # see rule()
         self.out: dict = {}              # output items by set, see _rules()
 
     def loc(self, tok) -> Loc:
@@ -247,7 +248,7 @@ class _Reader:
         lower, upper, notes = [], [], []
         for part in text.split(","):
             try:
-                if re.fullmatch(r"[0-9a-fA-F:.]+(/[0-9a-fA-F:.]+)?", part) and re.search(r"[.:]", part):
+                if _NUMERIC.fullmatch(part) and ("." in part or ":" in part):
                     first, last, version = _network(part)
                     if version != self.family:
                         return f"{part} is IPv{version} but this file holds IPv{self.family} rules"
@@ -257,7 +258,7 @@ class _Reader:
                     continue
             except (netaddr.AddrFormatError, ValueError):
                 return f"{part!r} is not a valid address or network"
-            if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9\-]+)*\.?", part):
+            if not _HOST_NAME.fullmatch(part):
                 return f"{part!r} is not a valid address, network or host name"
             upper.append(self.all)
             notes.append(f"host name {part}")
@@ -300,7 +301,32 @@ class _Reader:
         return tuple(out)
 
     def rule(self, where: tuple, first: tuple, chain_tok: tuple, args: list, pos: int) -> IptRule:
-        """Interpret the options of one -A line (WHERE: its line and column, FIRST: its first token)."""
+        """Interpret the options of one -A line (WHERE: its line and column, FIRST: its first token).
+
+        Rules alike but for their -s/-d values share a plan: what _rule made of the first of them."""
+        shape = _shape(args)
+        plan = self._plans.get(shape[0]) if shape is not None else None
+        if plan is None:
+            r = self._rule(where, first, chain_tok, args, pos)
+            if shape is not None:
+                at = r.target_loc and next(j for j, t in enumerate(args) if t[3] == r.target_loc.column)
+                self._plans[shape[0]] = (r.target, r.goto, at, r.comment, r.skip, r.match.svc, r.match.conds)
+            return r
+        src = dst = whole = self.whole
+        for i, is_src in shape[1]:
+            b = self.value(_Reader.addrs, args[i], False)
+            if is_src:
+                src = b if src is whole else src & b
+            else:
+                dst = b if dst is whole else dst & b
+        target, goto, at, comment, skip, svc, conds = plan
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        line = self._lines[chain_tok[2] - 1] if 1 <= chain_tok[2] <= len(self._lines) else ""
+        return IptRule(chain_tok[1], pos, Loc(self.path, where[0], where[1]), line.strip(), Match(src, dst, svc, conds),
+                       target, goto, skip, None if at is None else self.loc(args[at]), comment)
+
+    def _rule(self, where: tuple, first: tuple, chain_tok: tuple, args: list, pos: int) -> IptRule:
         if self._lines is None:
             self._lines = self.text.splitlines()
         line = self._lines[chain_tok[2] - 1] if 1 <= chain_tok[2] <= len(self._lines) else ""
@@ -312,12 +338,6 @@ class _Reader:
         conds: list[Condition] = []
         return_only = loopback = module = ""
         module_opts: list[str] = []
-
-        def flush_module():
-            if module and module not in PLAIN_MODULES:
-                text = " ".join([f"-m {module}"] + module_opts)
-                conds.append(Condition(text, f"match module {module}"))
-
         target_opts = False
         for neg, opt, vals in _option_groups(args, self):
             o = opt[1]
@@ -334,11 +354,13 @@ class _Reader:
                     raise self.fail("a rule has one target (-j or -g)", opt)
                 r.target, r.goto = val[1], o in ("-g", "--goto")
                 r.target_loc = self.loc(val)
-                flush_module()
+                if module and module not in PLAIN_MODULES:
+                    conds.append(_module_condition(module, module_opts))
                 target_opts, module = True, ""
                 continue
             if kind == "module":
-                flush_module()
+                if module and module not in PLAIN_MODULES:
+                    conds.append(_module_condition(module, module_opts))
                 module, module_opts = val[1], []
                 continue
             bang = "! " if neg else ""
@@ -395,7 +417,8 @@ class _Reader:
             else:
                 conds.append(Condition(" ".join([bang.strip(), o] + [v[1] for v in vals]).strip(),
                                        "unsupported match"))
-        flush_module()
+        if module and module not in PLAIN_MODULES:
+            conds.append(_module_condition(module, module_opts))
         r.match = Match(src, dst, self.services(protos, dports, icmp, dport_tok, first), tuple(conds))
         if return_only or loopback:
             why = (f"{return_only} matches only return traffic" if return_only
@@ -438,6 +461,13 @@ class _Reader:
 
 
 _PLEN = re.compile(r"[1-9]?[0-9]")
+_NUMERIC = re.compile(r"[0-9a-fA-F:.]+(/[0-9a-fA-F:.]+)?")
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9\-]+)*\.?")
+
+
+def _module_condition(module: str, opts: list[str]) -> Condition:
+    """The condition of a match module fw2np does not read (-m MODULE with its options)."""
+    return Condition(" ".join([f"-m {module}"] + opts), f"match module {module}")
 
 
 def _network(part: str) -> tuple[int, int, int]:
@@ -485,18 +515,43 @@ def _unquote(s: str) -> str:
     return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'" else s
 
 
+_ADDR_OPTS = {"-s": True, "--source": True, "--src": True, "-d": False, "--destination": False, "--dst": False}
+
+
+def _shape(args: list[tuple]) -> tuple[tuple, tuple] | None:
+    """(the option words with the values of plain -s/-d left out, ((index, is_src), ...) of those values);
+    None with negations or other address options (every rule read on its own then)."""
+    key, spots = [], []
+    is_src = None
+    for i, (kind, text, _line, _column) in enumerate(args):
+        if is_src is not None:                 # the value right after -s or -d
+            if kind != "WORD":
+                return None
+            spots.append((i, is_src))
+            key.append(None)
+            is_src = None
+            continue
+        if kind == "NEG" or text in ("--src-range", "--dst-range", "--match-set"):
+            return None
+        key.append(text)
+        if kind == "OPT":
+            is_src = _ADDR_OPTS.get(text)
+    return None if is_src is not None else (tuple(key), tuple(spots))
+
+
 def _option_groups(args: list[tuple], rd: _Reader) -> list[tuple[bool, tuple, list[tuple]]]:
     """[(negated, option, values)]: '! -s X' and the old '-s ! X' both negate."""
     groups: list = []
     pending_neg = None
     for tok in args:
-        if tok[0] == "NEG":
+        kind = tok[0]
+        if kind == "OPT":
+            groups.append([pending_neg is not None, tok, []])
+            pending_neg = None
+        elif kind == "NEG":
             if pending_neg is not None:
                 raise rd.fail("'!' twice", tok)
             pending_neg = tok
-        elif tok[0] == "OPT":
-            groups.append([pending_neg is not None, tok, []])
-            pending_neg = None
         else:
             if not groups:
                 raise rd.fail(f"value {tok[1]!r} without an option", tok)
@@ -735,6 +790,9 @@ class _Flattener:
 
 
 def addr_items(s: IntervalSet) -> tuple:
+    if len(s.iv) == 1 and s.iv[0][1] < V6_BASE and s.iv[0] != (0, V6_BASE - 1):    # one IPv4 range, not all
+        lo, hi = s.iv[0]
+        return (Net(lo, hi, 4, _net_text(lo, hi, 4)),)
     if s == ALL_IP:
         return (AnyAddr(),)
     out = []
