@@ -294,7 +294,9 @@ class PeerIndex:
             if lkey not in lists:
                 answers = []
                 for pe in peers:
-                    key = (ns, self.keys.key(pe) if pe else freeze(pe))
+                    key = self.keys.key(pe) if pe else freeze(pe)
+                    # an ipBlock does not depend on the policy's namespace; selectors do
+                    key = (None if isinstance(pe, dict) and pe.get("ipBlock") is not None else ns, key)
                     if key not in memo:
                         memo[key] = self._answer(pe or {}, ns)
                     answers.append(memo[key])
@@ -305,7 +307,7 @@ class PeerIndex:
     def _answer(self, pe: dict, policy_ns: str):
         """One peer: ("pods", mask over pod classes) or ("ips", mask over IP classes, key in self.blocks)."""
         if pe.get("ipBlock") is not None:
-            key = (policy_ns, self.keys.key(pe))
+            key = self.keys.key(pe)
             self.blocks[key] = (pe, policy_ns)
             return ("ips", self.line.mask(self._ip_intervals(pe, policy_ns)), key)
         tests: dict[int, object] = {}   # one peer test per evaluator (namespace labels)
