@@ -458,35 +458,94 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
     Each region has one set of allowed services (a mask over `svc_classes(crules)`);
     RULES decided some of them allowed there (in order; None stands for the default
     action) and FLAGGED are those that allowed services of the mask FLAG."""
+    return sweep(crules, None, fixed, point, default_allow, end, flag)[0]
+
+
+def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow: bool, end: int):
+    """Where SEC and OPT (two resolutions of one ruleset) decide flows from (fixed='src') or
+    to POINT differently: [(lo, hi, services mask)] along the other side, over `pair_classes`."""
+    return sweep(sec, opt, fixed, point, default_allow, end, regions=False)[1]
+
+
+def pair_classes(sec: CRules, opt: CRules) -> tuple[SvcClasses, list[int], list[int]]:
+    """Service classes for two resolutions of one ruleset (each port protocol a union of
+    classes), and each one's rule masks by position."""
+    got = getattr(sec, "_pair", None)
+    if got is None or got[0] is not opt:
+        protos = [whole_proto(p) for p in sorted(PORT_PROTOCOLS)]
+        classes = SvcClasses([c.svc for c in sec] + [c.svc for c in opt] + protos)
+        got = sec._pair = (opt, classes, [classes.masks[c.svc] for c in sec], [classes.masks[c.svc] for c in opt])
+    return got[1:]
+
+
+def sweep(sec: CRules, opt: CRules | None, fixed: str, point: int, default_allow: bool, end: int,
+          flag: int = 0, regions: bool = True) -> tuple[list, list]:
+    """One sweep of the other side for POINT at FIXED: SEC's regions (see `along`; if REGIONS)
+    and where OPT, another reading of the same rules, decides apart (see `differences`).
+
+    Masks are over `pair_classes(sec, opt)`, or `svc_classes(sec)` without OPT."""
     other = "dst" if fixed == "src" else "src"
-    classes = svc_classes(crules)
-    rel, masks, allows = [], [], []
-    events: dict[int, int] = {0: 0, end + 1: 0}    # point -> the rules entering or leaving there
+    if opt is None:
+        classes = svc_classes(sec)
+        sec_masks = opt_masks = _svc_masks(sec, classes)
+        in_sec = in_opt = dict(_candidates(sec, fixed, point))
+        order = list(in_sec)
+    else:
+        classes, sec_masks, opt_masks = pair_classes(sec, opt)
+        in_sec, in_opt = dict(_candidates(sec, fixed, point)), dict(_candidates(opt, fixed, point))
+        order = sorted(set(in_sec) | set(in_opt))
+    rel, ms, mo, allows = [], [], [], []  # per bit: its rule, services in SEC's reading (0: not there), in OPT's
+    apart = 0                             # bits the two readings hold differently
+    events: dict[int, int] = {0: 0, end + 1: 0}    # point -> the bits entering or leaving there
     get = events.get
-    by_pos = _svc_masks(crules, classes)
-    for i, c in _candidates(crules, fixed, point):
-        if not by_pos[i]:
-            continue
-        bit = 1 << len(rel)
-        rel.append(c)
-        masks.append(by_pos[i])
-        allows.append(c.allow)
-        for x in c.sweep_edges(other):
-            events[x] = get(x, 0) ^ bit
+    for i in order:
+        a, b = in_sec.get(i), in_opt.get(i)
+        if opt is None:
+            parts = [(a, a.sweep_edges(other), sec_masks[i], sec_masks[i])]
+        elif a is not None and b is not None and sec_masks[i] == opt_masks[i]:
+            # one rule both readings hold here: shared where their other sides agree
+            parts = [(a, edges, m, m2) for edges, m, m2 in zip(_split_sides(sec, opt, i, other),
+                                                               (sec_masks[i], sec_masks[i], 0),
+                                                               (opt_masks[i], 0, opt_masks[i]))]
+        else:
+            parts = [(c, c.sweep_edges(other), m if k == 0 else 0, m if k == 1 else 0) for k, (c, m) in
+                     enumerate(((a, sec_masks[i]), (b, opt_masks[i]))) if c is not None]
+        for c, edges, m_sec, m_opt in parts:
+            if not (m_sec or m_opt) or not edges:
+                continue
+            bit = 1 << len(ms)
+            rel.append(c)
+            ms.append(m_sec)
+            mo.append(m_opt)
+            allows.append(c.allow)
+            if m_sec != m_opt:
+                apart |= bit
+            for x in edges:
+                events[x] = get(x, 0) ^ bit
     rel.append(None)
     points = sorted(events)
     cache: dict[int, tuple] = {}
+    pair_cache: dict[int, int] = {}
     groups: dict[int, list] = {}
+    diffs = []
     active, full = 0, classes.full
-    hole_los, holes = getattr(crules, "holes", CRules.holes)
+    hole_los, holes = getattr(sec, "holes", CRules.holes)
     for p, nxt in zip(points, points[1:]):
         active ^= events[p]
         h = bisect_right(hole_los, p) - 1
         if h >= 0 and holes[h][1] >= nxt - 1:
             continue                      # no endpoint here
+        if active & apart:
+            diff = pair_cache.get(active)
+            if diff is None:
+                diff = pair_cache[active] = _decide_apart(ms, mo, allows, active, apart, full, default_allow)
+            if diff:
+                diffs.append((p, nxt - 1, diff))
+        if not regions:
+            continue
         got = cache.get(active)
         if got is None:
-            got = cache[active] = _decide_masks(masks, allows, active, full, default_allow, flag)
+            got = cache[active] = _decide_masks(ms, allows, active, full, default_allow, flag)
         if got[0]:
             group = groups.get(got[0])
             if group is None:
@@ -499,65 +558,7 @@ def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end:
             group[1] |= got[1]
             group[2] |= got[2]
     return [(IntervalSet._raw(tuple(ivs)), allowed, _pick(rel, by), _pick(rel, flagged))
-            for allowed, (ivs, by, flagged) in groups.items()]
-
-
-def pair_classes(sec: CRules, opt: CRules) -> tuple[SvcClasses, list[int], list[int]]:
-    """Service classes for two resolutions of one ruleset, and each one's rule masks by position."""
-    got = getattr(sec, "_pair", None)
-    if got is None or got[0] is not opt:
-        classes = SvcClasses([c.svc for c in sec] + [c.svc for c in opt])
-        got = sec._pair = (opt, classes, [classes.masks[c.svc] for c in sec], [classes.masks[c.svc] for c in opt])
-    return got[1:]
-
-
-def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow: bool, end: int):
-    """Where SEC and OPT (two resolutions of one ruleset) decide flows from (fixed='src') or
-    to POINT differently: [(lo, hi, services mask)] along the other side, over `pair_classes`."""
-    other = "dst" if fixed == "src" else "src"
-    classes, sec_masks, opt_masks = pair_classes(sec, opt)
-    in_sec, in_opt = dict(_candidates(sec, fixed, point)), dict(_candidates(opt, fixed, point))
-    ms, mo, allows = [], [], []         # per bit: its services in SEC's reading (0: not there), in OPT's
-    apart = 0                           # bits of the rules the two readings resolve differently
-    events: dict[int, int] = {0: 0, end + 1: 0}
-    get = events.get
-    for i in sorted(set(in_sec) | set(in_opt)):
-        a, b = in_sec.get(i), in_opt.get(i)
-        if a is not None and b is not None and sec_masks[i] == opt_masks[i]:
-            # one rule both readings hold here: shared where their other sides agree
-            parts = [(a, ivs, m, m2) for ivs, m, m2 in zip(_split_sides(sec, opt, i, other),
-                                                           (sec_masks[i], sec_masks[i], 0),
-                                                           (opt_masks[i], 0, opt_masks[i]))]
-        else:
-            parts = [(c, c.sweep_edges(other), m if k == 0 else 0, m if k == 1 else 0) for k, (c, m) in
-                     enumerate(((a, sec_masks[i]), (b, opt_masks[i]))) if c is not None]
-        for c, ivs, m_sec, m_opt in parts:
-            if not (m_sec or m_opt) or not ivs:
-                continue
-            bit = 1 << len(ms)
-            ms.append(m_sec)
-            mo.append(m_opt)
-            allows.append(c.allow)
-            if m_sec != m_opt:
-                apart |= bit
-            for x in ivs:
-                events[x] = get(x, 0) ^ bit
-    hole_los, holes = getattr(sec, "holes", CRules.holes)
-    points = sorted(events)
-    active, cache, out = 0, {}, []
-    for p, nxt in zip(points, points[1:]):
-        active ^= events[p]
-        if not active & apart:
-            continue                      # the same rules in both readings: the same decision
-        h = bisect_right(hole_los, p) - 1
-        if h >= 0 and holes[h][1] >= nxt - 1:
-            continue
-        diff = cache.get(active)
-        if diff is None:
-            diff = cache[active] = _decide_apart(ms, mo, allows, active, apart, classes.full, default_allow)
-        if diff:
-            out.append((p, nxt - 1, diff))
-    return out
+            for allowed, (ivs, by, flagged) in groups.items()], diffs
 
 
 def _split_sides(sec: CRules, opt: CRules, i: int, side: str) -> tuple:

@@ -12,8 +12,7 @@ from .k8snames import dns_name
 from .model import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from .resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
-from .semantics import (OPTIMISTIC, SECURE, Atom, CRule, Universe, along, compile_rules, differences, pair_classes,
-                        svc_classes)
+from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, compile_rules, differences, pair_classes, sweep
 from .space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
@@ -55,7 +54,7 @@ class Synth:
         self.uni = Universe(inv, rs, self.resolver)
         self.secure = compile_rules(rs, self.uni, self.resolver, SECURE)
         self.optimistic = compile_rules(rs, self.uni, self.resolver, OPTIMISTIC)
-        self.classes = svc_classes(self.secure)
+        self.classes = pair_classes(self.secure, self.optimistic)[0]
         self.l4 = 0
         for p, _ in PORT_NAMES:
             self.l4 |= self.classes.masks[whole_proto(p)]
@@ -145,7 +144,9 @@ class Synth:
 
     def rules_for(self, atom: Atom, fixed: str, key: str) -> tuple[list[dict], bool, list]:
         """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
-        groups = along(self.secure, fixed, atom.point, self.default_allow, self.uni.end, ~self.l4)
+        groups, diffs = sweep(self.secure, self.optimistic, fixed, atom.point, self.default_allow, self.uni.end,
+                              ~self.l4)
+        self._differences[(fixed, atom.point)] = ([lo for lo, _, _ in diffs], diffs)
         full = self.classes.full
         if len(groups) == 1 and groups[0][1] == full and self.uni.endpoints.issubset(groups[0][0]):
             return [{}], False, groups[0][2]
@@ -308,7 +309,7 @@ class Synth:
         for end, p in pins:
             other = "dst" if end == "src" else "src"
             key = (end, p)
-            if key not in self._differences:
+            if key not in self._differences:   # build keeps those of the pod classes it swept
                 found = differences(self.secure, self.optimistic, end, p, self.default_allow, self.uni.end)
                 self._differences[key] = ([lo for lo, _, _ in found], found)
             los, found = self._differences[key]
@@ -396,8 +397,8 @@ def _unique_names(pols: list[dict]) -> list[dict]:
 def convert(rs: Ruleset, inv: Inventory) -> Result:
     """Compile RS over inventory INV into NetworkPolicies (exact but for the findings)."""
     s = Synth(rs, inv)
-    s.approximations()
     policies = s.build()
+    s.approximations()
     s.dropped_findings()
     partly = s.reach()
     if not inv.pod_cidrs:
