@@ -24,7 +24,8 @@ class LList(list):
 
 
 def _loader(path: str):
-    class Loader(yaml.SafeLoader):
+    # LibYAML's scanner and parser when present (marks included); the constructors stay ours
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         pass
 
     def mapping(loader, node):
