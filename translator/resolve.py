@@ -97,6 +97,8 @@ class Resolver:
         return Bounds(EMPTY, ALL_IP)
 
     def address(self, expr: AddrExpr) -> Bounds:
+        if len(expr.include) == 1 and not expr.exclude:      # the item's own sets (no union to make)
+            return self._addr_item(expr.include[0])
         inc = [self._addr_item(i) for i in expr.include]
         exc = [self._addr_item(i) for i in expr.exclude]
         lo_in = IntervalSet(iv for b in inc for iv in b.lower)
@@ -116,6 +118,8 @@ class Resolver:
         return Bounds(EMPTY, FULL_SVC)
 
     def services(self, items) -> Bounds:
+        if len(items) == 1:
+            return self._svc_item(items[0])
         bs = [self._svc_item(i) for i in items]
         return Bounds(IntervalSet(iv for b in bs for iv in b.lower),
                       IntervalSet(iv for b in bs for iv in b.upper))
