@@ -24,8 +24,8 @@ from bisect import bisect_left, bisect_right
 
 import netaddr
 
-from .evaluate.endpoints import Ip, Pod
-from .evaluate.netpol import EGRESS, INGRESS, selector_matches
+from .evaluate.endpoints import Pod
+from .evaluate.netpol import EGRESS, INGRESS, ip_block_holds, selector_matches
 from .verify_space import IpClass, PodClass, freeze, fresh_value, text_value
 
 TOP = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
@@ -331,13 +331,10 @@ class PeerIndex:
                 except (netaddr.AddrFormatError, ValueError, TypeError):
                     continue
                 points[net.version] += [int(net.first), int(net.last) + 1]
-        test = self.base.peer_test(pe, policy_ns)
+        # the evaluator's ipBlock test (peer_matches on an Ip), on the integer address
+        return {v: merge(points[v], lambda x, v=v: ip_block_holds((v, x), block), TOP[v]) for v in (4, 6)}
 
-        def inside(v, x):
-            return test(Ip(str(netaddr.IPAddress(x, v))))
-        return {v: merge(points[v], lambda x, v=v: inside(v, x), TOP[v]) for v in (4, 6)}
-
-    def pod_set(self, pods: list[PodClass], pod_ips: bool) -> "PodSet":
+    def pod_set(self, pods: list[PodClass], pod_ips: bool) -> PodSet:
         return PodSet(self, pods, pod_ips)
 
 

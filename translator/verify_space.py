@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import netaddr
 
@@ -381,7 +382,7 @@ def _sweep(pts: list[int], mine) -> list[tuple[int, int, int]]:
     indices of MINE [(i, lo, hi)] whose [lo, hi] holds a."""
     events = sorted([(lo, 1, i) for i, lo, hi in mine] + [(hi + 1, 0, i) for i, lo, hi in mine])
     out, active, e = [], 0, 0
-    for a, b in zip(pts, pts[1:]):
+    for a, b in pairwise(pts):
         while e < len(events) and events[e][0] <= a:
             _, opening, i = events[e]
             active = active | 1 << i if opening else active & ~(1 << i)

@@ -83,7 +83,11 @@ def _within(ip: tuple[int, int], cidr: str) -> bool:
 
 def in_ip_block(address: str, block: dict) -> bool:
     """ADDRESS is inside block.cidr and outside every block.except."""
-    ip = _addr(address)
+    return ip_block_holds(_addr(address), block)
+
+
+def ip_block_holds(ip: tuple[int, int], block: dict) -> bool:
+    """`in_ip_block` for IP = (version, integer)."""
     if "cidr" not in block or not _within(ip, block["cidr"]):
         return False
     return not any(_within(ip, e) for e in block.get("except") or [])
