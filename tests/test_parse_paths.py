@@ -142,3 +142,19 @@ def test_net_text_agrees_with_netaddr():
         first = rnd.choice([0, rnd.randrange(1 << 32), rnd.randrange(1 << 24) << 8])
         last = min((1 << 32) - 1, first + rnd.choice([0, 1, 255, 256, 1023, rnd.randrange(1 << 16)]))
         assert iptables._net_text(first, last, 4) == net_text(first, last, 4)
+
+
+def test_protect_keyword_found_where_lark_places_the_statement():
+    from lark import Tree
+
+    for text in ["protect 10.0.0.0/8\nprotect any\n", "ruleset x\n  protect  any\n   protect \\\n  web , db\n",
+                 "protect protect-net\n# c\n\n\tprotect\t10.1.0.0/16 except 10.1.2.0/24 # x\n"]:
+        tree = rules.parser().parse(text)
+        second = [c for c in tree.children if isinstance(c, Tree) and c.data == "protect_decl"][1]
+        try:
+            rules.parse(text, "p.fw")
+        except InputError as exc:
+            assert "the protected pods are already given" in exc.message
+            assert (exc.loc.line, exc.loc.column) == (second.meta.line, second.meta.column)
+        else:
+            raise AssertionError("a second protect was accepted")

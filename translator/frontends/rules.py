@@ -100,8 +100,16 @@ def _tree_expr(tree: Tree) -> tuple:
     return (_tree_items(lists[0]), exc, _tree_items(lists[1]) if len(lists) > 1 else [])
 
 
-def _tree_records(tree: Tree) -> list:
-    """The records of lark's parse tree."""
+def _keyword_at(text: str, word: str, after: Tree) -> tuple:
+    """(WORD, line, column) of the keyword WORD just before the tree AFTER (only blanks between)."""
+    while isinstance(after, Tree):
+        after = after.children[0]
+    pos = text.rfind(word, 0, after.start_pos)
+    return (word, text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos))
+
+
+def _tree_records(tree: Tree, text: str) -> list:
+    """The records of lark's parse tree (of TEXT)."""
     out = []
     for node in tree.children:
         if not isinstance(node, Tree):
@@ -111,8 +119,7 @@ def _tree_records(tree: Tree) -> list:
         if kind in ("ruleset_decl", "default_decl", "scope_decl"):
             out.append((kind, _tok(kids[0]), comment))
         elif kind == "protect_decl":
-            where = ("protect", getattr(node.meta, "line", 0) or 0, getattr(node.meta, "column", 0) or 0)
-            out.append((kind, where, _tree_expr(kids[0]), comment))
+            out.append((kind, _keyword_at(text, "protect", kids[0]), _tree_expr(kids[0]), comment))
         elif kind == "address_def":
             out.append((kind, _tok(kids[0]), _tree_expr(kids[1]), comment))
         elif kind == "service_def":
@@ -573,10 +580,11 @@ def _built(text: str, path: str) -> Ruleset:
     records = _fast_records(text)
     if records is None:
         try:
-            tree = parser().parse(text + ("" if text.endswith("\n") else "\n"))
+            # no propagated positions (a third of lark's time): records take tokens' positions
+            tree = lalr_parser("ruleset.lark").parse(text + ("" if text.endswith("\n") else "\n"))
         except UnexpectedInput as exc:
             raise _syntax_error(exc, text, path) from None
-        records = _tree_records(tree)
+        records = _tree_records(tree, text)
     b = _Builder(text, path)
     # services first, so that a rule may use a service defined further down
     for rec in records:
