@@ -498,18 +498,26 @@ def sweep(sec: CRules, opt: CRules | None, fixed: str, point: int, default_allow
     apart = 0                             # bits the two readings hold differently
     events: dict[int, int] = {0: 0, end + 1: 0}    # point -> the bits entering or leaving there
     get = events.get
+    split = _split_sides(sec, opt, other) if opt is not None else None
     for i in order:
         a, b = in_sec.get(i), in_opt.get(i)
-        if opt is None:
-            parts = [(a, a.sweep_edges(other), sec_masks[i], sec_masks[i])]
-        elif a is not None and b is not None and sec_masks[i] == opt_masks[i]:
-            # one rule both readings hold here: shared where their other sides agree
-            parts = [(a, edges, m, m2) for edges, m, m2 in zip(_split_sides(sec, opt, i, other),
-                                                               (sec_masks[i], sec_masks[i], 0),
-                                                               (opt_masks[i], 0, opt_masks[i]))]
+        m = sec_masks[i]
+        if a is not None and b is not None and m == opt_masks[i]:
+            if split is None or split[i] is None:     # both readings hold it alike (or there is one)
+                if m:
+                    bit = 1 << len(ms)
+                    rel.append(a)
+                    ms.append(m)
+                    mo.append(m)
+                    allows.append(a.allow)
+                    for x in a.sweep_edges(other):
+                        events[x] = get(x, 0) ^ bit
+                continue
+            # shared where the two readings' other sides agree
+            parts = [(a, edges, m_sec, m_opt) for edges, m_sec, m_opt in zip(split[i], (m, m, 0), (m, 0, m))]
         else:
-            parts = [(c, c.sweep_edges(other), m if k == 0 else 0, m if k == 1 else 0) for k, (c, m) in
-                     enumerate(((a, sec_masks[i]), (b, opt_masks[i]))) if c is not None]
+            parts = [(c, c.sweep_edges(other), mk if k == 0 else 0, mk if k == 1 else 0) for k, (c, mk) in
+                     enumerate(((a, m), (b, opt_masks[i]))) if c is not None]
         for c, edges, m_sec, m_opt in parts:
             if not (m_sec or m_opt) or not edges:
                 continue
@@ -561,19 +569,18 @@ def sweep(sec: CRules, opt: CRules | None, fixed: str, point: int, default_allow
             for allowed, (ivs, by, flagged) in groups.items()], diffs
 
 
-def _split_sides(sec: CRules, opt: CRules, i: int, side: str) -> tuple:
-    """Rule I's SIDE as sweep edges: held by both readings, by SEC only, by OPT only."""
+def _split_sides(sec: CRules, opt: CRules, side: str) -> list:
+    """By position: None where both readings give a rule the same SIDE, else its sweep edges
+    held by both readings, by SEC only and by OPT only."""
     store = sec.__dict__.setdefault("_splits", {})
-    key = (id(opt), i, side)
-    got = store.get(key)
-    if got is None:
-        a, b = getattr(sec[i], side), getattr(opt[i], side)
-        if a == b:
-            got = (sec[i].sweep_edges(side), (), ())
-        else:
-            got = tuple(_edges(_closed(x, sec.holes)) for x in (a & b, a - b, b - a))
-        store[key] = got
-    return got
+    key = (id(opt), side)
+    if key not in store:
+        out: list = []
+        for a, b in zip(sec, opt):
+            x, y = getattr(a, side), getattr(b, side)
+            out.append(None if x == y else tuple(_edges(_closed(z, sec.holes)) for z in (x & y, x - y, y - x)))
+        store[key] = out
+    return store[key]
 
 
 def _decide_apart(ms: list[int], mo: list[int], allows: list[bool], active: int, apart: int, full: int,
