@@ -96,7 +96,7 @@ def detect(text: str, path: str) -> int:
 # --- address and service sets ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bounds:
     """Addresses surely matched (lower) and maybe matched (upper); NOTES name what is unresolved."""
 
@@ -145,7 +145,7 @@ def _svc_meet(a: IntervalSet, b: IntervalSet) -> IntervalSet:
     return _meet(a, b)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """What a rule (or a chain of jumps) matches: a conjunction of four dimensions."""
 
@@ -179,7 +179,7 @@ class Match:
         return [m for m in out if m.src.upper and m.dst.upper and m.svc]
 
 
-@dataclass
+@dataclass(slots=True)
 class IptRule:
     chain: str
     pos: int
