@@ -85,34 +85,38 @@ class _Tree:
         key = (lo, plen)
         got = self.memo.get(key)
         if got is None:
-            if self.cut(lo, plen):
-                got = self.memo[key] = self.subtree(lo, plen)[0]
+            st = self.state(lo, plen)
+            if st == "in":
+                got = (st, 1, "in", 0)
+            elif st == "out":
+                got = (st, 0, "out", 1)
+            elif self.cut(lo, plen):
+                got = self.subtree(lo, plen)[0]
             else:
-                got = self.memo[key] = self._node(lo, plen)
+                got = self._mixed(lo, plen)
+            self.memo[key] = got
         return got
 
-    def _node(self, lo: int, plen: int) -> tuple:
-        st = self.state(lo, plen)
-        if st == "in":
-            return st, 1, "in", 0
+    def _mixed(self, lo: int, plen: int) -> tuple:
         a, b = self.span(lo, plen)
-        if st == "out":
-            return st, 0, "out", 1
         l, r = self.kids(lo, plen)
         nl, nr = self.node(*l), self.node(*r)
         out = nl[3] + nr[3] if self.u.meets(a, b) else 1
         split = nl[1] + nr[1]
         excepted = 1 + nl[3] + nr[3]
-        return (st, split, "split", out) if split <= excepted else (st, excepted, "except", out)
+        return ("mixed", split, "split", out) if split <= excepted else ("mixed", excepted, "except", out)
 
     def subtree(self, lo: int, plen: int) -> list:
-        """[node record, its tree] of a subtree at a cut, shared between calls."""
-        a, b = self.span(lo, plen)
-        key = (self.version, lo, plen, self.w.within(a, b), self.u.within(a, b))
-        got = self.shared.get(key)
+        """[node record, its tree, blocks, excepts] of a mixed subtree at a cut, shared between calls."""
+        got = self.memo.get(("shared", lo, plen))
         if got is None:
-            sub = _Tree(key[3], key[4], self.base, self.bits, self.version, self.shared, (lo, plen))
-            got = self.shared[key] = [sub.node(lo, plen), sub, None, None]
+            a, b = self.span(lo, plen)
+            key = (self.version, lo, plen, self.w.within(a, b), self.u.within(a, b))
+            got = self.shared.get(key)
+            if got is None:
+                sub = _Tree(key[3], key[4], self.base, self.bits, self.version, self.shared, (lo, plen))
+                got = self.shared[key] = [sub.node(lo, plen), sub, None, None]
+            self.memo[("shared", lo, plen)] = got
         return got
 
     def _shared(self, lo: int, plen: int, what: int) -> list:
@@ -127,24 +131,24 @@ class _Tree:
 
     def excepts(self, lo: int, plen: int) -> list[str]:
         """Blocks whose union is the unwanted part of the node (for an except list)."""
-        if self.cut(lo, plen):
-            return self._shared(lo, plen, 3)
         st = self.node(lo, plen)[0]
         if st == "in":
             return []
         a, b = self.span(lo, plen)
         if st == "out" or not self.u.meets(a, b):
             return [self.cidr(lo, plen)]
+        if self.cut(lo, plen):
+            return self._shared(lo, plen, 3)
         return [x for k in self.kids(lo, plen) for x in self.excepts(*k)]
 
     def emit(self, lo: int, plen: int) -> list[tuple[str, list[str]]]:
-        if self.cut(lo, plen):
-            return self._shared(lo, plen, 2)
         how = self.node(lo, plen)[2]
+        if how == "out":
+            return []
         if how == "in":
             return [(self.cidr(lo, plen), [])]
+        if self.cut(lo, plen):
+            return self._shared(lo, plen, 2)
         if how == "split":
             return [x for k in self.kids(lo, plen) for x in self.emit(*k)]
-        if how == "except":
-            return [(self.cidr(lo, plen), [x for k in self.kids(lo, plen) for x in self.excepts(*k)])]
-        return []
+        return [(self.cidr(lo, plen), [x for k in self.kids(lo, plen) for x in self.excepts(*k)])]

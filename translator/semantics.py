@@ -9,7 +9,6 @@ side: an allow leaves the workload out, a deny takes it in.
 
 from __future__ import annotations
 
-import heapq
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -220,7 +219,7 @@ class CRules(list):
         if idx is None or idx[0] != len(self):
             idx = self.__dict__["_idx"] = (len(self), {})
         wide, per = self._side_index(side, idx[1])
-        return list(heapq.merge(wide, per.get(point, ())))  # not kept: sweeps ask once per point
+        return sorted(wide + per.get(point, []))   # two sorted runs: one merge; not kept, sweeps ask once
 
     def flow_mask(self, s: int, d: int, v: int) -> int | None:
         """Bits (by position) of the rules that may match the flow; None: neither end is indexed."""
