@@ -293,6 +293,7 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
     out.end = uni.end
     gaps = IntervalSet([(0, uni.end)]) - uni.endpoints   # no endpoint: a sweep need not stop there
     holes = out.holes = ([lo for lo, _ in gaps.iv], gaps.iv)
+    edges: dict[IntervalSet, tuple] = {}    # a side's sweep edges, made once per distinct side
     for r in rs.rules:
         allow = r.action == ALLOW
         # secure: allows match what they surely match, denies what they may match
@@ -308,7 +309,10 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
             if part:
                 partial[side] = part
         sv = resolver.services(r.services)
-        sweep = {side: _edges(_closed(x, holes)) for side, x in zip(("src", "dst"), sides)}
+        for x in sides:
+            if x not in edges:
+                edges[x] = _edges(_closed(x, holes))
+        sweep = {"src": edges[sides[0]], "dst": edges[sides[1]]}
         out.append(CRule(r, allow, sides[0], sides[1], sv.lower if sure else sv.upper, partial, sweep))
     return out
 
