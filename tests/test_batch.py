@@ -162,7 +162,7 @@ def _spawn(d: Path, out: Path) -> subprocess.Popen:
 def test_interrupted_run_leaves_whole_files_and_a_rerun_finishes(tmp_path, sig):
     d, out = tmp_path / "in", tmp_path / "out"
     d.mkdir()
-    rules = SHOP + "".join(f"{50 + k} allow 10.20.{k}.0/24 -> 10.30.0.0/16 tcp/{1000 + k}\n" for k in range(40))
+    rules = SHOP + "".join(f"{50 + k} allow 10.20.{k}.0/24 -> 10.30.0.0/16 tcp/{1000 + k}\n" for k in range(200))
     for k in range(40):
         (d / f"f{k:02}.fw").write_text(rules.format(n=k))
     proc = _spawn(d, out)
