@@ -16,8 +16,10 @@ from .inventory import Inventory
 from .lint_regions import TooComplex, box, meet, minus, sample
 from .model import ALLOW, TCP, UDP, Rule, Ruleset
 from .resolve import Resolver
-from .semantics import OPTIMISTIC, SECURE, Universe, along, compile_rules, svc_classes
+from .semantics import OPTIMISTIC, SECURE, Universe, compile_rules
 from .space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, IntervalSet, svc_range, whole_proto
+from .svcclasses import svc_classes
+from .sweep import along
 
 # Cleartext admin / file-transfer services flagged when allowed from external addresses.
 CLEARTEXT = (

@@ -12,8 +12,9 @@ from .k8snames import dns_name
 from .model import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from .resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
-from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, compile_rules, differences, pair_classes, sweep
+from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, compile_rules
 from .space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
+from .sweep import differences, pair_classes, sweep
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
 PORT_NAMES = ((TCP, "TCP"), (UDP, "UDP"), (SCTP, "SCTP"))
