@@ -136,7 +136,7 @@ def convert_file(job: Job) -> dict:
     from .cli import frontend_options
     from .frontends import detect, load, read_text
     from .lint import lint
-    from .output import render, write_atomic, write_per_namespace
+    from .output import write_docs, write_per_namespace
     from .synth import convert
 
     t0 = time.perf_counter()
@@ -171,7 +171,7 @@ def convert_file(job: Job) -> dict:
                            for n in write_per_namespace(res.policies, str(stem), "yaml")]
             else:
                 target = stem.with_name(stem.name + ".yaml")
-                write_atomic(target, render(res.policies, "yaml"))
+                write_docs(target, res.policies, "yaml")
                 outputs = [target.relative_to(job.outdir).as_posix()]
             rec["rulesets"].append(_ruleset_record(rs, res, lint(rs, inv, res), outputs))
     except InputError as exc:

@@ -145,7 +145,7 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
     """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
     from .frontends import load
     from .inventory import load_inventory
-    from .output import render, write_atomic, write_per_namespace
+    from .output import emit, write_docs, write_per_namespace
     from .synth import convert as compile_
 
     if output and outdir:
@@ -157,9 +157,9 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
     if outdir:
         write_per_namespace(policies, outdir, fmt)
     elif output:
-        write_atomic(output, render(policies, fmt))
+        write_docs(output, policies, fmt)
     else:
-        sys.stdout.write(render(policies, fmt))
+        emit(policies, fmt, sys.stdout)
     if not quiet:
         for result in results:
             _summary(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -25,32 +26,51 @@ def _str(dumper, data: str):
 _Dumper.add_representer(str, _str)
 
 
-def to_yaml(docs: list[dict]) -> str:
-    """Multi-document YAML (safe dumper; input text can never break it)."""
-    return yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         allow_unicode=True, width=4096, explicit_start=True)
-
-
-def to_json(docs: list[dict]) -> str:
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}, indent=2, ensure_ascii=False) + "\n"
+def emit(docs: list[dict], fmt: str, fh) -> None:
+    """Write DOCS to the text stream FH as multi-document YAML or a JSON List, piece by piece
+    (no whole rendering in memory; safe dumper, so input text can never break it)."""
+    if fmt == "json":
+        json.dump({"apiVersion": "v1", "kind": "List", "items": docs}, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    else:
+        yaml.dump_all(docs, fh, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                      allow_unicode=True, width=4096, explicit_start=True)
 
 
 def render(docs: list[dict], fmt: str) -> str:
-    return to_json(docs) if fmt == "json" else to_yaml(docs)
+    out = io.StringIO()
+    emit(docs, fmt, out)
+    return out.getvalue()
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write TEXT to PATH through a temporary file and a rename."""
+def to_yaml(docs: list[dict]) -> str:
+    return render(docs, "yaml")
+
+
+def to_json(docs: list[dict]) -> str:
+    return render(docs, "json")
+
+
+def write_atomic(path: str | Path, text: str | None = None, write=None) -> None:
+    """Write TEXT (or what WRITE(fh) writes) to PATH through a temporary file and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+            if write is None:
+                fh.write(text)
+            else:
+                write(fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_docs(path: str | Path, docs: list[dict], fmt: str) -> None:
+    """DOCS written to PATH (atomically) as YAML or JSON."""
+    write_atomic(path, write=lambda fh: emit(docs, fmt, fh))
 
 
 def write_per_namespace(docs: list[dict], directory: str, fmt: str) -> list[str]:
@@ -58,7 +78,8 @@ def write_per_namespace(docs: list[dict], directory: str, fmt: str) -> list[str]
     by_ns: dict[str, list[dict]] = {}
     for d in docs:
         by_ns.setdefault(d["metadata"]["namespace"], []).append(d)
-    rendered = {f"{ns}.{'json' if fmt == 'json' else 'yaml'}": render(ds, fmt) for ns, ds in sorted(by_ns.items())}
-    for name, text in rendered.items():
-        write_atomic(Path(directory) / name, text)
-    return sorted(rendered)
+    names = []
+    for ns, ds in sorted(by_ns.items()):
+        names.append(f"{ns}.{'json' if fmt == 'json' else 'yaml'}")
+        write_docs(Path(directory) / names[-1], ds, fmt)
+    return names
