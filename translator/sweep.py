@@ -151,7 +151,7 @@ def sweep(sec: CRules, opt: CRules | None, fixed: str, point: int, default_allow
         if active & apart:
             diff = pair_cache.get(active)
             if diff is None:
-                diff = pair_cache[active] = _decide_apart(ms, mo, allows, active, apart, full, default_allow)
+                diff = pair_cache[active] = _decide_apart(ms, mo, allows, active, full, default_allow)
             if diff:
                 diffs.append((p, nxt - 1, diff))
         if not regions:
@@ -188,41 +188,11 @@ def _split_sides(sec: CRules, opt: CRules, side: str) -> list:
     return store[key]
 
 
-def _decide_apart(ms: list[int], mo: list[int], allows: list[bool], active: int, apart: int, full: int,
+def _decide_apart(ms: list[int], mo: list[int], allows: list[bool], active: int, full: int,
                   default_allow: bool) -> int:
-    """The services two readings (masks MS and MO) decide differently for the rules in ACTIVE.
-
-    Until the first rule the readings resolve apart (bits APART) both decide alike."""
-    decided = allowed = 0
-    while active:
-        low = active & -active
-        if low & apart:
-            break
-        active ^= low
-        k = low.bit_length() - 1
-        new = ms[k] & ~decided
-        if new:
-            decided |= new
-            if allows[k]:
-                allowed |= new
-            if decided == full:
-                return 0
-    out = 0
-    for masks in (ms, mo):
-        d, a, rest = decided, allowed, active
-        while rest and d != full:
-            low = rest & -rest
-            rest ^= low
-            k = low.bit_length() - 1
-            new = masks[k] & ~d
-            if new:
-                d |= new
-                if allows[k]:
-                    a |= new
-        if default_allow:
-            a |= full & ~d
-        out ^= a
-    return out
+    """The services two readings (masks MS and MO) decide differently for the rules in ACTIVE."""
+    return (_decide_masks(ms, allows, active, full, default_allow, 0)[0]
+            ^ _decide_masks(mo, allows, active, full, default_allow, 0)[0])
 
 
 def _pick(items: list, bits: int) -> list:
