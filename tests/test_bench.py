@@ -2,14 +2,70 @@
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lark import Token
+from lark import Token, Tree
 from lark.exceptions import UnexpectedInput
+from lark.tree import Meta
 
 from bench import generate
 from bench.run import fit_exponent
 from translator.evaluate import FirewallEvaluator, Ip
 from translator.frontends import iptables, rules
 from translator.inventory import parse_inventory
+
+
+def _rules_tree(records: list) -> Tree:
+    """Lark's tree for the ruleset language's fast-scanner RECORDS."""
+    def tok(kind, t):
+        return Token(kind, t[0], line=t[1], column=t[2])
+
+    item_types = {"net": "ADDR", "any_addr": "ANY", "ref": "NAME", "svc": "SVC", "any_svc": "ANY", "svc_ref": "NAME"}
+
+    def items(lst, data):
+        return Tree(data, [Tree(k, [tok(item_types[k], t)]) for k, t in lst])
+
+    def expr(e):
+        kids = [items(e[0], "addr_list")]
+        if e[1] is not None:
+            kids += [tok("EXCEPT", e[1]), items(e[2], "addr_list")]
+        return Tree("addr_expr", kids)
+
+    def comment(t):
+        return [] if t is None else [tok("COMMENT", t)]
+
+    out = []
+    for rec in records:
+        kind = rec[0]
+        if kind == "rule":
+            _, rid, action, src, arrow, dst, svcs, _hints, c = rec
+            kids = [Tree("rule_id", [tok("RULE_ID", rid)])] if rid else []
+            kids += [tok("ACTION", action), expr(src), tok("ARROW", arrow), expr(dst), items(svcs, "svc_list")]
+            out.append(Tree(kind, kids + comment(c)))
+        elif kind == "address_def":
+            out.append(Tree(kind, [tok("NAME", rec[1]), expr(rec[2])] + comment(rec[3])))
+        elif kind == "service_def":
+            out.append(Tree(kind, [tok("NAME", rec[1]), items(rec[2], "svc_list")] + comment(rec[3])))
+        else:
+            out.append(Tree(kind, [tok("ACTION" if kind == "default_decl" else "NAME", rec[1])] + comment(rec[2])))
+    return Tree("start", out)
+
+
+def rules_fast_tree(text: str) -> Tree | None:
+    """The fast scanner's reading of TEXT as lark's tree, or None when a line is not plain."""
+    records = rules._fast_records(text)
+    return None if records is None else _rules_tree(records)
+
+
+def ipt_fast_tree(text: str) -> Tree | None:
+    """The iptables fast scanner's reading of TEXT as lark's tree, or None when a line is not plain."""
+    records = iptables._fast_records(text)
+    if records is None:
+        return None
+    out = []
+    for kind, line, column, toks in records:
+        meta = Meta()
+        meta.line, meta.column, meta.empty = line, column, False
+        out.append(Tree(kind, [Token(t, v, line=ln, column=col) for t, v, ln, col in toks], meta))
+    return Tree("start", out)
 
 
 def _norm(tree, top=False):
@@ -26,7 +82,7 @@ def _lark(text):
 
 
 def assert_fast_agrees(text):
-    fast = rules._fast_tree(text)
+    fast = rules_fast_tree(text)
     if fast is None:
         return False
     slow = _lark(text)
@@ -54,7 +110,7 @@ WORDS = ["allow", "deny", "any", "any4", "any6", "except", "via", "zone", "rules
        st.sampled_from([" ", "  ", ", ", " ,", ","]))
 def test_fast_path_never_disagrees_with_lark(lines, sep):
     text = "\n".join(" ".join(ws) if k % 2 else sep.join(ws) for k, ws in enumerate(lines)) + "\n"
-    if rules._fast_tree(text) is not None:
+    if rules_fast_tree(text) is not None:
         assert_fast_agrees(text)
 
 
@@ -66,9 +122,9 @@ def test_fast_path_keeps_error_messages_and_falls_back():
         assert "bad prefix length /33" in str(exc) and "b.fw:1:" in str(exc)
     else:
         raise AssertionError("accepted a /33")
-    assert rules._fast_tree("allow a -> b tcp/80 via eth0\n") is None
-    assert rules._fast_tree("deny allow a -> b tcp/80\n") is None
-    assert rules._fast_tree("allow a,\n  b -> c tcp/80\n") is None
+    assert rules_fast_tree("allow a -> b tcp/80 via eth0\n") is None
+    assert rules_fast_tree("deny allow a -> b tcp/80\n") is None
+    assert rules_fast_tree("allow a,\n  b -> c tcp/80\n") is None
 
 
 def test_generator_is_seeded_and_shaped():
@@ -115,7 +171,7 @@ def _norm_ipt(t, top=False):
 
 
 def assert_ipt_fast_agrees(text):
-    fast = iptables._fast_tree(text)
+    fast = ipt_fast_tree(text)
     if fast is None:
         return False
     try:

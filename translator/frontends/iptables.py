@@ -16,8 +16,7 @@ from functools import lru_cache
 from pathlib import PurePath
 
 import netaddr
-from lark import Lark, Token, Tree
-from lark.tree import Meta
+from lark import Lark, Tree
 from lark.exceptions import UnexpectedInput
 
 from ..errors import InputError, Loc, Warning_, line_of
@@ -649,19 +648,6 @@ def _fast_records(text: str) -> list[tuple] | None:
     """The records of TEXT when every line is plain, else None."""
     out = list(_scan(text))
     return None if None in out else out
-
-
-def _fast_tree(text: str) -> Tree | None:
-    """Lark's tree for TEXT from the fast scanner (the tests compare it with lark's own), or None."""
-    records = _fast_records(text)
-    if records is None:
-        return None
-    out = []
-    for kind, line, column, toks in records:
-        meta = Meta()
-        meta.line, meta.column, meta.empty = line, column, False
-        out.append(Tree(kind, [Token(t, v, line=ln, column=col) for t, v, ln, col in toks], meta))
-    return Tree("start", out)
 
 
 def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:

@@ -487,48 +487,6 @@ def _fast_records(text: str) -> list | None:
     return None if None in out else out
 
 
-def _tree_of(records: list) -> Tree:
-    """Lark's tree for RECORDS (the tests compare it with lark's own)."""
-    def tok(kind, t):
-        return Token(kind, t[0], line=t[1], column=t[2])
-
-    item_types = {"net": "ADDR", "any_addr": "ANY", "ref": "NAME", "svc": "SVC", "any_svc": "ANY", "svc_ref": "NAME"}
-
-    def items(lst, data):
-        return Tree(data, [Tree(k, [tok(item_types[k], t)]) for k, t in lst])
-
-    def expr(e):
-        kids = [items(e[0], "addr_list")]
-        if e[1] is not None:
-            kids += [tok("EXCEPT", e[1]), items(e[2], "addr_list")]
-        return Tree("addr_expr", kids)
-
-    def comment(t):
-        return [] if t is None else [tok("COMMENT", t)]
-
-    out = []
-    for rec in records:
-        kind = rec[0]
-        if kind == "rule":
-            _, rid, action, src, arrow, dst, svcs, _hints, c = rec
-            kids = [Tree("rule_id", [tok("RULE_ID", rid)])] if rid else []
-            kids += [tok("ACTION", action), expr(src), tok("ARROW", arrow), expr(dst), items(svcs, "svc_list")]
-            out.append(Tree(kind, kids + comment(c)))
-        elif kind == "address_def":
-            out.append(Tree(kind, [tok("NAME", rec[1]), expr(rec[2])] + comment(rec[3])))
-        elif kind == "service_def":
-            out.append(Tree(kind, [tok("NAME", rec[1]), items(rec[2], "svc_list")] + comment(rec[3])))
-        else:
-            out.append(Tree(kind, [tok("ACTION" if kind == "default_decl" else "NAME", rec[1])] + comment(rec[2])))
-    return Tree("start", out)
-
-
-def _fast_tree(text: str) -> Tree | None:
-    """The parse tree of TEXT when every line is a plain statement, else None."""
-    records = _fast_records(text)
-    return None if records is None else _tree_of(records)
-
-
 MAX_LINES_ENV = "FW2NP_MAX_LINES"
 MAX_LINES = 250_000
 
