@@ -227,11 +227,11 @@ class Linter:
 
     def dns(self) -> None:
         scope = self.protected()
+        classes = svc_classes(self.sec)
         for atom in self.uni.atoms:
             if atom.index not in scope:
                 continue
             groups = along(self.sec, "src", atom.point, self.default_allow, self.uni.end)
-            classes = svc_classes(self.sec)
             if len(groups) == 1 and groups[0][1] == classes.full and self.uni.endpoints.issubset(groups[0][0]):
                 continue  # egress not restricted
             allowed = IntervalSet(iv for region, svc, *_ in groups if region & self.uni.endpoints

@@ -47,10 +47,6 @@ def to_yaml(docs: list[dict]) -> str:
     return render(docs, "yaml")
 
 
-def to_json(docs: list[dict]) -> str:
-    return render(docs, "json")
-
-
 def write_atomic(path: str | Path, text: str | None = None, write=None) -> None:
     """Write TEXT (or what WRITE(fh) writes) to PATH through a temporary file and a rename."""
     path = Path(path)

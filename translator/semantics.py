@@ -19,7 +19,6 @@ from .inventory import Inventory, Workload
 from .model import ALLOW, AddrExpr, Ref, Rule, Ruleset
 from .resolve import Resolver
 from .space import ALL_IP, ALL_V4, ALL_V6, EMPTY, POD_BASE, IntervalSet, ip_range
-from .svcclasses import svc_classes
 
 SECURE, OPTIMISTIC = "secure", "optimistic"
 
@@ -222,43 +221,6 @@ class CRules(list):
         wide, per = self._side_index(side, idx[1])
         return sorted(wide + per.get(point, []))   # two sorted runs: one merge; not kept, sweeps ask once
 
-    def flow_mask(self, s: int, d: int, v: int) -> int | None:
-        """Bits (by position) of the rules that may match the flow; None: neither end is indexed."""
-        ends = [m for m in (self._mask_at("src", s), self._mask_at("dst", d)) if m is not None]
-        if not ends:
-            return None
-        found = self._svc_mask(v)
-        for m in ends:
-            found &= m
-        return found
-
-    def _mask_at(self, side: str, point: int) -> int | None:
-        found = self.rules_at(side, point)
-        if found is None:
-            return None
-        cache = self.__dict__.setdefault("_masks", {})
-        key = (len(self), side, point)
-        if key not in cache:
-            cache[key] = _bits(i for i, _ in found)
-        return cache[key]
-
-    def _svc_mask(self, v: int) -> int:
-        idx = self.__dict__.get("_svc_idx")
-        if idx is None or idx[0] != len(self):
-            classes = svc_classes(self)
-            per: list[list[int]] = [[] for _ in classes.pieces]
-            for i, c in enumerate(self):
-                m, b = classes.mask(c.svc), 0
-                while m:
-                    if m & 1:
-                        per[b].append(i)
-                    m >>= 1
-                    b += 1
-            ivs = sorted((lo, hi, _bits(per[b])) for b, piece in enumerate(classes.pieces) for lo, hi in piece.iv)
-            idx = self.__dict__["_svc_idx"] = (len(self), [lo for lo, _, _ in ivs], ivs)
-        k = bisect_right(idx[1], v) - 1
-        return idx[2][k][2] if k >= 0 and v <= idx[2][k][1] else 0
-
     def _side_index(self, side: str, store: dict):
         if side not in store:
             wide: list = []
@@ -277,15 +239,6 @@ class CRules(list):
                         per.setdefault(p, []).append((i, c))
             store[side] = (wide, per)
         return store[side]
-
-
-def _bits(positions) -> int:
-    """The bit mask with the given bit positions set."""
-    positions = list(positions)
-    out = bytearray((max(positions, default=0) >> 3) + 1)
-    for i in positions:
-        out[i >> 3] |= 1 << (i & 7)
-    return int.from_bytes(out, "little")
 
 
 def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SECURE) -> list[CRule]:
@@ -342,24 +295,6 @@ def _candidates(crules: list[CRule], fixed: str, point: int) -> list[tuple[int, 
     if found is None:
         return [(i, c) for i, c in enumerate(crules) if point in getattr(c, fixed)]
     return found
-
-
-def first_match(crules: list[CRule], default_allow: bool, s: int, d: int, v: int) -> tuple[bool, CRule | None]:
-    """The decision for one flow, and the rule that made it (None: the default)."""
-    if isinstance(crules, CRules):
-        found = crules.flow_mask(s, d, v)
-        if found is not None:
-            while found:
-                low = found & -found
-                found ^= low
-                c = crules[low.bit_length() - 1]
-                if c.matches(s, d, v):
-                    return c.allow, c
-            return default_allow, None
-    for c in crules:
-        if c.matches(s, d, v):
-            return c.allow, c
-    return default_allow, None
 
 
 def source_line(rs: Ruleset, rule: Rule) -> str | None:

@@ -13,7 +13,8 @@ class SvcClasses:
     services is a handful of integer operations instead of interval algebra."""
 
     def __init__(self, sets):
-        sets = list({s for s in sets} | {FULL_SVC})
+        # each port protocol is a union of classes, so what ports can say is a mask too
+        sets = list(set(sets) | {FULL_SVC} | {whole_proto(p) for p in PORT_PROTOCOLS})
         cuts = sorted({x for s in sets for lo, hi in s.iv for x in (lo, hi + 1)})
         by_sig: dict[tuple, list] = {}
         for lo, nxt in zip(cuts, cuts[1:]):
@@ -28,9 +29,6 @@ class SvcClasses:
                 self.masks[sets[k]] |= 1 << bit
         self.full = self.masks[FULL_SVC]
         self._sets: dict[int, IntervalSet] = {0: EMPTY}
-
-    def mask(self, s: IntervalSet) -> int:
-        return self.masks[s]
 
     def set(self, mask: int) -> IntervalSet:
         """The services of MASK."""
@@ -48,11 +46,10 @@ class SvcClasses:
 
 
 def svc_classes(crules: list) -> SvcClasses:
-    """The service classes of CRULES (kept on a CRules list); each port protocol is a union of classes."""
+    """The service classes of CRULES (kept on a CRules list)."""
     got = getattr(crules, "_svc_classes", None)
     if got is None or got[0] != len(crules):
-        protos = [whole_proto(p) for p in sorted(PORT_PROTOCOLS)]
-        got = (len(crules), SvcClasses([c.svc for c in crules] + protos))
+        got = (len(crules), SvcClasses(c.svc for c in crules))
         if hasattr(crules, "__dict__"):   # a CRules list keeps them
             crules._svc_classes = got
     return got[1]

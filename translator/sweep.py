@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from .model import PORT_PROTOCOLS
 from .semantics import CRule, CRules, _candidates, _closed, _edges
-from .space import IntervalSet, whole_proto
+from .space import IntervalSet
 from .svcclasses import SvcClasses, svc_classes
 
 
@@ -73,12 +72,10 @@ def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow:
 
 
 def pair_classes(sec: CRules, opt: CRules) -> tuple[SvcClasses, list[int], list[int]]:
-    """Service classes for two resolutions of one ruleset (each port protocol a union of
-    classes), and each one's rule masks by position."""
+    """Service classes for two resolutions of one ruleset, and each one's rule masks by position."""
     got = getattr(sec, "_pair", None)
     if got is None or got[0] is not opt:
-        protos = [whole_proto(p) for p in sorted(PORT_PROTOCOLS)]
-        classes = SvcClasses([c.svc for c in sec] + [c.svc for c in opt] + protos)
+        classes = SvcClasses([c.svc for c in sec] + [c.svc for c in opt])
         got = sec._pair = (opt, classes, [classes.masks[c.svc] for c in sec], [classes.masks[c.svc] for c in opt])
     return got[1:]
 

@@ -147,7 +147,7 @@ class Synth:
         """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
         groups, diffs = sweep(self.secure, self.optimistic, fixed, atom.point, self.default_allow, self.uni.end,
                               ~self.l4)
-        self._differences[(fixed, atom.point)] = ([lo for lo, _, _ in diffs], diffs)
+        self._keep_differences((fixed, atom.point), diffs)
         full = self.classes.full
         if len(groups) == 1 and groups[0][1] == full and self.uni.endpoints.issubset(groups[0][0]):
             return [{}], False, groups[0][2]
@@ -311,8 +311,8 @@ class Synth:
             other = "dst" if end == "src" else "src"
             key = (end, p)
             if key not in self._differences:   # build keeps those of the pod classes it swept
-                found = differences(self.secure, self.optimistic, end, p, self.default_allow, self.uni.end)
-                self._differences[key] = ([lo for lo, _, _ in found], found)
+                self._keep_differences(key, differences(self.secure, self.optimistic, end, p,
+                                                        self.default_allow, self.uni.end))
             los, found = self._differences[key]
             for a, b in (getattr(opt, other) & self.uni.endpoints).iv:
                 for lo, hi, svc in found[max(0, bisect_right(los, a) - 1): bisect_right(los, b)]:
@@ -320,6 +320,10 @@ class Synth:
                         s, d = (p, max(lo, a)) if end == "src" else (max(lo, a), p)
                         return flow_text(s, d, (classes.set(svc & mine) & opt.svc).first(), self.uni)
         return None
+
+    def _keep_differences(self, key: tuple[str, int], found: list) -> None:
+        """Remember where the two readings decide apart for KEY (end, pod point), with its starts."""
+        self._differences[key] = ([lo for lo, _, _ in found], found)
 
     def reach(self) -> int:
         """Report rules with no governed pod at either end; count rules partly out of reach."""
