@@ -121,13 +121,18 @@ def test_ipv6():
 allow 2001:db8::/32 except 2001:db8:3::/48 -> 2001:db8:3::/64 tcp/443
 allow any6 -> any6 tcp/22
 """)
-    assert e.decide(Ip("2001:db8:5::1"), BATCH, TCP, 443)[0] is False   # batch also has IPv4 legacy
+    # an IPv6 flow of batch stands for its IPv6 legacy addresses only (its IPv4 ones have IPv4 flows)
+    assert e.decide(Ip("2001:db8:5::1"), BATCH, TCP, 443)[0]
+    assert not e.decide(Ip("10.9.0.1"), BATCH, TCP, 443)[0]
     assert e.decide(Ip("2001:db8:5::1"), Ip("2001:db8:9::1"), TCP, 22)[0]
     assert not e.decide(Ip("192.0.2.1"), WEB, TCP, 22)[0]
-    # any6 holds all of IPv6: it denotes every pod
-    for p in (WEB, OTHER, OUTSIDE, FRESH):
+    # any6 holds all of IPv6: every pod that may have an IPv6 address
+    for p in (OTHER, OUTSIDE, FRESH, BATCH):
         assert e.decide(p, Ip("2001:db8:9::1"), TCP, 22)[0]
         assert not e.decide(p, Ip("192.0.2.1"), TCP, 22)[0]    # the other side is IPv4
+    # web has IPv4 legacy addresses only: it never sent an IPv6 flow
+    assert not e.decide(WEB, Ip("2001:db8:9::1"), TCP, 22)[0]
+    assert e.shared_families(WEB, BATCH) == (4,) and e.shared_families(OTHER, BATCH) == (4, 6)
     v6only = fw("allow 2001:db8::/32 -> 2001:db8:3::/64 tcp/443\n",
                 inv=INV.replace('[10.3.0.5-10.3.0.9, "2001:db8:3::/64"]', '["2001:db8:3::/64"]'))
     assert v6only.decide(Ip("2001:db8:5::1"), BATCH, TCP, 443)[0]
@@ -148,10 +153,37 @@ def test_everything_by_union_and_not_by_holes():
     assert not e.decide(Ip("192.0.2.1"), WEB, TCP, 81)[0]
 
 
-def test_workload_without_legacy_is_denoted_only_by_everything():
+def test_a_pod_without_legacy_addresses_may_have_any_address():
     e = fw("deny 10.0.0.0/8 -> any any\nallow any -> any tcp/80\n")
-    assert e.decide(FRESH, Ip("8.8.8.8"), TCP, 80)[0]     # deny 10/8 does not meet empty legacy
+    for p in (FRESH, OTHER, OUTSIDE):
+        assert not e.decide(p, Ip("8.8.8.8"), TCP, 80)[0]     # it may be inside 10/8: the deny reaches it
+        assert e.decide(p, Ip("2001:db8:9::1"), TCP, 80)[0]   # no IPv6 address is inside 10/8
     assert not e.decide(WEB, Ip("8.8.8.8"), TCP, 80)[0]
+    assert fw("deny 10.0.0.0/8 -> any any\nallow any -> any tcp/80\n", "optimistic").decide(
+        FRESH, Ip("8.8.8.8"), TCP, 80)[0]                        # it may as well be outside it
+    # with pod CIDRs, inside them: outside 10/8 the deny cannot reach it, and it has no IPv6 address
+    cidrs = fw("deny 10.0.0.0/8 -> any any\nallow any -> any tcp/80\n",
+               inv="cluster:\n  podCIDRs: [100.64.0.0/10]\n" + INV)
+    assert cidrs.decide(FRESH, Ip("8.8.8.8"), TCP, 80)[0]
+    assert not cidrs.decide(FRESH, Ip("2001:db8:9::1"), TCP, 80)[0]
+    assert not cidrs.decide(BATCH, FRESH, TCP, 80)[0]           # batch's IPv4 addresses are in 10/8
+    assert cidrs.decide(FRESH, BATCH, TCP, 80)[0]
+    assert cidrs.decide(Ip("8.8.8.8"), OTHER, TCP, 80)[0]
+
+
+def test_a_pod_pair_needs_every_shared_family_to_allow():
+    e = fw("allow 0.0.0.0/0 -> any tcp/80\nallow any6 -> any6 tcp/81\nallow any -> any tcp/82\n")
+    v6 = Pod.of("shop", {"app": "v6"})
+    inv6 = INV + "  v6:\n    namespace: shop\n    labels: {app: v6}\n    addresses: [\"2001:db8:7::/64\"]\n"
+    e6 = fw("allow 0.0.0.0/0 -> any tcp/80\nallow any -> any tcp/82\n", inv=inv6)
+    assert not e6.decide(v6, BATCH, TCP, 80)[0]        # IPv6 flows only: an IPv4 source never matched
+    assert e6.decide(v6, BATCH, TCP, 82)[0]
+    assert not e6.decide(v6, WEB, TCP, 82)[0]          # no shared family: the legacy network had no such flow
+    assert e6.decide(v6, WEB, TCP, 82) == (False, None)
+    assert e.decide(WEB, BATCH, TCP, 80)[0]            # IPv4 flows only
+    assert not e.decide(OTHER, BATCH, TCP, 80)[0]      # IPv4 allows, IPv6 does not: denied
+    assert fw("allow 0.0.0.0/0 -> any tcp/80\n", "optimistic").decide(OTHER, BATCH, TCP, 80)[0]
+    assert not e.decide(OTHER, BATCH, TCP, 81)[0] and e.decide(OTHER, BATCH, TCP, 82)[0]
 
 
 PARTIAL = """

@@ -122,23 +122,26 @@ def explain_rules(rs: Ruleset, inv: Inventory, flow: tuple) -> dict:
     src, dst, proto, port = flow
     try:
         ev = FirewallEvaluator(rs, inv, "secure")
-        trace = ev.trace(src, dst, proto, port)
-        allowed, by = ev.decide(src, dst, proto, port)
+        allowed, by, family = ev.decision(src, dst, proto, port)
+        trace = ev.trace(src, dst, proto, port, family)
+        families = ev.shared_families(src, dst)
     except ValueError as exc:
         raise InputError(str(exc), Loc("--flow")) from None
     steps = []
     for rule, matched in trace:
         steps.append({"rule": rule.id, "line": rule.loc.line, "action": rule.action, "matched": matched,
-                      "why": "source, destination and service match" if matched else _why_not(ev, rule, flow)})
+                      "why": "source, destination and service match" if matched
+                      else _why_not(ev, rule, flow, family)})
     return {"kind": "ruleset", "ruleset": rs.name, "reading": "secure",
             "flow": _flow_dict(flow), "in_reach": ev.in_reach(src, dst),
+            "families": [f"IPv{f}" for f in families], "family": f"IPv{family}" if family else None,
             "src_is": _denotes(ev, src), "dst_is": _denotes(ev, dst),
             "decision": "allow" if allowed else "deny",
             "by": {"rule": by.id, "line": by.loc.line} if by else {"default": rs.default},
             "trace": steps}
 
 
-def _why_not(ev: FirewallEvaluator, rule, flow: tuple) -> str:
+def _why_not(ev: FirewallEvaluator, rule, flow: tuple, family: int) -> str:
     """Which parts of RULE miss the flow (secure reading: allows surely, denies possibly)."""
     src, dst, proto, port = flow
     sure = rule.action == ALLOW
@@ -146,9 +149,9 @@ def _why_not(ev: FirewallEvaluator, rule, flow: tuple) -> str:
         return (f"an allow with a condition NetworkPolicy cannot check ({rule.conditions[0].text}) "
                 "never matches")
     why = []
-    if not ev.side_matches(rule.src, src, not sure, sure):
+    if not ev.side_matches(rule.src, src, not sure, sure, family):
         why.append("source does not match")
-    if not ev.side_matches(rule.dst, dst, not sure, sure):
+    if not ev.side_matches(rule.dst, dst, not sure, sure, family):
         why.append("destination does not match")
     if not ev.svc_has(rule.services, proto, port, not sure):
         why.append("service does not match")
@@ -160,12 +163,15 @@ def _denotes(ev: FirewallEvaluator, ep) -> str:
     if isinstance(ep, Ip):
         return f"external address {ep.address}"
     w = ev.workload_of(ep)
-    if w is not None:
-        legacy = ", ".join(w.addresses) or "none"
-        return f"workload {w.name} (legacy addresses: {legacy})"
-    if ep.namespace in ev.inv.namespaces:
-        return f"a pod of namespace {ep.namespace} in no workload: only an address holding all of IPv4 or IPv6 denotes it"
-    return "a pod outside the inventory's namespaces: only an address holding all of IPv4 or IPv6 denotes it"
+    if w is not None and w.addresses:
+        return f"workload {w.name} (legacy addresses: {', '.join(w.addresses)})"
+    where = "an address of the pod CIDRs" if ev.pod_ranges else "any IPv4 or IPv6 address"
+    unknown = (f"its address is unknown ({where} that is no workload's): an allow must hold all of them, "
+               "a deny any one")
+    if w is not None or ep.namespace in ev.inv.namespaces:
+        what = f"workload {w.name} with no legacy addresses" if w else f"a pod of namespace {ep.namespace} in no workload"
+        return f"{what}: {unknown}"
+    return f"a pod outside the inventory's namespaces: {unknown}"
 
 
 def render_rules(doc: dict, flow: tuple, inv: Inventory) -> str:
@@ -177,8 +183,15 @@ def render_rules(doc: dict, flow: tuple, inv: Inventory) -> str:
         where = f" (line {s['line']})" if s["line"] else ""
         verdict = "MATCH" if s["matched"] else "no match"
         lines.append(f"  rule {s['rule']}{where} {s['action']}: {verdict}: {s['why']}")
+    if doc.get("family"):
+        shared = " and ".join(doc["families"])
+        lines.insert(3, f"  legacy flows of {shared}; deciding: {doc['family']}")
+    elif "families" in doc:
+        lines.insert(3, "  the two ends share no address family: the legacy network had no such flow")
     by = doc["by"]
     how = f"rule {by['rule']} (line {by['line']})" if "rule" in by else f"the default ({by['default']}): no rule matched"
+    if not doc.get("family") and "families" in doc:
+        how = "no shared address family"
     lines.append(f"decision: {doc['decision']} by {how}")
     if not doc["in_reach"]:
         lines.append("note: out of the ruleset's reach (no pod it governs sends or receives this flow): "

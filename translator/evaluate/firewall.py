@@ -1,9 +1,10 @@
 """Brute-force firewall decision for single flows (docs/semantics.md).
 
-Walks the model's expressions directly; no interval sets.  "legacy(W) is
-inside / meets a set" is decided by testing membership at every boundary
-point of the items the expression mentions: membership is constant between
-consecutive boundaries.
+Walks the model's expressions directly; no interval sets.  "The addresses of
+a pod are inside / meet a set" is decided by testing membership at every
+boundary point of the items the expression mentions: membership is constant
+between consecutive boundaries.  A legacy flow has one address family: a pod
+flow is decided in each family both ends have addresses of.
 """
 
 from __future__ import annotations
@@ -46,7 +47,12 @@ class FirewallEvaluator:
             name: self._legacy(w) for name, w in sorted(inventory.workloads.items())}
         # the cluster's own CIDRs: pod IPs and service IPs are not external endpoints
         self.pod_ranges = [r for r in map(parse_range, inventory.pod_cidrs) if r]
-        self.cluster_ranges = self.pod_ranges + [r for r in map(parse_range, inventory.service_cidrs) if r]
+        service_ranges = [r for r in map(parse_range, inventory.service_cidrs) if r]
+        self.cluster_ranges = self.pod_ranges + service_ranges
+        # a pod without legacy addresses: any address of the pod CIDRs (none declared: any address)
+        # that is no workload's and no service's
+        anywhere = self.pod_ranges if self.pod_ranges else [(v, 0, TOP[v]) for v in (4, 6)]
+        self.unknown = subtract(anywhere, [r for rs in self.legacy.values() for r in rs] + service_ranges)
 
     # --- address expressions --------------------------------------------------
 
@@ -96,17 +102,6 @@ class FirewallEvaluator:
     def meets(self, expr: AddrExpr, ranges, upper: bool) -> bool:
         """Is some address of RANGES in the set?"""
         return any(self.has(expr, v, p, upper) for v, lo, hi in ranges for p in self._points(expr, v, lo, hi))
-
-    def holds_everything(self, expr: AddrExpr, upper: bool) -> bool:
-        """Does the set hold every pod: all pod CIDRs of one IP version (no pod CIDR: all of IPv4 or IPv6)?"""
-        key = ("all", expr, upper)
-        if key not in self._cache:
-            if self.pod_ranges:
-                families = [[r for r in self.pod_ranges if r[0] == v] for v in (4, 6)]
-                self._cache[key] = any(f and self.inside(expr, f, upper) for f in families)
-            else:
-                self._cache[key] = any(self.inside(expr, [(v, 0, TOP[v])], upper) for v in (4, 6))
-        return self._cache[key]
 
     def ranges_of(self, expr: AddrExpr) -> list[tuple[int, int, int]]:
         """EXPR as (version, first, last) ranges; ValueError if it has unresolved parts."""
@@ -169,7 +164,7 @@ class FirewallEvaluator:
         if self.rs.protects is None:
             return True
         # secure side: a pod that may be the protected host is governed
-        return self.side_matches(self.rs.protects, ep, upper=True, full=False)
+        return self.side_matches(self.rs.protects, ep, upper=True, full=False)  # either family
 
     def in_reach(self, src: Endpoint, dst: Endpoint) -> bool:
         """Does the flow leave a governed pod (egress) or enter one (ingress)?"""
@@ -185,22 +180,39 @@ class FirewallEvaluator:
             raise ValueError(f"{ep.address} is in the cluster's pod or service CIDRs, not an external endpoint")
         return v, x
 
-    def side_matches(self, expr: AddrExpr, ep: Endpoint, upper: bool, full: bool) -> bool:
-        """Does EXPR denote EP?  full: a workload needs all its legacy addresses (else any one)."""
+    def addresses(self, pod: Pod) -> list[tuple[int, int, int]]:
+        """The (version, first, last) ranges POD may have as its address: its workload's legacy ones, else
+        the addresses of a pod without legacy addresses."""
+        w = self.workload_of(pod)
+        return self.legacy[w.name] if w is not None and self.legacy[w.name] else self.unknown
+
+    def families(self, ep: Endpoint) -> tuple[int, ...]:
+        """The address families EP has addresses of."""
         if isinstance(ep, Ip):
+            return (self._ip(ep)[0],)
+        have = {v for v, _, _ in self.addresses(ep)}
+        return tuple(v for v in (4, 6) if v in have)
+
+    def side_matches(self, expr: AddrExpr, ep: Endpoint, upper: bool, full: bool, family: int | None = None) -> bool:
+        """Does EXPR denote EP among FAMILY's addresses (None: either family)?
+
+        full: a pod needs all its addresses of the family (else any one)."""
+        if isinstance(ep, Ip):    # an address is of its own family (flows are given one by `shared_families`)
             v, x = self._ip(ep)
             return self.has(expr, v, x, upper)
-        if self.holds_everything(expr, upper):
-            return True
-        if not full and self.cluster_ranges and self.meets(expr, self.cluster_ranges, upper):
-            return True  # a part of the cluster's CIDRs may be any pod
-        w = self.workload_of(ep)
-        if w is None or not self.legacy[w.name]:
+        if family is None:
+            return any(self.side_matches(expr, ep, upper, full, f) for f in self.families(ep))
+        ranges = [r for r in self.addresses(ep) if r[0] == family]
+        if not ranges:
             return False
-        key = (expr, upper, full, w.name)
+        if not full:
+            cluster = [r for r in self.cluster_ranges if r[0] == family]
+            if cluster and self.meets(expr, cluster, upper):
+                return True  # a deny on the cluster's CIDRs may hit any pod
+        key = (expr, upper, full, family, tuple(ranges))
         if key not in self._cache:
             test = self.inside if full else self.meets
-            self._cache[key] = test(expr, self.legacy[w.name], upper)
+            self._cache[key] = test(expr, ranges, upper)
         return self._cache[key]
 
     # --- services and rules -----------------------------------------------------
@@ -223,35 +235,61 @@ class FirewallEvaluator:
                 raise TypeError(f"not a service item: {item!r}")
         return False
 
-    def matches(self, rule: Rule, src: Endpoint, dst: Endpoint, proto: int, port: int) -> bool:
-        """Does RULE match the flow in this evaluator's reading?"""
+    def matches(self, rule: Rule, src: Endpoint, dst: Endpoint, proto: int, port: int, family: int) -> bool:
+        """Does RULE match the flow's legacy flows of FAMILY in this evaluator's reading?"""
         # secure: allows match surely (lower, inside), denies possibly (upper, meets)
         sure = (rule.action == ALLOW) == (self.mode == SECURE)
         if rule.conditions and sure:
             return False
         upper = not sure
         return (self.svc_has(rule.services, proto, port, upper)
-                and self.side_matches(rule.src, src, upper, sure)
-                and self.side_matches(rule.dst, dst, upper, sure))
+                and self.side_matches(rule.src, src, upper, sure, family)
+                and self.side_matches(rule.dst, dst, upper, sure, family))
 
-    def trace(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> list[tuple[Rule, bool]]:
-        """Each rule checked, in order, until the first match."""
+    def shared_families(self, src: Endpoint, dst: Endpoint) -> tuple[int, ...]:
+        """The families of the legacy flows the flow stands for (both ends have addresses of them)."""
         self._check(src, dst)
+        if isinstance(src, Ip) and isinstance(dst, Ip):
+            return self.families(src)      # out of any pod's reach: each side read as it is
+        theirs = self.families(dst)
+        return tuple(f for f in self.families(src) if f in theirs)
+
+    def trace(self, src: Endpoint, dst: Endpoint, proto: int, port: int,
+              family: int | None = None) -> list[tuple[Rule, bool]]:
+        """Each rule checked, in order, until the first match (in FAMILY; None: the deciding family)."""
+        if family is None:
+            family = self.decision(src, dst, proto, port)[2]
         out = []
+        if family is None:
+            return out
         for rule in self.rs.rules:
-            m = self.matches(rule, src, dst, proto, port)
+            m = self.matches(rule, src, dst, proto, port, family)
             out.append((rule, m))
             if m:
                 break
         return out
 
-    def decide(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> tuple[bool, Rule | None]:
-        """(allowed, the first matching rule or None for the default action)."""
-        self._check(src, dst)
+    def decide_in(self, src: Endpoint, dst: Endpoint, proto: int, port: int, family: int) -> tuple[bool, Rule | None]:
+        """(allowed, the first matching rule or None for the default) for the legacy flows of FAMILY."""
         for rule in self.rs.rules:
-            if self.matches(rule, src, dst, proto, port):
+            if self.matches(rule, src, dst, proto, port, family):
                 return rule.action == ALLOW, rule
         return self.default_allow, None
+
+    def decision(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> tuple[bool, Rule | None, int | None]:
+        """(allowed, rule, family): secure, every shared family allows; optimistic, some family does.
+        No shared family: denied (the legacy network had no such flow), family None."""
+        fams = self.shared_families(src, dst)
+        if not fams:
+            return False, None, None
+        results = [(*self.decide_in(src, dst, proto, port, f), f) for f in fams]
+        want = self.mode != SECURE    # the outcome that settles it: a deny (secure) or an allow (optimistic)
+        return next((r for r in results if r[0] == want), results[0])
+
+    def decide(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> tuple[bool, Rule | None]:
+        """(allowed, the first matching rule or None for the default action)."""
+        allowed, rule, _ = self.decision(src, dst, proto, port)
+        return allowed, rule
 
     def _check(self, src: Endpoint, dst: Endpoint) -> None:
         for ep in (src, dst):
@@ -259,3 +297,19 @@ class FirewallEvaluator:
                 self._ip(ep)
             elif not isinstance(ep, Pod):
                 raise TypeError(f"not an endpoint: {ep!r}")
+
+
+def subtract(ranges, holes) -> list[tuple[int, int, int]]:
+    """(version, first, last) RANGES without the addresses of HOLES."""
+    out = []
+    for v, lo, hi in ranges:
+        cur = lo
+        for hv, hlo, hhi in sorted(holes):
+            if hv != v or hhi < cur or hlo > hi:
+                continue
+            if hlo > cur:
+                out.append((v, cur, hlo - 1))
+            cur = max(cur, hhi + 1)
+        if cur <= hi:
+            out.append((v, cur, hi))
+    return out
