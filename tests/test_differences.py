@@ -1,4 +1,4 @@
-"""The compiler's search for example flows (semantics.differences) against the brute-force evaluators."""
+"""The compiler's search for example flows (Readings.sweep's differences) against the brute-force evaluators."""
 
 import netaddr
 from hypothesis import given, settings
@@ -6,7 +6,6 @@ from hypothesis import given, settings
 from translator.evaluate import FirewallEvaluator
 from translator.evaluate.endpoints import Pod
 from translator.space import V6_BASE
-from translator.sweep import differences, pair_classes
 from translator.synth import Synth
 
 from .strategies import FLOW_SERVICES, endpoints, load, scenarios
@@ -37,9 +36,8 @@ def test_differences_are_exactly_the_flows_the_two_readings_decide_apart(scenari
             continue
         pinned = point_of(pod, s.uni)
         for end in ("src", "dst"):
-            classes = pair_classes(s.secure, s.optimistic)[0]
-            found = [(lo, hi, classes.set(m))
-                     for lo, hi, m in differences(s.secure, s.optimistic, end, pinned, s.default_allow, s.uni.end)]
+            found = [(lo, hi, s.classes.set(m))
+                     for lo, hi, m in s.readings.sweep(end, s.uni.atom_at(pinned), regions=False)[1]]
             for other in pods + ips:
                 x = point_of(other, s.uni)
                 flow = (pod, other) if end == "src" else (other, pod)

@@ -9,7 +9,7 @@ import netaddr
 from .model import Rule, proto_label
 from .space import POD_BASE, PROTO_SHIFT, V6_BASE
 
-KINDS = ("partial-cover", "unresolved", "condition", "inexpressible", "out-of-reach", "note")
+KINDS = ("partial-cover", "unresolved", "condition", "inexpressible", "family-split", "out-of-reach", "note")
 
 
 @dataclass

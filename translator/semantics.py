@@ -1,10 +1,12 @@
 """Flow-set semantics: the universe of endpoints and each rule's match set.
 
 Endpoints sit on one number line (see space.py): external IPs, then one point
-per pod class.  A firewall address denotes the workloads whose legacy
-addresses it covers entirely, the external addresses it holds, and every pod
-when it covers all of IPv4 or IPv6.  Partial cover is resolved to the secure
-side: an allow leaves the workload out, a deny takes it in.
+per pod class.  A pod class may have addresses of each family: a workload its
+legacy addresses, a pod without legacy addresses any address it may be given
+(`Universe.unknown`).  Rules are compiled once per family (a legacy flow has
+one family): an allow denotes a pod class whose addresses of that family are
+all inside it, a deny one it meets.  Partial cover is resolved to the secure
+side: an allow leaves the class out, a deny takes it in.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Atom:
 
     def __str__(self) -> str:
         if self.kind == "cluster":
-            return "the cluster's pods (pod/service CIDRs)"
+            return "the cluster's service IPs (serviceCIDRs)"
         if self.kind == "workload":
             return f"{self.namespace}/{self.workload.name}"
         if self.kind == "others":
@@ -65,6 +67,9 @@ def parse_legacy(text: str) -> IntervalSet | None:
         return None
 
 
+FAMILIES = {4: ALL_V4, 6: ALL_V6}
+
+
 class Universe:
     """The pod classes of an inventory and the external address space."""
 
@@ -84,19 +89,31 @@ class Universe:
         self.atoms.append(self.outside)
         self._check_overlap()
         self.workload_ips = IntervalSet(iv for a in self.atoms for iv in a.legacy)
-        pods_by_family = {4: [], 6: []}
-        for text in inv.pod_cidrs:
-            net = parse_legacy(text)
-            pods_by_family[4 if net.issubset(ALL_V4) else 6].append(net)
-        self.pod_families = [IntervalSet(iv for n in nets for iv in n) for nets in pods_by_family.values() if nets]
-        self.cluster = IntervalSet(iv for t in inv.pod_cidrs + inv.service_cidrs for iv in parse_legacy(t))
+        pod_nets = IntervalSet(iv for t in inv.pod_cidrs for iv in parse_legacy(t))
+        service_nets = IntervalSet(iv for t in inv.service_cidrs for iv in parse_legacy(t))
+        self.service_nets = service_nets
+        self.cluster = pod_nets | service_nets
         self.cluster_atom = Atom(-1, "cluster")
         self.external = ALL_IP - self.workload_ips - self.cluster
         self.dont_care = self.workload_ips - self.cluster
+        # a pod without legacy addresses may have any address of the pod CIDRs (none declared: any
+        # address at all) that is no workload's and no service's
+        self.unknown = (pod_nets if inv.pod_cidrs else ALL_IP) - self.workload_ips - service_nets
         self.pods = IntervalSet([(POD_BASE, POD_BASE + len(self.atoms) - 1)])
         self.governed = IntervalSet([(POD_BASE, POD_BASE + len(self.atoms) - 2)])
         self.endpoints = self.external | self.pods
         self.end = POD_BASE + len(self.atoms) - 1
+        # per family: the pod classes that have addresses of it, and its endpoints
+        self.present = {f: IntervalSet((a.point, a.point) for a in self.atoms if self.addresses(a) & whole)
+                        for f, whole in FAMILIES.items()}
+        self.family_endpoints = {f: (self.external & FAMILIES[f]) | self.present[f] for f in FAMILIES}
+
+    def addresses(self, a: Atom) -> IntervalSet:
+        """The addresses pods of A may have: the legacy ones, else any unknown one."""
+        return a.legacy if a.legacy else self.unknown
+
+    def families(self, a: Atom) -> tuple[int, ...]:
+        return tuple(f for f in FAMILIES if a.point in self.present[f])
 
     def _legacy(self, w: Workload, rs: Ruleset, resolver: Resolver) -> IntervalSet:
         parts = []
@@ -149,38 +166,49 @@ class Universe:
                 k += 1
         return [seen[i] for i in sorted(seen)]
 
-    def denote(self, s: IntervalSet, full: bool) -> tuple[IntervalSet, list[Atom]]:
-        """Endpoints denoted by address set S, and the pod classes only partly in S.
+    def denote(self, s: IntervalSet, full: bool, family: int | None = None,
+               whole: bool = False) -> tuple[IntervalSet, list[Atom]]:
+        """Endpoints denoted by address set S in FAMILY, and the pod classes only partly in S.
 
-        full: a workload needs all its legacy addresses in S (else any one will do)."""
+        full: a pod class needs all its addresses of FAMILY in S (else any one will do).
+        FAMILY None: the union over both families.  WHOLE: pods without legacy addresses
+        only when S holds all they may have (lint's reading of the rules as address sets)."""
         cache = self.__dict__.setdefault("_denoted", {})
-        key = (s, full)
+        key = (s, full, family, whole)
         if key not in cache:
-            cache[key] = self._denote(s, full)
+            if family is None:
+                parts = [self.denote(s, full, f, whole) for f in FAMILIES]
+                partial = {a.index: a for _, p in parts for a in p}
+                cache[key] = (parts[0][0] | parts[1][0], [partial[i] for i in sorted(partial)])
+            else:
+                cache[key] = self._denote(s & FAMILIES[family], full, family, whole)
         endpoints, partial = cache[key]
         return endpoints, list(partial)
 
-    def _denote(self, s: IntervalSet, full: bool) -> tuple[IntervalSet, list[Atom]]:
-        if self.pod_families:
-            everything = any(f.issubset(s) for f in self.pod_families)
-        else:
-            everything = ALL_V4.issubset(s) or ALL_V6.issubset(s)
-        some_pods = not everything and bool(s & self.cluster)
+    def _denote(self, s: IntervalSet, full: bool, family: int, whole: bool) -> tuple[IntervalSet, list[Atom]]:
+        present = self.present[family]
+        if not (full or whole) and s & self.cluster:
+            return (s & self.external) | present, []   # a deny on the cluster's CIDRs may hit any pod
+        unknown = self.unknown & FAMILIES[family]
+        inside = unknown & s
         partial = []
-        if some_pods and full:
-            partial.append(self.cluster_atom)
-        if everything or (some_pods and not full):
-            pods = self.pods
-        else:
-            points = []
-            for a in self._touched(s):
-                inside = a.legacy & s
-                if inside == a.legacy or not full:
-                    points.append(a.point)
-                else:
-                    partial.append(a)
-            pods = IntervalSet((p, p) for p in points)
-        return (s & self.external) | pods, partial
+        if full and s & self.service_nets and inside != unknown:
+            partial.append(self.cluster_atom)            # an allow to service IPs names no pod
+        points = []
+        for a in self._touched(s):
+            if a.point not in present:
+                continue
+            if not full or (a.legacy & s) == (a.legacy & FAMILIES[family]):
+                points.append(a.point)
+            else:
+                partial.append(a)
+        if inside and not (whole and inside != unknown):
+            pods = [a for a in self.atoms if not a.legacy and a.point in present]
+            if not full or inside == unknown:
+                points += [a.point for a in pods]
+            else:
+                partial += pods
+        return (s & self.external) | IntervalSet((p, p) for p in points), partial
 
 
 @dataclass(eq=False)
@@ -241,11 +269,16 @@ class CRules(list):
         return store[side]
 
 
-def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SECURE) -> list[CRule]:
-    """Each rule's match set, resolved to the secure (or optimistic) side."""
+def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SECURE,
+                  family: int | None = None) -> CRules:
+    """Each rule's match set in FAMILY's legacy flows, resolved to the secure (or optimistic) side.
+
+    FAMILY None: lint's view, the union over both families with pods without legacy
+    addresses taken only by sets that hold all they may have (no flow decision rests on it)."""
     out = CRules()
     out.end = uni.end
-    gaps = IntervalSet([(0, uni.end)]) - uni.endpoints   # no endpoint: a sweep need not stop there
+    endpoints = uni.endpoints if family is None else uni.family_endpoints[family]
+    gaps = IntervalSet([(0, uni.end)]) - endpoints   # no endpoint: a sweep need not stop there
     holes = out.holes = ([lo for lo, _ in gaps.iv], gaps.iv)
     edges: dict[IntervalSet, tuple] = {}    # a side's sweep edges, made once per distinct side
     for r in rs.rules:
@@ -258,7 +291,7 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
         sides, partial = [], {}
         for side, expr in (("src", r.src), ("dst", r.dst)):
             b = resolver.address(expr)
-            s, part = uni.denote(b.lower if sure else b.upper, full=sure)
+            s, part = uni.denote(b.lower if sure else b.upper, sure, family, whole=family is None)
             sides.append(s)
             if part:
                 partial[side] = part

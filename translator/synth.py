@@ -12,9 +12,9 @@ from .k8snames import dns_name
 from .model import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from .resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
-from .semantics import OPTIMISTIC, SECURE, Atom, CRule, Universe, compile_rules
-from .space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
-from .sweep import differences, pair_classes, sweep
+from .families import Readings
+from .semantics import FAMILIES, Atom, CRule, Universe
+from .space import EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
 PORT_NAMES = ((TCP, "TCP"), (UDP, "UDP"), (SCTP, "SCTP"))
@@ -53,13 +53,12 @@ class Synth:
         self.rs, self.inv = rs, inv
         self.resolver = Resolver(rs)
         self.uni = Universe(inv, rs, self.resolver)
-        self.secure = compile_rules(rs, self.uni, self.resolver, SECURE)
-        self.optimistic = compile_rules(rs, self.uni, self.resolver, OPTIMISTIC)
-        self.classes = pair_classes(self.secure, self.optimistic)[0]
+        self.default_allow = rs.default == ALLOW
+        self.readings = Readings(rs, self.uni, self.resolver, self.default_allow)
+        self.classes = self.readings.classes
         self.l4 = 0
         for p, _ in PORT_NAMES:
             self.l4 |= self.classes.masks[whole_proto(p)]
-        self.default_allow = rs.default == ALLOW
         self.findings: list[Finding] = []
         self._dropped: dict = {}
         self._blocks: dict = {}
@@ -67,6 +66,7 @@ class Synth:
         self._peers: dict = {}
         self._ns_peers: dict = {}
         self._differences: dict = {}
+        self._splits: dict = {}
         self._cidr_shared: dict = {}
         self._protos: dict = {}
         self._ports: dict = {}
@@ -145,9 +145,9 @@ class Synth:
 
     def rules_for(self, atom: Atom, fixed: str, key: str) -> tuple[list[dict], bool, list]:
         """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
-        groups, diffs = sweep(self.secure, self.optimistic, fixed, atom.point, self.default_allow, self.uni.end,
-                              ~self.l4)
+        groups, diffs, splits = self.readings.sweep(fixed, atom, ~self.l4)
         self._keep_differences((fixed, atom.point), diffs)
+        self.keep_splits(atom, fixed, splits)
         full = self.classes.full
         if len(groups) == 1 and groups[0][1] == full and self.uni.endpoints.issubset(groups[0][0]):
             return [{}], False, groups[0][2]
@@ -264,61 +264,115 @@ class Synth:
     # --- findings ----------------------------------------------------------
 
     def approximations(self) -> None:
-        for sec, opt in zip(self.secure, self.optimistic):
-            r = sec.rule
-            example = _Lazy(lambda opt=opt: self.changed_flow(opt))
-            # allows lose partly covered workloads (secure side); denies take them in
-            partial = sec.partial if sec.allow else opt.partial
-            what = "does not apply to" if sec.allow else "applies to all of"
-            for side, atoms in sorted(partial.items()):
+        for k, r in enumerate(self.rs.rules):
+            worlds = self.readings.rules(k)
+            allow = r.action == ALLOW
+            example = _Lazy(lambda k=k: self.changed_flow(k))
+            # allows lose partly covered pod classes (secure side); denies take them in
+            partial: dict[str, dict[int, Atom]] = {}
+            for _, sec, opt in worlds:
+                for side, atoms in (sec.partial if allow else opt.partial).items():
+                    for a in atoms:
+                        partial.setdefault(side, {})[a.index] = a
+            what = "does not apply to" if allow else "applies to all of"
+            for side in sorted(partial):
+                atoms = [partial[side][i] for i in sorted(partial[side])]
+                unknown = [a for a in atoms if a.kind != "cluster" and not a.legacy]
                 for a in atoms:
+                    if a.kind != "cluster" and not a.legacy:
+                        continue
                     whose = "of workload " if a.kind == "workload" else ""
-                    # an example with the workload itself at that end, when one changes
-                    ex = (self.changed_flow(opt, side, a.point) if a.index >= 0 else None) or example.get()
+                    # an example with the pod class itself at that end, when one changes
+                    ex = (self.changed_flow(k, side, a.point) if a.index >= 0 else None) or example.get()
                     self.findings.append(Finding(
                         "partial-cover",
                         f"the {side} covers only part of the addresses {whose}{a}; the {r.action} {what} it",
                         r, ex))
-            for side, expr in (("src", r.src), ("dst", r.dst)):
-                lower = self.resolver.address(expr).lower
-                if self.uni.pod_families and not (ALL_V4.issubset(lower) or ALL_V6.issubset(lower)) and any(
-                        f.issubset(lower) for f in self.uni.pod_families):
+                # pods without legacy addresses: reported where the cover changes a decision
+                ex = next(filter(None, (self.changed_flow(k, side, a.point) for a in unknown)), None)
+                if ex:
+                    where = "an address of the pod CIDRs" if self.inv.pod_cidrs else "any IPv4 or IPv6 address"
                     self.findings.append(Finding(
-                        "note", f"the {side} holds the whole pod CIDR: it is taken as every pod of the cluster", r))
+                        "partial-cover",
+                        f"the {side} holds only some of the addresses a pod without legacy addresses may have "
+                        f"({where}); the {r.action} {what} {_names(unknown)}", r, ex))
+            if allow:
+                for side, expr in (("src", r.src), ("dst", r.dst)):
+                    lower = self.resolver.address(expr).lower
+                    if self.inv.pod_cidrs and any(
+                            self.uni.unknown & whole and (self.uni.unknown & whole).issubset(lower)
+                            and not whole.issubset(lower) for whole in FAMILIES.values()):
+                        self.findings.append(Finding(
+                            "note", f"the {side} holds the whole pod CIDR: it stands for the pods without legacy "
+                                    "addresses; workloads are matched by their legacy addresses", r))
             for u in unresolved_items(self.rs, r.src.include + r.src.exclude + r.dst.include
                                       + r.dst.exclude + tuple(r.services)):
-                effect = "matches nothing there" if sec.allow else "matches everything there"
+                effect = "matches nothing there" if allow else "matches everything there"
                 self.findings.append(Finding("unresolved", f"{u.text}: {u.reason}; the {r.action} {effect}",
                                              r, example.get()))
             for c in r.conditions:
-                effect = "the allow is dropped" if sec.allow else "the deny applies without it"
+                effect = "the allow is dropped" if allow else "the deny applies without it"
                 self.findings.append(Finding("condition", f"cannot enforce {c.text} ({c.reason}); {effect}",
                                              r, example.get()))
 
-    def changed_flow(self, opt: CRule, side: str | None = None, point: int | None = None) -> str | None:
-        """A flow inside OPT's match where the secure and optimistic decisions differ.
+    def keep_splits(self, atom: Atom, fixed: str, splits: list) -> None:
+        """Remember pod pairs whose shared families decide apart (left denied), by the rule that allowed."""
+        for sp in splits:
+            key = self._position[id(sp.rule.rule)] if sp.rule else len(self._position)
+            s, d = (atom.point, sp.point) if fixed == "src" else (sp.point, atom.point)
+            got = self._splits.setdefault(key, [sp.rule.rule if sp.rule else None, set(), None])
+            got[1].add((s, d))
+            if got[2] is None:
+                got[2] = flow_text(s, d, self.classes.set(sp.mask).first(), self.uni)
 
-        SIDE and POINT pin one end (a partly covered workload); else a few governed
-        pods at either end of OPT are tried."""
+    def split_findings(self) -> None:
+        for key in sorted(self._splits):
+            rule, pairs, example = self._splits[key]
+            by = f"rule {rule.ref}" if rule else f"the default ({self.rs.default})"
+            self.findings.append(Finding(
+                "family-split",
+                f"{by} allows some pod-to-pod flows over one address family but not over the other; a "
+                f"NetworkPolicy pod peer cannot tell families apart, so they are left denied for "
+                f"{len(pairs)} pod pair(s)", rule, example))
+
+    def family_note(self) -> None:
+        """Say which workloads have one address family only: their flows of the other family are denied."""
+        single = {f: [a for a in self.uni.atoms if a.legacy and self.uni.families(a) == (f,)] for f in FAMILIES}
+        for f, atoms in single.items():
+            other = 6 if f == 4 else 4
+            if atoms and self.uni.family_endpoints[other]:
+                self.findings.append(Finding(
+                    "note", f"{_names(atoms)} {'has' if len(atoms) == 1 else 'have'} IPv{f} legacy addresses only: "
+                            f"their IPv{other} flows are denied (the legacy network had none)"))
+
+    def changed_flow(self, position: int, side: str | None = None, point: int | None = None) -> str | None:
+        """A flow inside the optimistic match of the rule at POSITION where the secure and
+        optimistic decisions differ.
+
+        SIDE and POINT pin one end (a partly covered pod class); else a few governed
+        pods at either end of the rule are tried."""
+        worlds = self.readings.rules(position)
         if side is None:
-            pins = [(end, p) for end in ("src", "dst")
-                    for p in _points(getattr(opt, end) & self.uni.governed, PINS)]
+            pins = []
+            for end in ("src", "dst"):
+                ends = IntervalSet(iv for _, _, opt in worlds for iv in getattr(opt, end).iv) & self.uni.governed
+                pins += [(end, p) for p in _points(ends, PINS)]
         else:
             pins = [(side, point)]
-        classes, _, masks = pair_classes(self.secure, self.optimistic)
-        mine = masks[self._position[id(opt.rule)]]
+        classes, mine = self.classes, self.readings.worlds[4][0]._pair[3][position]
         for end, p in pins:
             other = "dst" if end == "src" else "src"
             key = (end, p)
             if key not in self._differences:   # build keeps those of the pod classes it swept
-                self._keep_differences(key, differences(self.secure, self.optimistic, end, p,
-                                                        self.default_allow, self.uni.end))
+                atom = self.uni.atom_at(p)
+                self._keep_differences(key, self.readings.sweep(end, atom, regions=False)[1])
             los, found = self._differences[key]
-            for a, b in (getattr(opt, other) & self.uni.endpoints).iv:
-                for lo, hi, svc in found[max(0, bisect_right(los, a) - 1): bisect_right(los, b)]:
-                    if hi >= a and svc & mine:
-                        s, d = (p, max(lo, a)) if end == "src" else (max(lo, a), p)
-                        return flow_text(s, d, (classes.set(svc & mine) & opt.svc).first(), self.uni)
+            for f, _, opt in worlds:
+                for a, b in (getattr(opt, other) & self.uni.family_endpoints[f]).iv:
+                    for lo, hi, svc in found[max(0, bisect_right(los, a) - 1): bisect_right(los, b)]:
+                        if hi >= a and svc & mine:
+                            s, d = (p, max(lo, a)) if end == "src" else (max(lo, a), p)
+                            return flow_text(s, d, (classes.set(svc & mine) & opt.svc).first(), self.uni)
         return None
 
     def _keep_differences(self, key: tuple[str, int], found: list) -> None:
@@ -328,18 +382,28 @@ class Synth:
     def reach(self) -> int:
         """Report rules with no governed pod at either end; count rules partly out of reach."""
         partly = 0
-        for c in self.secure:
-            src_out = (c.src & self.uni.endpoints) - self.uni.governed
-            dst_out = (c.dst & self.uni.endpoints) - self.uni.governed
-            if not (c.src and c.dst and c.svc) or not (src_out and dst_out):
+        uni = self.uni
+        for k, r in enumerate(self.rs.rules):
+            worlds = self.readings.rules(k)
+            src = IntervalSet(iv for f, c, _ in worlds for iv in (c.src & uni.family_endpoints[f]).iv)
+            dst = IntervalSet(iv for f, c, _ in worlds for iv in (c.dst & uni.family_endpoints[f]).iv)
+            svc = worlds[0][1].svc
+            src_out, dst_out = src - uni.governed, dst - uni.governed
+            if not (src and dst and svc) or not (src_out and dst_out):
                 continue
             partly += 1
-            if not (c.src & self.uni.governed) and not (c.dst & self.uni.governed):
+            if not (src & uni.governed) and not (dst & uni.governed):
                 self.findings.append(Finding(
                     "out-of-reach", "no pod of the inventory's namespaces at either end: "
-                    "NetworkPolicy cannot enforce this rule", c.rule,
-                    flow_text(src_out.first(), dst_out.first(), c.svc.first(), self.uni)))
+                    "NetworkPolicy cannot enforce this rule", r,
+                    flow_text(src_out.first(), dst_out.first(), svc.first(), uni)))
         return partly
+
+
+def _names(atoms: list[Atom]) -> str:
+    """Pod classes named in a sentence (at most 4, then a count)."""
+    names = [str(a) for a in atoms]
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
 
 PINS = 4  # governed pods tried at each end when looking for an example flow of a rule
@@ -404,11 +468,14 @@ def convert(rs: Ruleset, inv: Inventory) -> Result:
     s = Synth(rs, inv)
     policies = s.build()
     s.approximations()
+    s.split_findings()
     s.dropped_findings()
+    s.family_note()
     partly = s.reach()
     if not inv.pod_cidrs:
-        s.findings.append(Finding("note", "the inventory names no pod CIDR (cluster.podCIDRs): the output is "
-                                          "exact only on CNIs whose ipBlocks do not match pod IPs"))
+        s.findings.append(Finding("note", "the inventory names no pod CIDR (cluster.podCIDRs): pods without "
+                                          "legacy addresses are taken to have any IPv4 or IPv6 address, and the "
+                                          "output is exact only on CNIs whose ipBlocks do not match pod IPs"))
     peers = sum(len(r.get("from", r.get("to", []))) for p in policies
                 for r in p["spec"].get("ingress", []) + p["spec"].get("egress", []))
     stats = {"rules": len(rs.rules), "policies": len(policies), "peers": peers,
