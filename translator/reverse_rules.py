@@ -2,8 +2,8 @@
 
 The language addresses pods only through legacy addresses: a workload with
 legacy addresses is one node; every other pod (other pods of a namespace,
-pods of outside namespaces, workloads without addresses) is denoted only by
-`any`, so they form one lump.  For each ordered pair of nodes the allowed
+pods of outside namespaces, workloads without addresses) has an unknown
+address (docs/semantics.md), so they form one lump, written `any`.  For each ordered pair of nodes the allowed
 services are egress(src) AND ingress(dst); over the lump the minimum is taken
 (the secure side) and every flow this denies but the policies allow is
 reported as an approximation.  The rules, first match wins:
@@ -13,8 +13,10 @@ reported as an approximation.  The rules, first match wins:
    then `S -> any`; the same for external sources and the lump towards it;
 3. the lump: external sources, external destinations, then `any -> any`.
 
-Address pieces never hold all of IPv4 or IPv6 (that would denote every pod):
-such a region is split in two rules.
+Address pieces never hold every address the lump may have (that would denote
+it): such a region is split in two rules.  A deny of an address piece meets
+the lump when it may have that address (no pod CIDRs): it is denied too, and
+reported; so are the flows of a family a node or the lump has no address of.
 """
 
 from __future__ import annotations
@@ -103,6 +105,9 @@ class Reverser:
         # would denote pods: keep them out of every address piece
         cluster = IntervalSet(iv for c in inv.pod_cidrs + inv.service_cidrs for iv in _ip_set(c))
         self.external = ALL_IP - self.workload_ips - cluster
+        pods = IntervalSet(iv for c in inv.pod_cidrs for iv in _ip_set(c)) if inv.pod_cidrs else ALL_IP
+        services = IntervalSet(iv for c in inv.service_cidrs for iv in _ip_set(c))
+        self.unknown = pods - self.workload_ips - services    # the addresses the lump may have
 
     def note(self, text: str) -> None:
         self.notes.setdefault(text, None)
@@ -298,15 +303,17 @@ class Reverser:
     # --- output -----------------------------------------------------------------------
 
     def pieces(self, region: IntervalSet) -> list[str]:
-        """Address texts, one per rule, whose union is REGION (give or take workload addresses)."""
+        """Address texts, one per rule, whose union is REGION (give or take workload addresses);
+        none holds every address of a family the lump may have."""
         out = []
         for fam in (ALL_V4, ALL_V6):
             part = region & fam
             if not part:
                 continue
-            if fam.issubset(part):  # would denote every pod: split in halves
-                mid = (fam.iv[0][0] + fam.iv[0][1] + 1) // 2
-                halves = [part & IntervalSet([(fam.iv[0][0], mid - 1)]), part & IntervalSet([(mid, fam.iv[0][1])])]
+            lump = self.unknown & fam
+            if lump and lump.issubset(part) and lump.size() > 1:   # would denote the lump: split it
+                cut = lump.first()
+                halves = [part & IntervalSet([(0, cut)]), part - IntervalSet([(0, cut)])]
             else:
                 halves = [part]
             out += [self.region_text(h) for h in halves if h]
@@ -318,15 +325,36 @@ class Reverser:
         inc = IntervalSet(iv for c, _ in blocks for iv in _ip_set(c))
         exc = IntervalSet(iv for _, es in blocks for e in es for iv in _ip_set(e))
         value = inc - exc
-        for fam in (ALL_V4, ALL_V6):
-            if fam.issubset(value):  # would denote every pod: leave the workload addresses out
-                exc |= self.workload_ips & fam
-                value = inc - exc
-        whole = ALL_V4.issubset(value) or ALL_V6.issubset(value)
-        if whole or not s.issubset(value) or not (value - s).issubset(self.workload_ips):
+        if not s.issubset(value) or not (value - s).issubset(self.workload_ips):
             return ", ".join(_texts(s))
         text = ", ".join(_texts_cidr(inc))
         return text + (f" except {', '.join(_texts_cidr(exc))}" if exc else "")
+
+    def families(self, k: Klass | None) -> set[int]:
+        """The families node K (None: the lump) has addresses of."""
+        have = self.unknown if k is None else self.legacy[k.workload.name]
+        return {v for v, fam in ((4, ALL_V4), (6, ALL_V6)) if have & fam}
+
+    def family_notes(self) -> None:
+        """Report what the policies allow in a family a node or the lump has no address of."""
+        ends = [(k, str(k)) for k in self.nodes] + [(None, "pods without legacy addresses")]
+        for k, name in ends:
+            mine = self.families(k)
+            for d in ("egress", "ingress"):
+                for c in ([k] if k else [c for c in self.lump if c.kind != "outside"]):
+                    for region, svc in self.ip_allowed(c, d):
+                        lost = [v for v, fam in ((4, ALL_V4), (6, ALL_V6)) if v not in mine and svc and region & fam]
+                        if lost:
+                            self.note(f"{name} {'have' if k is None else 'has'} no IPv{lost[0]} address: the "
+                                      f"{d} the policies allow over IPv{lost[0]} is denied by the rules")
+                            break
+            for other, oname in ends:
+                if not mine & self.families(other) and (k or other):
+                    pairs = [(k, other)] if k and other else (
+                        [(k, c) for c in self.lump] if k else [(c, other) for c in self.lump])
+                    if any(self.pair(a, b) for a, b in pairs):
+                        self.note(f"{name} -> {oname}: no shared address family, so the rules deny what the "
+                                  "policies allow")
 
     def node_name(self, k: Klass) -> str:
         return self.addr_of[k.workload.name]
@@ -377,12 +405,13 @@ class Reverser:
         self.ip_rules(rule, self.lump_ip("ingress"), low, lambda x: (x, "any"))
         self.ip_rules(rule, self.lump_ip("egress"), low, lambda x: ("any", x))
         rule("allow", "any", "any", low)
+        self.family_notes()
         head = [f"# fw2np: approximation: {n}" for n in self.notes]
         return "\n".join(["# fw2np reverse: NetworkPolicies as an ordered ruleset (first match wins)"] + head
                          + lines + [""] + body) + "\n"
 
     def ip_rules(self, rule, parts, low: IntervalSet, ends) -> None:
-        """Rules for the external regions whose services differ from LOW."""
+        """Rules for the external regions whose services differ from LOW (what the lump gets)."""
         by_svc: dict[IntervalSet, IntervalSet] = {}
         for region, svc in parts:
             if svc != low:
@@ -394,6 +423,9 @@ class Reverser:
                 rule("allow", *ends(piece), svc)
         every = IntervalSet(iv for svc, r in by_svc.items() if svc != FULL_SVC for iv in r)
         if every:
+            if low and every & self.unknown:
+                self.note(f"{_texts(every & self.unknown)[0]}: pods without legacy addresses may have this "
+                          f"address (the inventory names no pod CIDR), so the rule denying it denies them too")
             for piece in self.pieces(every):
                 rule("deny", *ends(piece), "any")
 
