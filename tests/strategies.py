@@ -10,16 +10,19 @@ from translator.evaluate import Ip, Pod
 from translator.frontends.rules import parse
 from translator.inventory import parse_inventory
 
-NAMESPACES = ["ns-a", "ns-b"]
-# legacy address blocks, one per workload slot
-BLOCKS = ["10.0.0.0/26", "10.0.0.64/26", "10.0.1.0/24", "10.0.2.5", "2001:db8:1::/64"]
-POD_CIDRS = ["", "", "100.64.0.0/16", "10.0.128.0/17", "10.0.128.0/17, fd00:10::/64"]
+NAMESPACES = ["ns-a", "ns-b", "ns-c"]
+# legacy address blocks, one per workload slot: IPv4-only, IPv6-only and dual-stack workloads
+BLOCKS = ["10.0.0.0/26", "10.0.0.64/26", "10.0.1.0/24", "10.0.2.5", "2001:db8:1::/64",
+          "10.0.3.0/24, 2001:db8:3::/64", "2001:db8:4::/64"]
+POD_CIDRS = ["", "", "", "100.64.0.0/16", "10.0.128.0/17", "10.0.128.0/17, fd00:10::/64", "fd00:10::/64"]
 SERVICE_CIDRS = ["", "10.96.0.0/16", "10.0.0.128/26"]
 ADDRESSES = [
     "any", "any", "any4", "any6", "10.0.0.0/16", "10.0.0.0/25", "10.0.0.0/27", "10.0.1.0/24", "10.0.2.5",
     "10.0.2.0-10.0.2.9", "192.0.2.0/24", "192.0.2.0/26", "192.0.2.7", "192.0.2.5-192.0.2.20",
     "198.51.100.0/25", "2001:db8::/32", "2001:db8:1::/64", "2001:db8:1::/80", "0.0.0.0/1",
     "10.0.128.0/17", "10.0.192.0/18", "100.64.0.0/10", "10.96.0.0/16", "fd00::/8",
+    "0.0.0.0/0", "::/0", "::/1", "2001:db8:3::/64", "2001:db8:4::/80", "10.0.3.0/25", "0.0.0.0/0 except 10.0.3.0/24",
+    "::/0 except 2001:db8:1::/64",
 ]
 SERVICES = ["any", "tcp/80", "tcp/80-90", "tcp/85", "tcp", "udp/53", "udp", "icmp", "icmp/8", "sctp/100",
             "proto/47", "tcp/1-1000", "udp/50-60"]
@@ -39,7 +42,7 @@ def scenarios(draw):
         inv.append(f"  {ns}: {{labels: {{team: {ns[-1]}}}}}")
     inv.append("workloads:")
     for i, slot in enumerate(slots):
-        ns = draw(st.sampled_from(NAMESPACES))
+        ns = draw(st.sampled_from(NAMESPACES[:2]))    # ns-c keeps no workload
         extra = draw(st.sampled_from(["", ", tier: x", ", tier: y"]))
         addrs = "[]" if draw(st.integers(0, 9)) == 0 else f"[{BLOCKS[slot]}]"
         inv += [f"  w{i}:", f"    namespace: {ns}", f"    labels: {{app: w{i}{extra}}}", f"    addresses: {addrs}"]
@@ -52,8 +55,8 @@ def scenarios(draw):
         a = draw(st.sampled_from(ADDRESSES))
         if draw(st.integers(0, 5)) == 0:
             a += ", " + draw(st.sampled_from(ADDRESSES))
-        if draw(st.integers(0, 5)) == 0:
-            a += " except " + draw(st.sampled_from(ADDRESSES[4:]))
+        if draw(st.integers(0, 5)) == 0 and "except" not in a:
+            a += " except " + draw(st.sampled_from([x for x in ADDRESSES[4:] if "except" not in x]))
         return a
 
     if draw(st.integers(0, 3)) == 0:
@@ -83,7 +86,8 @@ EXTERNAL = ["0.0.0.1", "10.0.0.1", "10.0.0.30", "10.0.0.100", "10.0.1.7", "10.0.
             "10.0.9.9", "10.1.0.1", "127.0.0.1", "192.0.2.0", "192.0.2.4", "192.0.2.5", "192.0.2.7", "192.0.2.20",
             "192.0.2.21", "192.0.2.63", "192.0.2.64", "198.51.100.127", "198.51.100.128", "203.0.113.9",
             "255.255.255.255", "2001:db8::1", "2001:db8:1::1", "2001:db8:1:0:1::1", "2001:db9::1", "::1",
-            "10.0.128.1", "10.0.200.1", "100.64.0.1", "100.65.0.1", "10.96.0.1", "fd00::1", "fd00:10::1"]
+            "10.0.128.1", "10.0.200.1", "100.64.0.1", "100.65.0.1", "10.96.0.1", "fd00::1", "fd00:10::1",
+            "10.0.3.7", "10.0.3.200", "2001:db8:3::1", "2001:db8:4::1", "2001:db8:4:0:1::1", "8000::1"]
 FLOW_SERVICES = [(6, 80), (6, 85), (6, 90), (6, 91), (6, 79), (6, 1), (6, 1000), (6, 1001), (6, 65535),
                  (17, 53), (17, 50), (17, 61), (17, 9999), (1, 8), (1, 0), (132, 100), (132, 101), (47, 0),
                  (58, 128), (50, 0)]

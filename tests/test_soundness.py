@@ -1,11 +1,16 @@
 """Soundness under every approximation: compiled policies never allow what the ruleset may deny.
 
-Random rulesets (tests/strategies.py) are extended at the model level with what NetworkPolicy
-cannot express: unresolved objects (FQDNs, users, unknown objects) in addresses, excepts and
-services, rule conditions (interfaces, source ports, times), ICMP and other protocols, partial
-covers of workloads and of the pod/service CIDRs.  Over sampled flows, the policies must
-(1) never allow a flow the optimistic reading (the most the real firewall could allow) denies, and
-(2) decide exactly as the secure reading, except for services left denied and reported.
+Random rulesets over dual-stack inventories (tests/strategies.py) are extended at the model level
+with what NetworkPolicy cannot express: unresolved objects (FQDNs, users, unknown objects) in
+addresses, excepts and services, rule conditions (interfaces, source ports, times), ICMP and other
+protocols, partial covers of workloads and of the pod/service CIDRs.  Over sampled flows, the
+policies must
+(1) never allow a flow the optimistic reading (the most the real firewall could allow) denies,
+(2) never allow a flow some concrete legacy flow behind it is denied by (`LegacyFlows`: every
+    legacy address of a workload, every class of addresses a pod without legacy addresses may have,
+    one family per legacy flow),
+(3) decide exactly as the secure reading, except for services left denied and reported, and
+(4) deny a flow the firewall may allow only with an approximation reported.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from translator.evaluate import FirewallEvaluator, NetpolEvaluator
+from translator.evaluate.concrete import LegacyFlows
 from translator.model import AddrExpr, Condition, Svc, Unresolved
 from translator.synth import convert
 
@@ -26,6 +32,7 @@ ODD_ADDRESSES = [Unresolved("fqdn updates.example.com", "an FQDN has no fixed ad
                  Unresolved("object-group GONE", "undefined object")]
 ODD_SERVICES = [Unresolved("app ssl", "an application is not a port"), Svc(1, 8, 8, "icmp/8"),
                 Svc(47, 0, 0, "proto/47"), Svc(58, 128, 128, "icmpv6/128"), Svc(50, 0, 0, "esp")]
+APPROXIMATIONS = {"partial-cover", "unresolved", "condition", "inexpressible", "family-split"}
 CONDITIONS = [Condition("via eth1", "an interface"), Condition("source port 1024-65535", "a source port"),
               Condition("time-range office", "a time range")]
 
@@ -62,7 +69,9 @@ def check_mode(rs, inv, result, pod_ips: bool) -> int:
     np_eval = NetpolEvaluator(result.policies, inv.namespaces, pod_ips_match_ipblocks=pod_ips)
     secure = FirewallEvaluator(rs, inv, "secure")
     optimistic = FirewallEvaluator(rs, inv, "optimistic")
+    concrete = LegacyFlows(rs, inv)
     reported = {f.kind for f in result.findings}
+    approximated = reported & APPROXIMATIONS
     pods, ips = endpoints(inv, pod_ips)
     every = pods + ips
     differ = 0
@@ -77,6 +86,11 @@ def check_mode(rs, inv, result, pod_ips: bool) -> int:
                 got = np_eval.allows(src, dst, proto, port)
                 may, _ = optimistic.decide(src, dst, proto, port)
                 assert may or not got, f"{src} -> {dst} {proto}/{port}: policies allow what the ruleset may deny"
+                every_flow, some_flow = concrete.decide(src, dst, proto, port)
+                assert every_flow or not got, (f"{src} -> {dst} {proto}/{port}: policies allow, a legacy flow "
+                                               f"behind it is denied: {concrete.witness(src, dst, proto, port)}")
+                if some_flow and not got:
+                    assert approximated, f"{src} -> {dst} {proto}/{port}: the firewall may allow, denied unreported"
                 want, rule = secure.decide(src, dst, proto, port)
                 if want and not got and proto not in (6, 17, 132):
                     assert "inexpressible" in reported, f"{src} -> {dst} proto {proto} denied without a report"
