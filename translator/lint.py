@@ -34,7 +34,7 @@ KINDS = ("never-matches", "shadowed", "redundant", "conflict", "broad-allow", "c
 SEVERITY = {"never-matches": "warning", "shadowed": "warning", "redundant": "info", "conflict": "warning",
             "broad-allow": "warning", "cleartext-admin": "warning", "dns-egress": "warning",
             "unenforceable": "warning", "approximation": "info", "undecided": "info", "note": "info"}
-APPROX = {"partial-cover", "unresolved", "condition", "inexpressible"}
+APPROX = {"partial-cover", "unresolved", "condition", "inexpressible", "family-split"}
 
 
 @dataclass
