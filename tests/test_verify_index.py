@@ -8,8 +8,8 @@ import json
 import pytest
 
 from bench import generate
+from translator.evaluate.concrete import LegacyFlows
 from translator.evaluate.endpoints import Ip, Pod
-from translator.evaluate.firewall import FirewallEvaluator
 from translator.evaluate.netpol import NetpolEvaluator
 from translator.frontends.rules import parse
 from translator.inventory import parse_inventory
@@ -47,7 +47,7 @@ def confirmed(rs, inv, pols, diff) -> bool:
         return Pod.of(e["namespace"], e["labels"], ip=e.get("ip"))
     src, dst = ep(diff["src"]), ep(diff["dst"])
     proto, port = diff["protocol_number"], diff["port"]
-    fw = FirewallEvaluator(rs, inv).decide(src, dst, proto, port)[0]
+    fw = LegacyFlows(rs, inv).allowed(src, dst, proto, port)
     pod_ips = bool(diff["src"].get("ip") or diff["dst"].get("ip"))
     np = NetpolEvaluator(pols, _ns_labels(inv, diff), pod_ips_match_ipblocks=pod_ips).allows(src, dst, proto, port)
     return fw != np and (diff["direction"] == MORE) == np

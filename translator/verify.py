@@ -40,6 +40,19 @@ classes are exact:
   protected pod of a governed namespace (egress) or entering one (ingress),
   as `FirewallEvaluator.in_reach` decides; this is constant on pod classes.
 
+The firewall side is the concrete legacy reading (`evaluate/concrete.py`),
+not the compiler's: a flow class stands for the legacy flows between the
+addresses of its ends (a workload's legacy addresses, else any address a pod
+may have), and is allowed when it stands for some and all are allowed.  Pod
+classes of one workload (or all pods without a known address) share their
+addresses, hence their firewall decisions.
+
+Differences are more-permissive (the policies allow what the ruleset denies)
+or less-permissive; a less-permissive one is *reported* when an approximation
+the compiler reports (a finding other than a note or out-of-reach) touches
+it: the finding's rule (upper sets) holds some address of each end and the
+service, or the finding has no rule.
+
 Methods: "index" (the default, `verify_walk.py`) tests each rule and policy
 rule once per end class and decides groups of alike pairs at once; "pairs"
 runs the address and peer tests once per endpoint pair and shares one sweep
@@ -53,6 +66,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass, field, replace
 
+from .evaluate.concrete import LegacyFlows, address_text
 from .evaluate.endpoints import Ip, Pod
 from .evaluate.firewall import FirewallEvaluator
 from .evaluate.netpol import EGRESS, INGRESS, NetpolEvaluator
@@ -62,8 +76,10 @@ from .verify_pairs import FirewallPairs, NetpolPairs
 from .verify_space import IpClass, Partition, PodClass
 
 MORE, LESS = "more-permissive", "less-permissive"
+REPORTED = "reported"          # the less-permissive differences a reported approximation touches
+CATEGORIES = (MORE, LESS, REPORTED)
 METHODS = ("index", "pairs", "flows")
-APPROXIMATIONS = ("partial-cover", "unresolved", "condition", "inexpressible")
+NOT_APPROXIMATIONS = ("note", "out-of-reach")   # every other finding kind denies more than the ruleset
 
 
 @dataclass
@@ -86,10 +102,15 @@ class Difference:
     policies: bool
     src_class: PodClass | IpClass
     dst_class: PodClass | IpClass
+    reported: bool = False
 
     @property
     def direction(self) -> str:
         return MORE if self.policies else LESS
+
+    @property
+    def category(self) -> str:
+        return REPORTED if self.reported else self.direction
 
 
 @dataclass
@@ -102,10 +123,25 @@ class Report:
     examples: list[Difference] = field(default_factory=list)
     approximations: int | None = None
     only: str | None = None
+    reported: int = 0
 
     @property
     def equivalent(self) -> bool:
         return self.differences == 0
+
+    @property
+    def unreported(self) -> int:
+        return self.by_direction[LESS] - self.reported
+
+    @property
+    def verdict(self) -> str:
+        """"equivalent", "approximations" (only reported less-permissive differences) or "not-equivalent"."""
+        if self.equivalent:
+            return "equivalent"
+        return "approximations" if self.by_direction[MORE] == 0 and self.unreported == 0 else "not-equivalent"
+
+    def exit_code(self, strict: bool = False) -> int:
+        return int(self.verdict != "equivalent" if strict else self.verdict == "not-equivalent")
 
 
 def service_text(proto: int, port: int) -> str:
@@ -121,15 +157,19 @@ class Verifier:
     """Compares the secure firewall reading with the policies over every flow class."""
 
     def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict], fast: bool = True,
-                 method: str | None = None):
+                 method: str | None = None, approximations: list | None = None):
+        """APPROXIMATIONS: the rules (None: no rule) of the compiler's approximation findings."""
         method = method or ("index" if fast else "flows")
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         self.rs, self.inv, self.policies, self.method = rs, inv, policies, method
         self.fast = method != "flows"
         self.part = Partition(rs, inv, policies)
-        self.fw = FirewallEvaluator(rs, inv, "secure")
-        self.fw_pairs = FirewallPairs(self.fw)
+        self.fw = FirewallEvaluator(rs, inv, "secure")   # the scope, and per-address tests
+        self.lf = LegacyFlows(rs, inv)
+        self.fw_pairs = FirewallPairs(self.lf)
+        self.approx = list({id(r): r for r in approximations or ()}.values())   # Rule is unhashable
+        self._touched: dict = {}
         base = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces}
         for c in self.part.pods:
             if not c.governed and c.world is None:
@@ -198,11 +238,12 @@ class Verifier:
         if self.method == "index":
             self._walk_index(rep, limit, only)
         else:
+            seen = {c: 0 for c in CATEGORIES}
             for pods, pod_ips in self.pod_sets():
                 for sc, dc in self.pairs(pods):
-                    self._walk_pair(rep, sc, dc, pod_ips, limit, only)
-        # the security-relevant direction first, then the order of the walk
-        rep.examples.sort(key=lambda d: d.direction != MORE)
+                    self._walk_pair(rep, sc, dc, pod_ips, limit, only, seen)
+        # the security-relevant direction first, then unreported differences, then the order of the walk
+        rep.examples.sort(key=lambda d: (d.direction != MORE, d.reported))
         del rep.examples[limit:]
         return rep
 
@@ -210,12 +251,12 @@ class Verifier:
         from .verify_walk import Walk
 
         walk = Walk(self)
-        for item in walk.run(rep, limit, only, MORE, LESS):
-            sc, dc, svc, names, fw, pol = walk.difference_parts(item)
+        for item in walk.run(rep, limit, only):
+            sc, dc, svc, names, cat = walk.difference_parts(item)
             flow = Flow(self.endpoint(sc), self.endpoint(dc, names, svc.port), svc.proto, svc.port)
-            rep.examples.append(Difference(flow, fw, pol, sc, dc))
+            rep.examples.append(Difference(flow, cat != MORE, cat == MORE, sc, dc, cat == REPORTED))
 
-    def _walk_pair(self, rep: Report, sc, dc, pod_ips: bool, limit: int, only: str | None) -> None:
+    def _walk_pair(self, rep: Report, sc, dc, pod_ips: bool, limit: int, only: str | None, seen: dict) -> None:
         src = self.endpoint(sc)
         n, diffs = self._outcomes(sc, dc, src, pod_ips)
         rep.checked += n
@@ -224,10 +265,26 @@ class Verifier:
             d = Difference(Flow(src, dst, svc.proto, svc.port), fw, pol, sc, dc)
             if only and d.direction != only:
                 continue
+            d.reported = d.direction == LESS and self.touched(src, dst, svc.proto, svc.port)
             rep.differences += 1
             rep.by_direction[d.direction] += 1
-            if rep.by_direction[d.direction] <= limit:
+            rep.reported += d.reported
+            seen[d.category] += 1
+            if seen[d.category] <= limit:
                 rep.examples.append(d)
+
+    def touched(self, src, dst, proto: int, port: int) -> bool:
+        """Does an approximation the compiler reports touch the flow (its rule's upper sets hold some address
+        of each end and the service; a finding without a rule touches every flow)?"""
+        lf, fw = self.lf, self.fw
+        key = (lf.identity(src), lf.identity(dst), proto, port)
+        if key not in self._touched:
+            xs, ys = lf.addresses(src), lf.addresses(dst)
+            self._touched[key] = any(
+                r is None or (fw.svc_has(r.services, proto, port, True) and any(fw.has(r.src, *x, True) for x in xs)
+                              and any(fw.has(r.dst, *y, True) for y in ys))
+                for r in self.approx)
+        return self._touched[key]
 
     def _checks(self, dc):
         """(service class, extra named ports of the destination) for every flow class of a pair."""
@@ -247,25 +304,25 @@ class Verifier:
             for svc, names in self._checks(dc):
                 dst = self.endpoint(dc, names, svc.port)
                 n += 1
-                fw = self.fw.decide(src, dst, svc.proto, svc.port)[0]
+                fw = self.lf.allowed(src, dst, svc.proto, svc.port)
                 pol = np.allows(src, dst, svc.proto, svc.port)
                 if fw != pol:
                     diffs.append((svc, names, fw, pol))
             return n, diffs
         # address and peer tests once per pair; pairs alike in them share the service sweep
         dst0 = self.endpoint(dc)
-        cands = self.fw_pairs.candidates(sc, src, dc, dst0)
+        cands = self.fw_pairs.candidates(src, dst0)
         npp = self._np[(world, pod_ips)][1]
         eg = npp.rules(src, sc, EGRESS, dst0) if isinstance(src, Pod) else None
         ing = npp.rules(dst0, dc, INGRESS, src) if isinstance(dst0, Pod) else None
-        key = (tuple(c[0] for c in cands), _sig(eg), _sig(ing), isinstance(dc, PodClass),
+        key = (cands, _sig(eg), _sig(ing), isinstance(dc, PodClass),
                getattr(dc, "ports", ()), getattr(dc, "open_ports", False))
         if key not in self._sweeps:
             n, diffs = 0, []
             for svc, names in self._checks(dc):
                 dst = self.endpoint(dc, names, svc.port) if names else dst0
                 n += 1
-                fw = self.fw_pairs.decide(cands, svc.proto, svc.port)[0]
+                fw = self.fw_pairs.decide(cands, svc.proto, svc.port)
                 pol = npp.allowed(eg, svc.proto, svc.port, dst) and npp.allowed(ing, svc.proto, svc.port, dst)
                 if fw != pol:
                     diffs.append((svc, names, fw, pol))
@@ -273,14 +330,18 @@ class Verifier:
         return self._sweeps[key]
 
     def why(self, d: Difference) -> dict:
-        """Both decisions for D's flow, with the firewall rule and the policies involved."""
+        """Both decisions for D's flow: the legacy flow and rule behind the firewall's, the policies involved."""
         f = d.flow
-        allowed, rule = self.fw.decide(f.src, f.dst, f.proto, f.port)
+        allowed, legacy, rule = self.lf.witness(f.src, f.dst, f.proto, f.port)
         pod_ips = any(getattr(c, "ip", None) for c in (d.src_class, d.dst_class))
         np = self.netpol(_world(d.src_class, d.dst_class), pod_ips).explain(f.src, f.dst, f.proto, f.port)
+        if legacy is None:
+            by = "no legacy flow: the ends share no IP family"
+        else:
+            by = f"rule {rule.ref}" if rule else f"the default ({self.rs.default})"
         fw = {"decision": "allow" if allowed else "deny",
-              "rule": rule.id if rule else None, "line": rule.loc.line if rule else None,
-              "by": f"rule {rule.ref}" if rule else f"the default ({self.rs.default})"}
+              "rule": rule.id if rule else None, "line": rule.loc.line if rule else None, "by": by,
+              "legacy_flow": None if legacy is None else " -> ".join(map(address_text, legacy))}
         return {"firewall": fw, "policies": np}
 
 
@@ -294,19 +355,22 @@ def _sig(rules: list | None):
 
 def verify(rs: Ruleset, inv: Inventory, policies: list[dict], limit: int = 10, only: str | None = None,
            approximations: bool = True, fast: bool = True, method: str | None = None) -> tuple[Report, Verifier]:
-    """Decide equivalence; also count the compiler's approximations for RS when asked.
+    """Decide equivalence.  APPROXIMATIONS: compile RS to count the compiler's approximations and tell the
+    less-permissive differences they touch (reported) from the rest; without, every one is unreported.
 
     METHOD: "index" (default), "pairs" or "flows" (the same as fast=False); see the module docstring."""
+    found = None
+    if approximations:
+        from .synth import convert
+
+        found = [f for f in convert(rs, inv).findings if f.kind not in NOT_APPROXIMATIONS]
     paused = gc.isenabled()
     gc.disable()  # the walk builds millions of small objects the cycle collector would rescan
     try:
-        v = Verifier(rs, inv, policies, fast, method)
+        v = Verifier(rs, inv, policies, fast, method, [f.rule for f in found or ()])
         rep = v.run(limit, only)
     finally:
         if paused:
             gc.enable()
-    if approximations:
-        from .synth import convert
-
-        rep.approximations = sum(f.kind in APPROXIMATIONS for f in convert(rs, inv).findings)
+    rep.approximations = None if found is None else len(found)
     return rep, v

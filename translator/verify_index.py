@@ -1,16 +1,11 @@
-"""Which ends each rule and policy rule concerns, as bitmasks over end classes (for `verify_walk.py`).
+"""Which ends each policy rule concerns, as bitmasks over end classes (for `verify_walk.py`).
 
 Ends are numbered pods first (0 .. P-1), then IP classes (P .. P+I-1).  Every
-test here is decided by the brute-force evaluators themselves; the indexes
-only avoid asking them about (rule, class) couples that cannot match, and ask
-once per distinct selector, peer or port list:
+test here is decided by the brute-force evaluator itself; the indexes only
+avoid asking it about (rule, class) couples that cannot match, and ask once
+per distinct selector, peer or port list (the firewall side is
+`verify_legacy.py`):
 
-* A firewall rule side denotes every pod (the evaluator says so for a probe
-  pod of no workload), or the pods of the workloads whose legacy ranges
-  overlap the side's address set, confirmed by `side_matches`; an IP class
-  by its representative address lying in that set.  The set is computed from
-  `FirewallEvaluator.has` at the expression's own boundary points, between
-  which membership is constant (the evaluator's own argument).
 * A policy peer with a podSelector or namespaceSelector is asked only about
   pods that satisfy one required label (a matchLabels pair or an `In`);
   every candidate is confirmed with `NetpolEvaluator.peer_matches`.  An
@@ -26,7 +21,7 @@ import netaddr
 
 from .evaluate.endpoints import Pod
 from .evaluate.netpol import EGRESS, INGRESS, ip_block_holds, selector_matches
-from .verify_space import IpClass, PodClass, freeze, fresh_value, text_value
+from .verify_space import IpClass, PodClass, freeze, text_value
 
 TOP = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
 BYTE_BITS = [tuple(k for k in range(8) if x >> k & 1) for x in range(256)]
@@ -101,95 +96,6 @@ class IpLine:
                 else:
                     m |= mask_of(idx[lo:hi])
         return m
-
-
-class RuleIndex:
-    """Firewall rules (positions in FirewallPairs.rules) whose source / destination denote each end."""
-
-    def __init__(self, fw, rules: list, ips: list[IpClass]):
-        self.fw, self.rules = fw, rules
-        ns = fresh_value(set(fw.inv.namespaces), "fw2np-probe")
-        self.probe = Pod.of(ns, {})
-        self.legacy = {4: [], 6: []}
-        for name, ranges in fw.legacy.items():
-            for v, lo, hi in ranges:
-                self.legacy[v].append((lo, hi, name))
-        for v in self.legacy:
-            self.legacy[v].sort()
-        self.span = {v: max((hi - lo for lo, hi, _ in r), default=0) for v, r in self.legacy.items()}
-        self.line = IpLine(ips)
-        self.side = {which: self._index(which) for which in ("src", "dst")}
-        self._confirmed: dict = {}
-
-    def intervals(self, expr, upper: bool) -> dict[int, list[tuple[int, int]]]:
-        fw = self.fw
-        return {v: merge(list(fw.boundaries(expr, v)), lambda p, v=v: fw.has(expr, v, p, upper), TOP[v])
-                for v in (4, 6)}
-
-    def _overlapping(self, ivs) -> list[str]:
-        names: dict[str, None] = {}
-        for v, spans in ivs.items():
-            leg = self.legacy[v]
-            if not leg:
-                continue
-            los = [lo for lo, _, _ in leg]
-            for a, b in spans:
-                for lo, hi, name in leg[bisect_left(los, a - self.span[v]):bisect_right(los, b)]:
-                    if hi >= a:
-                        names[name] = None
-        return list(names)
-
-    def _index(self, which: str) -> dict:
-        everyone: list[int] = []
-        cands: list[list[str]] = []
-        ips: list[int] = []
-        memo: dict = {}
-        for k, (_, r, sure) in enumerate(self.rules):
-            expr = getattr(r, which)
-            key = (expr, sure)
-            if key not in memo:
-                ivs = self.intervals(expr, not sure)
-                every = self.fw.side_matches(expr, self.probe, not sure, sure)
-                memo[key] = (every, [] if every else self._overlapping(ivs), self.line.mask(ivs))
-            every, names, ip = memo[key]
-            if every:
-                everyone.append(k)
-            cands.append(names)
-            ips.append(ip)
-        return {"all": everyone, "cands": cands, "ips": ips}
-
-    def confirmed(self, which: str, k: int, name: str, ep: Pod) -> bool:
-        """Does rule K's WHICH side denote the pods of workload NAME (EP one of them)?"""
-        key = (which, k, name)
-        if key not in self._confirmed:
-            _, r, sure = self.rules[k]
-            self._confirmed[key] = self.fw.side_matches(getattr(r, which), ep, not sure, sure)
-        return self._confirmed[key]
-
-    def end_masks(self, which: str, wl_pods: dict[str, tuple[int, Pod]], all_pods: int, shift: int) -> list[int]:
-        """Per rule: the ends its WHICH side denotes (pods of WL_PODS {workload: (mask, a pod)}; IPs << SHIFT)."""
-        side = self.side[which]
-        out = [ip << shift for ip in side["ips"]]
-        for k in side["all"]:
-            out[k] |= all_pods
-        for k, names in enumerate(side["cands"]):
-            for name in names:
-                if name in wl_pods and self.confirmed(which, k, name, wl_pods[name][1]):
-                    out[k] |= wl_pods[name][0]
-        return out
-
-    def pod_rules(self, which: str, wl_pods: dict[str, tuple[int, Pod]]) -> dict[str | None, list[int]]:
-        """Per workload (None: pods of no workload): the rules whose WHICH side denotes its pods, in order."""
-        side = self.side[which]
-        extra: dict[str, list[int]] = {name: [] for name in wl_pods}
-        for k, names in enumerate(side["cands"]):
-            for name in names:
-                if name in wl_pods and self.confirmed(which, k, name, wl_pods[name][1]):
-                    extra[name].append(k)
-        out: dict[str | None, list[int]] = {None: side["all"]}
-        for name, ks in extra.items():
-            out[name] = sorted(side["all"] + ks) if ks else side["all"]
-        return out
 
 
 def _required(sel) -> tuple[str, frozenset] | None:

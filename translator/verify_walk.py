@@ -7,14 +7,15 @@ end is fixed at a time, the pod one, deciding all partners at once:
 
 * a pod source against every destination, and a pod destination against
   every IP source (IP to IP is out of reach);
-* firewall: the rules whose side denotes the fixed pod, in order, each
-  taking from the still undecided partners of each service the ones its other
-  side denotes (first match; the rest gets the default);
+* firewall: per address of the fixed pod, first match over the partners'
+  addresses (`verify_legacy.py`), ANDed over the legacy flows of each pair;
 * policies: per destination slot (service, extra named ports), the partners
   that the egress rules of the source's policies and the ingress rules of the
   destination's policies allow (a port mask per rule, ORed peer masks);
-* results are cached per what they depend on (the fixed pod's workload and
-  reach for the firewall, its selecting policies for its own side).
+* results are cached per what they depend on (the fixed pod's address
+  identity and reach for the firewall, its selecting policies for its own side);
+* less-permissive partners that an approximation the compiler reports touches
+  are counted apart (`Touches`).
 
 Counterexamples are the first ones in the order of the per-pair walk (pod
 set, source, destination, slot), so both methods report the same.  Nothing
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 from .evaluate.endpoints import Ip, Pod
 from .evaluate.netpol import EGRESS, INGRESS
-from .verify_index import PeerIndex, RuleIndex, bits_of, low_bits
+from .verify import CATEGORIES, LESS, MORE, REPORTED
+from .verify_index import PeerIndex, bits_of, low_bits
+from .verify_legacy import AddressIndex, LegacyRows, Touches
 from .verify_space import PodClass
 
 IP_PROFILE = (False, (), False)
@@ -40,7 +43,8 @@ class Walk:
         self.rules = v.fw_pairs.rules
         self.services = v.services
         self.all_svc = (1 << len(self.services)) - 1
-        self.rix = RuleIndex(self.fw, self.rules, v.part.ips)
+        self.ax = AddressIndex(v.lf, self.rules, v.part.ips)
+        self.ident_no = {a: i for i, a in enumerate(self.ax.idents)}
         self.svc = [self._svc_mask(r, sure) for _, r, sure in self.rules]
         self.svc_bits = [bits_of(m) for m in self.svc]
         self.allow = [sure for _, _, sure in self.rules]
@@ -116,38 +120,11 @@ class Walk:
             out = self._bits[m] = bits_of(m)
         return out
 
-    # --- the firewall ----------------------------------------------------------------
-
-    def _fw(self, key, order: list[int], other: list[int], start: int) -> list[int]:
-        """Per service: the partners (in START) allowed by the first rule of ORDER whose OTHER side holds them."""
-        if key in self._fw_memo:
-            return self._fw_memo[key]
-        svc, svc_bits, allow = self.svc, self.svc_bits, self.allow
-        undecided = [start] * len(self.services)
-        allowed = [0] * len(self.services)
-        live = self.all_svc if start else 0   # the services with undecided partners
-        for k in order:
-            if not svc[k] & live:
-                continue
-            ends = other[k]
-            if not ends:
-                continue
-            for j in svc_bits[k]:
-                u = undecided[j]
-                hit = u & ends
-                if hit:
-                    if allow[k]:
-                        allowed[j] |= hit
-                    u ^= hit
-                    undecided[j] = u
-                    if not u:
-                        live ^= 1 << j
-            if not live:
-                break
-        if self.fw.default_allow:
-            allowed = [a | u for a, u in zip(allowed, undecided)]
-        self._fw_memo[key] = allowed
-        return allowed
+    def _svc_of(self, rule) -> int:
+        """The services in RULE's upper set, as a mask."""
+        if rule is None:
+            return self.all_svc
+        return sum(1 << j for j, s in enumerate(self.services) if self.fw.svc_has(rule.services, s.proto, s.port, True))
 
     # --- the policies ----------------------------------------------------------------
 
@@ -211,38 +188,38 @@ class Walk:
 
     # --- the walk ----------------------------------------------------------------
 
-    def run(self, rep, limit: int, only: str | None, more: str, less: str) -> list:
-        """Fill REP's counts; the first LIMIT differences per direction as (order, sc, dc, slot, fw, pol)."""
-        kept = {more: [], less: []}
+    def run(self, rep, limit: int, only: str | None) -> list:
+        """Fill REP's counts; the first LIMIT differences per category as (order, sc, dc, slot, category)."""
+        kept: dict = {c: [] for c in CATEGORIES}
         last = None
         for set_no, (pods, pod_ips) in enumerate(self.v.pod_sets()):
             self._setup(pods, pod_ips)
             sig = self._signature()
             # a pod set whose every input equals the previous one's decides every pair alike
-            res = last[1] if last and last[0] == sig else self._pod_set(limit, only, more, less)
+            res = last[1] if last and last[0] == sig else self._pod_set(limit, only)
             last = (sig, res)
             checked, counts, first = res
             rep.checked += checked
+            rep.differences += counts[MORE] + counts[LESS]
+            rep.by_direction[MORE] += counts[MORE]
+            rep.by_direction[LESS] += counts[LESS]
+            rep.reported += counts[REPORTED]
             ends = pods + self.v.part.ips
-            for direction in (more, less):
-                rep.differences += counts[direction]
-                rep.by_direction[direction] += counts[direction]
-                box = kept[direction]
-                box += [((set_no, s, d, t), ends[s], ends[d], t, direction == less, direction == more)
-                        for s, d, t in first[direction]]
+            for cat, box in kept.items():
+                box += [((set_no, s, d, t), ends[s], ends[d], t, cat) for s, d, t in first[cat]]
                 box.sort(key=lambda x: x[0])
                 del box[limit:]
-        return kept[more] + kept[less]
+        return [x for box in kept.values() for x in box]
 
     def _signature(self) -> tuple:
         """Everything `_pod_set` reads (port masks depend on profiles only)."""
         pix = self.pix
-        return (tuple(self.names), tuple(self.gov_eg), tuple(self.gov_in), tuple(self.pod_profile),
-                tuple(self.src_ends), tuple(self.dst_ends), tuple(pix.peer_ends), tuple(self.sel_in),
+        return (tuple(self.idents), tuple(self.gov_eg), tuple(self.gov_in), tuple(self.pod_profile),
+                tuple(pix.peer_ends), tuple(self.sel_in),
                 tuple((tuple(x[INGRESS]), tuple(x[EGRESS])) for x in pix.sel))
 
     def _setup(self, pods, pod_ips) -> None:
-        v, fw = self.v, self.fw
+        v = self.v
         ips = v.part.ips
         if self.peers is None:
             self.peers = PeerIndex(v, v.part.pods, ips)
@@ -250,23 +227,15 @@ class Walk:
         keys = v.part.src
         self.pkeys = [None if not r.get("ports") else keys.key(r["ports"]) for _, _, r in pix.grules]
         self.gpol = [p for p, _, _ in pix.grules]
-        self._gpm, self._fw_memo, self._side_memo = {}, {}, {}
+        self._gpm, self._side_memo = {}, {}
         n_pods = len(pods)
         self.all_pods = (1 << n_pods) - 1
         self.all_ends = (1 << (n_pods + len(ips))) - 1
         self.ip_ends = self.all_ends ^ self.all_pods
-        self.names = []
-        wl_pods: dict[str, tuple[int, Pod]] = {}
-        for i, ep in enumerate(pix.eps):
-            w = fw.workload_of(ep)
-            self.names.append(w.name if w else None)
-            if w:
-                m, first = wl_pods.get(w.name, (0, ep))
-                wl_pods[w.name] = (m | 1 << i, first)
-        self.src_ends = self.rix.end_masks("src", wl_pods, self.all_pods, n_pods)
-        self.dst_ends = self.rix.end_masks("dst", wl_pods, self.all_pods, n_pods)
-        self.src_rules = self.rix.pod_rules("src", wl_pods)
-        self.dst_rules = self.rix.pod_rules("dst", wl_pods)
+        self.idents = [self.ident_no[v.lf.identity(ep)] for ep in pix.eps]
+        self.rows = LegacyRows(self.ax, self.idents, len(ips), len(self.services), self.svc, self.svc_bits, self.allow,
+                               self.fw.default_allow)
+        self.touches = Touches(self.ax, self.rows, v.approx, self._svc_of, len(self.services)) if v.approx else None
         self.gov_eg = [c.governed and v._governs(c, "egress") for c in pods]
         self.gov_in = [c.governed and v._governs(c, "ingress") for c in pods]
         self.profiles: dict = {IP_PROFILE: self.ip_ends} if ips else {}
@@ -289,10 +258,11 @@ class Walk:
             for i in bits_of(pix.peer_ends[g] & self.all_pods):
                 self.inc[i].append(g)
 
-    def _pod_set(self, limit, only, more, less) -> tuple:
-        """(flow classes, differences per direction, first LIMIT (source, destination, slot) per direction)."""
-        counts = {more: 0, less: 0}
-        first: dict = {more: [], less: []}
+    def _pod_set(self, limit, only) -> tuple:
+        """(flow classes, differences per category, first LIMIT (source, destination, slot) per category)."""
+        self._counts = counts = {c: 0 for c in CATEGORIES}
+        self._first = first = {c: [] for c in CATEGORIES}
+        self._limit, self._only = limit, only
         n_pods = len(self.pix.pods)
         gov_in_mask = sum(1 << i for i, g in enumerate(self.gov_in) if g)
         open_in = self.all_ends ^ sum(1 << i for i in range(n_pods) if self.pix.sel[i][INGRESS])
@@ -301,8 +271,7 @@ class Walk:
             within = self.all_ends if self.gov_eg[s] else gov_in_mask
             if not within:
                 continue
-            name = self.names[s]
-            fw = self._fw(("src", name, self.gov_eg[s]), self.src_rules[name], self.dst_ends, within)
+            fw = self.rows.source(self.idents[s], within)
             eg_pols = tuple(self.pix.sel[s][EGRESS])
             for profile, members in self.profiles.items():
                 reach = within & members
@@ -314,7 +283,7 @@ class Walk:
                 ing = self._ingress_of_source(s, profile, open_in)
                 for t, (j, _) in enumerate(slots):
                     pol = ing[t] if eg is None else eg[t] & ing[t]
-                    self._compare(counts, first, limit, only, more, less, s, None, t, pol & reach, fw[j] & reach)
+                    self._compare(s, None, t, j, pol & reach, fw[j] & reach)
         ip_ends = self.ip_ends
         for d in range(n_pods):
             if not self.gov_in[d] or not ip_ends:
@@ -322,26 +291,33 @@ class Walk:
             profile = self.pod_profile[d]
             slots = self.slots(profile)
             checked += ip_ends.bit_count() * len(slots)
-            name = self.names[d]
-            fw = self._fw(("dst", name), self.dst_rules[name], self.src_ends, ip_ends)
+            fw = self.rows.destination(self.idents[d])
             ing = self._rules_allow(tuple(self.pix.sel[d][INGRESS]), INGRESS, profile)
             for t, (j, _) in enumerate(slots):
                 pol = ip_ends if ing is None else ing[t]
-                self._compare(counts, first, limit, only, more, less, None, d, t, pol, fw[j] & ip_ends)
+                self._compare(None, d, t, j, pol, fw[j])
         return checked, counts, first
 
-    @staticmethod
-    def _compare(counts, first, limit, only, more, less, s, d, t, pol: int, fw: int) -> None:
-        """Count the partners where POL and FW differ; keep the first ones (S or D is the fixed pod)."""
+    def _compare(self, s, d, t: int, j: int, pol: int, fw: int) -> None:
+        """Count the partners where POL and FW differ, by category; keep the first ones (S or D is the fixed pod)."""
         if pol == fw:
             return
-        for direction, m in ((more, pol & ~fw), (less, fw & ~pol)):
-            if not m or (only and direction != only):
+        less = fw & ~pol
+        reported = 0
+        if less and self.touches:
+            fixed = ("src", self.idents[s]) if d is None else ("dst", self.idents[d])
+            reported = less & self.touches.partners(*fixed, self.bits)[j]
+        limit, only = self._limit, self._only
+        if not (only and only != LESS):
+            self._counts[LESS] += less.bit_count()
+        for cat, m in ((MORE, pol & ~fw), (LESS, less ^ reported), (REPORTED, reported)):
+            if not m or (only and only != (MORE if cat == MORE else LESS)):
                 continue
-            counts[direction] += m.bit_count()
+            if cat != LESS:
+                self._counts[cat] += m.bit_count()
             if limit <= 0:
                 continue
-            box = first[direction]
+            box = self._first[cat]
             items = [((s, x, t) if d is None else (x, d, t)) for x in low_bits(m, limit)]
             if len(box) >= limit and items[0] > box[-1]:
                 continue
@@ -350,8 +326,8 @@ class Walk:
             del box[limit:]
 
     def difference_parts(self, item):
-        """(source class, destination class, service, named ports, firewall, policies) of a kept item."""
-        (_, _, _, k), sc, dc, _, fw, pol = item
+        """(source class, destination class, service, named ports, category) of a kept item."""
+        (_, _, _, k), sc, dc, _, cat = item
         profile = (True, dc.ports, dc.open_ports) if isinstance(dc, PodClass) else IP_PROFILE
         j, names = self.slots(profile)[k]
-        return sc, dc, self.services[j], names, fw, pol
+        return sc, dc, self.services[j], names, cat
