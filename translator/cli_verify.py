@@ -35,13 +35,18 @@ def _frontend_opts(f):
 @click.option("--from", "source_format", help="Ruleset input format (detected when omitted).")
 @click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
 @click.option("--no-approximations", "skip_approx", is_flag=True,
-              help="Do not compile the ruleset to count the compiler's approximations (faster on big rulesets).")
+              help="Do not compile the ruleset to find the compiler's approximations (faster on big rulesets); "
+                   "every less-permissive difference is then unreported.")
+@click.option("--strict", is_flag=True, help="Exit 1 on any difference, reported approximations too.")
 @_frontend_opts
 @click.pass_context
-def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, skip_approx, host, columns):
+def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, skip_approx, strict, host,
+           columns):
     """Prove that POLICIES implement RULES over every flow, or print counterexample flows.
 
-    Exit 0: equivalent; 1: they differ; 2: bad input."""
+    Exit 0: equivalent, or the only differences deny what the ruleset allows and the compiler reports them
+    as approximations; 1: a more-permissive or an unreported difference (--strict: any difference);
+    2: bad input."""
     from .inventory import load_inventory
     from .policyio import load_policies
     from .verify import verify as run
@@ -56,7 +61,7 @@ def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, rul
     except ValueError as exc:
         raise InputError(str(exc)) from None
     sys.stdout.write(out)
-    ctx.exit(0 if rep.equivalent else 1)
+    ctx.exit(rep.exit_code(strict))
 
 
 @click.command()

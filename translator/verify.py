@@ -336,7 +336,7 @@ class Verifier:
         pod_ips = any(getattr(c, "ip", None) for c in (d.src_class, d.dst_class))
         np = self.netpol(_world(d.src_class, d.dst_class), pod_ips).explain(f.src, f.dst, f.proto, f.port)
         if legacy is None:
-            by = "no legacy flow: the ends share no IP family"
+            by = "the absence of any legacy flow (the ends share no IP family)"
         else:
             by = f"rule {rule.ref}" if rule else f"the default ({self.rs.default})"
         fw = {"decision": "allow" if allowed else "deny",

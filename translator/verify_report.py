@@ -7,7 +7,7 @@ import json
 from .evaluate.endpoints import Ip, Pod
 from .inventory import NAME_LABEL
 from .model import proto_label
-from .verify import MORE, Difference, Report, Verifier, service_text
+from .verify import LESS, MORE, Difference, Report, Verifier, service_text
 from .verify_space import PodClass
 
 
@@ -60,7 +60,7 @@ def difference_dict(v: Verifier, d: Difference) -> dict:
     why = v.why(d)
     f = d.flow
     np = why["policies"]
-    return {"direction": d.direction,
+    return {"direction": d.direction, "reported": d.reported,
             "src": endpoint_dict(f.src, d.src_class), "dst": endpoint_dict(f.dst, d.dst_class),
             "protocol": proto_label(f.proto), "protocol_number": f.proto, "port": f.port,
             "service": service_text(f.proto, f.port),
@@ -88,11 +88,20 @@ def summary(rep: Report, n_policies: int) -> str:
     head = f"fw2np verify: ruleset {rep.ruleset} vs {n_policies} policies: "
     if rep.equivalent and rep.only:
         return head + f"no {rep.only} flow: {counts}{approx}"
-    if rep.equivalent:
+    if rep.verdict == "equivalent":
         return head + f"equivalent: {counts}{approx}"
+    if rep.verdict == "approximations":
+        return head + f"equivalent but for {rep.reported} reported approximations (deny more): {counts}{approx}"
     by = rep.by_direction
     return (head + f"NOT equivalent: {rep.differences} of {rep.checked} flow classes differ "
-            f"({by[MORE]} more permissive, {by['less-permissive']} less permissive){approx}")
+            f"({by[MORE]} more permissive, {by[LESS]} less permissive of which {rep.unreported} unreported){approx}")
+
+
+def difference_title(d: Difference) -> str:
+    if d.direction == MORE:
+        return "more-permissive (policies allow, ruleset denies)"
+    kind = "reported approximation" if d.reported else "unreported"
+    return f"less-permissive, {kind} (ruleset allows, policies deny)"
 
 
 def render_text(v: Verifier, rep: Report, n_policies: int) -> str:
@@ -104,10 +113,10 @@ def render_text(v: Verifier, rep: Report, n_policies: int) -> str:
         why = v.why(d)
         fw = why["firewall"]
         np = why["policies"]
-        word = "policies allow, ruleset denies" if d.direction == MORE else "ruleset allows, policies deny"
-        lines.append(f"{k}. {d.direction} ({word}): {endpoint_text(f.src, d.src_class)} -> "
+        lines.append(f"{k}. {difference_title(d)}: {endpoint_text(f.src, d.src_class)} -> "
                      f"{endpoint_text(f.dst, d.dst_class)} {f.service()}")
-        lines.append(f"   ruleset:  {fw['decision']} by {fw['by']}")
+        legacy = f" (legacy flow {fw['legacy_flow']})" if fw["legacy_flow"] else ""
+        lines.append(f"   ruleset:  {fw['decision']} by {fw['by']}{legacy}")
         lines.append(f"   policies: {'allow' if np['allowed'] else 'deny'}")
         lines += [f"     {ln}" for ln in side_lines(np)]
     return "\n".join(lines) + "\n"
@@ -116,9 +125,10 @@ def render_text(v: Verifier, rep: Report, n_policies: int) -> str:
 def render_json(v: Verifier, rep: Report, n_policies: int) -> str:
     doc = {"ruleset": rep.ruleset, "policies": n_policies, "only": rep.only,
            "equivalent": rep.equivalent if not rep.only else None,
-           "differs": not rep.equivalent,
+           "differs": not rep.equivalent, "verdict": rep.verdict,
            "flow_classes_checked": rep.checked, "classes": rep.classes,
            "approximations": rep.approximations,
-           "differences": {"total": rep.differences, **rep.by_direction},
+           "differences": {"total": rep.differences, **rep.by_direction,
+                           "less-permissive-reported": rep.reported, "less-permissive-unreported": rep.unreported},
            "counterexamples": [difference_dict(v, d) for d in rep.examples]}
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
