@@ -33,7 +33,7 @@ class AddressIndex:
     """Per rule side, the pod representatives and IP classes its set holds (independent of pod sets)."""
 
     def __init__(self, lf: LegacyFlows, rules: list, ips):
-        self.lf, self.fw, self.rules = lf, lf.fw, rules
+        self.fw = lf.fw
         self.line, self.n_ips = IpLine(ips), len(ips)
         self.ip_fam = {v: self.line.mask({v: [(0, TOP[v])]}) for v in (4, 6)}
         self.idents = [("workload", n) for n in sorted(lf.legacy) if lf.legacy[n]] + [UNKNOWN]
