@@ -120,3 +120,20 @@ def test_a_dual_stack_workload_needs_both_families():
                for f in result.findings)
     never_exceeds(rs, inv, result, [api, v4, OTHER, OUTSIDE], [Ip("192.0.2.1"), Ip("2001:db8:9::1")],
                   [(6, 80), (6, 81)])
+
+
+def test_a_protected_host_may_be_a_pod_without_legacy_addresses():
+    inv_text = ("namespaces:\n  a: {}\nworkloads:\n"
+                "  web: {namespace: a, labels: {app: web}, addresses: [10.0.1.0/24]}\n"
+                "  db: {namespace: a, labels: {app: db}}\n")
+    db = Pod.of("a", {"app": "db"})
+    wide = "protect 10.0.0.0/16\ndefault deny\n10 allow any -> 10.0.0.0/16 tcp/80\n"
+    rs, inv, result, np = run(wide, inv_text)
+    assert any(f.kind == "note" and "protected host" in f.message and "a/db" in f.message
+               for f in result.findings)
+    assert not np.allows(OUTSIDE, db, 6, 81)          # db may be the host: governed, secure side
+    never_exceeds(rs, inv, result, [WEB, db, OTHER, OUTSIDE], [Ip("10.0.2.5"), Ip("192.0.2.1")],
+                  [(6, 80), (6, 81)])
+    exact = "protect 10.0.1.0/24\ndefault deny\n10 allow any -> 10.0.1.0/24 tcp/80\n"
+    _, _, result, _ = run(exact, inv_text)
+    assert not [f for f in result.findings if "protected host" in f.message]

@@ -214,7 +214,13 @@ class Synth:
             return {a.index for a in self.uni.atoms if a.governed}
         # secure side: a class that may be the protected host is governed
         region, _ = self.uni.denote(self.resolver.address(self.rs.protects).upper, full=False)
-        return {a.index for a in self.uni.atoms if a.governed and a.point in region}
+        out = {a.index for a in self.uni.atoms if a.governed and a.point in region}
+        unknown = [a for a in self.uni.atoms if a.index in out and not a.legacy]
+        if unknown:
+            self.findings.append(Finding(
+                "note", f"the protected host's addresses may be those of pods without legacy addresses: the "
+                        f"ruleset governs {_names(unknown)} too (name the host's workload in the inventory)"))
+        return out
 
     def build(self) -> list[dict]:
         per_ns: dict[str, list[dict]] = {}
