@@ -107,6 +107,8 @@ class Universe:
         self.present = {f: IntervalSet((a.point, a.point) for a in self.atoms if self.addresses(a) & whole)
                         for f, whole in FAMILIES.items()}
         self.family_endpoints = {f: (self.external & FAMILIES[f]) | self.present[f] for f in FAMILIES}
+        self.concrete_endpoints = (ALL_IP - self.workload_ips) | IntervalSet(
+            (a.point, a.point) for a in self.atoms if a.legacy)
 
     def addresses(self, a: Atom) -> IntervalSet:
         """The addresses pods of A may have: the legacy ones, else any unknown one."""
@@ -166,28 +168,37 @@ class Universe:
                 k += 1
         return [seen[i] for i in sorted(seen)]
 
-    def denote(self, s: IntervalSet, full: bool, family: int | None = None,
-               whole: bool = False) -> tuple[IntervalSet, list[Atom]]:
+    def denote(self, s: IntervalSet, full: bool, family: int | None = None) -> tuple[IntervalSet, list[Atom]]:
         """Endpoints denoted by address set S in FAMILY, and the pod classes only partly in S.
 
         full: a pod class needs all its addresses of FAMILY in S (else any one will do).
-        FAMILY None: the union over both families.  WHOLE: pods without legacy addresses
-        only when S holds all they may have (lint's reading of the rules as address sets)."""
+        FAMILY None: the union over both families."""
         cache = self.__dict__.setdefault("_denoted", {})
-        key = (s, full, family, whole)
+        key = (s, full, family)
         if key not in cache:
             if family is None:
-                parts = [self.denote(s, full, f, whole) for f in FAMILIES]
+                parts = [self.denote(s, full, f) for f in FAMILIES]
                 partial = {a.index: a for _, p in parts for a in p}
                 cache[key] = (parts[0][0] | parts[1][0], [partial[i] for i in sorted(partial)])
             else:
-                cache[key] = self._denote(s & FAMILIES[family], full, family, whole)
+                cache[key] = self._denote(s & FAMILIES[family], full, family)
         endpoints, partial = cache[key]
         return endpoints, list(partial)
 
-    def _denote(self, s: IntervalSet, full: bool, family: int, whole: bool) -> tuple[IntervalSet, list[Atom]]:
+    def concrete(self, s: IntervalSet, full: bool) -> tuple[IntervalSet, list[Atom]]:
+        """Lint's reading of address set S: its addresses as they are, but a workload's legacy
+        addresses, which stand for its pod class (full: all of them in S, else any one)."""
+        points, partial = [], []
+        for a in self._touched(s):
+            if not full or (a.legacy & s) == a.legacy:
+                points.append(a.point)
+            else:
+                partial.append(a)
+        return (s - self.workload_ips) | IntervalSet((p, p) for p in points), partial
+
+    def _denote(self, s: IntervalSet, full: bool, family: int) -> tuple[IntervalSet, list[Atom]]:
         present = self.present[family]
-        if not (full or whole) and s & self.cluster:
+        if not full and s & self.cluster:
             return (s & self.external) | present, []   # a deny on the cluster's CIDRs may hit any pod
         unknown = self.unknown & FAMILIES[family]
         inside = unknown & s
@@ -202,7 +213,7 @@ class Universe:
                 points.append(a.point)
             else:
                 partial.append(a)
-        if inside and not (whole and inside != unknown):
+        if inside:
             pods = [a for a in self.atoms if not a.legacy and a.point in present]
             if not full or inside == unknown:
                 points += [a.point for a in pods]
@@ -273,11 +284,10 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
                   family: int | None = None) -> CRules:
     """Each rule's match set in FAMILY's legacy flows, resolved to the secure (or optimistic) side.
 
-    FAMILY None: lint's view, the union over both families with pods without legacy
-    addresses taken only by sets that hold all they may have (no flow decision rests on it)."""
+    FAMILY None: lint's view (`Universe.concrete`), the legacy flows as they are."""
     out = CRules()
     out.end = uni.end
-    endpoints = uni.endpoints if family is None else uni.family_endpoints[family]
+    endpoints = uni.concrete_endpoints if family is None else uni.family_endpoints[family]
     gaps = IntervalSet([(0, uni.end)]) - endpoints   # no endpoint: a sweep need not stop there
     holes = out.holes = ([lo for lo, _ in gaps.iv], gaps.iv)
     edges: dict[IntervalSet, tuple] = {}    # a side's sweep edges, made once per distinct side
@@ -291,7 +301,8 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
         sides, partial = [], {}
         for side, expr in (("src", r.src), ("dst", r.dst)):
             b = resolver.address(expr)
-            s, part = uni.denote(b.lower if sure else b.upper, sure, family, whole=family is None)
+            s, part = (uni.concrete(b.lower if sure else b.upper, sure) if family is None
+                       else uni.denote(b.lower if sure else b.upper, sure, family))
             sides.append(s)
             if part:
                 partial[side] = part
