@@ -108,8 +108,8 @@ class AerleonSide:
 def time_fw2np(workdir: str) -> dict:
     """Parse and convert the accept-only ruleset written in WORKDIR (what aerleon also reads)."""
     from translator.frontends import rules
-    from translator.inventory import parse_inventory
-    from translator.synth import convert
+    from translator.model.inventory import parse_inventory
+    from translator.compiler.synth import convert
 
     d = Path(workdir)
     t = time.perf_counter()

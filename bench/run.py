@@ -34,9 +34,9 @@ def _peak_mb() -> float:
 def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> dict:
     """Generate, parse (both languages), convert and render one size; figures as a dict."""
     from translator.frontends import iptables, rules
-    from translator.inventory import parse_inventory
-    from translator.output import write_docs
-    from translator.synth import convert
+    from translator.model.inventory import parse_inventory
+    from translator.io.manifests import write_docs
+    from translator.compiler.synth import convert
 
     g = generate.generate(n, workloads, deny, seed)
     paths = generate.write(g, workdir)
@@ -81,8 +81,8 @@ def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> di
 def verify_size(workdir: str) -> dict:
     """Verify the policies written by one_size against the ruleset; figures as a dict."""
     from translator.frontends import rules
-    from translator.inventory import parse_inventory
-    from translator.verify import verify
+    from translator.model.inventory import parse_inventory
+    from translator.verify.core import verify
 
     rs = rules.parse(Path(workdir, "rules.fw").read_text(), "rules.fw")
     inv = parse_inventory(Path(workdir, "inventory.yaml").read_text(), "inventory.yaml")

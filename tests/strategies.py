@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from translator.evaluate import Ip, Pod
 from translator.frontends.rules import parse
-from translator.inventory import parse_inventory
+from translator.model.inventory import parse_inventory
 
 NAMESPACES = ["ns-a", "ns-b", "ns-c"]
 # legacy address blocks, one per workload slot: IPv4-only, IPv6-only and dual-stack workloads

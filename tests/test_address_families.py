@@ -7,8 +7,8 @@ the NetworkPolicy evaluator for the output, `LegacyFlows` for the concrete legac
 from translator.evaluate import Ip, NetpolEvaluator, Pod
 from translator.evaluate.concrete import LegacyFlows
 from translator.frontends.rules import parse
-from translator.inventory import parse_inventory
-from translator.synth import convert
+from translator.model.inventory import parse_inventory
+from translator.compiler.synth import convert
 
 WEB_DB_V6 = """\
 namespaces:

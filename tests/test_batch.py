@@ -15,8 +15,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from translator.batch import run_batch
-from translator.cli import cli
+from translator.batch.run import run_batch
+from translator.cli.main import cli
 
 from .conftest import ROOT, SAMPLES
 

@@ -10,7 +10,7 @@ from bench import generate
 from bench.run import fit_exponent
 from translator.evaluate import FirewallEvaluator, Ip
 from translator.frontends import iptables, rules
-from translator.inventory import parse_inventory
+from translator.model.inventory import parse_inventory
 
 
 def _rules_tree(records: list) -> Tree:
@@ -202,7 +202,7 @@ def test_iptables_fast_path_never_disagrees_with_lark(lines):
 def test_size_bound_fails_early_with_a_clear_message(monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    from translator.cli import cli
+    from translator.cli.main import cli
 
     g = generate.generate(50, workloads=5, seed=2)
     paths = generate.write(g, tmp_path)

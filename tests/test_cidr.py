@@ -5,8 +5,8 @@ import ipaddress
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translator.cidr import ip_blocks
-from translator.space import IntervalSet
+from translator.compiler.ipblocks import ip_blocks
+from translator.model.space import IntervalSet
 
 # addresses around a few /8, /16 and /24 edges, so that cuts and shared subtrees matter
 EDGES = [0x0A000000, 0x0A00FF00, 0x0A010000, 0x22000000, 0x22D8A000, 0x22FFFFF0, 0x23000000, 0xC0A80000]

@@ -8,13 +8,13 @@ import yaml
 from click.testing import CliRunner
 
 from translator import __version__
-from translator.cli import cli
+from translator.cli.main import cli
 from translator.errors import Loc
-from translator.inventory import parse_inventory
-from translator.k8snames import is_dns_subdomain
-from translator.model import AddrExpr, AnyAddr, Net, Rule, Ruleset, Svc
-from translator.output import to_yaml
-from translator.synth import convert
+from translator.model.inventory import parse_inventory
+from translator.model.names import is_dns_subdomain
+from translator.model.ruleset import AddrExpr, AnyAddr, Net, Rule, Ruleset, Svc
+from translator.io.manifests import to_yaml
+from translator.compiler.synth import convert
 
 from .conftest import ROOT, SAMPLES
 

@@ -4,8 +4,8 @@ import ipaddress
 
 from translator.evaluate import FirewallEvaluator, Ip, NetpolEvaluator, Pod
 from translator.frontends.rules import parse
-from translator.inventory import parse_inventory
-from translator.synth import convert
+from translator.model.inventory import parse_inventory
+from translator.compiler.synth import convert
 
 # the outside world, minus the internal ranges and a piece of the pod CIDR: the ipBlocks must not reach pods
 RULES = """\
@@ -106,8 +106,8 @@ def test_no_pod_cidr_is_said_once():
 
 
 def test_reverse_names_the_pod_cidr():
-    from translator.reverse import build_table
-    from translator.reverse_formats import render_table
+    from translator.reverse.table import build_table
+    from translator.reverse.formats import render_table
 
     policies = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                  "metadata": {"name": "out", "namespace": "shop"},

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 
 from translator.evaluate import FirewallEvaluator, NetpolEvaluator
-from translator.synth import convert
+from translator.compiler.synth import convert
 
 from .strategies import FLOW_SERVICES, endpoints, governed, load, scenarios
 

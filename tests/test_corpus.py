@@ -4,8 +4,8 @@ import pytest
 
 from translator.errors import InputError
 from translator.frontends import load
-from translator.inventory import parse_inventory
-from translator.synth import convert
+from translator.model.inventory import parse_inventory
+from translator.compiler.synth import convert
 
 from .conftest import CORPUS
 

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 
 from translator.evaluate import FirewallEvaluator
 from translator.evaluate.endpoints import Pod
-from translator.space import V6_BASE
-from translator.synth import Synth
+from translator.model.space import V6_BASE
+from translator.compiler.synth import Synth
 
 from .strategies import FLOW_SERVICES, endpoints, load, scenarios
 

@@ -4,8 +4,8 @@ import pytest
 
 from translator.evaluate import FirewallEvaluator, Ip, Pod
 from translator.frontends.rules import parse
-from translator.inventory import parse_inventory
-from translator.model import (
+from translator.model.inventory import parse_inventory
+from translator.model.ruleset import (
     AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref, Rule, Ruleset, ServiceDef, Svc, Unresolved,
 )
 from translator.errors import Loc

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from translator.cli import cli
+from translator.cli.main import cli
 from translator.errors import InputError
 from translator.evaluate.endpoints import Ip
-from translator.explain import parse_flow
-from translator.inventory import parse_inventory
+from translator.verify.explain import parse_flow
+from translator.model.inventory import parse_inventory
 
 ROOT = Path(__file__).resolve().parents[1]
 V = ROOT / "samples" / "verify"

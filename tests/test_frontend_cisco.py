@@ -9,10 +9,10 @@ import pytest
 from translator.errors import InputError
 from translator.frontends import cisco_asa, cisco_ios, detect, read_text
 from translator.frontends.cisco_common import mask_bits, port_ranges, wildcard_nets
-from translator.inventory import load_inventory
-from translator.model import ALLOW, DENY
-from translator.resolve import Resolver
-from translator.synth import convert
+from translator.model.inventory import load_inventory
+from translator.model.ruleset import ALLOW, DENY
+from translator.model.resolve import Resolver
+from translator.compiler.synth import convert
 
 from .secure import decide, ip
 

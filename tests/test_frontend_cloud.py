@@ -12,10 +12,10 @@ from translator.errors import InputError
 from translator.evaluate.endpoints import Ip
 from translator.evaluate.firewall import FirewallEvaluator
 from translator.frontends import aws_nacl, azure_nsg, gcp
-from translator.frontends.jsonsrc import parse_json
-from translator.inventory import parse_inventory
-from translator.model import ALLOW, DENY, AnyAddr, Net, Svc, Unresolved
-from translator.synth import convert
+from translator.io.jsonsrc import parse_json
+from translator.model.inventory import parse_inventory
+from translator.model.ruleset import ALLOW, DENY, AnyAddr, Net, Svc, Unresolved
+from translator.compiler.synth import convert
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from translator.cli import cli
+from translator.cli.main import cli
 from translator.errors import InputError
 from translator.evaluate.endpoints import Ip
 from translator.evaluate.firewall import FirewallEvaluator
 from translator.frontends import csv_rules
-from translator.inventory import parse_inventory
-from translator.model import ALLOW, DENY, AnyAddr, Unresolved
-from translator.synth import convert
+from translator.model.inventory import parse_inventory
+from translator.model.ruleset import ALLOW, DENY, AnyAddr, Unresolved
+from translator.compiler.synth import convert
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from translator.errors import InputError
 from translator.frontends import detect, iptables, read_text
-from translator.inventory import load_inventory
-from translator.model import ALLOW, DENY
-from translator.resolve import Resolver
-from translator.space import svc_range
-from translator.synth import convert
+from translator.model.inventory import load_inventory
+from translator.model.ruleset import ALLOW, DENY
+from translator.model.resolve import Resolver
+from translator.model.space import svc_range
+from translator.compiler.synth import convert
 
 from .secure import decide, ip
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from translator.errors import InputError
 from translator.frontends import FRONTENDS, _module, detect
-from translator.inventory import parse_inventory
-from translator.policyio import load_policy_text
-from translator.synth import convert
+from translator.model.inventory import parse_inventory
+from translator.model.policies import load_policy_text
+from translator.compiler.synth import convert
 
 from .conftest import CORPUS, SAMPLES
 

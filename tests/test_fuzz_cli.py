@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from translator.cli import cli
+from translator.cli.main import cli
 
 from .conftest import ROOT, SAMPLES
 from .test_fuzz import mutated, seed_text
@@ -56,7 +56,7 @@ def test_every_command_with_random_bytes(tmp_path_factory, command, data):
 
 
 def test_internal_errors_are_one_line_without_debug(monkeypatch):
-    import translator.synth as synth
+    import translator.compiler.synth as synth
 
     def boom(*_a, **_k):
         raise ZeroDivisionError("simulated bug")

@@ -3,7 +3,7 @@
 import pytest
 
 from translator.errors import InputError
-from translator.inventory import NAME_LABEL, parse_inventory
+from translator.model.inventory import NAME_LABEL, parse_inventory
 
 GOOD = """\
 cluster:

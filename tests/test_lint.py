@@ -9,13 +9,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translator.cli import cli
+from translator.cli.main import cli
 from translator.evaluate.concrete import LegacyFlows
 from translator.frontends.rules import parse
-from translator.inventory import parse_inventory
-from translator.lint import lint
-from translator.lint_regions import box, box_minus
-from translator.space import IntervalSet
+from translator.model.inventory import parse_inventory
+from translator.lint.checks import lint
+from translator.lint.regions import box, box_minus
+from translator.model.space import IntervalSet
 
 from .conftest import SAMPLES
 from .strategies import FLOW_SERVICES, endpoints, load, scenarios

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from translator.evaluate.endpoints import Ip, Pod
 from translator.evaluate.firewall import FirewallEvaluator
 from translator.frontends.rules import parse
-from translator.inventory import Inventory, Workload
-from translator.model import (
+from translator.model.inventory import Inventory, Workload
+from translator.model.ruleset import (
     AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref, Rule, Ruleset, ServiceDef, Svc, Unresolved,
 )
 from translator.errors import Loc
-from translator.render_rules import render
-from translator.resolve import Resolver
+from translator.reverse.render import render
+from translator.model.resolve import Resolver
 
 LOC = Loc("<test>", 1, 1)
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

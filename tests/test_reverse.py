@@ -12,19 +12,19 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translator.cli import cli
+from translator.cli.main import cli
 from translator.evaluate.endpoints import Ip, Pod
 from translator.evaluate.firewall import FirewallEvaluator
 from translator.evaluate.netpol import NetpolEvaluator
 from translator.frontends.rules import parse
-from translator.inventory import load_inventory, parse_inventory
-from translator.model import AddrExpr, Net, Rule, Ruleset, Svc
+from translator.model.inventory import load_inventory, parse_inventory
+from translator.model.ruleset import AddrExpr, Net, Rule, Ruleset, Svc
 from translator.errors import Loc
-from translator.policyio import load_policies, load_policy_text
-from translator.reverse import build_table
-from translator.reverse_formats import FORMATS, render_table, to_csv
-from translator.reverse_rules import reverse_rules
-from translator.synth import convert
+from translator.model.policies import load_policies, load_policy_text
+from translator.reverse.table import build_table
+from translator.reverse.formats import FORMATS, render_table, to_csv
+from translator.reverse.rules import reverse_rules
+from translator.compiler.synth import convert
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "samples" / "policies"

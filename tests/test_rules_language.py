@@ -4,9 +4,9 @@ import pytest
 
 from translator.errors import InputError
 from translator.frontends.rules import parse
-from translator.model import ICMP, SCTP, TCP, UDP, AnyAddr, Net, Ref, Svc
-from translator.resolve import Resolver
-from translator.space import ip_range, svc_range
+from translator.model.ruleset import ICMP, SCTP, TCP, UDP, AnyAddr, Net, Ref, Svc
+from translator.model.resolve import Resolver
+from translator.model.space import ip_range, svc_range
 
 FULL = """\
 # a comment line

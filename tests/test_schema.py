@@ -13,13 +13,13 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import given, settings
 
-from translator.cli import cli
+from translator.cli.main import cli
 from translator.errors import Loc
 from translator.frontends import load as load_file
-from translator.inventory import parse_inventory
-from translator.model import AddrExpr, Net, Rule, Ruleset, Svc
-from translator.output import render
-from translator.synth import convert
+from translator.model.inventory import parse_inventory
+from translator.model.ruleset import AddrExpr, Net, Rule, Ruleset, Svc
+from translator.io.manifests import render
+from translator.compiler.synth import convert
 
 from .conftest import SAMPLES
 from .strategies import load, scenarios

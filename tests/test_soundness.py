@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from translator.evaluate import FirewallEvaluator, NetpolEvaluator
 from translator.evaluate.concrete import LegacyFlows
-from translator.model import AddrExpr, Condition, Svc, Unresolved
-from translator.synth import convert
+from translator.model.ruleset import AddrExpr, Condition, Svc, Unresolved
+from translator.compiler.synth import convert
 
 from .strategies import FLOW_SERVICES, endpoints, governed, load, scenarios
 

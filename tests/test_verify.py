@@ -12,17 +12,17 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translator.cli import cli
+from translator.cli.main import cli
 from translator.evaluate.concrete import LegacyFlows
 from translator.evaluate.endpoints import Ip, Pod
 from translator.evaluate.firewall import FirewallEvaluator
 from translator.evaluate.netpol import NetpolEvaluator
 from translator.frontends.rules import parse
-from translator.inventory import parse_inventory
-from translator.policyio import load_policies
-from translator.synth import convert
-from translator.verify import LESS, MORE, verify
-from translator.verify_report import difference_dict
+from translator.model.inventory import parse_inventory
+from translator.model.policies import load_policies
+from translator.compiler.synth import convert
+from translator.verify.core import LESS, MORE, verify
+from translator.verify.report import difference_dict
 
 from . import strategies
 

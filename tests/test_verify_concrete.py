@@ -11,14 +11,14 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from translator.cli import cli
+from translator.cli.main import cli
 from translator.evaluate.concrete import LegacyFlows, address_text
 from translator.evaluate.endpoints import Ip, Pod
 from translator.frontends.rules import parse
-from translator.inventory import parse_inventory
-from translator.model import AddrExpr, Unresolved
-from translator.synth import convert
-from translator.verify import LESS, MORE, METHODS, Verifier, verify
+from translator.model.inventory import parse_inventory
+from translator.model.ruleset import AddrExpr, Unresolved
+from translator.compiler.synth import convert
+from translator.verify.core import LESS, MORE, METHODS, Verifier, verify
 
 from .test_verify import load as load_scenario
 from .test_verify import mutants, scenario

@@ -12,10 +12,10 @@ from translator.evaluate.concrete import LegacyFlows
 from translator.evaluate.endpoints import Ip, Pod
 from translator.evaluate.netpol import NetpolEvaluator
 from translator.frontends.rules import parse
-from translator.inventory import parse_inventory
-from translator.synth import convert
-from translator.verify import MORE, verify
-from translator.verify_report import difference_dict
+from translator.model.inventory import parse_inventory
+from translator.compiler.synth import convert
+from translator.verify.core import MORE, verify
+from translator.verify.report import difference_dict
 
 
 def report(rs, inv, pols, method, limit=10**6):

@@ -1,7 +1,8 @@
 """Brute-force reference evaluators for single flows.
 
-They share no set algebra with the compiler (space, semantics, resolve, cidr,
-selectors, synth) so that they can catch its bugs.
+They share no set algebra with the compiler so that they can catch its bugs:
+they may import errors, model.ruleset and model.inventory, never model.space,
+model.resolve or compiler/.
 """
 
 from .endpoints import Endpoint, Ip, Pod

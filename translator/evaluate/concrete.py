@@ -34,8 +34,8 @@ from bisect import bisect_right
 
 import netaddr
 
-from ..model import ALLOW, AddrExpr, Net, Rule, Ruleset
-from ..inventory import Inventory
+from ..model.ruleset import ALLOW, AddrExpr, Net, Rule, Ruleset
+from ..model.inventory import Inventory
 from .endpoints import Endpoint, Ip, Pod
 from .firewall import OPTIMISTIC, SECURE, FirewallEvaluator, parse_range
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import netaddr
 
-from ..inventory import Inventory, Workload
-from ..model import ALLOW, AddrExpr, AnyAddr, Net, Ref, Rule, Ruleset, Svc, Unresolved
+from ..model.inventory import Inventory, Workload
+from ..model.ruleset import ALLOW, AddrExpr, AnyAddr, Net, Ref, Rule, Ruleset, Svc, Unresolved
 from .endpoints import Endpoint, Ip, Pod
 
 SECURE, OPTIMISTIC = "secure", "optimistic"

@@ -1,16 +1,18 @@
-"""Frontends: one per input dialect, each producing `model.Ruleset`s.
+"""Frontends: one per input dialect, each producing `model.ruleset.Ruleset`s.
 
 A frontend is a module with `NAME`, `detect(text, path) -> int` (confidence,
 0 = not mine) and `load(text, path, **options) -> list[Ruleset]`.
+
+May import: errors, limits, io, model.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from pathlib import Path
 
 from ..errors import InputError, Loc
-from ..model import Ruleset
+from ..io.text import read_text
+from ..model.ruleset import Ruleset
 
 FRONTENDS = ["rules", "iptables", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv-rules"]
 
@@ -20,25 +22,6 @@ ALIASES = {"csv": "csv-rules", "asa": "cisco-asa", "ios": "cisco-ios", "nsg": "a
 
 def _module(name: str):
     return import_module(f"{__name__}.{name.replace('-', '_')}")
-
-
-def read_text(path: str) -> str:
-    """Read an input file as text, with a clear error if it is not."""
-    from ..limits import bound
-
-    limit = bound("MAX_INPUT_BYTES", 1 << 30)
-    try:
-        p = Path(path)
-        if p.is_file() and p.stat().st_size > limit:
-            raise InputError(f"input is larger than {limit} bytes (bound FW2NP_MAX_INPUT_BYTES)", Loc(path))
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read input: {exc.strerror}", Loc(path)) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError("input is not UTF-8 text", Loc(path, line)) from None
 
 
 def detect(text: str, path: str) -> str:

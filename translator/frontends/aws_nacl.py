@@ -10,11 +10,11 @@ stateful and unordered, not a first-match ruleset.
 from __future__ import annotations
 
 from ..errors import Warning_
-from ..model import (
+from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TYPE_PROTOCOLS, AddrExpr, Condition, Rule, Ruleset, Svc,
     proto_label,
 )
-from .jsonsrc import Doc, host_side, looks_like_json, port_svc, to_net, with_loc
+from ..io.jsonsrc import Doc, host_side, looks_like_json, port_svc, to_net, with_loc
 
 NAME = "aws-nacl"
 LAST = 32767

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 
 from ..errors import Warning_
-from ..model import (
+from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, TCP, UDP, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc, Unresolved,
 )
-from .jsonsrc import Doc, host_side, looks_like_json, port_svc, to_net, with_loc
+from ..io.jsonsrc import Doc, host_side, looks_like_json, port_svc, to_net, with_loc
 
 NAME = "azure-nsg"
 
@@ -176,7 +176,7 @@ class _Nsg:
 
     def default_rules(self) -> list[dict]:
         """The documented default rules, when the export does not list them."""
-        from ..yamlio import LDict
+        from ..io.yamlio import LDict
 
         out = []
         for name, prio, direction, access, src, dst in DEFAULT_RULES:

@@ -15,11 +15,11 @@ import netaddr
 from lark import Lark
 
 from ..errors import InputError, Loc, Warning_
-from ..model import (
+from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TCP, UDP, AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref,
     Rule, Ruleset, Svc, Unresolved, proto_label,
 )
-from ..resources import lalr_parser
+from ..io.resources import lalr_parser
 from .cisco_common import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, mask_bits, net_text, port_number,
     port_ranges, port_svcs,

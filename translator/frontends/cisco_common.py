@@ -6,7 +6,7 @@ import netaddr
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..errors import InputError, Loc, line_of
-from ..model import ICMP, ICMPV6, PROTO_NAMES, SCTP, TCP, UDP, Net, Svc, port_domain, proto_label
+from ..model.ruleset import ICMP, ICMPV6, PROTO_NAMES, SCTP, TCP, UDP, Net, Svc, port_domain, proto_label
 
 # Cisco keyword names of TCP/UDP ports (IOS and ASA use the same list).
 TCP_PORTS = {

@@ -13,8 +13,8 @@ import netaddr
 from lark import Lark
 
 from ..errors import InputError, Loc, Warning_
-from ..model import ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, AddrExpr, AnyAddr, Condition, Net, Rule, Ruleset, Svc, Unresolved
-from ..resources import lalr_parser
+from ..model.ruleset import ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, AddrExpr, AnyAddr, Condition, Net, Rule, Ruleset, Svc, Unresolved
+from ..io.resources import lalr_parser
 from .cisco_common import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, port_number, port_ranges, port_svcs,
     wildcard_nets,

@@ -15,11 +15,11 @@ import io
 import re
 
 from ..errors import InputError, Loc, Warning_, line_of
-from ..model import (
+from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, PROTO_NAMES, TCP, UDP, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc,
     Unresolved,
 )
-from .jsonsrc import port_svc, to_net, with_loc
+from ..io.jsonsrc import port_svc, to_net, with_loc
 
 NAME = "csv-rules"
 FIELDS = {

@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import Loc, Warning_
-from ..model import (
+from ..model.ruleset import (
     ALLOW, DENY, PORT_PROTOCOLS, PROTO_NAMES, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc, Unresolved,
     proto_label,
 )
-from ..resolve import Bounds, Resolver
-from ..space import ALL_IP, FULL_SVC, IntervalSet, split_svc
-from .jsonsrc import Doc, host_side, looks_like_json, port_svc, restrict, to_net, with_loc
+from ..model.resolve import Bounds, Resolver
+from ..model.space import ALL_IP, FULL_SVC, IntervalSet, split_svc
+from ..io.jsonsrc import Doc, host_side, looks_like_json, port_svc, restrict, to_net, with_loc
 
 NAME = "gcp"
 GOTO = "goto_next"

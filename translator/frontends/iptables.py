@@ -20,12 +20,12 @@ from lark import Lark, Tree
 from lark.exceptions import UnexpectedInput
 
 from ..errors import InputError, Loc, Warning_, line_of
-from ..model import (
+from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, PROTO_NAMES, AddrExpr, AnyAddr, Condition, Net, Rule,
     Ruleset, Svc, Unresolved, port_domain, proto_label,
 )
-from ..resources import lalr_parser
-from ..space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto
+from ..io.resources import lalr_parser
+from ..model.space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto
 from .cisco_common import net_text, syntax_error
 from .rules import IPV4, ipv4_int, ipv4_text
 

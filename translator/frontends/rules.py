@@ -11,12 +11,12 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..errors import InputError, Loc, Warning_, line_of
-from ..model import (
+from ..model.ruleset import (
     PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, AddrExpr, AddressDef, AnyAddr, Condition,
     Net, Ref, Rule, Ruleset, ServiceDef, Svc, port_domain,
 )
-from ..resolve import check_references
-from ..resources import lalr_parser
+from ..model.resolve import check_references
+from ..io.resources import lalr_parser
 
 NAME = "rules"
 ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "redirect": 5, "echo-request": 8,

@@ -1,0 +1,345 @@
+"""Batch conversion: every export under a directory, in parallel, with a report.
+
+Each input file is converted on its own (a bad file never stops the batch);
+every manifest is written atomically, so an interrupted run leaves only whole
+files and a rerun finishes the job.  report.json / report.html are written
+last; timings live only under the "timing" key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, Loc
+
+from .. import limits
+from ..limits import TimeLimit
+
+LAYOUTS = ("per-input", "per-namespace")
+REPORT_FILES = ("report.json", "report.html")
+
+
+@dataclass
+class Job:
+    rel: str
+    path: str
+    outdir: str
+    inventory: str
+    layout: str
+    host: str | None = None
+    source_format: str | None = None
+    options: dict = field(default_factory=dict)
+    host_map: str | None = None  # a hosts.yaml found beside the file
+
+
+def find_inputs(input_dir: str, skip: list[str] = (), exclude: list[str] = ()) -> list[tuple[str, str]]:
+    """[(relative posix path, path)] of every non-hidden file under INPUT_DIR, sorted."""
+    root = Path(input_dir)
+    skipped = {Path(p).resolve() for p in skip if p}
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and (Path(dirpath) / d).resolve() not in skipped)
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            rel = p.relative_to(root).as_posix()
+            if name.startswith(".") or p.resolve() in skipped or any(fnmatch.fnmatch(rel, g) for g in exclude):
+                continue
+            if name in INVENTORY_NAMES + HOST_MAP_NAMES:
+                continue
+            out.append((rel, str(p)))
+    return sorted(out)
+
+
+INVENTORY_NAMES = ("inventory.yaml", "inventory.yml")
+HOST_MAP_NAMES = ("hosts.yaml", "hosts.yml")
+
+
+def nearest(path: str, root: str, names) -> str | None:
+    """The first of NAMES found beside PATH or in a folder above it, up to ROOT."""
+    top = Path(root).resolve()
+    d = Path(path).resolve().parent
+    while True:
+        for n in names:
+            if (d / n).is_file():
+                return str(d / n)
+        if d == top or top not in d.parents:
+            return None
+        d = d.parent
+
+
+def is_manifest(text: str) -> bool:
+    """Kubernetes manifests (policies, lists) are outputs, not firewall exports."""
+    return bool(re.search(r"^\s*apiVersion:\s*\S+", text, re.M) and re.search(r"^\s*kind:\s*\S+", text, re.M))
+
+
+def load_host_map(path: str, inv) -> list[tuple[str, str]]:
+    """[(glob, workload)] from a YAML mapping; InputError with the line on bad entries."""
+    from ..io.text import read_text
+    from ..io.yamlio import load_all, loc_of
+
+    docs = [d for d in load_all(read_text(path), path) if d is not None]
+    if len(docs) != 1 or not isinstance(docs[0], dict):
+        raise InputError("the host map must be one YAML mapping: path glob -> inventory workload", Loc(path, 1))
+    out = []
+    for glob, wl in docs[0].items():
+        if not isinstance(glob, str) or not isinstance(wl, str) or wl not in inv.workloads:
+            raise InputError(f"host map: {glob!r} -> {wl!r}: the value must name an inventory workload",
+                             loc_of(docs[0], glob, Loc(path, 1)))
+        out.append((glob, wl))
+    return out
+
+
+def host_for(rel: str, host_map: list[tuple[str, str]], base: str | None = None) -> str | None:
+    """The workload of the first glob matching REL (or its file name; or its path from BASE's folder)."""
+    names = [rel, Path(rel).name]
+    for glob, wl in host_map:
+        if any(fnmatch.fnmatch(n, glob) for n in names):
+            return wl
+    return None
+
+
+_INVENTORIES: dict = {}
+
+
+def _inventory(path: str):
+    from ..model.inventory import load_inventory
+
+    if path not in _INVENTORIES:
+        _INVENTORIES[path] = load_inventory(path)
+    return _INVENTORIES[path]
+
+
+def _slug(names: list[str]) -> list[str]:
+    from ..model.names import dns_name
+
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        s = dns_name(n or "ruleset", 63)
+        seen[s] = seen.get(s, 0) + 1
+        out.append(s if seen[s] == 1 else f"{s}-{seen[s]}")
+    return out
+
+
+def convert_file(job: Job) -> dict:
+    """Convert one input file; a record for the report (never raises on bad input)."""
+    from ..cli.main import frontend_options
+    from ..frontends import detect, load
+    from ..io.text import read_text
+    from ..lint.checks import lint
+    from ..io.manifests import write_docs, write_per_namespace
+    from ..compiler.synth import convert
+
+    t0 = time.perf_counter()
+    rec: dict = {"path": job.rel, "status": "ok", "format": job.source_format}
+    alarm = _start_alarm()
+    try:
+        text = read_text(job.path)
+        if not job.source_format and is_manifest(text):
+            rec.update(status="skipped", reason="a Kubernetes manifest, not a firewall export")
+            rec["seconds"] = round(time.perf_counter() - t0, 4)
+            return rec
+        if not job.inventory:
+            raise InputError("no inventory for this file: put an inventory.yaml beside it (or above it) "
+                             "or pass --inventory", Loc(job.path))
+        inv = _inventory(job.inventory)
+        if job.host is None and job.host_map:
+            job.host = host_for(job.rel, load_host_map(job.host_map, inv), job.host_map)
+        if not job.source_format:
+            rec["format"] = detect(text, job.path)
+        opts = dict(job.options, **frontend_options(inv, job.host, job.options.get("columns")))
+        rulesets = load(job.path, rec["format"], **opts)
+        if not rulesets:
+            raise InputError("no ruleset found in the input", Loc(job.path))
+        converted = [(rs, convert(rs, inv)) for rs in rulesets]
+        rec["rulesets"] = []
+        base = Path(job.outdir) / job.rel
+        slugs = _slug([rs.name for rs in rulesets])
+        for (rs, res), slug in zip(converted, slugs):
+            stem = base if len(rulesets) == 1 else base / slug
+            if job.layout == "per-namespace":
+                outputs = [str(Path(stem, n).relative_to(job.outdir).as_posix())
+                           for n in write_per_namespace(res.policies, str(stem), "yaml")]
+            else:
+                target = stem.with_name(stem.name + ".yaml")
+                write_docs(target, res.policies, "yaml")
+                outputs = [target.relative_to(job.outdir).as_posix()]
+            rec["rulesets"].append(_ruleset_record(rs, res, lint(rs, inv, res), outputs))
+    except InputError as exc:
+        rec.update(status="failed", error=exc.render())
+    except TimeLimit:
+        rec.update(status="failed", error=f"{job.path}: error: stopped after {limits.time_limit()} s "
+                                          "(bound FW2NP_TIME_LIMIT, per file in a batch)")
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+        rec.update(status="failed", error=f"{job.path}: error: {type(exc).__name__}: {exc}")
+    finally:
+        if alarm:
+            signal.alarm(0)
+    rec["seconds"] = round(time.perf_counter() - t0, 4)
+    return rec
+
+
+def _on_alarm(signum, frame):
+    raise TimeLimit()
+
+
+def _start_alarm() -> int:
+    """Per-file time limit (FW2NP_TIME_LIMIT), where a SIGALRM can be had."""
+    seconds = limits.time_limit()
+    if seconds and hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(seconds)
+        return seconds
+    return 0
+
+
+def _ruleset_record(rs, res, findings, outputs) -> dict:
+    kinds = {}
+    for f in findings:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    approx = [f.to_dict() for f in res.findings if f.kind not in ("out-of-reach", "note")]
+    return {
+        "name": rs.name, "default": rs.default, "rules": len(rs.rules), "policies": len(res.policies),
+        "outputs": outputs,
+        "policy_names": sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in res.policies),
+        "warnings": [str(w) for w in rs.warnings],
+        "approximations": approx,
+        "out_of_scope": {"rules": [f.to_dict() for f in res.findings if f.kind == "out-of-reach"],
+                         "rules_partly_out_of_reach": res.stats.get("rules_partly_out_of_reach", 0)},
+        "shadowed": [f.to_dict() for f in findings if f.kind in ("shadowed", "never-matches")],
+        "lint": [f.to_dict() for f in findings],
+        "lint_counts": dict(sorted(kinds.items())),
+    }
+
+
+def clean_temp(outdir: str) -> int:
+    """Remove temporary files an interrupted run left (write_atomic's '.NAME.*.tmp')."""
+    n = 0
+    for p in Path(outdir).rglob(".*.tmp"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
+    """Convert every job (in WORKERS processes); ON_DONE(record) after each."""
+    records = []
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            rec = convert_file(job)
+            records.append(rec)
+            if on_done:
+                on_done(rec)
+        return records
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    try:
+        pending = {pool.submit(convert_file, j): j for j in jobs}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: pending[f].rel):
+                job = pending.pop(fut)
+                try:
+                    rec = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a crashed worker fails its file only
+                    rec = {"path": job.rel, "status": "failed", "format": job.source_format,
+                           "error": f"{job.path}: error: conversion crashed: {type(exc).__name__}: {exc}",
+                           "seconds": 0.0}
+                records.append(rec)
+                if on_done:
+                    on_done(rec)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return records
+
+
+def collisions(records: list[dict]) -> list[dict]:
+    """Policies with the same namespace/name from different rulesets (applying both loses one)."""
+    seen: dict[str, list[str]] = {}
+    for rec in records:
+        for r in rec.get("rulesets", []):
+            for name in r["policy_names"]:
+                seen.setdefault(name, []).append(f"{rec['path']}:{r['name']}")
+    return [{"policy": k, "from": v} for k, v in sorted(seen.items()) if len(v) > 1]
+
+
+def build_report(records: list[dict], meta: dict) -> dict:
+    files = sorted(({k: v for k, v in r.items() if k != "seconds"} for r in records), key=lambda r: r["path"])
+    rss = [rs for f in files for rs in f.get("rulesets", [])]
+    totals = {
+        "files": len(files), "converted": sum(f["status"] == "ok" for f in files),
+        "failed": sum(f["status"] == "failed" for f in files),
+        "skipped": sum(f["status"] == "skipped" for f in files), "rulesets": len(rss),
+        "rules": sum(r["rules"] for r in rss), "policies": sum(r["policies"] for r in rss),
+        "warnings": sum(len(r["warnings"]) for r in rss),
+        "approximations": sum(len(r["approximations"]) for r in rss),
+        "out_of_scope_rules": sum(len(r["out_of_scope"]["rules"]) for r in rss),
+        "shadowed_rules": sum(len(r["shadowed"]) for r in rss),
+        "lint_findings": sum(len(r["lint"]) for r in rss),
+    }
+    seconds = meta.pop("_seconds", None)
+    return {"fw2np_batch_report": 1, **meta, "totals": totals, "collisions": collisions(records), "files": files,
+            "timing": {"total_seconds": seconds,
+                       "files": {r["path"]: r["seconds"] for r in sorted(records, key=lambda r: r["path"])}}}
+
+
+def render_html(report: dict) -> str:
+    """report.html: autoescaped template from templates/, the report as data only."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from ..io.resources import templates_dir
+
+    env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html.j2").render(report=report)
+
+
+def write_report(outdir: str, report: dict) -> None:
+    from ..io.manifests import write_atomic
+
+    write_atomic(Path(outdir) / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(Path(outdir) / "report.html", render_html(report))
+
+
+def run_batch(input_dir: str, outdir: str, inventory: str | None, workers: int = 1, layout: str = "per-input",
+              host_map: str | None = None, source_format: str | None = None, exclude=(), columns=None,
+              on_start=None, on_done=None) -> dict:
+    """Convert every file under INPUT_DIR into OUTDIR; the report (also written there)."""
+    t0 = time.perf_counter()
+    if Path(outdir).resolve() == Path(input_dir).resolve():
+        raise InputError("the output directory must differ from the input directory", Loc(str(outdir)))
+    if host_map and not inventory:
+        raise InputError("--host-map needs --inventory")
+    hosts = load_host_map(host_map, _inventory(inventory)) if host_map else []
+    if inventory:
+        _inventory(inventory)  # a bad global inventory is a usage error, before any work
+    inputs = find_inputs(input_dir, skip=[inventory, host_map, outdir], exclude=list(exclude))
+    Path(outdir).mkdir(parents=True, exist_ok=True)
+    for name in REPORT_FILES:  # an interrupted run must not leave an older, complete-looking report
+        (Path(outdir) / name).unlink(missing_ok=True)
+    clean_temp(outdir)
+    jobs = [Job(rel, p, outdir, nearest(p, input_dir, INVENTORY_NAMES) or inventory, layout, host_for(rel, hosts),
+                source_format, {"columns": columns} if columns else {},
+                None if host_for(rel, hosts) else nearest(p, input_dir, HOST_MAP_NAMES)) for rel, p in inputs]
+    if on_start:
+        on_start(jobs)
+    records = run_jobs(jobs, workers, on_done)
+    meta = {"input_dir": str(input_dir), "output_dir": str(outdir), "inventory": str(inventory),
+            "layout": layout, "_seconds": round(time.perf_counter() - t0, 3)}
+    report = build_report(records, meta)
+    write_report(outdir, report)
+    return report

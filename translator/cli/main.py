@@ -1,0 +1,191 @@
+"""The fw2np command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+import click
+
+from .. import __version__
+from ..errors import InputError
+
+
+class Fw2npGroup(click.Group):
+    """Turns bad input into 'file:line:col: error: ...' and exit code 2; see docs/errors.md.
+
+    Any other exception is a one-line 'internal error' (exit 2); FW2NP_DEBUG=1 shows the traceback.
+    """
+
+    def invoke(self, ctx):
+        from .. import limits
+
+        alarm = limits.time_limit() if _can_alarm() else 0
+        if alarm:
+            old = signal.signal(signal.SIGALRM, _on_alarm)
+            signal.alarm(alarm)
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            click.echo(exc.render(), err=True)
+            ctx.exit(2)
+        except limits.TimeLimit:
+            click.echo(f"error: stopped after {alarm} s (bound FW2NP_TIME_LIMIT)", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            ctx.exit(2)
+        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+            if os.environ.get("FW2NP_DEBUG") == "1":
+                raise
+            click.echo(f"fw2np: internal error: {_one_line(exc)} "
+                       f"(please report it; FW2NP_DEBUG=1 shows the traceback)", err=True)
+            ctx.exit(2)
+        finally:
+            if alarm:
+                signal.alarm(0)
+                signal.signal(signal.SIGALRM, old)
+
+
+def _can_alarm() -> bool:
+    return hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+
+
+def _on_alarm(signum, frame):
+    from ..limits import TimeLimit
+
+    raise TimeLimit()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@click.group(cls=Fw2npGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fw2np")
+def cli():
+    """Translate ordered firewall rulesets into equivalent Kubernetes NetworkPolicies."""
+
+
+def frontend_options(inv, host, columns) -> dict:
+    """Options a frontend may use: the protected host's legacy addresses, a CSV column map."""
+    opts = {"columns": columns}
+    if host:
+        if host not in inv.workloads:
+            raise InputError(f"--host: no workload {host!r} in the inventory")
+        opts["host_addresses"] = list(inv.workloads[host].addresses)
+    return opts
+
+
+def _pick_many(rulesets, names):
+    """The rulesets to convert together: named ones, or all when their directions do not overlap."""
+    if names:
+        chosen = [_pick(rulesets, n) for n in dict.fromkeys(names)]
+    elif len(rulesets) == 1:
+        chosen = rulesets
+    else:
+        chosen = rulesets
+        if _overlap(chosen):
+            raise InputError(f"the input holds {len(rulesets)} rulesets; choose with --ruleset "
+                             f"({', '.join(r.name for r in rulesets)})")
+    clash = _overlap(chosen)
+    if clash:
+        raise InputError(f"rulesets {clash[0]} and {clash[1]} both govern {clash[2]}: a NetworkPolicy set cannot "
+                         "apply two ordered rulesets in series; convert them separately")
+    return chosen
+
+
+def _overlap(rulesets):
+    seen: dict[str, str] = {}
+    for rs in rulesets:
+        for d in rs.directions:
+            if d in seen:
+                return seen[d], rs.name, d
+            seen[d] = rs.name
+    return None
+
+
+def _pick(rulesets, name):
+    if name:
+        for rs in rulesets:
+            if rs.name == name:
+                return rs
+        raise InputError(f"no ruleset named {name!r} (have: {', '.join(r.name for r in rulesets)})")
+    if len(rulesets) != 1:
+        raise InputError(f"the input holds {len(rulesets)} rulesets; choose one with --ruleset "
+                         f"({', '.join(r.name for r in rulesets)})")
+    return rulesets[0]
+
+
+@cli.command()
+@click.argument("rules", type=click.Path(dir_okay=False))
+@click.option("-i", "--inventory", "inventory", required=True, type=click.Path(dir_okay=False),
+              help="Inventory YAML mapping legacy addresses to workloads.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write all manifests to this file.")
+@click.option("-d", "--dir", "outdir", type=click.Path(file_okay=False), help="Write one file per namespace here.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--from", "source_format", help="Input format (detected when omitted).")
+@click.option("--ruleset", "ruleset_names", multiple=True,
+              help="Which ruleset, when the input holds several (repeat it for rulesets of different directions).")
+@click.option("--host", "host", help="Inventory workload whose INPUT/OUTPUT (inbound/outbound) rules the input holds.")
+@click.option("--columns", help="CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet):
+    """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
+    from ..frontends import load
+    from ..model.inventory import load_inventory
+    from ..io.manifests import emit, write_docs, write_per_namespace
+    from ..compiler.synth import convert as compile_
+
+    if output and outdir:
+        raise click.UsageError("use -o or -d, not both")
+    inv = load_inventory(inventory)
+    chosen = _pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
+    results = [compile_(rs, inv) for rs in chosen]
+    policies = sorted((p for r in results for p in r.policies), key=lambda p: p["metadata"]["namespace"])
+    if outdir:
+        write_per_namespace(policies, outdir, fmt)
+    elif output:
+        write_docs(output, policies, fmt)
+    else:
+        emit(policies, fmt, sys.stdout)
+    if not quiet:
+        for result in results:
+            _summary(result)
+            from ..lint.checks import echo_summary; echo_summary(result, inv)  # noqa: E702
+
+
+def _summary(result) -> None:
+    st = result.stats
+    click.echo(f"fw2np: {result.ruleset.name}: {st['rules']} rules read, {st['policies']} policies written "
+               f"({st['peers']} peers), {len(result.findings)} findings", err=True)
+    for w in result.ruleset.warnings:
+        click.echo(f"  {w}", err=True)
+    for f in result.findings:
+        click.echo(f"  {f}", err=True)
+
+
+from .verify import verify as _verify, explain as _explain; cli.add_command(_verify); cli.add_command(_explain)  # noqa: E402,E702
+
+from .reverse import reverse as _reverse; cli.add_command(_reverse)  # noqa: E402,E702
+
+from .batch import batch as _batch, lint as _lint; cli.add_command(_batch); cli.add_command(_lint)  # noqa: E402,E702
+
+
+def main() -> None:
+    cli(prog_name="fw2np")
+
+
+if __name__ == "__main__":
+    main()

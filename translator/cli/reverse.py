@@ -1,0 +1,46 @@
+"""`fw2np reverse`: NetworkPolicies shown as firewall tables."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..reverse.formats import FORMATS
+
+
+@click.command()
+@click.argument("policies", type=click.Path())
+@click.option("-i", "--inventory", type=click.Path(dir_okay=False),
+              help="Inventory YAML: name workloads, group pods by workload (needed for --format rules).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table (terminal), markdown, csv, html, or rules (the fw2np ruleset language).")
+@click.option("--objects", type=click.Path(dir_okay=False),
+              help="For --format rules: a ruleset whose address objects give the inventory's object names.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+def reverse(policies, inventory, fmt, objects, output):
+    """Render the NetworkPolicies in POLICIES (file or directory) as an ordered firewall table."""
+    from ..model.inventory import load_inventory
+    from ..io.manifests import write_atomic
+    from ..model.policies import load_policies
+
+    if fmt == "rules" and not inventory:
+        raise click.UsageError("--format rules needs --inventory: the ruleset language addresses "
+                               "workloads by their legacy addresses")
+    objs = load_policies(policies)
+    inv = load_inventory(inventory) if inventory else None
+    if fmt == "rules":
+        from ..reverse.rules import reverse_rules
+
+        text, approximations = reverse_rules(objs, inv, objects)
+        for a in approximations:
+            click.echo(f"fw2np: approximation: {a}", err=True)
+    else:
+        from ..reverse.table import build_table
+        from ..reverse.formats import render_table
+
+        text = render_table(build_table(objs, inv), fmt)
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)

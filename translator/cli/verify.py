@@ -1,0 +1,102 @@
+"""The `verify` and `explain` commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import InputError
+
+
+def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None):
+    from .main import _pick, frontend_options
+    from ..frontends import load
+
+    return _pick(load(path, fmt, **frontend_options(inv, host, columns)), name)
+
+
+def _frontend_opts(f):
+    f = click.option("--columns", help="CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service'.")(f)
+    return click.option("--host", help="Inventory workload whose INPUT/OUTPUT (inbound/outbound) rules the "
+                                       "input holds.")(f)
+
+
+@click.command()
+@click.argument("rules", type=click.Path(dir_okay=False))
+@click.argument("policies", type=click.Path())
+@click.option("-i", "--inventory", required=True, type=click.Path(dir_okay=False),
+              help="Inventory YAML mapping legacy addresses to workloads.")
+@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Print at most this many counterexample flows.")
+@click.option("--only", type=click.Choice(["more-permissive", "less-permissive"]),
+              help="Only flows the policies allow and the ruleset denies (or the reverse).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--from", "source_format", help="Ruleset input format (detected when omitted).")
+@click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
+@click.option("--no-approximations", "skip_approx", is_flag=True,
+              help="Do not compile the ruleset to find the compiler's approximations (faster on big rulesets); "
+                   "every less-permissive difference is then unreported.")
+@click.option("--strict", is_flag=True, help="Exit 1 on any difference, reported approximations too.")
+@_frontend_opts
+@click.pass_context
+def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, skip_approx, strict, host,
+           columns):
+    """Prove that POLICIES implement RULES over every flow, or print counterexample flows.
+
+    Exit 0: equivalent, or the only differences deny what the ruleset allows and the compiler reports them
+    as approximations; 1: a more-permissive or an unreported difference (--strict: any difference);
+    2: bad input."""
+    from ..model.inventory import load_inventory
+    from ..model.policies import load_policies
+    from ..verify.core import verify as run
+    from ..verify.report import render_json, render_text
+
+    inv = load_inventory(inventory)
+    rs = _ruleset(rules, source_format, ruleset_name, inv, host, columns)
+    pols = load_policies(policies)
+    try:
+        rep, v = run(rs, inv, pols, limit=limit, only=only, approximations=not skip_approx)
+        out = (render_json if fmt == "json" else render_text)(v, rep, len(pols))
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    sys.stdout.write(out)
+    ctx.exit(rep.exit_code(strict))
+
+
+@click.command()
+@click.argument("source", type=click.Path())
+@click.option("-i", "--inventory", type=click.Path(dir_okay=False),
+              help="Inventory YAML (needed for a ruleset and for workload names).")
+@click.option("--flow", "flow_text", required=True,
+              help='The flow, e.g. "10.1.0.5 -> staging/app=api tcp/8080".')
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--from", "source_format", help="Ruleset input format (detected when omitted).")
+@click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
+@_frontend_opts
+def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host, columns):
+    """Decide one flow under SOURCE (a ruleset or NetworkPolicy manifests) and show why."""
+    import json
+    from pathlib import Path
+
+    from ..verify import explain as ex
+    from ..io.text import read_text
+    from ..model.inventory import load_inventory
+    from ..model.policies import load_policies
+
+    inv = load_inventory(inventory) if inventory else None
+    text = None if Path(source).is_dir() else read_text(source)
+    policies = not source_format and ex.is_policy_input(source, text)
+    if not policies and inv is None:
+        raise click.UsageError("explaining a ruleset needs --inventory")
+    flow = ex.parse_flow(flow_text, inv)
+    try:
+        if policies:
+            doc = ex.explain_policies(load_policies(source), inv, flow)
+            out = ex.render_policies(doc, flow, inv)
+        else:
+            doc = ex.explain_rules(_ruleset(source, source_format, ruleset_name, inv, host, columns), inv, flow)
+            out = ex.render_rules(doc, flow, inv)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n" if fmt == "json" else out)

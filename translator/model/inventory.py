@@ -1,0 +1,166 @@
+"""The inventory: legacy addresses mapped to Kubernetes workloads (YAML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import netaddr
+
+from ..errors import InputError, Loc, line_of
+from .names import is_dns_label, label_key_error, label_value_error
+from ..io.yamlio import LDict, load_all, loc_of
+
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass
+class Workload:
+    name: str
+    namespace: str
+    labels: dict[str, str]
+    addresses: list[str]
+    ports: dict[str, tuple[str, int]] = field(default_factory=dict)
+    loc: Loc | None = None
+
+
+@dataclass
+class Inventory:
+    source: str
+    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
+    workloads: dict[str, Workload] = field(default_factory=dict)
+    pod_cidrs: list[str] = field(default_factory=list)
+    service_cidrs: list[str] = field(default_factory=list)
+
+    def namespace_labels(self, ns: str) -> dict[str, str]:
+        """Labels of NS, with the automatic kubernetes.io/metadata.name."""
+        return {**self.namespaces.get(ns, {}), NAME_LABEL: ns}
+
+    def workloads_in(self, ns: str) -> list[Workload]:
+        return [w for w in self.workloads.values() if w.namespace == ns]
+
+
+class _Checker:
+    def __init__(self, text: str, path: str):
+        self.text, self.path = text, path
+
+    def fail(self, msg: str, loc: Loc | None) -> InputError:
+        loc = loc or Loc(self.path)
+        return InputError(msg, loc, line_of(self.text, loc.line) if loc.line else None)
+
+    def mapping(self, obj, what: str, loc) -> dict:
+        if obj is None:
+            return LDict()
+        if not isinstance(obj, dict):
+            raise self.fail(f"{what} must be a mapping", getattr(obj, "loc", loc))
+        return obj
+
+    def labels(self, obj, what: str, loc) -> dict[str, str]:
+        obj = self.mapping(obj, what, loc)
+        for k, v in obj.items():
+            err = label_key_error(k) or label_value_error(v)
+            if err:
+                raise self.fail(f"{what}: {err}", loc_of(obj, k, loc))
+        return dict(obj)
+
+    def cidrs(self, obj, what: str, loc) -> list[str]:
+        if obj is None:
+            return []
+        if not isinstance(obj, list):
+            raise self.fail(f"{what} must be a list of CIDRs", loc)
+        out = []
+        for c in obj:
+            try:
+                out.append(str(netaddr.IPNetwork(str(c)).cidr))
+            except (netaddr.AddrFormatError, ValueError, TypeError):
+                raise self.fail(f"{what}: {c!r} is not a valid CIDR", getattr(obj, "loc", loc)) from None
+        return out
+
+
+def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
+    """Parse and check an inventory (InputError with the YAML line on bad input)."""
+    chk = _Checker(text, path)
+    docs = [d for d in load_all(text, path) if d is not None]
+    if len(docs) != 1:
+        raise chk.fail("the inventory must be one YAML document", Loc(path, 1))
+    top = chk.mapping(docs[0], "the inventory", Loc(path, 1))
+    unknown = set(top) - {"namespaces", "workloads", "cluster"}
+    if unknown:
+        k = sorted(unknown, key=str)[0]
+        raise chk.fail(f"unknown inventory section {k!r} (expected namespaces, workloads, cluster)", loc_of(top, k))
+    inv = Inventory(source=path)
+    cluster = chk.mapping(top.get("cluster"), "cluster", loc_of(top, "cluster"))
+    for k in cluster:
+        if k not in ("podCIDRs", "serviceCIDRs"):
+            raise chk.fail(f"unknown cluster field {k!r} (expected podCIDRs, serviceCIDRs)", loc_of(cluster, k))
+    inv.pod_cidrs = chk.cidrs(cluster.get("podCIDRs"), "podCIDRs", loc_of(cluster, "podCIDRs"))
+    inv.service_cidrs = chk.cidrs(cluster.get("serviceCIDRs"), "serviceCIDRs", loc_of(cluster, "serviceCIDRs"))
+
+    nss = chk.mapping(top.get("namespaces"), "namespaces", loc_of(top, "namespaces"))
+    for ns, spec in nss.items():
+        nloc = loc_of(nss, ns)
+        if not isinstance(ns, str) or not is_dns_label(ns):
+            raise chk.fail(f"namespace name {ns!r} is not a valid DNS-1123 label", nloc)
+        spec = chk.mapping(spec, f"namespace {ns}", nloc)
+        for k in spec:
+            if k != "labels":
+                raise chk.fail(f"unknown namespace field {k!r} (expected labels)", loc_of(spec, k))
+        inv.namespaces[ns] = chk.labels(spec.get("labels"), f"namespace {ns} labels", nloc)
+
+    wls = chk.mapping(top.get("workloads"), "workloads", loc_of(top, "workloads"))
+    for name, spec in wls.items():
+        wloc = loc_of(wls, name)
+        if not isinstance(name, str) or not name:
+            raise chk.fail(f"workload name {name!r} must be a non-empty string", wloc)
+        spec = chk.mapping(spec, f"workload {name}", wloc)
+        for k in spec:
+            if k not in ("namespace", "labels", "addresses", "ports"):
+                raise chk.fail(f"unknown workload field {k!r} (expected namespace, labels, addresses, ports)",
+                               loc_of(spec, k))
+        ns = spec.get("namespace")
+        if not isinstance(ns, str) or not is_dns_label(ns):
+            raise chk.fail(f"workload {name}: namespace must be a valid DNS-1123 label, got {ns!r}",
+                           loc_of(spec, "namespace", wloc))
+        labels = chk.labels(spec.get("labels"), f"workload {name} labels", loc_of(spec, "labels", wloc))
+        if not labels:
+            raise chk.fail(f"workload {name}: needs at least one pod label", loc_of(spec, "labels", wloc))
+        addrs = spec.get("addresses") or []
+        if isinstance(addrs, str):
+            addrs = [addrs]
+        if not isinstance(addrs, list) or not all(isinstance(a, str) for a in addrs):
+            raise chk.fail(f"workload {name}: addresses must be a list of CIDRs, ranges or object names",
+                           loc_of(spec, "addresses", wloc))
+        ports = {}
+        pspec = chk.mapping(spec.get("ports"), f"workload {name} ports", wloc)
+        for pname, pval in pspec.items():
+            proto, num = "TCP", pval
+            if isinstance(pval, str) and "/" in pval:
+                proto, _, num = pval.partition("/")
+                proto = proto.upper()
+            if proto not in ("TCP", "UDP", "SCTP") or not str(num).isdigit() or not 1 <= int(num) <= 65535:
+                raise chk.fail(f"workload {name}: port {pname!r} must be a number or tcp/N, udp/N, sctp/N",
+                               loc_of(pspec, pname))
+            ports[str(pname)] = (proto, int(num))
+        inv.workloads[name] = Workload(name, ns, labels, list(addrs), ports, wloc)
+        inv.namespaces.setdefault(ns, {})
+
+    _check_disjoint(inv, chk)
+    return inv
+
+
+def _check_disjoint(inv: Inventory, chk: _Checker) -> None:
+    """Two workloads of one namespace must not be able to select the same pod."""
+    for ns in inv.namespaces:
+        wl = inv.workloads_in(ns)
+        for i, a in enumerate(wl):
+            for b in wl[i + 1:]:
+                if all(a.labels[k] == b.labels[k] for k in a.labels.keys() & b.labels.keys()):
+                    both = {**a.labels, **b.labels}
+                    raise chk.fail(
+                        f"workloads {a.name!r} and {b.name!r} overlap in namespace {ns}: a pod labelled "
+                        f"{both} would belong to both (give them a label with different values)", b.loc)
+
+
+def load_inventory(path: str) -> Inventory:
+    from ..io.text import read_text
+
+    return parse_inventory(read_text(path), path)

@@ -1,0 +1,8 @@
+"""Proving policies equivalent to a ruleset, or listing the flows that differ:
+`partition` (flow classes), `index` and `walk` (the indexed walk), `pairs`
+(the pair walk), `legacy` (decisions from concrete legacy flows), `report`,
+`explain` (one flow), `core` (the `verify` entry point).
+
+May import: errors, limits, io, model, evaluate, compiler (only to list the
+compiler's reported approximations, never to decide a flow).
+"""
