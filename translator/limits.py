@@ -16,6 +16,8 @@ MAX_DEPTH = 64
 MAX_YAML_NODES = 1_000_000
 # wall-clock seconds for one fw2np command (0: no limit)
 TIME_LIMIT = 600
+# lines of one ruleset-language input (memory grows with rules; 0: no limit)
+MAX_LINES = 250_000
 
 
 def bound(name: str, default: int) -> int:
@@ -34,6 +36,20 @@ def max_yaml_nodes() -> int:
 
 def time_limit() -> int:
     return bound("TIME_LIMIT", TIME_LIMIT)
+
+
+def max_lines() -> int:
+    return bound("MAX_LINES", MAX_LINES)
+
+
+def check_lines(text: str, path: str) -> None:
+    """Refuse, before parsing, an input with more lines than the bound (memory grows with rules)."""
+    limit = max_lines()
+    n = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    if limit and n > limit:
+        raise InputError(f"input has {n:,} lines, more than the bound of {limit:,} lines "
+                         f"(memory grows with rules, about 5 GB at 100,000); set FW2NP_MAX_LINES={n} "
+                         f"(or 0 for no bound) to convert it anyway", Loc(path, limit + 1))
 
 
 def too_deep(loc: Loc | None, source_line: str | None = None) -> InputError:

@@ -651,9 +651,9 @@ def _fast_records(text: str) -> list[tuple] | None:
 
 
 def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
-    from .rules import check_size
+    from ..limits import check_lines
 
-    check_size(text, path)
+    check_lines(text, path)
     try:                               # each line read as it is scanned, no records kept
         got = _read(_scan(text), text, path)
     except InputError:

@@ -11,6 +11,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..errors import InputError, Loc, Warning_, line_of
+from ..limits import check_lines
 from ..model.ruleset import (
     PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, AddrExpr, AddressDef, AnyAddr, Condition,
     Net, Ref, Rule, Ruleset, ServiceDef, Svc, port_domain,
@@ -487,26 +488,9 @@ def _fast_records(text: str) -> list | None:
     return None if None in out else out
 
 
-MAX_LINES_ENV = "FW2NP_MAX_LINES"
-MAX_LINES = 250_000
-
-
-def check_size(text: str, path: str) -> None:
-    """Refuse, before parsing, an input with more lines than the bound (memory grows with rules)."""
-    import os
-
-    raw = os.environ.get(MAX_LINES_ENV, "")
-    limit = int(raw) if raw.isdigit() else MAX_LINES
-    n = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-    if limit and n > limit:
-        raise InputError(f"input has {n:,} lines, more than the bound of {limit:,} lines "
-                         f"(memory grows with rules, about 5 GB at 100,000); set {MAX_LINES_ENV}={n} (or 0 for no bound) to convert it anyway",
-                         Loc(path, limit + 1))
-
-
 def parse(text: str, path: str = "<rules>") -> Ruleset:
     """Parse ruleset-language TEXT into a checked Ruleset (InputError on bad input)."""
-    check_size(text, path)
+    check_lines(text, path)
     with no_gc():
         return _parse(text, path)
 
