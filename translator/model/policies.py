@@ -50,6 +50,8 @@ def _collect(doc, path: str, text: str, out: list) -> None:
     if not isinstance(doc, dict):
         raise _fail(text, path, "expected a Kubernetes object (a mapping)", doc)
     kind = doc.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise _fail(text, path, "kind must be a string", doc, "kind")
     if kind == "List" or (kind or "").endswith("List"):
         items = doc.get("items") or []
         if not isinstance(items, list):
