@@ -27,6 +27,7 @@ from ..model.ruleset import (
 from ..io.resources import lalr_parser
 from ..model.space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto
 from .cisco_common import net_text, syntax_error
+from .common.syntax import terminal, terminal_regex
 from .rules import IPV4, ipv4_int, ipv4_text
 
 NAME = "iptables"
@@ -580,12 +581,14 @@ def _family(text: str) -> int:
 # A record is (kind, line, column, tokens): table, chain_decl, rule or commit.
 
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_.:/,\-]+")
-_FAST_OPT = re.compile(r"--?[A-Za-z][A-Za-z0-9\-]*")
-_FAST_WORD = re.compile(r"[^\s\"'!#\-][^\s\"]*|-\d[^\s\"]*")
-_FAST_LINE = {
-    "table": re.compile(r"\*[A-Za-z0-9_\-]+"),
-    "chain": re.compile(r"(:[^\s:]+) ([A-Z]+|-)(?: (\[\d+:\d+\]))?"),
-}
+
+
+@lru_cache(maxsize=None)
+def _line_syntax() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
+    """(OPT, WORD, TABLE, chain declaration line) from the grammar's terminals (grammars/iptables.lark)."""
+    chain, policy, counters = (terminal_regex("iptables.lark", t) for t in ("CHAIN_DECL", "POLICY", "COUNTERS"))
+    return (terminal("iptables.lark", "OPT"), terminal("iptables.lark", "WORD"), terminal("iptables.lark", "TABLE"),
+            re.compile(rf"({chain}) ({policy})(?: ({counters}))?"))
 
 
 def _tree_records(tree: Tree) -> list[tuple]:
@@ -598,9 +601,10 @@ def _word_type(w: str) -> str:
     """The token type lark gives the word W of an -A line ('' when unsure)."""
     if w == "!":
         return "NEG"
-    if _FAST_OPT.fullmatch(w):
+    opt, word = _line_syntax()[:2]
+    if opt.fullmatch(w):
         return "OPT"
-    if _SAFE_WORD.fullmatch(w) and _FAST_WORD.fullmatch(w):
+    if _SAFE_WORD.fullmatch(w) and word.fullmatch(w):
         return "WORD"
     return ""
 
@@ -612,6 +616,7 @@ def _scan(text: str):
         yield None
         return
     types: dict[str, str] = {}
+    table_line, chain_line = _line_syntax()[2:]
     for n, line in enumerate(text.split("\n"), 1):
         if not line or line[0] == "#":
             continue
@@ -632,9 +637,9 @@ def _scan(text: str):
             yield ("rule", n, 1, toks)
         elif line == "COMMIT":
             yield ("commit", n, 1, [("COMMIT", line, n, 1)])
-        elif _FAST_LINE["table"].fullmatch(line):
+        elif table_line.fullmatch(line):
             yield ("table", n, 1, [("TABLE", line, n, 1)])
-        elif m := _FAST_LINE["chain"].fullmatch(line):
+        elif m := chain_line.fullmatch(line):
             toks = [("CHAIN_DECL", m.group(1), n, 1), ("POLICY", m.group(2), n, m.start(2) + 1)]
             if m.group(3):
                 toks.append(("COUNTERS", m.group(3), n, m.start(3) + 1))

@@ -18,6 +18,7 @@ from ..model.ruleset import (
 )
 from ..model.resolve import check_references
 from ..io.resources import lalr_parser
+from .common.syntax import terminal, terminal_regex
 
 NAME = "rules"
 ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "redirect": 5, "echo-request": 8,
@@ -352,12 +353,6 @@ class _Builder:
 
 _KEYWORDS = ("ruleset", "default", "address", "service", "allow", "deny", "any", "except", "via", "zone")
 _KW = re.compile(r"(?:%s)" % "|".join(_KEYWORDS))
-_ADDR_RE = re.compile(r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)"
-                      r"(?:/\d+|-(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*))?")
-_SVC_RE = re.compile(r"(?i:tcp|udp|sctp|icmpv6|icmp6|icmp|proto)/[A-Za-z0-9\-]*")
-_ANY_RE = re.compile(r"any[46]?")
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-_ID_OK = re.compile(rf"(?!{_KW.pattern})[A-Za-z0-9_][A-Za-z0-9_.\-]*")    # a rule id, not a keyword
 _WORD_RE = re.compile(r"[^\s,]+")
 _ITEM = r"[^\s,#]+"
 _LIST = rf"{_ITEM}(?: ?, ?{_ITEM})*"
@@ -369,42 +364,43 @@ _DEF_RE = re.compile(rf"(?P<kw>address|service) +(?P<name>{_ITEM}) +(?P<body>{_E
 _HEAD_RE = re.compile(rf"(?P<kw>ruleset|default) +(?P<name>{_ITEM})(?P<tail> *(?:#.*)?)")
 
 
-def _word_ok(word: str, pattern: re.Pattern) -> bool:
-    return bool(pattern.fullmatch(word)) and not _KW.match(word)
-
-
-def _kind(word: str, svc: bool) -> str:
-    """The item kind lark gives WORD in an address or service list ('' when unsure)."""
-    if svc and _SVC_RE.fullmatch(word):
-        return "svc"
-    if not svc and _ADDR_RE.fullmatch(word):
-        return "net"
-    if _ANY_RE.fullmatch(word):
-        return "any_svc" if svc else "any_addr"
-    if _word_ok(word, _NAME_RE):
-        return "svc_ref" if svc else "ref"
-    return ""
-
-
 class _Scanner:
     """Records of plain lines; None for a line lark must read."""
 
     def __init__(self):
         self.kinds: tuple[dict, dict] = ({}, {})     # word -> kind, in address and in service lists
+        # the grammar's terminals (grammars/ruleset.lark)
+        self.addr, self.svc, self.any, self.name = (terminal("ruleset.lark", t) for t in ("ADDR", "SVC", "ANY", "NAME"))
+        self.rule_id = re.compile(rf"(?!{_KW.pattern}){terminal_regex('ruleset.lark', 'RULE_ID')}")   # not a keyword
+
+    def is_name(self, word: str) -> bool:
+        return bool(self.name.fullmatch(word)) and not _KW.match(word)
+
+    def kind(self, word: str, svc: bool) -> str:
+        """The item kind lark gives WORD in an address or service list ('' when unsure)."""
+        if svc and self.svc.fullmatch(word):
+            return "svc"
+        if not svc and self.addr.fullmatch(word):
+            return "net"
+        if self.any.fullmatch(word):
+            return "any_svc" if svc else "any_addr"
+        if self.is_name(word):
+            return "svc_ref" if svc else "ref"
+        return ""
 
     def items(self, text: str, base: int, n: int, svc: bool) -> list | None:
         kinds = self.kinds[svc]
         if "," not in text:                         # one item
             kind = kinds.get(text)
             if kind is None:
-                kind = kinds[text] = _kind(text, svc)
+                kind = kinds[text] = self.kind(text, svc)
             return [(kind, (text, n, base + 1))] if kind else None
         out = []
         for w in _WORD_RE.finditer(text):
             word = w.group()
             kind = kinds.get(word)
             if kind is None:
-                kind = kinds[word] = _kind(word, svc)
+                kind = kinds[word] = self.kind(word, svc)
             if not kind:
                 return None
             out.append((kind, (word, n, base + w.start() + 1)))
@@ -431,7 +427,7 @@ class _Scanner:
         m = _LINE_RE.fullmatch(line)
         if m:
             rid, action, src, dst, svc, tail = m.groups()
-            if rid is not None and not _ID_OK.fullmatch(rid):
+            if rid is not None and not self.rule_id.fullmatch(rid):
                 return None
             src_e, dst_e = self.expr(src, m.start(3), n), self.expr(dst, m.start(4), n)
             svcs = self.items(svc, m.start(5), n, True)
@@ -442,7 +438,7 @@ class _Scanner:
         m = _DEF_RE.fullmatch(line)
         if m:
             kw, name, body, _tail = m.groups()
-            if not _word_ok(name, _NAME_RE):
+            if not self.is_name(name):
                 return None
             name_tok = (name, n, m.start(2) + 1)
             if kw == "address":
@@ -456,7 +452,7 @@ class _Scanner:
             if kw == "default":
                 return None if word not in ("allow", "deny") else \
                     ("default_decl", (word, n, m.start(2) + 1), self.comment(m, n))
-            if not _word_ok(word, _NAME_RE):
+            if not self.is_name(word):
                 return None
             return ("ruleset_decl", (word, n, m.start(2) + 1), self.comment(m, n))
         return None
