@@ -12,14 +12,12 @@ import re
 from dataclasses import dataclass, field
 
 import netaddr
-from lark import Lark
 
 from ..errors import InputError, Loc, Warning_
 from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TCP, UDP, AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref,
     Rule, Ruleset, Svc, Unresolved, proto_label,
 )
-from ..io.resources import lalr_parser
 from .cisco_common import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, mask_bits, net_text, port_number,
     port_ranges, port_svcs,
@@ -29,10 +27,6 @@ NAME = "cisco-asa"
 ACTIONS = {"permit": ALLOW, "deny": DENY}
 PORT_OPS = ("eq", "neq", "lt", "gt", "range")
 TOP = ("access-list", "object", "object-group", "access-group", "name")
-
-
-def parser() -> Lark:
-    return lalr_parser("cisco_asa.lark")
 
 
 def detect(text: str, path: str) -> int:
@@ -213,7 +207,7 @@ class _Reader:
                 head = raw.split(None, 2)
                 if not head or head[0] not in ("object", "object-group", "name"):
                     continue
-                w = line_words(parser(), raw, self.path, n)
+                w = line_words(raw, self.path, n)
                 kw = str(w.take("a keyword"))
                 if kw == "name":
                     a, _ = self.ip(w)
@@ -243,7 +237,7 @@ class _Reader:
                 continue
             if cur is None:
                 continue
-            self.member(cur, line_words(parser(), raw, self.path, n))
+            self.member(cur, line_words(raw, self.path, n))
 
     def member(self, cur, w: Words) -> None:
         kw, kind, name, proto, loc = cur
@@ -505,7 +499,7 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
         head = raw.split(None, 1)
         if raw[:1] in (" ", "\t") or not head or head[0] not in ("access-list", "access-group"):
             continue
-        rd.acl_line(line_words(parser(), raw, path, n), rulesets, counters, remarks, bindings)
+        rd.acl_line(line_words(raw, path, n), rulesets, counters, remarks, bindings)
     if not rulesets:
         raise InputError("no access-list lines found (expected 'access-list NAME extended permit ...')", Loc(path))
     for name, where, loc in bindings:

@@ -6,6 +6,7 @@ import netaddr
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..errors import InputError, Loc, line_of
+from ..io.resources import lalr_parser
 from ..model.ruleset import ICMP, ICMPV6, PROTO_NAMES, SCTP, TCP, UDP, Net, Svc, port_domain, proto_label
 
 # Cisco keyword names of TCP/UDP ports (IOS and ASA use the same list).
@@ -170,7 +171,7 @@ def syntax_error(exc: UnexpectedInput, text: str, path: str, names: dict[str, st
 
 
 class Words:
-    """A cursor over the typed words of one configuration line (tokens from a cisco_*.lark grammar)."""
+    """A cursor over the typed words of one configuration line (tokens of grammars/cisco.lark)."""
 
     def __init__(self, toks, path: str, line: int, text: str):
         self.toks, self.i = list(toks), 0
@@ -216,10 +217,10 @@ class Words:
         return self.text[tok.column - 1:].strip() if tok is not None else ""
 
 
-def line_words(parser, text: str, path: str, line: int) -> Words:
-    """Tokenize one line with a cisco_*.lark parser."""
+def line_words(text: str, path: str, line: int) -> Words:
+    """Tokenize one line with grammars/cisco.lark."""
     try:
-        tree = parser.parse(text)
+        tree = lalr_parser("cisco.lark").parse(text)
     except UnexpectedInput as exc:
         col = getattr(exc, "column", 1) or 1
         raise InputError("cannot read this line", Loc(path, line, col), text) from None

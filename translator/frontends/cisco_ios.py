@@ -10,11 +10,9 @@ from __future__ import annotations
 import re
 
 import netaddr
-from lark import Lark
 
 from ..errors import InputError, Loc, Warning_
 from ..model.ruleset import ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, AddrExpr, AnyAddr, Condition, Net, Rule, Ruleset, Svc, Unresolved
-from ..io.resources import lalr_parser
 from .cisco_common import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, port_number, port_ranges, port_svcs,
     wildcard_nets,
@@ -27,10 +25,6 @@ FLAG_WORDS = {"ack", "fin", "psh", "rst", "syn", "urg"}
 VALUE_OPTIONS = {"dscp", "precedence", "tos", "time-range", "reflect", "option", "log-update", "flow-label",
                  "routing-type", "dest-option-type", "hop-limit"}
 WILDCARD_LIMIT = 256
-
-
-def parser() -> Lark:
-    return lalr_parser("cisco_ios.lark")
 
 
 def detect(text: str, path: str) -> int:
@@ -237,7 +231,7 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
             acl = None
             iface = raw.split(None, 1)[1] if head[0] == "interface" and len(head) > 1 else None
             if head[0] in ("ip", "ipv6") and len(head) >= 3 and head[1] == "access-list":
-                w = line_words(parser(), raw, path, n)
+                w = line_words(raw, path, n)
                 w.take(""), w.take("")
                 k = w.accept("extended", "standard")
                 if head[0] == "ipv6":
@@ -248,7 +242,7 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
                 acl, kind = str(name_tok), k
                 rd.ruleset(acl)
             elif head[0] == "access-list" and len(head) >= 3:
-                w = line_words(parser(), raw, path, n)
+                w = line_words(raw, path, n)
                 w.take("")
                 num_tok = w.take("a number")
                 if not str(num_tok).isdigit():
@@ -271,7 +265,7 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
             continue
         if acl is None:
             continue
-        w = line_words(parser(), raw, path, n)
+        w = line_words(raw, path, n)
         seq = None
         if w.accept("sequence") or (w.peek() or "").isdigit():
             stok = w.take("a sequence number")
