@@ -12,6 +12,9 @@ from bench import generate
 from translator.errors import InputError
 from translator.frontends import iptables, rules
 from translator.frontends.cisco_common import net_text
+from translator.frontends.iptables import convert as ipt_convert
+from translator.frontends.iptables import reader as ipt_reader
+from translator.frontends.iptables import scanner as ipt_scanner
 
 
 def _outcome(load, text, path, *args):
@@ -26,9 +29,11 @@ def _both_paths(module, load, text, path, *args):
     every rule read on its own, without shared plans)."""
     fast = _outcome(load, text, path, *args)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(module, "_scan", lambda _text: iter([None]))
         if module is iptables:
-            m.setattr(iptables, "_shape", lambda _args: None)
+            m.setattr(ipt_scanner, "scan", lambda _text: iter([None]))
+            m.setattr(ipt_reader, "shape", lambda _args: None)
+        else:
+            m.setattr(module, "_scan", lambda _text: iter([None]))
         slow = _outcome(load, text, path, *args)
     return fast, slow
 
@@ -99,7 +104,7 @@ def test_iptables_scanner_and_lark_load_the_same_rulesets(lines, host):
 
 def test_iptables_scanner_and_lark_agree_on_bench():
     text = generate.iptables_text(generate.generate(300, workloads=40, seed=4))
-    assert iptables._fast_records(text) is not None
+    assert ipt_scanner.fast_records(text) is not None
     fast, slow = _both_paths(iptables, iptables.load, text, "x.rules")
     assert fast == slow and not fast.startswith("error")
 
@@ -130,7 +135,7 @@ def test_address_readers_agree_with_netaddr():
         except (netaddr.AddrFormatError, ValueError):
             want = None
         try:
-            got = iptables._network(f"{text}/{plen}")
+            got = ipt_reader.network(f"{text}/{plen}")
         except (netaddr.AddrFormatError, ValueError):
             got = None
         assert got == want, (text, plen)
@@ -141,7 +146,7 @@ def test_net_text_agrees_with_netaddr():
     for _ in range(3000):
         first = rnd.choice([0, rnd.randrange(1 << 32), rnd.randrange(1 << 24) << 8])
         last = min((1 << 32) - 1, first + rnd.choice([0, 1, 255, 256, 1023, rnd.randrange(1 << 16)]))
-        assert iptables._net_text(first, last, 4) == net_text(first, last, 4)
+        assert ipt_convert.addr_text(first, last, 4) == net_text(first, last, 4)
 
 
 def test_protect_keyword_found_where_lark_places_the_statement():

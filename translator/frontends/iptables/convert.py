@@ -1,0 +1,181 @@
+"""The filter table as the model's rulesets: host chains, FORWARD, policies."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+import netaddr
+
+from ...errors import InputError, Loc, Warning_, line_of
+from ...model.ruleset import (
+    ALLOW, DENY, AddrExpr, AnyAddr, Net, Rule, Ruleset, Svc, Unresolved, port_domain, proto_label,
+)
+from ...model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc
+from ..cisco_common import net_text
+from ..rules import ipv4_text
+from .flatten import Flattener
+from .match import Bounds, Match, Table, meet
+from .options import BUILTIN, NON_TERMINAL, TERMINAL
+from .tables import parse
+
+
+def addr_items(s: IntervalSet) -> tuple:
+    if len(s.iv) == 1 and s.iv[0][1] < V6_BASE and s.iv[0] != (0, V6_BASE - 1):    # one IPv4 range, not all
+        lo, hi = s.iv[0]
+        return (Net(lo, hi, 4, addr_text(lo, hi, 4)),)
+    if s == ALL_IP:
+        return (AnyAddr(),)
+    out = []
+    for part, version, base, whole in ((meet(s, ALL_V4), 4, 0, ALL_V4), (meet(s, ALL_V6), 6, V6_BASE, ALL_V6)):
+        if part == whole:
+            out.append(AnyAddr(version))
+            continue
+        for lo, hi in part:
+            out.append(Net(lo - base, hi - base, version, addr_text(lo - base, hi - base, version)))
+    return tuple(out)
+
+
+def addr_text(first: int, last: int, version: int) -> str:
+    """net_text, without netaddr for IPv4."""
+    if version != 4:
+        return net_text(first, last, version)
+    if first == last:
+        return ipv4_text(first)
+    size = last - first + 1
+    if size & (size - 1) == 0 and first & (size - 1) == 0:     # one CIDR
+        return f"{ipv4_text(first)}/{33 - size.bit_length()}"
+    return f"{ipv4_text(first)}-{ipv4_text(last)}"
+
+
+def addr_expr(b: Bounds) -> AddrExpr:
+    if b.lower == b.upper:
+        return AddrExpr(addr_items(b.lower))
+    why = "; ".join(b.notes) or "unresolved"
+    return AddrExpr(addr_items(b.lower) + (Unresolved(why, "resolved by iptables when loaded, not known offline"),),
+                    addr_items(ALL_IP - b.upper))
+
+
+def svc_items(s: IntervalSet) -> tuple:
+    if s == FULL_SVC:
+        return (Svc.any(),)
+    out = []
+    for p, ranges in sorted(split_svc(s).items()):
+        if ranges == [port_domain(p)]:
+            out.append(Svc.whole(p))
+            continue
+        for lo, hi in ranges:
+            out.append(Svc(p, lo, hi, f"{proto_label(p)}/{lo}" + (f"-{hi}" if hi != lo else "")))
+    return tuple(out)
+
+
+def host_bounds(addrs: list[str], path: str, family: int) -> Bounds:
+    sets = []
+    for a in addrs:
+        try:
+            if "-" in a:
+                x, y = (netaddr.IPAddress(v.strip()) for v in a.split("-", 1))
+                sets.append(ip_range(int(x), int(y), x.version))
+            else:
+                n = netaddr.IPNetwork(a)
+                sets.append(ip_range(int(n.first), int(n.last), n.version))
+        except (netaddr.AddrFormatError, ValueError):
+            raise InputError(f"--host: {a!r} is not a CIDR or range; iptables rules need the "
+                             "workload's addresses as CIDRs", Loc(path)) from None
+    s = IntervalSet(iv for x in sets for iv in x)
+    return Bounds(s, s)
+
+
+def model_rules(flat: Flattener) -> list[Rule]:
+    """The model's rules; equal sets share their (immutable) output items."""
+    out, cache = [], flat.rd.out       # id(set) -> (set, items): holding the set keeps its id unique
+    get = cache.get
+    for r, m, via in flat.out:
+        src, dst, svc = get(id(m.src)), get(id(m.dst)), get(id(m.svc))
+        if src is None:
+            src = cache[id(m.src)] = (m.src, addr_expr(m.src))
+        if dst is None:
+            dst = cache[id(m.dst)] = (m.dst, addr_expr(m.dst))
+        if svc is None:
+            svc = cache[id(m.svc)] = (m.svc, svc_items(m.svc))
+        out.append(Rule(r.id, TERMINAL[r.target], src[1], dst[1], svc[1], r.loc,
+                        r.comment or (r.text if len(r.text) <= 160 else ""), m.conds,
+                        (("via", " > ".join(via)),) if via else ()))
+    return out
+
+
+def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Ruleset]:
+    tables, rd = parse(text, path)
+    for name, t in tables.items():
+        if name != "filter":
+            rd.warnings.append(Warning_(f"table {name} skipped: only the filter table decides what is allowed", t.loc))
+    if "filter" not in tables:
+        found = ", ".join(tables) or "none"
+        raise InputError(f"no *filter table in this file (found: {found}); fw2np reads the filter table only",
+                         Loc(path, 1))
+    table = tables["filter"]
+    for rules in table.rules.values():
+        for r in rules:
+            if r.target and r.target not in TERMINAL and r.target not in NON_TERMINAL \
+                    and r.target != "RETURN" and r.target not in table.chains:
+                raise rd.fail_at(f"jump to {r.target!r}: no such chain in the filter table and not a known target",
+                                 r.target_loc)
+            if r.target in BUILTIN:
+                raise rd.fail_at(f"cannot jump to built-in chain {r.target}", r.target_loc)
+    stem = PurePath(path).stem or "iptables"
+    policy = {c: table.chains.get(c, ("ACCEPT", table.loc)) for c in BUILTIN}
+    for c in BUILTIN:
+        if c not in table.chains:
+            rd.warnings.append(Warning_(f"chain {c} is not declared: its policy is taken as ACCEPT (the kernel default)",
+                                        table.loc))
+    out = []
+    host_rules = table.rules.get("INPUT", []) + table.rules.get("OUTPUT", [])
+    if host_rules and not host_addresses:
+        first = host_rules[0]
+        raise InputError("the INPUT/OUTPUT chains protect one host: pass --host WORKLOAD (the inventory workload "
+                         "that replaces this host) so fw2np knows its addresses", first.loc,
+                         line_of(text, first.loc.line))
+    if host_addresses:
+        host = host_bounds(host_addresses, path, rd.family)
+        rs = Ruleset(name=stem, source=path, default=DENY, text=text)
+        rs.protects = addr_expr(host)  # the host's own chains govern only the host's traffic
+        everything = rd.everything
+        for chain, guard, is_in in (("INPUT", Match(everything.src, host, FULL_SVC), True),
+                                    ("OUTPUT", Match(host, everything.dst, FULL_SVC), False)):
+            flat = Flattener(table, rd)
+            flat.chain(chain, guard, (), (chain,))
+            rs.rules += model_rules(flat)
+            pol, ploc = policy[chain]
+            act = ALLOW if pol == "ACCEPT" else DENY
+            anywhere = addr_expr(everything.src)
+            src, dst = (anywhere, addr_expr(host)) if is_in else (addr_expr(host), anywhere)
+            rs.rules.append(Rule(id=f"{chain}:policy", action=act, src=src, dst=dst, services=(Svc.any(),),
+                                 loc=ploc, comment=f"policy of chain {chain} ({pol})"))
+        out.append(rs)
+    if table.rules.get("FORWARD"):
+        rs = Ruleset(name=f"{stem}-forward", source=path, text=text,
+                     default=ALLOW if policy["FORWARD"][0] == "ACCEPT" else DENY)
+        flat = Flattener(table, rd)
+        flat.chain("FORWARD", rd.everything, (), ("FORWARD",))
+        rs.rules = model_rules(flat)
+        out.append(rs)
+    elif "FORWARD" in table.chains:
+        rd.warnings.append(Warning_(f"chain FORWARD has no rules (policy {policy['FORWARD'][0]}): no forward ruleset",
+                                    policy["FORWARD"][1]))
+    unreached = [c for c in table.chains if c not in BUILTIN and not reached(table, c)]
+    for c in unreached:
+        rd.warnings.append(Warning_(f"chain {c} is never jumped to from INPUT, OUTPUT or FORWARD: ignored",
+                                    table.chains[c][1]))
+    if not out:
+        raise InputError("the filter table has no INPUT, OUTPUT or FORWARD rules to translate", table.loc,
+                         line_of(text, table.loc.line))
+    for rs in out:
+        rs.warnings = list(dict.fromkeys(rd.warnings))
+    return out
+
+
+def reached(table: Table, chain: str) -> bool:
+    seen, todo = set(), list(BUILTIN)
+    while todo:
+        c = todo.pop()
+        if c == chain:
+            return True
