@@ -133,8 +133,8 @@ def _slug(names: list[str]) -> list[str]:
 
 def convert_file(job: Job) -> dict:
     """Convert one input file; a record for the report (never raises on bad input)."""
-    from ..cli.main import frontend_options
     from ..frontends import detect, load
+    from ..frontends.select import frontend_options
     from ..io.text import read_text
     from ..lint.checks import lint
     from ..io.manifests import write_docs, write_per_namespace

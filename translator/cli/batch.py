@@ -103,8 +103,8 @@ def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns)
     """Find shadowed, redundant, conflicting and risky rules in RULES, exactly.
 
     Exit 0: no warnings; 1: some warning; 2: bad input."""
-    from .main import _pick, frontend_options
     from ..frontends import load
+    from ..frontends.select import frontend_options, pick
     from ..model.inventory import Inventory, load_inventory
     from ..lint.checks import lint as run
 
@@ -113,7 +113,7 @@ def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns)
         raise click.UsageError("--host needs --inventory")
     rulesets = load(rules, source_format, **frontend_options(inv or Inventory(source=""), host, columns))
     if ruleset_name:
-        rulesets = [_pick(rulesets, ruleset_name)]
+        rulesets = [pick(rulesets, ruleset_name)]
     reports = [(rs, run(rs, inv)) for rs in rulesets]
     if fmt == "json":
         doc = {"input": rules, "inventory": inventory,

@@ -78,56 +78,6 @@ def cli():
     """Translate ordered firewall rulesets into equivalent Kubernetes NetworkPolicies."""
 
 
-def frontend_options(inv, host, columns) -> dict:
-    """Options a frontend may use: the protected host's legacy addresses, a CSV column map."""
-    opts = {"columns": columns}
-    if host:
-        if host not in inv.workloads:
-            raise InputError(f"--host: no workload {host!r} in the inventory")
-        opts["host_addresses"] = list(inv.workloads[host].addresses)
-    return opts
-
-
-def _pick_many(rulesets, names):
-    """The rulesets to convert together: named ones, or all when their directions do not overlap."""
-    if names:
-        chosen = [_pick(rulesets, n) for n in dict.fromkeys(names)]
-    elif len(rulesets) == 1:
-        chosen = rulesets
-    else:
-        chosen = rulesets
-        if _overlap(chosen):
-            raise InputError(f"the input holds {len(rulesets)} rulesets; choose with --ruleset "
-                             f"({', '.join(r.name for r in rulesets)})")
-    clash = _overlap(chosen)
-    if clash:
-        raise InputError(f"rulesets {clash[0]} and {clash[1]} both govern {clash[2]}: a NetworkPolicy set cannot "
-                         "apply two ordered rulesets in series; convert them separately")
-    return chosen
-
-
-def _overlap(rulesets):
-    seen: dict[str, str] = {}
-    for rs in rulesets:
-        for d in rs.directions:
-            if d in seen:
-                return seen[d], rs.name, d
-            seen[d] = rs.name
-    return None
-
-
-def _pick(rulesets, name):
-    if name:
-        for rs in rulesets:
-            if rs.name == name:
-                return rs
-        raise InputError(f"no ruleset named {name!r} (have: {', '.join(r.name for r in rulesets)})")
-    if len(rulesets) != 1:
-        raise InputError(f"the input holds {len(rulesets)} rulesets; choose one with --ruleset "
-                         f"({', '.join(r.name for r in rulesets)})")
-    return rulesets[0]
-
-
 @cli.command()
 @click.argument("rules", type=click.Path(dir_okay=False))
 @click.option("-i", "--inventory", "inventory", required=True, type=click.Path(dir_okay=False),
@@ -144,6 +94,7 @@ def _pick(rulesets, name):
 def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet):
     """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
     from ..frontends import load
+    from ..frontends.select import frontend_options, pick_many
     from ..model.inventory import load_inventory
     from ..io.manifests import emit, write_docs, write_per_namespace
     from ..compiler.synth import convert as compile_
@@ -151,7 +102,7 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
     if output and outdir:
         raise click.UsageError("use -o or -d, not both")
     inv = load_inventory(inventory)
-    chosen = _pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
+    chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
     results = [compile_(rs, inv) for rs in chosen]
     policies = sorted((p for r in results for p in r.policies), key=lambda p: p["metadata"]["namespace"])
     if outdir:

@@ -10,10 +10,10 @@ from ..errors import InputError
 
 
 def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None):
-    from .main import _pick, frontend_options
     from ..frontends import load
+    from ..frontends.select import frontend_options, pick
 
-    return _pick(load(path, fmt, **frontend_options(inv, host, columns)), name)
+    return pick(load(path, fmt, **frontend_options(inv, host, columns)), name)
 
 
 def _frontend_opts(f):
