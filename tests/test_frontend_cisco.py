@@ -8,7 +8,7 @@ import pytest
 
 from translator.errors import InputError
 from translator.frontends import cisco_asa, cisco_ios, detect, read_text
-from translator.frontends.cisco_common import mask_bits, port_ranges, wildcard_nets
+from translator.frontends.common.cisco import mask_bits, port_ranges, wildcard_nets
 from translator.model.inventory import load_inventory
 from translator.model.ruleset import ALLOW, DENY
 from translator.model.resolve import Resolver

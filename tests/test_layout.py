@@ -18,7 +18,7 @@ MAY_IMPORT = {
     "frontends": {"errors", "limits", "io", "model"},
     "compiler": {"errors", "limits", "io", "model"},
     "evaluate": {"errors", "model.ruleset", "model.inventory"},
-    "verify": {"errors", "limits", "io", "model", "evaluate", "compiler"},
+    "verify": {"errors", "limits", "io", "model", "evaluate", "compiler", "frontends.common"},
     "reverse": {"errors", "io", "model", "evaluate", "compiler.ipblocks", "compiler.universe", "frontends"},
     "lint": {"errors", "io", "model", "compiler"},
     "batch": {"errors", "limits", "io", "model", "frontends", "compiler", "lint"},

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bench import generate
 from translator.errors import InputError
 from translator.frontends import iptables, rules
-from translator.frontends.cisco_common import net_text
+from translator.frontends.common.addresses import IPV4, ipv4_int, ipv4_text, net_text
 from translator.frontends.iptables import convert as ipt_convert
 from translator.frontends.iptables import reader as ipt_reader
 from translator.frontends.iptables import scanner as ipt_scanner
@@ -123,9 +123,9 @@ def test_address_readers_agree_with_netaddr():
     for _ in range(3000):
         text = ".".join(rnd.choice(octets) for _ in range(4))
         plen = rnd.choice(["0", "8", "24", "31", "32", "33", "08"])
-        if rules.IPV4.fullmatch(text):
-            assert (rules.ipv4_int(text), 4) == _netaddr_ip(text)
-            assert rules.ipv4_text(rules.ipv4_int(text)) == str(netaddr.IPAddress(text))
+        if IPV4.fullmatch(text):
+            assert (ipv4_int(text), 4) == _netaddr_ip(text)
+            assert ipv4_text(ipv4_int(text)) == str(netaddr.IPAddress(text))
         else:
             assert _netaddr_ip(text) is None or not text.isascii() or any(p.startswith("0") and p != "0"
                                                                            for p in text.split("."))

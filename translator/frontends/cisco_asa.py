@@ -18,7 +18,7 @@ from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TCP, UDP, AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref,
     Rule, Ruleset, Svc, Unresolved, proto_label,
 )
-from .cisco_common import (
+from .common.cisco import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, mask_bits, net_text, port_number,
     port_ranges, port_svcs,
 )

@@ -13,7 +13,7 @@ import netaddr
 
 from ..errors import InputError, Loc, Warning_
 from ..model.ruleset import ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, AddrExpr, AnyAddr, Condition, Net, Rule, Ruleset, Svc, Unresolved
-from .cisco_common import (
+from .common.cisco import (
     CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, port_number, port_ranges, port_svcs,
     wildcard_nets,
 )

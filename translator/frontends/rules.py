@@ -18,11 +18,11 @@ from ..model.ruleset import (
 )
 from ..model.resolve import check_references
 from ..io.resources import lalr_parser
+from .common.addresses import IPV4, ipv4_int, ipv4_text
+from .common.icmp import RULESET_ICMP_TYPES
 from .common.syntax import terminal, terminal_regex
 
 NAME = "rules"
-ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "redirect": 5, "echo-request": 8,
-              "echo": 8, "time-exceeded": 11, "parameter-problem": 12}
 
 _TERMINALS = {
     "ACTION": "'allow' or 'deny'", "ANY": "'any'", "EXCEPT": "'except'", "ARROW": "'->'",
@@ -138,19 +138,7 @@ def _tree_records(tree: Tree, text: str) -> list:
 
 # --- values of address and service tokens (cached per text by the builder) ----------
 
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")       # a dotted quad netaddr reads as the obvious number
 _PLEN = re.compile(r"[1-9]?[0-9]")
-
-
-def ipv4_int(text: str) -> int:
-    """The value of a dotted quad that IPV4 matches."""
-    a, b, c, d = text.split(".")
-    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
-
-
-def ipv4_text(x: int) -> str:
-    return f"{x >> 24}.{(x >> 16) & 255}.{(x >> 8) & 255}.{x & 255}"
 
 
 def _ip(text: str) -> tuple[int, int]:
@@ -210,8 +198,8 @@ def _svc_value(text: str) -> tuple:
     if arg.lower() in ("", "any"):
         return proto, lo_dom, hi_dom
     what = "port" if proto in PORT_PROTOCOLS else "ICMP type"
-    if proto in TYPE_PROTOCOLS and arg.lower() in ICMP_TYPES:
-        t = ICMP_TYPES[arg.lower()]
+    if proto in TYPE_PROTOCOLS and arg.lower() in RULESET_ICMP_TYPES:
+        t = RULESET_ICMP_TYPES[arg.lower()]
         return proto, t, t
     m = re.fullmatch(r"(\d+)(?:-(\d+))?", arg)
     if not m:

@@ -3,6 +3,7 @@
 (the pair walk), `legacy` (decisions from concrete legacy flows), `report`,
 `explain` (one flow), `core` (the `verify` entry point).
 
-May import: errors, limits, io, model, evaluate, compiler (only to list the
-compiler's reported approximations, never to decide a flow).
+May import: errors, limits, io, model, evaluate, frontends.common (the ICMP type
+names), compiler (only to list the compiler's reported approximations, never to
+decide a flow).
 """

@@ -14,14 +14,13 @@ from ..evaluate.netpol import NetpolEvaluator
 from ..model.inventory import Inventory
 from ..model.names import is_dns_label, label_key_error, label_value_error
 from ..model.ruleset import ALLOW, PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, Ruleset
+from ..frontends.common.icmp import RULESET_ICMP_TYPES as ICMP_TYPES
 from .core import service_text
 from .report import endpoint_dict, pod_text, side_lines
 
 FLOW_FORM = ("expected 'SRC -> DST SERVICE', e.g. \"10.1.0.5 -> staging/app=api tcp/8080\"; "
              "an endpoint is an IP address, a workload name or namespace/key=value,key2=value2; "
              "a service is tcp/PORT, udp/PORT, sctp/PORT, icmp/TYPE, icmpv6/TYPE or proto/NUMBER")
-ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "redirect": 5, "echo-request": 8, "echo": 8,
-              "time-exceeded": 11, "parameter-problem": 12}
 
 
 def _bad(flow: str, why: str) -> InputError:

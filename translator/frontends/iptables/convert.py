@@ -11,8 +11,7 @@ from ...model.ruleset import (
     ALLOW, DENY, AddrExpr, AnyAddr, Net, Rule, Ruleset, Svc, Unresolved, port_domain, proto_label,
 )
 from ...model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc
-from ..cisco_common import net_text
-from ..rules import ipv4_text
+from ..common.addresses import ipv4_text, net_text
 from .flatten import Flattener
 from .match import Bounds, Match, Table, meet
 from .options import BUILTIN, NON_TERMINAL, TERMINAL

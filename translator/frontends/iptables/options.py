@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...model.ruleset import ALLOW, DENY
+from ..common import icmp
 
 BUILTIN = ("INPUT", "FORWARD", "OUTPUT")
 TERMINAL = {"ACCEPT": ALLOW, "DROP": DENY, "REJECT": DENY}
@@ -31,18 +32,11 @@ PORT_NAMES = {"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "d
               "ldap": 389, "https": 443, "smtps": 465, "submission": 587, "ldaps": 636,
               "imaps": 993, "pop3s": 995, "mysql": 3306, "postgresql": 5432, "mdns": 5353,
               "syslog": 514, "isakmp": 500, "openvpn": 1194, "ms-wbt-server": 3389}
-ICMP_TYPES = {"any": None, "echo-reply": 0, "pong": 0, "destination-unreachable": 3,
-              "source-quench": 4, "redirect": 5, "echo-request": 8, "ping": 8,
-              "router-advertisement": 9, "router-solicitation": 10, "time-exceeded": 11,
-              "ttl-exceeded": 11, "parameter-problem": 12, "timestamp-request": 13,
-              "timestamp-reply": 14, "address-mask-request": 17, "address-mask-reply": 18}
+ICMP_TYPES = {"any": None, **icmp.ICMP_TYPES, "pong": 0, "ping": 8, "ttl-exceeded": 11}
 ICMP_CODES = {"network-unreachable": (3, 0), "host-unreachable": (3, 1), "protocol-unreachable": (3, 2),
               "port-unreachable": (3, 3), "fragmentation-needed": (3, 4), "source-route-failed": (3, 5),
               "network-prohibited": (3, 9), "host-prohibited": (3, 10), "communication-prohibited": (3, 13),
               "ttl-zero-during-transit": (11, 0), "ttl-zero-during-reassembly": (11, 1)}
-ICMP6_TYPES = {"any": None, "destination-unreachable": 1, "packet-too-big": 2, "time-exceeded": 3,
-               "ttl-exceeded": 3, "parameter-problem": 4, "echo-request": 128, "ping": 128,
-               "echo-reply": 129, "pong": 129, "router-solicitation": 133, "router-advertisement": 134,
-               "neighbour-solicitation": 135, "neighbor-solicitation": 135,
-               "neighbour-advertisement": 136, "neighbor-advertisement": 136, "redirect": 137}
+ICMP6_TYPES = {"any": None, **icmp.ICMP6_TYPES, "ttl-exceeded": 3, "ping": 128, "pong": 129,
+               "neighbour-solicitation": 135, "neighbour-advertisement": 136}
 ADDR_OPTS = {"-s": True, "--source": True, "--src": True, "-d": False, "--destination": False, "--dst": False}

@@ -9,7 +9,7 @@ import netaddr
 from ...errors import InputError, Loc, Warning_, line_of
 from ...model.ruleset import ALLOW, ICMP, ICMPV6, PORT_PROTOCOLS, PROTO_NAMES, Condition
 from ...model.space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range, whole_proto
-from ..rules import IPV4, ipv4_int
+from ..common.addresses import IPV4, ipv4_int
 from .match import Bounds, IptRule, Match
 from .options import (
     ADDR_OPTS, BASIC_OPTS, ICMP6_TYPES, ICMP_CODES, ICMP_TYPES, OPTIONS, PLAIN_MODULES, PORT_NAMES, TERMINAL,

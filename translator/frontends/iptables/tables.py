@@ -6,7 +6,7 @@ from lark.exceptions import UnexpectedInput
 
 from ...errors import InputError, Warning_
 from ...io.resources import lalr_parser
-from ..cisco_common import syntax_error
+from ..common.syntax import syntax_error
 from . import scanner
 from .match import Table
 from .options import BUILTIN

@@ -1,13 +1,14 @@
-"""Helpers shared by the legacy frontends: Cisco port and ICMP names, masks, syntax errors."""
+"""What the Cisco frontends (ASA, IOS) share: port, ICMP and protocol names, masks, the word cursor."""
 
 from __future__ import annotations
 
 import netaddr
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput
 
-from ..errors import InputError, Loc, line_of
-from ..io.resources import lalr_parser
-from ..model.ruleset import ICMP, ICMPV6, PROTO_NAMES, SCTP, TCP, UDP, Net, Svc, port_domain, proto_label
+from ...errors import InputError, Loc
+from ...io.resources import lalr_parser
+from ...model.ruleset import PROTO_NAMES, TCP, UDP, Net, Svc, port_domain, proto_label
+from .addresses import net_text
 
 # Cisco keyword names of TCP/UDP ports (IOS and ASA use the same list).
 TCP_PORTS = {
@@ -139,37 +140,6 @@ def wildcard_nets(addr: str, wildcard: str, limit: int = 256) -> list[Net] | Non
     return sorted(out, key=lambda n: n.first)
 
 
-def net_text(first: int, last: int, version: int) -> str:
-    """'10.0.0.0/24', '10.0.0.5' or '10.0.0.5-10.0.0.9'."""
-    lo, hi = netaddr.IPAddress(first, version), netaddr.IPAddress(last, version)
-    if first == last:
-        return str(lo)
-    cidrs = netaddr.iprange_to_cidrs(lo, hi)
-    return str(cidrs[0]) if len(cidrs) == 1 else f"{lo}-{hi}"
-
-
-def syntax_error(exc: UnexpectedInput, text: str, path: str, names: dict[str, str]) -> InputError:
-    """A file:line:col InputError for a lark parse error; NAMES spells terminals for users."""
-    line, col = getattr(exc, "line", 0) or 0, getattr(exc, "column", 0) or 0
-
-    def expected(ts) -> str:
-        words = sorted({names.get(t, t.lower()) for t in ts if not t.startswith("__")})
-        return ", ".join(words[:8]) + (" ..." if len(words) > 8 else "")
-
-    if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
-        msg = f"unexpected character {ch!r}"
-    elif isinstance(exc, UnexpectedToken):
-        tok = exc.token
-        what = "end of line" if tok.type.endswith("NL") else "end of input" if tok.type == "$END" else repr(str(tok))
-        msg = f"unexpected {what}; expected {expected(exc.expected)}"
-    elif isinstance(exc, UnexpectedEOF):
-        msg = f"unexpected end of input; expected {expected(exc.expected)}"
-    else:  # pragma: no cover
-        msg = str(exc)
-    return InputError(msg, Loc(path, line, col), line_of(text, line))
-
-
 class Words:
     """A cursor over the typed words of one configuration line (tokens of grammars/cisco.lark)."""
 
@@ -225,8 +195,3 @@ def line_words(text: str, path: str, line: int) -> Words:
         col = getattr(exc, "column", 1) or 1
         raise InputError("cannot read this line", Loc(path, line, col), text) from None
     return Words(tree.children, path, line, text)
-
-
-__all__ = ["Words", "line_words", "TCP_PORTS", "UDP_PORTS", "ICMP_NAMES", "ICMP6_NAMES", "CISCO_PROTOS", "port_number",
-           "port_ranges", "port_svcs", "icmp_svc", "mask_bits", "wildcard_nets", "net_text",
-           "syntax_error", "ICMP", "ICMPV6", "TCP", "UDP", "SCTP"]
