@@ -21,7 +21,8 @@ from translator.frontends.rules import parse
 from translator.model.inventory import parse_inventory
 from translator.model.policies import load_policies
 from translator.compiler.synth import convert
-from translator.verify.core import LESS, MORE, verify
+from translator.verify.core import verify
+from translator.verify.kinds import LESS, MORE
 from translator.verify.report import difference_dict
 
 from . import strategies

@@ -18,7 +18,8 @@ from translator.frontends.rules import parse
 from translator.model.inventory import parse_inventory
 from translator.model.ruleset import AddrExpr, Unresolved
 from translator.compiler.synth import convert
-from translator.verify.core import LESS, MORE, METHODS, Verifier, verify
+from translator.verify.core import METHODS, Verifier, verify
+from translator.verify.kinds import LESS, MORE
 
 from .test_verify import load as load_scenario
 from .test_verify import mutants, scenario

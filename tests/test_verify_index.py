@@ -14,7 +14,8 @@ from translator.evaluate.netpol import NetpolEvaluator
 from translator.frontends.rules import parse
 from translator.model.inventory import parse_inventory
 from translator.compiler.synth import convert
-from translator.verify.core import MORE, verify
+from translator.verify.core import verify
+from translator.verify.kinds import MORE
 from translator.verify.report import difference_dict
 
 

@@ -1,7 +1,8 @@
 """Proving policies equivalent to a ruleset, or listing the flows that differ:
 `partition` (flow classes), `index` and `walk` (the indexed walk), `pairs`
 (the pair walk), `legacy` (decisions from concrete legacy flows), `report`,
-`explain` (one flow), `core` (the `verify` entry point).
+`explain` (one flow), `kinds` (the categories of a difference), `core` (the
+`verify` entry point).
 
 May import: errors, limits, io, model, evaluate, frontends.common (the ICMP type
 names), compiler (only to list the compiler's reported approximations, never to

@@ -73,11 +73,10 @@ from ..evaluate.netpol import EGRESS, INGRESS, NetpolEvaluator
 from ..model.inventory import NAME_LABEL, Inventory
 from ..model.ruleset import PORT_PROTOCOLS, TYPE_PROTOCOLS, Ruleset, proto_label
 from .pairs import FirewallPairs, NetpolPairs
+from .kinds import CATEGORIES, LESS, MORE, REPORTED
 from .partition import IpClass, Partition, PodClass
+from .walk import Walk
 
-MORE, LESS = "more-permissive", "less-permissive"
-REPORTED = "reported"          # the less-permissive differences a reported approximation touches
-CATEGORIES = (MORE, LESS, REPORTED)
 METHODS = ("index", "pairs", "flows")
 NOT_APPROXIMATIONS = ("note", "out-of-reach")   # every other finding kind denies more than the ruleset
 
@@ -248,8 +247,6 @@ class Verifier:
         return rep
 
     def _walk_index(self, rep: Report, limit: int, only: str | None) -> None:
-        from .walk import Walk
-
         walk = Walk(self)
         for item in walk.run(rep, limit, only):
             sc, dc, svc, names, cat = walk.difference_parts(item)

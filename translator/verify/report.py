@@ -7,7 +7,8 @@ import json
 from ..evaluate.endpoints import Ip, Pod
 from ..model.inventory import NAME_LABEL
 from ..model.ruleset import proto_label
-from .core import LESS, MORE, Difference, Report, Verifier, service_text
+from .core import Difference, Report, Verifier, service_text
+from .kinds import LESS, MORE
 from .partition import PodClass
 
 

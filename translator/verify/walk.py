@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from ..evaluate.endpoints import Ip, Pod
 from ..evaluate.netpol import EGRESS, INGRESS
-from .core import CATEGORIES, LESS, MORE, REPORTED
+from .kinds import CATEGORIES, LESS, MORE, REPORTED
 from .index import PeerIndex, bits_of, low_bits
 from .legacy import AddressIndex, LegacyRows, Touches
 from .partition import PodClass
