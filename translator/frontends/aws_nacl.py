@@ -14,7 +14,8 @@ from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TYPE_PROTOCOLS, AddrExpr, Condition, Rule, Ruleset, Svc,
     proto_label,
 )
-from ..io.jsonsrc import Doc, host_side, looks_like_json, port_svc, to_net, with_loc
+from ..io.jsonsrc import Doc, looks_like_json
+from .common.cloud import host_side, port_svc, to_net, with_loc
 
 NAME = "aws-nacl"
 LAST = 32767

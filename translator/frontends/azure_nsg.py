@@ -14,7 +14,8 @@ from ..errors import Warning_
 from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, TCP, UDP, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc, Unresolved,
 )
-from ..io.jsonsrc import Doc, host_side, looks_like_json, port_svc, to_net, with_loc
+from ..io.jsonsrc import Doc, looks_like_json
+from .common.cloud import host_side, port_svc, to_net, with_loc
 
 NAME = "azure-nsg"
 

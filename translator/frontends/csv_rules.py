@@ -19,7 +19,7 @@ from ..model.ruleset import (
     ALLOW, DENY, ICMP, ICMPV6, PROTO_NAMES, TCP, UDP, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc,
     Unresolved,
 )
-from ..io.jsonsrc import port_svc, to_net, with_loc
+from .common.cloud import port_svc, to_net, with_loc
 
 NAME = "csv-rules"
 FIELDS = {

@@ -22,7 +22,8 @@ from ..model.ruleset import (
 )
 from ..model.resolve import Bounds, Resolver
 from ..model.space import ALL_IP, FULL_SVC, IntervalSet, split_svc
-from ..io.jsonsrc import Doc, host_side, looks_like_json, port_svc, restrict, to_net, with_loc
+from ..io.jsonsrc import Doc, looks_like_json
+from .common.cloud import host_side, port_svc, restrict, to_net, with_loc
 
 NAME = "gcp"
 GOTO = "goto_next"
