@@ -9,7 +9,9 @@ import netaddr
 from ..model.ruleset import Rule, proto_label
 from ..model.space import POD_BASE, PROTO_SHIFT, V6_BASE
 
-KINDS = ("partial-cover", "unresolved", "condition", "inexpressible", "family-split", "out-of-reach", "note")
+# the approximations: each denies some flows the ruleset allows, never the reverse
+APPROXIMATIONS = ("partial-cover", "unresolved", "condition", "inexpressible", "family-split")
+KINDS = APPROXIMATIONS + ("out-of-reach", "note")
 
 
 @dataclass

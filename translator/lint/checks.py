@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..compiler.findings import flow_text
+from ..compiler.findings import APPROXIMATIONS, flow_text
 from ..model.inventory import Inventory
 from .regions import TooComplex, box, meet, minus, sample
 from ..model.ruleset import ALLOW, TCP, UDP, Rule, Ruleset
@@ -34,7 +34,6 @@ KINDS = ("never-matches", "shadowed", "redundant", "conflict", "broad-allow", "c
 SEVERITY = {"never-matches": "warning", "shadowed": "warning", "redundant": "info", "conflict": "warning",
             "broad-allow": "warning", "cleartext-admin": "warning", "dns-egress": "warning",
             "unenforceable": "warning", "approximation": "info", "undecided": "info", "note": "info"}
-APPROX = {"partial-cover", "unresolved", "condition", "inexpressible", "family-split"}
 
 
 @dataclass
@@ -250,7 +249,7 @@ class Linter:
             if f.kind == "out-of-reach" and self.inv:
                 self.add("unenforceable", f.message, "enforce it outside Kubernetes (cloud firewall, network "
                          "ACL) or drop it", f.rule, example=f.example)
-            elif f.kind in APPROX and (self.inv or f.kind in ("unresolved", "condition")):
+            elif f.kind in APPROXIMATIONS and (self.inv or f.kind in ("unresolved", "condition")):
                 self.add("approximation", f"{f.kind}: {f.message}", "review: the output is never more "
                          "permissive than the firewall, so flows here may be denied", f.rule, example=f.example)
             elif f.kind == "note" and self.inv:

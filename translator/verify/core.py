@@ -66,6 +66,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass, field, replace
 
+from ..compiler.findings import APPROXIMATIONS
 from ..evaluate.concrete import LegacyFlows, address_text
 from ..evaluate.endpoints import Ip, Pod
 from ..evaluate.firewall import FirewallEvaluator
@@ -78,7 +79,6 @@ from .partition import IpClass, Partition, PodClass
 from .walk import Walk
 
 METHODS = ("index", "pairs", "flows")
-NOT_APPROXIMATIONS = ("note", "out-of-reach")   # every other finding kind denies more than the ruleset
 
 
 @dataclass
@@ -360,7 +360,7 @@ def verify(rs: Ruleset, inv: Inventory, policies: list[dict], limit: int = 10, o
     if approximations:
         from ..compiler.synth import convert
 
-        found = [f for f in convert(rs, inv).findings if f.kind not in NOT_APPROXIMATIONS]
+        found = [f for f in convert(rs, inv).findings if f.kind in APPROXIMATIONS]
     paused = gc.isenabled()
     gc.disable()  # the walk builds millions of small objects the cycle collector would rescan
     try:
