@@ -10,24 +10,27 @@ import sys
 import click
 
 from ..batch.run import LAYOUTS
+from .options import (columns_option, format_option, from_option, host_option, inventory_option, quiet_option,
+                      ruleset_option)
+
+CSV_COLUMNS_HELP = "CSV column mapping for CSV inputs."
 
 
 @click.command()
 @click.argument("input_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Directory for the manifests (mirroring INPUT_DIR) and report.json / report.html.")
-@click.option("-i", "--inventory", type=click.Path(dir_okay=False),
-              help="Inventory YAML for files with no inventory.yaml beside them (or in a folder above).")
+@inventory_option("Inventory YAML for files with no inventory.yaml beside them (or in a folder above).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Files converted in parallel (default: the number of CPUs).")
 @click.option("--layout", type=click.Choice(LAYOUTS), default="per-input", show_default=True,
               help="per-input: one manifest per input ruleset; per-namespace: one file per namespace.")
 @click.option("--host-map", type=click.Path(dir_okay=False),
               help="YAML mapping 'path glob: workload' for inputs (iptables INPUT/OUTPUT) that protect one host.")
-@click.option("--from", "source_format", help="Input format of every file (detected per file when omitted).")
+@from_option("Input format of every file (detected per file when omitted).")
 @click.option("--exclude", multiple=True, help="Skip files whose relative path matches this glob (repeatable).")
-@click.option("--columns", help="CSV column mapping for CSV inputs.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@columns_option(CSV_COLUMNS_HELP)
+@quiet_option("No progress output.")
 @click.pass_context
 def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_format, exclude, columns, quiet):
     """Convert every firewall export under INPUT_DIR.
@@ -91,13 +94,12 @@ def _line(rec: dict) -> str:
 
 @click.command()
 @click.argument("rules", type=click.Path(dir_okay=False))
-@click.option("-i", "--inventory", type=click.Path(dir_okay=False),
-              help="Inventory YAML (without it: every address is external; pod checks are skipped).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--from", "source_format", help="Input format (detected when omitted).")
-@click.option("--ruleset", "ruleset_name", help="Lint only this ruleset (default: every ruleset of the input).")
-@click.option("--host", help="Inventory workload whose INPUT/OUTPUT rules the input holds.")
-@click.option("--columns", help="CSV column mapping for CSV inputs.")
+@inventory_option("Inventory YAML (without it: every address is external; pod checks are skipped).")
+@format_option()
+@from_option()
+@ruleset_option("Lint only this ruleset (default: every ruleset of the input).")
+@host_option("Inventory workload whose INPUT/OUTPUT rules the input holds.")
+@columns_option(CSV_COLUMNS_HELP)
 @click.pass_context
 def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns):
     """Find shadowed, redundant, conflicting and risky rules in RULES, exactly.

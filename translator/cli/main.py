@@ -11,6 +11,8 @@ import click
 
 from .. import __version__
 from ..errors import InputError
+from .options import (columns_option, format_option, from_option, host_option, inventory_option, output_file_option,
+                      quiet_option, ruleset_option)
 
 
 class Fw2npGroup(click.Group):
@@ -80,17 +82,16 @@ def cli():
 
 @cli.command()
 @click.argument("rules", type=click.Path(dir_okay=False))
-@click.option("-i", "--inventory", "inventory", required=True, type=click.Path(dir_okay=False),
-              help="Inventory YAML mapping legacy addresses to workloads.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write all manifests to this file.")
+@inventory_option(required=True)
+@output_file_option("Write all manifests to this file.")
 @click.option("-d", "--dir", "outdir", type=click.Path(file_okay=False), help="Write one file per namespace here.")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
-@click.option("--from", "source_format", help="Input format (detected when omitted).")
-@click.option("--ruleset", "ruleset_names", multiple=True,
-              help="Which ruleset, when the input holds several (repeat it for rulesets of different directions).")
-@click.option("--host", "host", help="Inventory workload whose INPUT/OUTPUT (inbound/outbound) rules the input holds.")
-@click.option("--columns", help="CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
-@click.option("-q", "--quiet", is_flag=True, help="No summary on stderr.")
+@format_option(["yaml", "json"], "yaml")
+@from_option()
+@ruleset_option("Which ruleset, when the input holds several (repeat it for rulesets of different directions).",
+                multiple=True)
+@host_option()
+@columns_option("CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
+@quiet_option("No summary on stderr.")
 def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet):
     """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
     from ..frontends import load

@@ -7,17 +7,16 @@ import sys
 import click
 
 from ..reverse.formats import FORMATS
+from .options import format_option, inventory_option, output_file_option
 
 
 @click.command()
 @click.argument("policies", type=click.Path())
-@click.option("-i", "--inventory", type=click.Path(dir_okay=False),
-              help="Inventory YAML: name workloads, group pods by workload (needed for --format rules).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table (terminal), markdown, csv, html, or rules (the fw2np ruleset language).")
+@inventory_option("Inventory YAML: name workloads, group pods by workload (needed for --format rules).")
+@format_option(FORMATS, "table", "table (terminal), markdown, csv, html, or rules (the fw2np ruleset language).")
 @click.option("--objects", type=click.Path(dir_okay=False),
               help="For --format rules: a ruleset whose address objects give the inventory's object names.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@output_file_option("Write here instead of stdout.")
 def reverse(policies, inventory, fmt, objects, output):
     """Render the NetworkPolicies in POLICIES (file or directory) as an ordered firewall table."""
     from ..model.inventory import load_inventory

@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..errors import InputError
+from .options import columns_option, format_option, from_option, host_option, inventory_option, ruleset_option
 
 
 def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None):
@@ -16,29 +17,28 @@ def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, 
     return pick(load(path, fmt, **frontend_options(inv, host, columns)), name)
 
 
-def _frontend_opts(f):
-    f = click.option("--columns", help="CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service'.")(f)
-    return click.option("--host", help="Inventory workload whose INPUT/OUTPUT (inbound/outbound) rules the "
-                                       "input holds.")(f)
+COLUMNS_HELP = "CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service'."
+RULESET_HELP = "Which ruleset, when the input holds several."
+FROM_HELP = "Ruleset input format (detected when omitted)."
 
 
 @click.command()
 @click.argument("rules", type=click.Path(dir_okay=False))
 @click.argument("policies", type=click.Path())
-@click.option("-i", "--inventory", required=True, type=click.Path(dir_okay=False),
-              help="Inventory YAML mapping legacy addresses to workloads.")
+@inventory_option(required=True)
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True,
               help="Print at most this many counterexample flows.")
 @click.option("--only", type=click.Choice(["more-permissive", "less-permissive"]),
               help="Only flows the policies allow and the ruleset denies (or the reverse).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--from", "source_format", help="Ruleset input format (detected when omitted).")
-@click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
+@format_option()
+@from_option(FROM_HELP)
+@ruleset_option(RULESET_HELP)
 @click.option("--no-approximations", "skip_approx", is_flag=True,
               help="Do not compile the ruleset to find the compiler's approximations (faster on big rulesets); "
                    "every less-permissive difference is then unreported.")
 @click.option("--strict", is_flag=True, help="Exit 1 on any difference, reported approximations too.")
-@_frontend_opts
+@host_option()
+@columns_option(COLUMNS_HELP)
 @click.pass_context
 def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, skip_approx, strict, host,
            columns):
@@ -66,14 +66,14 @@ def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, rul
 
 @click.command()
 @click.argument("source", type=click.Path())
-@click.option("-i", "--inventory", type=click.Path(dir_okay=False),
-              help="Inventory YAML (needed for a ruleset and for workload names).")
+@inventory_option("Inventory YAML (needed for a ruleset and for workload names).")
 @click.option("--flow", "flow_text", required=True,
               help='The flow, e.g. "10.1.0.5 -> staging/app=api tcp/8080".')
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--from", "source_format", help="Ruleset input format (detected when omitted).")
-@click.option("--ruleset", "ruleset_name", help="Which ruleset, when the input holds several.")
-@_frontend_opts
+@format_option()
+@from_option(FROM_HELP)
+@ruleset_option(RULESET_HELP)
+@host_option()
+@columns_option(COLUMNS_HELP)
 def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host, columns):
     """Decide one flow under SOURCE (a ruleset or NetworkPolicy manifests) and show why."""
     import json
