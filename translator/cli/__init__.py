@@ -1,5 +1,6 @@
-"""The fw2np command: `main` (the click group and convert), one module per
-other command.  The only package that talks to the terminal.
+"""The fw2np command: `main` (the click group), one module per command
+(`explain` beside `verify`), `options` the options they share.  The only
+package that talks to the terminal.
 
 May import: every other package.
 """

@@ -1,18 +1,20 @@
-"""The fw2np command line."""
+"""The fw2np click group: turns every error into one line and an exit code."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 
 import click
 
 from .. import __version__
 from ..errors import InputError
-from .options import (columns_option, format_option, from_option, host_option, inventory_option, output_file_option,
-                      quiet_option, ruleset_option)
+from .batch import batch
+from .convert import convert
+from .lint import lint
+from .reverse import reverse
+from .verify import explain, verify
 
 
 class Fw2npGroup(click.Group):
@@ -80,59 +82,12 @@ def cli():
     """Translate ordered firewall rulesets into equivalent Kubernetes NetworkPolicies."""
 
 
-@cli.command()
-@click.argument("rules", type=click.Path(dir_okay=False))
-@inventory_option(required=True)
-@output_file_option("Write all manifests to this file.")
-@click.option("-d", "--dir", "outdir", type=click.Path(file_okay=False), help="Write one file per namespace here.")
-@format_option(["yaml", "json"], "yaml")
-@from_option()
-@ruleset_option("Which ruleset, when the input holds several (repeat it for rulesets of different directions).",
-                multiple=True)
-@host_option()
-@columns_option("CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
-@quiet_option("No summary on stderr.")
-def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet):
-    """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
-    from ..frontends import load
-    from ..frontends.select import frontend_options, pick_many
-    from ..model.inventory import load_inventory
-    from ..io.manifests import emit, write_docs, write_per_namespace
-    from ..compiler.synth import convert as compile_
-
-    if output and outdir:
-        raise click.UsageError("use -o or -d, not both")
-    inv = load_inventory(inventory)
-    chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
-    results = [compile_(rs, inv) for rs in chosen]
-    policies = sorted((p for r in results for p in r.policies), key=lambda p: p["metadata"]["namespace"])
-    if outdir:
-        write_per_namespace(policies, outdir, fmt)
-    elif output:
-        write_docs(output, policies, fmt)
-    else:
-        emit(policies, fmt, sys.stdout)
-    if not quiet:
-        for result in results:
-            _summary(result)
-            from ..lint.checks import echo_summary; echo_summary(result, inv)  # noqa: E702
-
-
-def _summary(result) -> None:
-    st = result.stats
-    click.echo(f"fw2np: {result.ruleset.name}: {st['rules']} rules read, {st['policies']} policies written "
-               f"({st['peers']} peers), {len(result.findings)} findings", err=True)
-    for w in result.ruleset.warnings:
-        click.echo(f"  {w}", err=True)
-    for f in result.findings:
-        click.echo(f"  {f}", err=True)
-
-
-from .verify import verify as _verify, explain as _explain; cli.add_command(_verify); cli.add_command(_explain)  # noqa: E402,E702
-
-from .reverse import reverse as _reverse; cli.add_command(_reverse)  # noqa: E402,E702
-
-from .batch import batch as _batch, lint as _lint; cli.add_command(_batch); cli.add_command(_lint)  # noqa: E402,E702
+cli.add_command(batch)
+cli.add_command(convert)
+cli.add_command(explain)
+cli.add_command(lint)
+cli.add_command(reverse)
+cli.add_command(verify)
 
 
 def main() -> None:

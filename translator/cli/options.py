@@ -11,6 +11,7 @@ import click
 INVENTORY_HELP = "Inventory YAML mapping legacy addresses to workloads."
 HOST_HELP = "Inventory workload whose INPUT/OUTPUT (inbound/outbound) rules the input holds."
 FROM_HELP = "Input format (detected when omitted)."
+CSV_COLUMNS_HELP = "CSV column mapping for CSV inputs."
 TEXT_OR_JSON = ["text", "json"]
 
 

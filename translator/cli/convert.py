@@ -1,0 +1,59 @@
+"""`fw2np convert`: one ruleset input compiled to NetworkPolicy manifests."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .options import (columns_option, format_option, from_option, host_option, inventory_option, output_file_option,
+                      quiet_option, ruleset_option)
+
+
+@click.command()
+@click.argument("rules", type=click.Path(dir_okay=False))
+@inventory_option(required=True)
+@output_file_option("Write all manifests to this file.")
+@click.option("-d", "--dir", "outdir", type=click.Path(file_okay=False), help="Write one file per namespace here.")
+@format_option(["yaml", "json"], "yaml")
+@from_option()
+@ruleset_option("Which ruleset, when the input holds several (repeat it for rulesets of different directions).",
+                multiple=True)
+@host_option()
+@columns_option("CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
+@quiet_option("No summary on stderr.")
+def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet):
+    """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
+    from ..compiler.synth import convert as compile_
+    from ..frontends import load
+    from ..frontends.select import frontend_options, pick_many
+    from ..io.manifests import emit, write_docs, write_per_namespace
+    from ..lint.checks import echo_summary
+    from ..model.inventory import load_inventory
+
+    if output and outdir:
+        raise click.UsageError("use -o or -d, not both")
+    inv = load_inventory(inventory)
+    chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
+    results = [compile_(rs, inv) for rs in chosen]
+    policies = sorted((p for r in results for p in r.policies), key=lambda p: p["metadata"]["namespace"])
+    if outdir:
+        write_per_namespace(policies, outdir, fmt)
+    elif output:
+        write_docs(output, policies, fmt)
+    else:
+        emit(policies, fmt, sys.stdout)
+    if not quiet:
+        for result in results:
+            _summary(result)
+            echo_summary(result, inv)
+
+
+def _summary(result) -> None:
+    st = result.stats
+    click.echo(f"fw2np: {result.ruleset.name}: {st['rules']} rules read, {st['policies']} policies written "
+               f"({st['peers']} peers), {len(result.findings)} findings", err=True)
+    for w in result.ruleset.warnings:
+        click.echo(f"  {w}", err=True)
+    for f in result.findings:
+        click.echo(f"  {f}", err=True)
