@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from .universe import CRule, CRules, _candidates, _closed, _edges
+from .universe import CRule, CRules
 from ..model.space import IntervalSet
 from .svcclasses import SvcClasses, svc_classes
+
+
+def _candidates(crules: list[CRule], fixed: str, point: int) -> list[tuple[int, CRule]]:
+    """[(position, rule)] of the rules whose FIXED side may hold POINT, in order."""
+    found = crules.rules_at(fixed, point) if isinstance(crules, CRules) else None
+    if found is None:
+        return [(i, c) for i, c in enumerate(crules) if point in getattr(c, fixed)]
+    return found
 
 
 def _svc_masks(crules: list[CRule], classes: SvcClasses) -> list[int]:
@@ -180,7 +188,7 @@ def _split_sides(sec: CRules, opt: CRules, side: str) -> list:
         out: list = []
         for a, b in zip(sec, opt):
             x, y = getattr(a, side), getattr(b, side)
-            out.append(None if x == y else tuple(_edges(_closed(z, sec.holes)) for z in (x & y, x - y, y - x)))
+            out.append(None if x == y else tuple(sec.closed_edges(z) for z in (x & y, x - y, y - x)))
         store[key] = out
     return store[key]
 

@@ -250,6 +250,10 @@ class CRules(list):
     end: int | None = None
     holes: tuple = ([], ())   # (starts, intervals) of the points that are no endpoint
 
+    def closed_edges(self, s: IntervalSet) -> tuple:
+        """Where S starts and stops holding points, each gap with no endpoint closed (a sweep need not stop there)."""
+        return _edges(_closed(s, self.holes))
+
     def rules_at(self, side: str, point: int) -> list[tuple[int, CRule]] | None:
         """[(position, rule)] of the rules whose SIDE holds pod POINT, in order; None: not indexed."""
         if self.end is None or not POD_BASE <= point <= self.end:
@@ -289,7 +293,7 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
     out.end = uni.end
     endpoints = uni.concrete_endpoints if family is None else uni.family_endpoints[family]
     gaps = IntervalSet([(0, uni.end)]) - endpoints   # no endpoint: a sweep need not stop there
-    holes = out.holes = ([lo for lo, _ in gaps.iv], gaps.iv)
+    out.holes = ([lo for lo, _ in gaps.iv], gaps.iv)
     edges: dict[IntervalSet, tuple] = {}    # a side's sweep edges, made once per distinct side
     for r in rs.rules:
         allow = r.action == ALLOW
@@ -309,7 +313,7 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
         sv = resolver.services(r.services)
         for x in sides:
             if x not in edges:
-                edges[x] = _edges(_closed(x, holes))
+                edges[x] = out.closed_edges(x)
         sweep = {"src": edges[sides[0]], "dst": edges[sides[1]]}
         out.append(CRule(r, allow, sides[0], sides[1], sv.lower if sure else sv.upper, partial, sweep))
     return out
@@ -331,14 +335,6 @@ def _closed(s: IntervalSet, holes: tuple[list[int], tuple]) -> tuple:
                 continue
         out.append((lo, hi))
     return tuple(out)
-
-
-def _candidates(crules: list[CRule], fixed: str, point: int) -> list[tuple[int, CRule]]:
-    """[(position, rule)] of the rules whose FIXED side may hold POINT, in order."""
-    found = crules.rules_at(fixed, point) if isinstance(crules, CRules) else None
-    if found is None:
-        return [(i, c) for i, c in enumerate(crules) if point in getattr(c, fixed)]
-    return found
 
 
 def source_line(rs: Ruleset, rule: Rule) -> str | None:
