@@ -7,6 +7,9 @@ InputError (exit 2) that names the bound and the variable.
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from contextlib import contextmanager
 
 from .errors import InputError, Loc
 
@@ -58,3 +61,34 @@ def too_deep(loc: Loc | None, source_line: str | None = None) -> InputError:
 
 class TimeLimit(Exception):
     """The command ran longer than FW2NP_TIME_LIMIT seconds."""
+
+
+def _on_alarm(signum, frame):
+    raise TimeLimit()
+
+
+def can_alarm() -> bool:
+    """Whether a SIGALRM can bound the time here (a POSIX system, the main thread)."""
+    return hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def time_limit_alarm(seconds: int):
+    """Raise TimeLimit in the block after SECONDS of wall-clock time; yields the seconds armed
+    (0: no bound, as when SECONDS is 0 or no SIGALRM can be had)."""
+    if not seconds or not can_alarm():
+        yield 0
+        return
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield seconds
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def cancel_alarm() -> None:
+    """Disarm a pending time_limit_alarm (a batch bounds each file instead of the whole run)."""
+    if hasattr(signal, "alarm"):
+        signal.alarm(0)

@@ -13,15 +13,13 @@ import json
 import os
 import re
 import signal
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, Loc
-
 from .. import limits
+from ..errors import InputError, Loc
 from ..limits import TimeLimit
 
 LAYOUTS = ("per-input", "per-namespace")
@@ -142,65 +140,48 @@ def convert_file(job: Job) -> dict:
 
     t0 = time.perf_counter()
     rec: dict = {"path": job.rel, "status": "ok", "format": job.source_format}
-    alarm = _start_alarm()
-    try:
-        text = read_text(job.path)
-        if not job.source_format and is_manifest(text):
-            rec.update(status="skipped", reason="a Kubernetes manifest, not a firewall export")
-            rec["seconds"] = round(time.perf_counter() - t0, 4)
-            return rec
-        if not job.inventory:
-            raise InputError("no inventory for this file: put an inventory.yaml beside it (or above it) "
-                             "or pass --inventory", Loc(job.path))
-        inv = _inventory(job.inventory)
-        if job.host is None and job.host_map:
-            job.host = host_for(job.rel, load_host_map(job.host_map, inv), job.host_map)
-        if not job.source_format:
-            rec["format"] = detect(text, job.path)
-        opts = dict(job.options, **frontend_options(inv, job.host, job.options.get("columns")))
-        rulesets = load(job.path, rec["format"], **opts)
-        if not rulesets:
-            raise InputError("no ruleset found in the input", Loc(job.path))
-        converted = [(rs, convert(rs, inv)) for rs in rulesets]
-        rec["rulesets"] = []
-        base = Path(job.outdir) / job.rel
-        slugs = _slug([rs.name for rs in rulesets])
-        for (rs, res), slug in zip(converted, slugs):
-            stem = base if len(rulesets) == 1 else base / slug
-            if job.layout == "per-namespace":
-                outputs = [str(Path(stem, n).relative_to(job.outdir).as_posix())
-                           for n in write_per_namespace(res.policies, str(stem), "yaml")]
-            else:
-                target = stem.with_name(stem.name + ".yaml")
-                write_docs(target, res.policies, "yaml")
-                outputs = [target.relative_to(job.outdir).as_posix()]
-            rec["rulesets"].append(_ruleset_record(rs, res, lint(rs, inv, res), outputs))
-    except InputError as exc:
-        rec.update(status="failed", error=exc.render())
-    except TimeLimit:
-        rec.update(status="failed", error=f"{job.path}: error: stopped after {limits.time_limit()} s "
-                                          "(bound FW2NP_TIME_LIMIT, per file in a batch)")
-    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
-        rec.update(status="failed", error=f"{job.path}: error: {type(exc).__name__}: {exc}")
-    finally:
-        if alarm:
-            signal.alarm(0)
+    with limits.time_limit_alarm(limits.time_limit()):
+        try:
+            text = read_text(job.path)
+            if not job.source_format and is_manifest(text):
+                rec.update(status="skipped", reason="a Kubernetes manifest, not a firewall export")
+                rec["seconds"] = round(time.perf_counter() - t0, 4)
+                return rec
+            if not job.inventory:
+                raise InputError("no inventory for this file: put an inventory.yaml beside it (or above it) "
+                                 "or pass --inventory", Loc(job.path))
+            inv = _inventory(job.inventory)
+            if job.host is None and job.host_map:
+                job.host = host_for(job.rel, load_host_map(job.host_map, inv), job.host_map)
+            if not job.source_format:
+                rec["format"] = detect(text, job.path)
+            opts = dict(job.options, **frontend_options(inv, job.host, job.options.get("columns")))
+            rulesets = load(job.path, rec["format"], **opts)
+            if not rulesets:
+                raise InputError("no ruleset found in the input", Loc(job.path))
+            converted = [(rs, convert(rs, inv)) for rs in rulesets]
+            rec["rulesets"] = []
+            base = Path(job.outdir) / job.rel
+            slugs = _slug([rs.name for rs in rulesets])
+            for (rs, res), slug in zip(converted, slugs):
+                stem = base if len(rulesets) == 1 else base / slug
+                if job.layout == "per-namespace":
+                    outputs = [str(Path(stem, n).relative_to(job.outdir).as_posix())
+                               for n in write_per_namespace(res.policies, str(stem), "yaml")]
+                else:
+                    target = stem.with_name(stem.name + ".yaml")
+                    write_docs(target, res.policies, "yaml")
+                    outputs = [target.relative_to(job.outdir).as_posix()]
+                rec["rulesets"].append(_ruleset_record(rs, res, lint(rs, inv, res), outputs))
+        except InputError as exc:
+            rec.update(status="failed", error=exc.render())
+        except TimeLimit:
+            rec.update(status="failed", error=f"{job.path}: error: stopped after {limits.time_limit()} s "
+                                              "(bound FW2NP_TIME_LIMIT, per file in a batch)")
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+            rec.update(status="failed", error=f"{job.path}: error: {type(exc).__name__}: {exc}")
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     return rec
-
-
-def _on_alarm(signum, frame):
-    raise TimeLimit()
-
-
-def _start_alarm() -> int:
-    """Per-file time limit (FW2NP_TIME_LIMIT), where a SIGALRM can be had."""
-    seconds = limits.time_limit()
-    if seconds and hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGALRM, _on_alarm)
-        signal.alarm(seconds)
-        return seconds
-    return 0
 
 
 def _ruleset_record(rs, res, findings, outputs) -> dict:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 import click
 
+from .. import limits
 from ..batch.run import LAYOUTS
 from .options import CSV_COLUMNS_HELP, columns_option, from_option, inventory_option, quiet_option
 
@@ -34,8 +34,7 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
     Exit 0: every file converted; 1: some failed (listed, with their errors); 2: bad usage."""
     from ..batch.run import run_batch
 
-    if hasattr(signal, "alarm"):
-        signal.alarm(0)  # the time bound applies to each file of a batch, not to the whole run
+    limits.cancel_alarm()  # the time bound applies to each file of a batch, not to the whole run
     tty = sys.stderr.isatty() and not quiet
     workers = jobs or os.cpu_count() or 1
     state: dict = {}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import threading
 
 import click
 
@@ -26,47 +24,30 @@ class Fw2npGroup(click.Group):
     def invoke(self, ctx):
         from .. import limits
 
-        alarm = limits.time_limit() if _can_alarm() else 0
-        if alarm:
-            old = signal.signal(signal.SIGALRM, _on_alarm)
-            signal.alarm(alarm)
-        try:
-            return super().invoke(ctx)
-        except InputError as exc:
-            click.echo(exc.render(), err=True)
-            ctx.exit(2)
-        except limits.TimeLimit:
-            click.echo(f"error: stopped after {alarm} s (bound FW2NP_TIME_LIMIT)", err=True)
-            ctx.exit(2)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
-            raise
-        except OSError as exc:
-            where = f": {exc.filename}" if exc.filename else ""
-            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
-            ctx.exit(2)
-        except Exception as exc:  # noqa: BLE001 - the one place that catches everything
-            if os.environ.get("FW2NP_DEBUG") == "1":
+        with limits.time_limit_alarm(limits.time_limit()) as alarm:
+            try:
+                return super().invoke(ctx)
+            except InputError as exc:
+                click.echo(exc.render(), err=True)
+                ctx.exit(2)
+            except limits.TimeLimit:
+                click.echo(f"error: stopped after {alarm} s (bound FW2NP_TIME_LIMIT)", err=True)
+                ctx.exit(2)
+            except KeyboardInterrupt:
+                click.echo("interrupted", err=True)
+                ctx.exit(130)
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
                 raise
-            click.echo(f"fw2np: internal error: {_one_line(exc)} "
-                       f"(please report it; FW2NP_DEBUG=1 shows the traceback)", err=True)
-            ctx.exit(2)
-        finally:
-            if alarm:
-                signal.alarm(0)
-                signal.signal(signal.SIGALRM, old)
-
-
-def _can_alarm() -> bool:
-    return hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
-
-
-def _on_alarm(signum, frame):
-    from ..limits import TimeLimit
-
-    raise TimeLimit()
+            except OSError as exc:
+                where = f": {exc.filename}" if exc.filename else ""
+                click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+                ctx.exit(2)
+            except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+                if os.environ.get("FW2NP_DEBUG") == "1":
+                    raise
+                click.echo(f"fw2np: internal error: {_one_line(exc)} "
+                           f"(please report it; FW2NP_DEBUG=1 shows the traceback)", err=True)
+                ctx.exit(2)
 
 
 def _one_line(exc: BaseException) -> str:
