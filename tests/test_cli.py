@@ -13,7 +13,7 @@ from translator.errors import Loc
 from translator.model.inventory import parse_inventory
 from translator.model.names import is_dns_subdomain
 from translator.model.ruleset import AddrExpr, AnyAddr, Net, Rule, Ruleset, Svc
-from translator.io.manifests import to_yaml
+from translator.io.manifests import render
 from translator.compiler.synth import convert
 
 from .conftest import ROOT, SAMPLES
@@ -90,7 +90,7 @@ def test_hostile_names_cannot_break_the_yaml():
     inv = parse_inventory("workloads:\n  'web: {x}\\n--- evil':\n    namespace: ns\n    labels: {app: web}\n"
                           "    addresses: [10.0.0.1]\n", "inv.yaml")
     result = convert(rs, inv)
-    text = to_yaml(result.policies)
+    text = render(result.policies, "yaml")
     assert list(yaml.safe_load_all(text)) == result.policies
     for p in result.policies:
         assert is_dns_subdomain(p["metadata"]["name"]), p["metadata"]["name"]

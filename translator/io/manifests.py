@@ -38,13 +38,10 @@ def emit(docs: list[dict], fmt: str, fh) -> None:
 
 
 def render(docs: list[dict], fmt: str) -> str:
+    """DOCS as one string, exactly as `emit` writes them."""
     out = io.StringIO()
     emit(docs, fmt, out)
     return out.getvalue()
-
-
-def to_yaml(docs: list[dict]) -> str:
-    return render(docs, "yaml")
 
 
 def write_atomic(path: str | Path, text: str | None = None, write=None) -> None:
