@@ -37,7 +37,7 @@ def test_differences_are_exactly_the_flows_the_two_readings_decide_apart(scenari
         pinned = point_of(pod, s.uni)
         for end in ("src", "dst"):
             found = [(lo, hi, s.classes.set(m))
-                     for lo, hi, m in s.readings.sweep(end, s.uni.atom_at(pinned), regions=False)[1]]
+                     for lo, hi, m in s.readings.sweep(end, s.uni.pod_class_at(pinned), regions=False)[1]]
             for other in pods + ips:
                 x = point_of(other, s.uni)
                 flow = (pod, other) if end == "src" else (other, pod)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model.resolve import Resolver
-from .universe import FAMILIES, OPTIMISTIC, SECURE, Atom, CRules, Universe, compile_rules
+from .universe import FAMILIES, OPTIMISTIC, SECURE, CRules, PodClass, Universe, compile_rules
 from ..model.space import IntervalSet
 from .svcclasses import SvcClasses
 from .sweep import sweep
@@ -49,12 +49,12 @@ class Readings:
         """(family, secure CRule, optimistic CRule) of the rule at POSITION."""
         return [(f, sec[position], opt[position]) for f, (sec, opt) in self.worlds.items()]
 
-    def sweep(self, fixed: str, atom: Atom, flag: int = 0, regions: bool = True) -> tuple[list, list, list]:
-        """For ATOM at FIXED: the secure regions (see `sweep.along`), where the two readings decide
+    def sweep(self, fixed: str, pod_class: PodClass, flag: int = 0, regions: bool = True) -> tuple[list, list, list]:
+        """For POD_CLASS at FIXED: the secure regions (see `sweep.along`), where the two readings decide
         apart [(lo, hi, mask)] and the family splits [Split], across the families."""
         uni = self.uni
-        fams = uni.families(atom)
-        per = {f: sweep(*self.worlds[f], fixed, atom.point, self.default_allow, uni.end, flag,
+        fams = uni.families(pod_class)
+        per = {f: sweep(*self.worlds[f], fixed, pod_class.point, self.default_allow, uni.end, flag,
                         regions or len(fams) > 1) for f in fams}
         if len(fams) == 1:
             f = fams[0]

@@ -39,7 +39,7 @@ class Finding:
 def endpoint_text(point: int, universe) -> str:
     """A concrete endpoint: an IP address or a pod class."""
     if point >= POD_BASE:
-        return str(universe.atom_at(point))
+        return str(universe.pod_class_at(point))
     if point >= V6_BASE:
         return str(netaddr.IPAddress(point - V6_BASE, 6))
     return str(netaddr.IPAddress(point, 4))

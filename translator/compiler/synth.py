@@ -13,7 +13,7 @@ from ..model.ruleset import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from ..model.resolve import Resolver, unresolved_items
 from .selectors import complement, ns_selector, union_of
 from .families import Readings
-from .universe import FAMILIES, Atom, CRule, Universe
+from .universe import FAMILIES, CRule, PodClass, Universe
 from ..model.space import EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
@@ -75,9 +75,9 @@ class Synth:
 
     # --- peers -------------------------------------------------------------
 
-    def pod_peers(self, atoms: list[Atom], home: str) -> list[dict]:
+    def pod_peers(self, atoms: list[PodClass], home: str) -> list[dict]:
         chosen = {a.index for a in atoms}
-        if len(chosen) == len(self.uni.atoms):
+        if len(chosen) == len(self.uni.pod_classes):
             return [{"namespaceSelector": {}}]
         inside: dict[str, list[int]] = {}
         for a in atoms:
@@ -128,7 +128,7 @@ class Synth:
         pods = region & self.uni.pods
         key = (pods, home)
         if key not in self._pod_peers:
-            atoms = [self.uni.atom_at(lo + k) for lo, hi in pods for k in range(hi - lo + 1)]
+            atoms = [self.uni.pod_class_at(lo + k) for lo, hi in pods for k in range(hi - lo + 1)]
             self._pod_peers[key] = self.pod_peers(atoms, home) if atoms else []
         out = list(self._pod_peers[key])  # shared peer dicts: never mutated, dumped without aliases
         ext = region & self.uni.external
@@ -143,7 +143,7 @@ class Synth:
 
     # --- policies ----------------------------------------------------------
 
-    def rules_for(self, atom: Atom, fixed: str, key: str) -> tuple[list[dict], bool, list]:
+    def rules_for(self, atom: PodClass, fixed: str, key: str) -> tuple[list[dict], bool, list]:
         """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
         groups, diffs, splits = self.readings.sweep(fixed, atom, ~self.l4)
         self._keep_differences((fixed, atom.point), diffs)
@@ -174,7 +174,7 @@ class Synth:
             contrib += cs
         return out, True, contrib
 
-    def report_dropped(self, atom: Atom, fixed: str, region: IntervalSet, mask: int, cs) -> None:
+    def report_dropped(self, atom: PodClass, fixed: str, region: IntervalSet, mask: int, cs) -> None:
         """Remember services (MASK) left denied because NetworkPolicy cannot say them."""
         dropped = self.classes.set(mask)
         if mask not in self._protos:
@@ -208,14 +208,14 @@ class Synth:
                 "spec": {"podSelector": selector, "policyTypes": [direction.capitalize()],
                          direction: rules}}
 
-    def governed_atoms(self) -> set[int]:
+    def governed_classes(self) -> set[int]:
         """Pod classes the ruleset protects (all governed ones unless it names a host)."""
         if self.rs.protects is None:
-            return {a.index for a in self.uni.atoms if a.governed}
+            return {a.index for a in self.uni.pod_classes if a.governed}
         # secure side: a class that may be the protected host is governed
         region, _ = self.uni.denote(self.resolver.address(self.rs.protects).upper, full=False)
-        out = {a.index for a in self.uni.atoms if a.governed and a.point in region}
-        unknown = [a for a in self.uni.atoms if a.index in out and not a.legacy]
+        out = {a.index for a in self.uni.pod_classes if a.governed and a.point in region}
+        unknown = [a for a in self.uni.pod_classes if a.index in out and not a.legacy]
         if unknown:
             self.findings.append(Finding(
                 "note", f"the protected host's addresses may be those of pods without legacy addresses: the "
@@ -224,7 +224,7 @@ class Synth:
 
     def build(self) -> list[dict]:
         per_ns: dict[str, list[dict]] = {}
-        governed = self.governed_atoms()
+        governed = self.governed_classes()
         for ns, group in self.uni.by_ns.items():
             whole = all(a.index in governed for a in group)
             isolated, pols = [], []
@@ -275,7 +275,7 @@ class Synth:
             allow = r.action == ALLOW
             example = _Lazy(lambda k=k: self.changed_flow(k))
             # allows lose partly covered pod classes (secure side); denies take them in
-            partial: dict[str, dict[int, Atom]] = {}
+            partial: dict[str, dict[int, PodClass]] = {}
             for _, sec, opt in worlds:
                 for side, atoms in (sec.partial if allow else opt.partial).items():
                     for a in atoms:
@@ -321,7 +321,7 @@ class Synth:
                 self.findings.append(Finding("condition", f"cannot enforce {c.text} ({c.reason}); {effect}",
                                              r, example.get()))
 
-    def keep_splits(self, atom: Atom, fixed: str, splits: list) -> None:
+    def keep_splits(self, atom: PodClass, fixed: str, splits: list) -> None:
         """Remember pod pairs whose shared families decide apart (left denied), by the rule that allowed."""
         for sp in splits:
             key = self._position[id(sp.rule.rule)] if sp.rule else len(self._position)
@@ -343,7 +343,7 @@ class Synth:
 
     def family_note(self) -> None:
         """Say which workloads have one address family only: their flows of the other family are denied."""
-        single = {f: [a for a in self.uni.atoms if a.legacy and self.uni.families(a) == (f,)] for f in FAMILIES}
+        single = {f: [a for a in self.uni.pod_classes if a.legacy and self.uni.families(a) == (f,)] for f in FAMILIES}
         for f, atoms in single.items():
             other = 6 if f == 4 else 4
             if atoms and self.uni.family_endpoints[other]:
@@ -370,7 +370,7 @@ class Synth:
             other = "dst" if end == "src" else "src"
             key = (end, p)
             if key not in self._differences:   # build keeps those of the pod classes it swept
-                atom = self.uni.atom_at(p)
+                atom = self.uni.pod_class_at(p)
                 self._keep_differences(key, self.readings.sweep(end, atom, regions=False)[1])
             los, found = self._differences[key]
             for f, _, opt in worlds:
@@ -406,7 +406,7 @@ class Synth:
         return partly
 
 
-def _names(atoms: list[Atom]) -> str:
+def _names(atoms: list[PodClass]) -> str:
     """Pod classes named in a sentence (at most 4, then a count)."""
     names = [str(a) for a in atoms]
     return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")

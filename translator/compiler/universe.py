@@ -26,7 +26,7 @@ SECURE, OPTIMISTIC = "secure", "optimistic"
 
 
 @dataclass
-class Atom:
+class PodClass:
     """A class of pods that every selector treats alike."""
 
     index: int
@@ -75,46 +75,46 @@ class Universe:
 
     def __init__(self, inv: Inventory, rs: Ruleset, resolver: Resolver):
         self.inv = inv
-        self.atoms: list[Atom] = []
-        self.by_ns: dict[str, list[Atom]] = {}
+        self.pod_classes: list[PodClass] = []
+        self.by_ns: dict[str, list[PodClass]] = {}
         for ns in sorted(inv.namespaces):
             group = []
             for w in sorted(inv.workloads_in(ns), key=lambda w: w.name):
-                group.append(Atom(len(self.atoms) + len(group), "workload", ns, w,
+                group.append(PodClass(len(self.pod_classes) + len(group), "workload", ns, w,
                                   self._legacy(w, rs, resolver)))
-            group.append(Atom(len(self.atoms) + len(group), "others", ns))
+            group.append(PodClass(len(self.pod_classes) + len(group), "others", ns))
             self.by_ns[ns] = group
-            self.atoms += group
-        self.outside = Atom(len(self.atoms), "outside")
-        self.atoms.append(self.outside)
+            self.pod_classes += group
+        self.outside = PodClass(len(self.pod_classes), "outside")
+        self.pod_classes.append(self.outside)
         self._check_overlap()
-        self.workload_ips = IntervalSet(iv for a in self.atoms for iv in a.legacy)
+        self.workload_ips = IntervalSet(iv for a in self.pod_classes for iv in a.legacy)
         pod_nets = IntervalSet(iv for t in inv.pod_cidrs for iv in parse_legacy(t))
         service_nets = IntervalSet(iv for t in inv.service_cidrs for iv in parse_legacy(t))
         self.service_nets = service_nets
         self.cluster = pod_nets | service_nets
-        self.cluster_atom = Atom(-1, "cluster")
+        self.cluster_class = PodClass(-1, "cluster")
         self.external = ALL_IP - self.workload_ips - self.cluster
         self.dont_care = self.workload_ips - self.cluster
         # a pod without legacy addresses may have any address of the pod CIDRs (none declared: any
         # address at all) that is no workload's and no service's
         self.unknown = (pod_nets if inv.pod_cidrs else ALL_IP) - self.workload_ips - service_nets
-        self.pods = IntervalSet([(POD_BASE, POD_BASE + len(self.atoms) - 1)])
-        self.governed = IntervalSet([(POD_BASE, POD_BASE + len(self.atoms) - 2)])
+        self.pods = IntervalSet([(POD_BASE, POD_BASE + len(self.pod_classes) - 1)])
+        self.governed = IntervalSet([(POD_BASE, POD_BASE + len(self.pod_classes) - 2)])
         self.endpoints = self.external | self.pods
-        self.end = POD_BASE + len(self.atoms) - 1
+        self.end = POD_BASE + len(self.pod_classes) - 1
         # per family: the pod classes that have addresses of it, and its endpoints
-        self.present = {f: IntervalSet((a.point, a.point) for a in self.atoms if self.addresses(a) & whole)
+        self.present = {f: IntervalSet((a.point, a.point) for a in self.pod_classes if self.addresses(a) & whole)
                         for f, whole in FAMILIES.items()}
         self.family_endpoints = {f: (self.external & FAMILIES[f]) | self.present[f] for f in FAMILIES}
         self.concrete_endpoints = (ALL_IP - self.workload_ips) | IntervalSet(
-            (a.point, a.point) for a in self.atoms if a.legacy)
+            (a.point, a.point) for a in self.pod_classes if a.legacy)
 
-    def addresses(self, a: Atom) -> IntervalSet:
+    def addresses(self, a: PodClass) -> IntervalSet:
         """The addresses pods of A may have: the legacy ones, else any unknown one."""
         return a.legacy if a.legacy else self.unknown
 
-    def families(self, a: Atom) -> tuple[int, ...]:
+    def families(self, a: PodClass) -> tuple[int, ...]:
         return tuple(f for f in FAMILIES if a.point in self.present[f])
 
     def _legacy(self, w: Workload, rs: Ruleset, resolver: Resolver) -> IntervalSet:
@@ -133,7 +133,7 @@ class Universe:
         return IntervalSet(iv for s in parts for iv in s)
 
     def _check_overlap(self) -> None:
-        ivs = sorted((lo, hi, a.index) for a in self.atoms for lo, hi in a.legacy.iv)
+        ivs = sorted((lo, hi, a.index) for a in self.pod_classes for lo, hi in a.legacy.iv)
         pairs, active = [], []
         for lo, hi, k in ivs:
             active = [(h, o) for h, o in active if h >= lo]
@@ -141,24 +141,24 @@ class Universe:
             active.append((hi, k))
         if pairs:
             ai, bi = min(pairs)
-            a, b = self.atoms[ai], self.atoms[bi]
+            a, b = self.pod_classes[ai], self.pod_classes[bi]
             raise InputError(f"workloads {b.workload.name!r} and {a.workload.name!r} share legacy "
                              f"addresses; an address belongs to one workload", a.workload.loc)
 
-    def atom_at(self, point: int) -> Atom | None:
+    def pod_class_at(self, point: int) -> PodClass | None:
         i = point - POD_BASE
-        return self.atoms[i] if 0 <= i < len(self.atoms) else None
+        return self.pod_classes[i] if 0 <= i < len(self.pod_classes) else None
 
-    def _legacy_index(self) -> tuple[list[int], list[tuple[int, int, Atom]]]:
+    def _legacy_index(self) -> tuple[list[int], list[tuple[int, int, PodClass]]]:
         if getattr(self, "_lidx", None) is None:
-            ivs = sorted((lo, hi, a) for a in self.atoms for lo, hi in a.legacy.iv)
+            ivs = sorted((lo, hi, a) for a in self.pod_classes for lo, hi in a.legacy.iv)
             self._lidx = ([lo for lo, _, _ in ivs], ivs)
         return self._lidx
 
-    def _touched(self, s: IntervalSet) -> list[Atom]:
-        """Atoms whose legacy addresses meet S, in atom order (legacy sets are disjoint)."""
+    def _touched(self, s: IntervalSet) -> list[PodClass]:
+        """Pod classes whose legacy addresses meet S, in order (legacy sets are disjoint)."""
         los, ivs = self._legacy_index()
-        seen: dict[int, Atom] = {}
+        seen: dict[int, PodClass] = {}
         for lo, hi in s.iv:
             k = max(0, bisect_right(los, lo) - 1)
             while k < len(ivs) and ivs[k][0] <= hi:
@@ -168,7 +168,7 @@ class Universe:
                 k += 1
         return [seen[i] for i in sorted(seen)]
 
-    def denote(self, s: IntervalSet, full: bool, family: int | None = None) -> tuple[IntervalSet, list[Atom]]:
+    def denote(self, s: IntervalSet, full: bool, family: int | None = None) -> tuple[IntervalSet, list[PodClass]]:
         """Endpoints denoted by address set S in FAMILY, and the pod classes only partly in S.
 
         full: a pod class needs all its addresses of FAMILY in S (else any one will do).
@@ -185,7 +185,7 @@ class Universe:
         endpoints, partial = cache[key]
         return endpoints, list(partial)
 
-    def concrete(self, s: IntervalSet, full: bool) -> tuple[IntervalSet, list[Atom]]:
+    def concrete(self, s: IntervalSet, full: bool) -> tuple[IntervalSet, list[PodClass]]:
         """Lint's reading of address set S: its addresses as they are, but a workload's legacy
         addresses, which stand for its pod class (full: all of them in S, else any one)."""
         points, partial = [], []
@@ -196,7 +196,7 @@ class Universe:
                 partial.append(a)
         return (s - self.workload_ips) | IntervalSet((p, p) for p in points), partial
 
-    def _denote(self, s: IntervalSet, full: bool, family: int) -> tuple[IntervalSet, list[Atom]]:
+    def _denote(self, s: IntervalSet, full: bool, family: int) -> tuple[IntervalSet, list[PodClass]]:
         present = self.present[family]
         if not full and s & self.cluster:
             return (s & self.external) | present, []   # a deny on the cluster's CIDRs may hit any pod
@@ -204,7 +204,7 @@ class Universe:
         inside = unknown & s
         partial = []
         if full and s & self.service_nets and inside != unknown:
-            partial.append(self.cluster_atom)            # an allow to service IPs names no pod
+            partial.append(self.cluster_class)            # an allow to service IPs names no pod
         points = []
         for a in self._touched(s):
             if a.point not in present:
@@ -214,7 +214,7 @@ class Universe:
             else:
                 partial.append(a)
         if inside:
-            pods = [a for a in self.atoms if not a.legacy and a.point in present]
+            pods = [a for a in self.pod_classes if not a.legacy and a.point in present]
             if not full or inside == unknown:
                 points += [a.point for a in pods]
             else:
@@ -231,7 +231,7 @@ class CRule:
     src: IntervalSet
     dst: IntervalSet
     svc: IntervalSet
-    partial: dict = field(default_factory=dict)  # side -> [Atom]
+    partial: dict = field(default_factory=dict)  # side -> [PodClass]
     sweep: dict = field(default_factory=dict)    # side -> its edges with the gaps of no endpoint closed
 
     def sweep_edges(self, side: str) -> tuple:

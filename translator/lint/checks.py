@@ -218,7 +218,7 @@ class Linter:
         if "egress" not in getattr(self.rs, "directions", ("egress",)):
             return set()
         protects = getattr(self.rs, "protects", None)
-        atoms = [a for a in self.uni.atoms if a.governed]
+        atoms = [a for a in self.uni.pod_classes if a.governed]
         if protects is not None:
             region, _ = self.uni.denote(self.resolver.address(protects).upper, full=False)
             atoms = [a for a in atoms if a.point in region]
@@ -228,7 +228,7 @@ class Linter:
         scope = self.protected()
         classes = svc_classes(self.sec)
         ends = self.uni.concrete_endpoints
-        for atom in self.uni.atoms:
+        for atom in self.uni.pod_classes:
             if atom.index not in scope or not atom.legacy:
                 continue    # lint reads a pod without legacy addresses by its possible addresses
             groups = along(self.sec, "src", atom.point, self.default_allow, self.uni.end)

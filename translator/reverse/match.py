@@ -93,7 +93,7 @@ def _combine(parts) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class Klass:
+class PodClass:
     """A pod class: kind 'workload', 'others' (of a governed namespace) or 'outside'."""
 
     kind: str
@@ -112,21 +112,21 @@ class Klass:
         return (self.kind, self.namespace, self.workload.name if self.workload else None)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Klass) and self.key == other.key
+        return isinstance(other, PodClass) and self.key == other.key
 
     def __hash__(self) -> int:
         return hash(self.key)
 
 
-def classes(inv: Inventory) -> list[Klass]:
+def pod_classes(inv: Inventory) -> list[PodClass]:
     out = []
     for ns in sorted(inv.namespaces):
-        out += [Klass("workload", ns, w) for w in sorted(inv.workloads_in(ns), key=lambda w: w.name)]
-        out.append(Klass("others", ns))
-    return out + [Klass("outside")]
+        out += [PodClass("workload", ns, w) for w in sorted(inv.workloads_in(ns), key=lambda w: w.name)]
+        out.append(PodClass("others", ns))
+    return out + [PodClass("outside")]
 
 
-def pod_match(sel: dict | None, k: Klass, inv: Inventory) -> str:
+def pod_match(sel: dict | None, k: PodClass, inv: Inventory) -> str:
     """How much of class K's pods a podSelector picks (their namespace aside)."""
     reqs = requirements(sel)
     if not reqs:
@@ -161,7 +161,7 @@ def _inside_workloads(reqs, workloads: list[Workload]) -> bool:
     return True
 
 
-def ns_match(sel: dict | None, k: Klass, inv: Inventory) -> str:
+def ns_match(sel: dict | None, k: PodClass, inv: Inventory) -> str:
     """How much of class K's namespace(s) a namespaceSelector picks."""
     if k.kind != "outside":
         return ALL if matches(sel, inv.namespace_labels(k.namespace)) else NONE
@@ -180,7 +180,7 @@ def ns_match(sel: dict | None, k: Klass, inv: Inventory) -> str:
     return _combine(parts)
 
 
-def peer_match(peer: dict, policy_ns: str, k: Klass, inv: Inventory) -> str:
+def peer_match(peer: dict, policy_ns: str, k: PodClass, inv: Inventory) -> str:
     """How much of class K a from/to peer picks (ipBlocks pick no pods)."""
     if "ipBlock" in peer:
         return NONE
@@ -195,7 +195,7 @@ def peer_match(peer: dict, policy_ns: str, k: Klass, inv: Inventory) -> str:
     return _combine([ns, pod_match(peer.get("podSelector"), k, inv)])
 
 
-def selects(pol: Policy, k: Klass, inv: Inventory) -> str:
+def selects(pol: Policy, k: PodClass, inv: Inventory) -> str:
     """How much of class K policy POL selects."""
     if k.kind == "outside":
         return NONE if pol.namespace in inv.namespaces else SOME

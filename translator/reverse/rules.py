@@ -29,7 +29,7 @@ from ..model.inventory import Inventory
 from .render import Names, net_text
 from ..model.resolve import Resolver
 from .table import peer_text, selector_text
-from .match import ALL, PROTOS, SOME, Klass, Policy, classes, normalize, peer_match, selects
+from .match import ALL, PROTOS, SOME, PodClass, Policy, normalize, pod_classes, peer_match, selects
 from ..compiler.universe import parse_legacy
 from ..model.space import (
     ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto,
@@ -90,7 +90,7 @@ class Reverser:
     def __init__(self, objs: list[dict], inv: Inventory, objects_path: str | None = None):
         self.inv = inv
         self.pols: list[Policy] = [normalize(o) for o in objs]
-        self.classes = classes(inv)
+        self.classes = pod_classes(inv)
         self.notes: dict[str, None] = {}
         self.defs: list[str] = []
         self.names = Names(("any", "any4", "any6", "except"))
@@ -155,7 +155,7 @@ class Reverser:
 
     # --- what the policies allow ----------------------------------------------------
 
-    def port_svc(self, ports, dest: Klass | None, pol: Policy) -> IntervalSet:
+    def port_svc(self, ports, dest: PodClass | None, pol: Policy) -> IntervalSet:
         if ports is None:
             return FULL_SVC
         s = EMPTY
@@ -179,7 +179,7 @@ class Reverser:
                           f"{dest}; treated as matching none of them")
         return s
 
-    def _typed(self, c: Klass, d: str) -> tuple[list[Policy], list[Policy]]:
+    def _typed(self, c: PodClass, d: str) -> tuple[list[Policy], list[Policy]]:
         full, part = [], []
         for p in self.pols:
             if d not in p.types:
@@ -191,7 +191,7 @@ class Reverser:
                 part.append(p)
         return full, part
 
-    def _rule_svc(self, p: Policy, d: str, other: Klass, c: Klass) -> IntervalSet:
+    def _rule_svc(self, p: Policy, d: str, other: PodClass, c: PodClass) -> IntervalSet:
         s = EMPTY
         dest = c if d == "ingress" else other
         for r in p.rules(d):
@@ -208,7 +208,7 @@ class Reverser:
                 s |= self.port_svc(r.ports, dest, p)
         return s
 
-    def pod_allowed(self, c: Klass, d: str, other: Klass) -> IntervalSet:
+    def pod_allowed(self, c: PodClass, d: str, other: PodClass) -> IntervalSet:
         """Services pod class C allows in direction D with pod class OTHER (secure for partial matches)."""
         key = ("pod", c, d, other)
         if key not in self._cache:
@@ -230,7 +230,7 @@ class Reverser:
             self._cache[key] = s
         return self._cache[key]
 
-    def ip_allowed(self, c: Klass, d: str) -> list[tuple[IntervalSet, IntervalSet]]:
+    def ip_allowed(self, c: PodClass, d: str) -> list[tuple[IntervalSet, IntervalSet]]:
         """[(external region, services)] class C allows in direction D with IP endpoints."""
         key = ("ip", c, d)
         if key not in self._cache:
@@ -268,7 +268,7 @@ class Reverser:
 
     # --- pairs ------------------------------------------------------------------------
 
-    def pair(self, s: Klass, d: Klass) -> IntervalSet:
+    def pair(self, s: PodClass, d: PodClass) -> IntervalSet:
         return self.pod_allowed(s, "egress", d) & self.pod_allowed(d, "ingress", s)
 
     def lumped(self, pairs, what: str) -> IntervalSet:
@@ -330,7 +330,7 @@ class Reverser:
         text = ", ".join(_texts_cidr(inc))
         return text + (f" except {', '.join(_texts_cidr(exc))}" if exc else "")
 
-    def families(self, k: Klass | None) -> set[int]:
+    def families(self, k: PodClass | None) -> set[int]:
         """The families node K (None: the lump) has addresses of."""
         have = self.unknown if k is None else self.legacy[k.workload.name]
         return {v for v, fam in ((4, ALL_V4), (6, ALL_V6)) if have & fam}
@@ -356,7 +356,7 @@ class Reverser:
                         self.note(f"{name} -> {oname}: no shared address family, so the rules deny what the "
                                   "policies allow")
 
-    def node_name(self, k: Klass) -> str:
+    def node_name(self, k: PodClass) -> str:
         return self.addr_of[k.workload.name]
 
     def build(self) -> str:

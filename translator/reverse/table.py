@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..model.inventory import NAME_LABEL, Inventory
 from .match import (
-    ALL, SOME, Policy, Port, classes, normalize, peer_match, requirements, selects,
+    ALL, SOME, Policy, Port, normalize, pod_classes, peer_match, requirements, selects,
 )
 
 COLUMNS = ("target", "direction", "action", "source", "destination", "service", "policy")
@@ -134,7 +134,7 @@ class _Namer:
 
     def __init__(self, inv: Inventory | None):
         self.inv = inv
-        self.classes = classes(inv) if inv else []
+        self.classes = pod_classes(inv) if inv else []
 
     def peer(self, peer: dict, policy_ns: str) -> str:
         text = peer_text(peer, policy_ns, self.inv)
@@ -232,7 +232,7 @@ def _disjoint(a: dict, b: dict) -> bool:
 
 def _by_class(pols: list[Policy], inv: Inventory, namer: _Namer, table: Table) -> None:
     idle = []
-    for k in classes(inv):
+    for k in pod_classes(inv):
         if k.kind == "outside":
             continue
         picked = []
