@@ -94,7 +94,7 @@ def ip_block_holds(ip: tuple[int, int], block: dict) -> bool:
 
 
 @dataclass
-class Policy:
+class DefaultedPolicy:
     """A NetworkPolicy with its defaults applied."""
 
     namespace: str
@@ -109,16 +109,16 @@ class Policy:
         return f"{self.namespace}/{self.name}"
 
     @staticmethod
-    def of(obj: dict) -> "Policy":
+    def of(obj: dict) -> "DefaultedPolicy":
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         types = tuple(spec.get("policyTypes") or ())
         if not types:
             # Kubernetes defaulting: Ingress always, Egress when there are egress rules
             types = (INGRESS, EGRESS) if spec.get("egress") else (INGRESS,)
-        return Policy(meta.get("namespace") or "default", meta.get("name") or "", spec.get("podSelector") or {},
-                      types, [r or {} for r in spec.get("ingress") or []],
-                      [r or {} for r in spec.get("egress") or []])
+        return DefaultedPolicy(meta.get("namespace") or "default", meta.get("name") or "",
+                               spec.get("podSelector") or {}, types, [r or {} for r in spec.get("ingress") or []],
+                               [r or {} for r in spec.get("egress") or []])
 
 
 class NetpolEvaluator:
@@ -126,7 +126,7 @@ class NetpolEvaluator:
 
     def __init__(self, policies: list[dict], namespace_labels: dict[str, dict[str, str]] | None = None,
                  pod_ips_match_ipblocks: bool = False):
-        self.policies: list[Policy] = []
+        self.policies: list[DefaultedPolicy] = []
         for obj in policies:
             self._add(obj)
         self.namespace_labels = namespace_labels or {}
@@ -140,7 +140,7 @@ class NetpolEvaluator:
             for item in obj.get("items") or []:
                 self._add(item)
         elif kind in (None, "NetworkPolicy"):
-            self.policies.append(Policy.of(obj))
+            self.policies.append(DefaultedPolicy.of(obj))
 
     def ns_labels(self, ns: str) -> dict[str, str]:
         return {**{k: _text(v) for k, v in self.namespace_labels.get(ns, {}).items()}, NAME_LABEL: ns}
@@ -185,7 +185,7 @@ class NetpolEvaluator:
 
     # --- matching -----------------------------------------------------------
 
-    def selecting(self, pod: Pod, direction: str) -> list[Policy]:
+    def selecting(self, pod: Pod, direction: str) -> list[DefaultedPolicy]:
         """Policies of that type that select POD."""
         labels = pod.label_map
         return [p for p in self.policies

@@ -15,7 +15,9 @@ from .space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_rang
 
 
 @dataclass(frozen=True)
-class Bounds:
+class SetBounds:
+    """What an expression surely matches (lower) and may match (upper)."""
+
     lower: IntervalSet
     upper: IntervalSet
 
@@ -79,24 +81,24 @@ class Resolver:
 
     def __init__(self, rs: Ruleset):
         self.rs = rs
-        self._addr: dict[str, Bounds] = {}
-        self._svc: dict[str, Bounds] = {}
+        self._addr: dict[str, SetBounds] = {}
+        self._svc: dict[str, SetBounds] = {}
         self.unresolved: dict[str, list[Unresolved]] = {}
 
-    def _addr_item(self, item) -> Bounds:
+    def _addr_item(self, item) -> SetBounds:
         if isinstance(item, Net):
             s = ip_range(item.first, item.last, item.version)
-            return Bounds(s, s)
+            return SetBounds(s, s)
         if isinstance(item, AnyAddr):
             s = {None: ALL_IP, 4: ALL_V4, 6: ALL_V6}[item.version]
-            return Bounds(s, s)
+            return SetBounds(s, s)
         if isinstance(item, Ref):
             if item.name not in self._addr:
                 self._addr[item.name] = self.address(self.rs.addresses[item.name].expr)
             return self._addr[item.name]
-        return Bounds(EMPTY, ALL_IP)
+        return SetBounds(EMPTY, ALL_IP)
 
-    def address(self, expr: AddrExpr) -> Bounds:
+    def address(self, expr: AddrExpr) -> SetBounds:
         if len(expr.include) == 1 and not expr.exclude:      # the item's own sets (no union to make)
             return self._addr_item(expr.include[0])
         inc = [self._addr_item(i) for i in expr.include]
@@ -105,23 +107,23 @@ class Resolver:
         up_in = IntervalSet(iv for b in inc for iv in b.upper)
         lo_ex = IntervalSet(iv for b in exc for iv in b.lower)
         up_ex = IntervalSet(iv for b in exc for iv in b.upper)
-        return Bounds(lo_in - up_ex, up_in - lo_ex)
+        return SetBounds(lo_in - up_ex, up_in - lo_ex)
 
-    def _svc_item(self, item) -> Bounds:
+    def _svc_item(self, item) -> SetBounds:
         if isinstance(item, Svc):
             s = FULL_SVC if item.proto is None else svc_range(item.proto, item.lo, item.hi)
-            return Bounds(s, s)
+            return SetBounds(s, s)
         if isinstance(item, Ref):
             if item.name not in self._svc:
                 self._svc[item.name] = self.services(self.rs.services[item.name].items)
             return self._svc[item.name]
-        return Bounds(EMPTY, FULL_SVC)
+        return SetBounds(EMPTY, FULL_SVC)
 
-    def services(self, items) -> Bounds:
+    def services(self, items) -> SetBounds:
         if len(items) == 1:
             return self._svc_item(items[0])
         bs = [self._svc_item(i) for i in items]
-        return Bounds(IntervalSet(iv for b in bs for iv in b.lower),
+        return SetBounds(IntervalSet(iv for b in bs for iv in b.lower),
                       IntervalSet(iv for b in bs for iv in b.upper))
 
 

@@ -1,4 +1,4 @@
-"""Render a reverse Table: terminal text, Markdown, CSV, HTML (templates/reverse*)."""
+"""Render a reverse FirewallTable: terminal text, Markdown, CSV, HTML (templates/reverse*)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..io.resources import templates_dir
-from .table import COLUMNS, Table
+from .table import COLUMNS, FirewallTable
 
 FORMATS = ("table", "markdown", "csv", "html", "rules")
 TEMPLATES = {"table": "reverse_table.txt.j2", "markdown": "reverse.md.j2", "html": "reverse.html.j2"}
@@ -31,7 +31,7 @@ def environment(html: bool) -> Environment:
     return env
 
 
-def _groups(table: Table) -> list:
+def _groups(table: FirewallTable) -> list:
     out = []
     for target, rows in table.targets():
         blocks: dict[str, list[dict]] = {}
@@ -41,7 +41,7 @@ def _groups(table: Table) -> list:
     return out
 
 
-def render_table(table: Table, fmt: str) -> str:
+def render_table(table: FirewallTable, fmt: str) -> str:
     """TABLE as FMT (table, markdown, csv or html)."""
     if fmt == "csv":
         return to_csv(table)
@@ -51,7 +51,7 @@ def render_table(table: Table, fmt: str) -> str:
                       policies=table.policies)
 
 
-def to_csv(table: Table) -> str:
+def to_csv(table: FirewallTable) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)

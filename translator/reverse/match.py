@@ -31,7 +31,9 @@ class NRule:
 
 
 @dataclass
-class Policy:
+class NormalizedPolicy:
+    """A NetworkPolicy as reverse reads it: defaults applied, rules as peers and ports."""
+
     name: str
     namespace: str
     selector: dict
@@ -51,18 +53,19 @@ def _rule(obj, key: str) -> NRule:
     return NRule(list(peers) if peers else None, ports or None)
 
 
-def normalize(obj: dict) -> Policy:
-    """A checked NetworkPolicy manifest (policyio) as a Policy; policyTypes inferred as Kubernetes does."""
+def normalize(obj: dict) -> NormalizedPolicy:
+    """A checked NetworkPolicy manifest (model.policies) as a NormalizedPolicy; policyTypes inferred as
+    Kubernetes does."""
     meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     types = spec.get("policyTypes")
     if not types:
         # as the API server defaults it: Egress only when there are egress rules
         types = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
-    return Policy(str(meta.get("name")), str(meta.get("namespace", "default")), spec.get("podSelector") or {},
-                  tuple(t.lower() for t in types),
-                  [_rule(r, "from") for r in spec.get("ingress") or []],
-                  [_rule(r, "to") for r in spec.get("egress") or []],
-                  {str(k): str(v) for k, v in ((meta.get("annotations") or {}).items())})
+    return NormalizedPolicy(str(meta.get("name")), str(meta.get("namespace", "default")),
+                            spec.get("podSelector") or {}, tuple(t.lower() for t in types),
+                            [_rule(r, "from") for r in spec.get("ingress") or []],
+                            [_rule(r, "to") for r in spec.get("egress") or []],
+                            {str(k): str(v) for k, v in ((meta.get("annotations") or {}).items())})
 
 
 def requirements(sel: dict | None) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -195,7 +198,7 @@ def peer_match(peer: dict, policy_ns: str, k: PodClass, inv: Inventory) -> str:
     return _combine([ns, pod_match(peer.get("podSelector"), k, inv)])
 
 
-def selects(pol: Policy, k: PodClass, inv: Inventory) -> str:
+def selects(pol: NormalizedPolicy, k: PodClass, inv: Inventory) -> str:
     """How much of class K policy POL selects."""
     if k.kind == "outside":
         return NONE if pol.namespace in inv.namespaces else SOME

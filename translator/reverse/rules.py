@@ -29,7 +29,7 @@ from ..model.inventory import Inventory
 from .render import Names, net_text
 from ..model.resolve import Resolver
 from .table import peer_text, selector_text
-from .match import ALL, PROTOS, SOME, PodClass, Policy, normalize, pod_classes, peer_match, selects
+from .match import ALL, PROTOS, SOME, NormalizedPolicy, PodClass, normalize, peer_match, pod_classes, selects
 from ..compiler.universe import parse_legacy
 from ..model.space import (
     ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto,
@@ -89,7 +89,7 @@ def _texts(s: IntervalSet) -> list[str]:
 class Reverser:
     def __init__(self, objs: list[dict], inv: Inventory, objects_path: str | None = None):
         self.inv = inv
-        self.pols: list[Policy] = [normalize(o) for o in objs]
+        self.pols: list[NormalizedPolicy] = [normalize(o) for o in objs]
         self.classes = pod_classes(inv)
         self.notes: dict[str, None] = {}
         self.defs: list[str] = []
@@ -155,7 +155,7 @@ class Reverser:
 
     # --- what the policies allow ----------------------------------------------------
 
-    def port_svc(self, ports, dest: PodClass | None, pol: Policy) -> IntervalSet:
+    def port_svc(self, ports, dest: PodClass | None, pol: NormalizedPolicy) -> IntervalSet:
         if ports is None:
             return FULL_SVC
         s = EMPTY
@@ -179,7 +179,7 @@ class Reverser:
                           f"{dest}; treated as matching none of them")
         return s
 
-    def _typed(self, c: PodClass, d: str) -> tuple[list[Policy], list[Policy]]:
+    def _typed(self, c: PodClass, d: str) -> tuple[list[NormalizedPolicy], list[NormalizedPolicy]]:
         full, part = [], []
         for p in self.pols:
             if d not in p.types:
@@ -191,7 +191,7 @@ class Reverser:
                 part.append(p)
         return full, part
 
-    def _rule_svc(self, p: Policy, d: str, other: PodClass, c: PodClass) -> IntervalSet:
+    def _rule_svc(self, p: NormalizedPolicy, d: str, other: PodClass, c: PodClass) -> IntervalSet:
         s = EMPTY
         dest = c if d == "ingress" else other
         for r in p.rules(d):
@@ -246,7 +246,7 @@ class Reverser:
             self._cache[key] = parts
         return self._cache[key]
 
-    def _refine_policy(self, parts, p: Policy, d: str, union: bool):
+    def _refine_policy(self, parts, p: NormalizedPolicy, d: str, union: bool):
         for r in p.rules(d):
             svc = self.port_svc(r.ports, None, p)
             if not svc:

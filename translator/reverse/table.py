@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..model.inventory import NAME_LABEL, Inventory
 from .match import (
-    ALL, SOME, Policy, Port, normalize, pod_classes, peer_match, requirements, selects,
+    ALL, SOME, NormalizedPolicy, Port, normalize, peer_match, pod_classes, requirements, selects,
 )
 
 COLUMNS = ("target", "direction", "action", "source", "destination", "service", "policy")
@@ -35,10 +35,12 @@ class Row:
 
 
 @dataclass
-class Table:
+class FirewallTable:
+    """The policies as an ordered firewall table: rows, notes, and the policies read."""
+
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
-    policies: list[Policy] = field(default_factory=list)
+    policies: list[NormalizedPolicy] = field(default_factory=list)
 
     def targets(self) -> list[tuple[str, list[Row]]]:
         """Rows grouped by target, in table order."""
@@ -157,7 +159,7 @@ class _Namer:
 # --- the table --------------------------------------------------------------------
 
 
-def _rows(target: str, direction: str, pols: list[tuple[Policy, str]], namer: _Namer) -> list[Row]:
+def _rows(target: str, direction: str, pols: list[tuple[NormalizedPolicy, str]], namer: _Namer) -> list[Row]:
     """Rows for one target and direction; POLS: (policy, note) pairs selecting it."""
     typed = [(p, note) for p, note in pols if direction in p.types]
     if not typed:
@@ -175,11 +177,11 @@ def _rows(target: str, direction: str, pols: list[tuple[Policy, str]], namer: _N
     return out
 
 
-def build_table(objs: list[dict], inv: Inventory | None = None) -> Table:
+def build_table(objs: list[dict], inv: Inventory | None = None) -> FirewallTable:
     """The firewall table for policy manifests OBJS (checked by policyio)."""
     pols = [normalize(o) for o in objs]
     namer = _Namer(inv)
-    table = Table([], policies=pols)
+    table = FirewallTable([], policies=pols)
     if inv is None:
         _by_selector(pols, namer, table)
     else:
@@ -191,8 +193,8 @@ def _canon(sel: dict) -> tuple:
     return tuple(sorted((k, op, tuple(sorted(v))) for k, op, v in requirements(sel)))
 
 
-def _by_selector(pols: list[Policy], namer: _Namer, table: Table) -> None:
-    groups: dict[tuple, list[Policy]] = {}
+def _by_selector(pols: list[NormalizedPolicy], namer: _Namer, table: FirewallTable) -> None:
+    groups: dict[tuple, list[NormalizedPolicy]] = {}
     for p in pols:
         groups.setdefault((p.namespace, _canon(p.selector)), []).append(p)
     targets = []
@@ -230,7 +232,7 @@ def _disjoint(a: dict, b: dict) -> bool:
     return False
 
 
-def _by_class(pols: list[Policy], inv: Inventory, namer: _Namer, table: Table) -> None:
+def _by_class(pols: list[NormalizedPolicy], inv: Inventory, namer: _Namer, table: FirewallTable) -> None:
     idle = []
     for k in pod_classes(inv):
         if k.kind == "outside":
