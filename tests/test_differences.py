@@ -34,12 +34,12 @@ def test_differences_are_exactly_the_flows_the_two_readings_decide_apart(scenari
     for pod in pods:
         if pod.namespace not in inv.namespaces:
             continue
-        pinned = point_of(pod, s.uni)
+        pinned = point_of(pod, s.universe)
         for end in ("src", "dst"):
             found = [(lo, hi, s.classes.set(m))
-                     for lo, hi, m in s.readings.sweep(end, s.uni.pod_class_at(pinned), regions=False)[1]]
+                     for lo, hi, m in s.readings.sweep(end, s.universe.pod_class_at(pinned), regions=False)[1]]
             for other in pods + ips:
-                x = point_of(other, s.uni)
+                x = point_of(other, s.universe)
                 flow = (pod, other) if end == "src" else (other, pod)
                 for proto, port in FLOW_SERVICES:
                     apart = secure.decide(*flow, proto, port)[0] != optimistic.decide(*flow, proto, port)[0]

@@ -32,11 +32,11 @@ class Split:
 class Readings:
     """The secure and optimistic match sets of each rule, per family, over one set of service classes."""
 
-    def __init__(self, rs, uni: Universe, resolver: Resolver, default_allow: bool):
-        self.uni, self.default_allow = uni, default_allow
+    def __init__(self, rs, universe: Universe, resolver: Resolver, default_allow: bool):
+        self.universe, self.default_allow = universe, default_allow
         self.position = {id(r): k for k, r in enumerate(rs.rules)}
         self.worlds: dict[int, tuple[CRules, CRules]] = {
-            f: (compile_rules(rs, uni, resolver, SECURE, f), compile_rules(rs, uni, resolver, OPTIMISTIC, f))
+            f: (compile_rules(rs, universe, resolver, SECURE, f), compile_rules(rs, universe, resolver, OPTIMISTIC, f))
             for f in FAMILIES}
         first_sec, first_opt = self.worlds[4]
         self.classes = SvcClasses([c.svc for c in first_sec] + [c.svc for c in first_opt])
@@ -52,7 +52,7 @@ class Readings:
     def sweep(self, fixed: str, pod_class: PodClass, flag: int = 0, regions: bool = True) -> tuple[list, list, list]:
         """For POD_CLASS at FIXED: the secure regions (see `sweep.along`), where the two readings decide
         apart [(lo, hi, mask)] and the family splits [Split], across the families."""
-        uni = self.uni
+        uni = self.universe
         fams = uni.families(pod_class)
         per = {f: sweep(*self.worlds[f], fixed, pod_class.point, self.default_allow, uni.end, flag,
                         regions or len(fams) > 1) for f in fams}
@@ -89,7 +89,7 @@ class Readings:
 
     def _pods(self, per: dict) -> tuple[dict, list[Split]]:
         """Per pod point: (secure mask, optimistic mask, rules, flagged rules) over the shared families."""
-        uni = self.uni
+        uni = self.universe
         seen: dict[int, list] = {}
         for f, (groups, diffs) in per.items():
             present = uni.present[f]

@@ -45,11 +45,11 @@ class SvcClasses:
         return s
 
 
-def svc_classes(crules: list) -> SvcClasses:
-    """The service classes of CRULES (kept on a CRules list)."""
-    got = getattr(crules, "_svc_classes", None)
-    if got is None or got[0] != len(crules):
-        got = (len(crules), SvcClasses(c.svc for c in crules))
-        if hasattr(crules, "__dict__"):   # a CRules list keeps them
-            crules._svc_classes = got
+def svc_classes(compiled: list) -> SvcClasses:
+    """The service classes of COMPILED (kept on a CRules list)."""
+    got = getattr(compiled, "_svc_classes", None)
+    if got is None or got[0] != len(compiled):
+        got = (len(compiled), SvcClasses(c.svc for c in compiled))
+        if hasattr(compiled, "__dict__"):   # a CRules list keeps them
+            compiled._svc_classes = got
     return got[1]

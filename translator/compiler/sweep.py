@@ -14,21 +14,21 @@ from ..model.space import IntervalSet
 from .svcclasses import SvcClasses, svc_classes
 
 
-def _candidates(crules: list[CRule], fixed: str, point: int) -> list[tuple[int, CRule]]:
+def _candidates(compiled: list[CRule], fixed: str, point: int) -> list[tuple[int, CRule]]:
     """[(position, rule)] of the rules whose FIXED side may hold POINT, in order."""
-    found = crules.rules_at(fixed, point) if isinstance(crules, CRules) else None
+    found = compiled.rules_at(fixed, point) if isinstance(compiled, CRules) else None
     if found is None:
-        return [(i, c) for i, c in enumerate(crules) if point in getattr(c, fixed)]
+        return [(i, c) for i, c in enumerate(compiled) if point in getattr(c, fixed)]
     return found
 
 
-def _svc_masks(crules: list[CRule], classes: SvcClasses) -> list[int]:
+def _svc_masks(compiled: list[CRule], classes: SvcClasses) -> list[int]:
     """Each rule's service mask, by position (kept on a CRules list)."""
-    got = getattr(crules, "_svc_masks", None)
-    if got is None or len(got) != len(crules):
-        got = [classes.masks[c.svc] for c in crules]
-        if isinstance(crules, CRules):
-            crules._svc_masks = got
+    got = getattr(compiled, "_svc_masks", None)
+    if got is None or len(got) != len(compiled):
+        got = [classes.masks[c.svc] for c in compiled]
+        if isinstance(compiled, CRules):
+            compiled._svc_masks = got
     return got
 
 
@@ -63,52 +63,53 @@ def _decide_masks(masks: list[int], allows: list[bool], active: int, full: int, 
     return allowed, by, flagged
 
 
-def along(crules: list[CRule], fixed: str, point: int, default_allow: bool, end: int, flag: int = 0):
+def along(compiled: list[CRule], fixed: str, point: int, default_allow: bool, end: int, flag: int = 0):
     """Sweep the other side for a fixed endpoint: [(region, allowed, rules, flagged rules)].
 
     fixed='src': POINT is a source and regions are destinations; 'dst' the reverse.
-    Each region has one set of allowed services (a mask over `svc_classes(crules)`);
+    Each region has one set of allowed services (a mask over `svc_classes(compiled)`);
     RULES decided some of them allowed there (in order; None stands for the default
     action) and FLAGGED are those that allowed services of the mask FLAG."""
-    return sweep(crules, None, fixed, point, default_allow, end, flag)[0]
+    return sweep(compiled, None, fixed, point, default_allow, end, flag)[0]
 
 
-def differences(sec: CRules, opt: CRules, fixed: str, point: int, default_allow: bool, end: int):
-    """Where SEC and OPT (two resolutions of one ruleset) decide flows from (fixed='src') or
+def differences(secure: CRules, optimistic: CRules, fixed: str, point: int, default_allow: bool, end: int):
+    """Where SECURE and OPTIMISTIC (two resolutions of one ruleset) decide flows from (fixed='src') or
     to POINT differently: [(lo, hi, services mask)] along the other side, over `pair_classes`."""
-    return sweep(sec, opt, fixed, point, default_allow, end, regions=False)[1]
+    return sweep(secure, optimistic, fixed, point, default_allow, end, regions=False)[1]
 
 
-def pair_classes(sec: CRules, opt: CRules) -> tuple[SvcClasses, list[int], list[int]]:
+def pair_classes(secure: CRules, optimistic: CRules) -> tuple[SvcClasses, list[int], list[int]]:
     """Service classes for two resolutions of one ruleset, and each one's rule masks by position."""
-    got = getattr(sec, "_pair", None)
-    if got is None or got[0] is not opt:
-        classes = SvcClasses([c.svc for c in sec] + [c.svc for c in opt])
-        got = sec._pair = (opt, classes, [classes.masks[c.svc] for c in sec], [classes.masks[c.svc] for c in opt])
+    got = getattr(secure, "_pair", None)
+    if got is None or got[0] is not optimistic:
+        classes = SvcClasses([c.svc for c in secure] + [c.svc for c in optimistic])
+        got = secure._pair = (optimistic, classes, [classes.masks[c.svc] for c in secure],
+                              [classes.masks[c.svc] for c in optimistic])
     return got[1:]
 
 
-def sweep(sec: CRules, opt: CRules | None, fixed: str, point: int, default_allow: bool, end: int,
+def sweep(secure: CRules, optimistic: CRules | None, fixed: str, point: int, default_allow: bool, end: int,
           flag: int = 0, regions: bool = True) -> tuple[list, list]:
-    """One sweep of the other side for POINT at FIXED: SEC's regions (see `along`; if REGIONS)
-    and where OPT, another reading of the same rules, decides apart (see `differences`).
+    """One sweep of the other side for POINT at FIXED: SECURE's regions (see `along`; if REGIONS)
+    and where OPTIMISTIC, another reading of the same rules, decides apart (see `differences`).
 
-    Masks are over `pair_classes(sec, opt)`, or `svc_classes(sec)` without OPT."""
+    Masks are over `pair_classes(secure, optimistic)`, or `svc_classes(secure)` without OPTIMISTIC."""
     other = "dst" if fixed == "src" else "src"
-    if opt is None:
-        classes = svc_classes(sec)
-        sec_masks = opt_masks = _svc_masks(sec, classes)
-        in_sec = in_opt = dict(_candidates(sec, fixed, point))
+    if optimistic is None:
+        classes = svc_classes(secure)
+        sec_masks = opt_masks = _svc_masks(secure, classes)
+        in_sec = in_opt = dict(_candidates(secure, fixed, point))
         order = list(in_sec)
     else:
-        classes, sec_masks, opt_masks = pair_classes(sec, opt)
-        in_sec, in_opt = dict(_candidates(sec, fixed, point)), dict(_candidates(opt, fixed, point))
+        classes, sec_masks, opt_masks = pair_classes(secure, optimistic)
+        in_sec, in_opt = dict(_candidates(secure, fixed, point)), dict(_candidates(optimistic, fixed, point))
         order = sorted(set(in_sec) | set(in_opt))
-    rel, ms, mo, allows = [], [], [], []  # per bit: its rule, services in SEC's reading (0: not there), in OPT's
+    rel, ms, mo, allows = [], [], [], []  # per bit: its rule, services in the secure reading (0: not there), the other
     apart = 0                             # bits the two readings hold differently
     events: dict[int, int] = {0: 0, end + 1: 0}    # point -> the bits entering or leaving there
     get = events.get
-    split = _split_sides(sec, opt, other) if opt is not None else None
+    split = _split_sides(secure, optimistic, other) if optimistic is not None else None
     for i in order:
         a, b = in_sec.get(i), in_opt.get(i)
         m = sec_masks[i]
@@ -147,7 +148,7 @@ def sweep(sec: CRules, opt: CRules | None, fixed: str, point: int, default_allow
     groups: dict[int, list] = {}
     diffs = []
     active, full = 0, classes.full
-    hole_los, holes = getattr(sec, "holes", CRules.holes)
+    hole_los, holes = getattr(secure, "holes", CRules.holes)
     for p, nxt in zip(points, points[1:]):
         active ^= events[p]
         h = bisect_right(hole_los, p) - 1
@@ -179,16 +180,16 @@ def sweep(sec: CRules, opt: CRules | None, fixed: str, point: int, default_allow
             for allowed, (ivs, by, flagged) in groups.items()], diffs
 
 
-def _split_sides(sec: CRules, opt: CRules, side: str) -> list:
+def _split_sides(secure: CRules, optimistic: CRules, side: str) -> list:
     """By position: None where both readings give a rule the same SIDE, else its sweep edges
-    held by both readings, by SEC only and by OPT only."""
-    store = sec.__dict__.setdefault("_splits", {})
-    key = (id(opt), side)
+    held by both readings, by SECURE only and by OPTIMISTIC only."""
+    store = secure.__dict__.setdefault("_splits", {})
+    key = (id(optimistic), side)
     if key not in store:
         out: list = []
-        for a, b in zip(sec, opt):
+        for a, b in zip(secure, optimistic):
             x, y = getattr(a, side), getattr(b, side)
-            out.append(None if x == y else tuple(sec.closed_edges(z) for z in (x & y, x - y, y - x)))
+            out.append(None if x == y else tuple(secure.closed_edges(z) for z in (x & y, x - y, y - x)))
         store[key] = out
     return store[key]
 

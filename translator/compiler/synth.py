@@ -52,9 +52,9 @@ class Synth:
     def __init__(self, rs: Ruleset, inv: Inventory):
         self.rs, self.inv = rs, inv
         self.resolver = Resolver(rs)
-        self.uni = Universe(inv, rs, self.resolver)
+        self.universe = Universe(inv, rs, self.resolver)
         self.default_allow = rs.default == ALLOW
-        self.readings = Readings(rs, self.uni, self.resolver, self.default_allow)
+        self.readings = Readings(rs, self.universe, self.resolver, self.default_allow)
         self.classes = self.readings.classes
         self.l4 = 0
         for p, _ in PORT_NAMES:
@@ -77,16 +77,16 @@ class Synth:
 
     def pod_peers(self, atoms: list[PodClass], home: str) -> list[dict]:
         chosen = {a.index for a in atoms}
-        if len(chosen) == len(self.uni.pod_classes):
+        if len(chosen) == len(self.universe.pod_classes):
             return [{"namespaceSelector": {}}]
         inside: dict[str, list[int]] = {}
         for a in atoms:
             if a.namespace is not None:
                 inside.setdefault(a.namespace, []).append(a.index)
-        full = [ns for ns, group in self.uni.by_ns.items() if len(inside.get(ns, ())) == len(group)]
+        full = [ns for ns, group in self.universe.by_ns.items() if len(inside.get(ns, ())) == len(group)]
         peers = []
-        if self.uni.outside.index in chosen:
-            rest = [ns for ns in self.uni.by_ns if ns not in full]
+        if self.universe.outside.index in chosen:
+            rest = [ns for ns in self.universe.by_ns if ns not in full]
             peers.append({"namespaceSelector": ns_selector(rest, negate=True)})
         else:
             if home in full:
@@ -94,7 +94,7 @@ class Synth:
             others = [ns for ns in full if ns != home]
             if others:
                 peers.append({"namespaceSelector": ns_selector(others)})
-        for ns in self.uni.by_ns:
+        for ns in self.universe.by_ns:
             if ns in inside and ns not in full:
                 peers += self.ns_peers(ns, tuple(sorted(inside[ns])), ns == home)
         return peers
@@ -103,7 +103,7 @@ class Synth:
         """Peers for the pod classes INSIDE (indices) of namespace NS, seen from NS itself if HOME."""
         key = (ns, inside, home)
         if key not in self._ns_peers:
-            group = self.uni.by_ns[ns]
+            group = self.universe.by_ns[ns]
             chosen = set(inside)
             if any(group[i - group[0].index].kind == "others" for i in inside):
                 sels = complement([a.workload.labels for a in group
@@ -123,17 +123,17 @@ class Synth:
         return None if found is None else list(found)  # shared peer dicts: never mutated
 
     def _make_peers(self, region: IntervalSet, home: str) -> list[dict] | None:
-        if self.uni.endpoints.issubset(region):
+        if self.universe.endpoints.issubset(region):
             return None
-        pods = region & self.uni.pods
+        pods = region & self.universe.pods
         key = (pods, home)
         if key not in self._pod_peers:
-            atoms = [self.uni.pod_class_at(lo + k) for lo, hi in pods for k in range(hi - lo + 1)]
+            atoms = [self.universe.pod_class_at(lo + k) for lo, hi in pods for k in range(hi - lo + 1)]
             self._pod_peers[key] = self.pod_peers(atoms, home) if atoms else []
         out = list(self._pod_peers[key])  # shared peer dicts: never mutated, dumped without aliases
-        ext = region & self.uni.external
+        ext = region & self.universe.external
         if ext not in self._blocks:
-            self._blocks[ext] = ip_blocks(ext, self.uni.dont_care, self._cidr_shared)
+            self._blocks[ext] = ip_blocks(ext, self.universe.dont_care, self._cidr_shared)
         for cidr, exc in self._blocks[ext]:
             block = {"cidr": cidr}
             if exc:
@@ -149,11 +149,11 @@ class Synth:
         self._keep_differences((fixed, atom.point), diffs)
         self.keep_splits(atom, fixed, splits)
         full = self.classes.full
-        if len(groups) == 1 and groups[0][1] == full and self.uni.endpoints.issubset(groups[0][0]):
+        if len(groups) == 1 and groups[0][1] == full and self.universe.endpoints.issubset(groups[0][0]):
             return [{}], False, groups[0][2]
         out, contrib = [], []
         for region, bits, cs, flagged in sorted(groups, key=lambda g: g[0].iv):
-            region = region & self.uni.endpoints
+            region = region & self.universe.endpoints
             if not region:
                 continue
             if bits not in self._ports:   # what ports cannot say: the services outside TCP, UDP, SCTP
@@ -188,7 +188,7 @@ class Synth:
         other = region.first()
         s, d = (atom.point, other) if fixed == "src" else (other, atom.point)
         rule = next((c.rule for c in cs if c), None)
-        self._dropped[key] = (rule, {str(atom)}, flow_text(s, d, v, self.uni))
+        self._dropped[key] = (rule, {str(atom)}, flow_text(s, d, v, self.universe))
 
     def dropped_findings(self) -> None:
         for (ids, protos), (rule, atoms, example) in sorted(self._dropped.items(), key=lambda kv: kv[0]):
@@ -211,11 +211,11 @@ class Synth:
     def governed_classes(self) -> set[int]:
         """Pod classes the ruleset protects (all governed ones unless it names a host)."""
         if self.rs.protects is None:
-            return {a.index for a in self.uni.pod_classes if a.governed}
+            return {a.index for a in self.universe.pod_classes if a.governed}
         # secure side: a class that may be the protected host is governed
-        region, _ = self.uni.denote(self.resolver.address(self.rs.protects).upper, full=False)
-        out = {a.index for a in self.uni.pod_classes if a.governed and a.point in region}
-        unknown = [a for a in self.uni.pod_classes if a.index in out and not a.legacy]
+        region, _ = self.universe.denote(self.resolver.address(self.rs.protects).upper, full=False)
+        out = {a.index for a in self.universe.pod_classes if a.governed and a.point in region}
+        unknown = [a for a in self.universe.pod_classes if a.index in out and not a.legacy]
         if unknown:
             self.findings.append(Finding(
                 "note", f"the protected host's addresses may be those of pods without legacy addresses: the "
@@ -225,7 +225,7 @@ class Synth:
     def build(self) -> list[dict]:
         per_ns: dict[str, list[dict]] = {}
         governed = self.governed_classes()
-        for ns, group in self.uni.by_ns.items():
+        for ns, group in self.universe.by_ns.items():
             whole = all(a.index in governed for a in group)
             isolated, pols = [], []
             for direction, ptype, fixed, key in DIRS:
@@ -306,7 +306,7 @@ class Synth:
                 for side, expr in (("src", r.src), ("dst", r.dst)):
                     lower = self.resolver.address(expr).lower
                     if self.inv.pod_cidrs and any(
-                            self.uni.unknown & whole and (self.uni.unknown & whole).issubset(lower)
+                            self.universe.unknown & whole and (self.universe.unknown & whole).issubset(lower)
                             and not whole.issubset(lower) for whole in FAMILIES.values()):
                         self.findings.append(Finding(
                             "note", f"the {side} holds the whole pod CIDR: it stands for the pods without legacy "
@@ -329,7 +329,7 @@ class Synth:
             got = self._splits.setdefault(key, [sp.rule.rule if sp.rule else None, set(), None])
             got[1].add((s, d))
             if got[2] is None:
-                got[2] = flow_text(s, d, self.classes.set(sp.mask).first(), self.uni)
+                got[2] = flow_text(s, d, self.classes.set(sp.mask).first(), self.universe)
 
     def split_findings(self) -> None:
         for key in sorted(self._splits):
@@ -343,10 +343,11 @@ class Synth:
 
     def family_note(self) -> None:
         """Say which workloads have one address family only: their flows of the other family are denied."""
-        single = {f: [a for a in self.uni.pod_classes if a.legacy and self.uni.families(a) == (f,)] for f in FAMILIES}
+        uni = self.universe
+        single = {f: [a for a in uni.pod_classes if a.legacy and uni.families(a) == (f,)] for f in FAMILIES}
         for f, atoms in single.items():
             other = 6 if f == 4 else 4
-            if atoms and self.uni.family_endpoints[other]:
+            if atoms and self.universe.family_endpoints[other]:
                 self.findings.append(Finding(
                     "note", f"{_names(atoms)} {'has' if len(atoms) == 1 else 'have'} IPv{f} legacy addresses only: "
                             f"their IPv{other} flows are denied (the legacy network had none)"))
@@ -361,7 +362,7 @@ class Synth:
         if side is None:
             pins = []
             for end in ("src", "dst"):
-                ends = IntervalSet(iv for _, _, opt in worlds for iv in getattr(opt, end).iv) & self.uni.governed
+                ends = IntervalSet(iv for _, _, opt in worlds for iv in getattr(opt, end).iv) & self.universe.governed
                 pins += [(end, p) for p in _points(ends, PINS)]
         else:
             pins = [(side, point)]
@@ -370,15 +371,15 @@ class Synth:
             other = "dst" if end == "src" else "src"
             key = (end, p)
             if key not in self._differences:   # build keeps those of the pod classes it swept
-                atom = self.uni.pod_class_at(p)
+                atom = self.universe.pod_class_at(p)
                 self._keep_differences(key, self.readings.sweep(end, atom, regions=False)[1])
             los, found = self._differences[key]
             for f, _, opt in worlds:
-                for a, b in (getattr(opt, other) & self.uni.family_endpoints[f]).iv:
+                for a, b in (getattr(opt, other) & self.universe.family_endpoints[f]).iv:
                     for lo, hi, svc in found[max(0, bisect_right(los, a) - 1): bisect_right(los, b)]:
                         if hi >= a and svc & mine:
                             s, d = (p, max(lo, a)) if end == "src" else (max(lo, a), p)
-                            return flow_text(s, d, (classes.set(svc & mine) & opt.svc).first(), self.uni)
+                            return flow_text(s, d, (classes.set(svc & mine) & opt.svc).first(), self.universe)
         return None
 
     def _keep_differences(self, key: tuple[str, int], found: list) -> None:
@@ -388,7 +389,7 @@ class Synth:
     def reach(self) -> int:
         """Report rules with no governed pod at either end; count rules partly out of reach."""
         partly = 0
-        uni = self.uni
+        uni = self.universe
         for k, r in enumerate(self.rs.rules):
             worlds = self.readings.rules(k)
             src = IntervalSet(iv for f, c, _ in worlds for iv in (c.src & uni.family_endpoints[f]).iv)

@@ -284,15 +284,15 @@ class CRules(list):
         return store[side]
 
 
-def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SECURE,
+def compile_rules(rs: Ruleset, universe: Universe, resolver: Resolver, mode: str = SECURE,
                   family: int | None = None) -> CRules:
     """Each rule's match set in FAMILY's legacy flows, resolved to the secure (or optimistic) side.
 
     FAMILY None: lint's view (`Universe.concrete`), the legacy flows as they are."""
     out = CRules()
-    out.end = uni.end
-    endpoints = uni.concrete_endpoints if family is None else uni.family_endpoints[family]
-    gaps = IntervalSet([(0, uni.end)]) - endpoints   # no endpoint: a sweep need not stop there
+    out.end = universe.end
+    endpoints = universe.concrete_endpoints if family is None else universe.family_endpoints[family]
+    gaps = IntervalSet([(0, universe.end)]) - endpoints   # no endpoint: a sweep need not stop there
     out.holes = ([lo for lo, _ in gaps.iv], gaps.iv)
     edges: dict[IntervalSet, tuple] = {}    # a side's sweep edges, made once per distinct side
     for r in rs.rules:
@@ -305,8 +305,8 @@ def compile_rules(rs: Ruleset, uni: Universe, resolver: Resolver, mode: str = SE
         sides, partial = [], {}
         for side, expr in (("src", r.src), ("dst", r.dst)):
             b = resolver.address(expr)
-            s, part = (uni.concrete(b.lower if sure else b.upper, sure) if family is None
-                       else uni.denote(b.lower if sure else b.upper, sure, family))
+            s, part = (universe.concrete(b.lower if sure else b.upper, sure) if family is None
+                       else universe.denote(b.lower if sure else b.upper, sure, family))
             sides.append(s)
             if part:
                 partial[side] = part

@@ -74,15 +74,15 @@ class Linter:
     def __init__(self, rs: Ruleset, inv: Inventory | None):
         self.rs, self.inv = rs, inv
         self.resolver = Resolver(rs)
-        self.uni = Universe(inv or Inventory(source="<no inventory>"), rs, self.resolver)
-        self.sec = compile_rules(rs, self.uni, self.resolver, SECURE)
-        self.opt = compile_rules(rs, self.uni, self.resolver, OPTIMISTIC)
+        self.universe = Universe(inv or Inventory(source="<no inventory>"), rs, self.resolver)
+        self.secure = compile_rules(rs, self.universe, self.resolver, SECURE)
+        self.optimistic = compile_rules(rs, self.universe, self.resolver, OPTIMISTIC)
         self.default_allow = rs.default == ALLOW
-        self.external = self.uni.external if inv else ALL_IP
+        self.external = self.universe.external if inv else ALL_IP
         self.findings: list[LintFinding] = []
         # largest / smallest match set of each rule over all readings
         self.big, self.small = [], []
-        for s, o in zip(self.sec, self.opt):
+        for s, o in zip(self.secure, self.optimistic):
             bs, bo = self._box(s), self._box(o)
             self.big.append(bo if s.allow else bs)
             self.small.append(bs if s.allow else bo)
@@ -101,7 +101,7 @@ class Linter:
             if part:
                 v = part.first()
                 break
-        return flow_text(s, d, v, self.uni)
+        return flow_text(s, d, v, self.universe)
 
     def add(self, kind: str, message: str, suggestion: str, rule=None, related=(), example=None) -> None:
         self.findings.append(LintFinding(kind, message, suggestion, rule, list(related), example))
@@ -164,7 +164,7 @@ class Linter:
 
     def conflicts_and_risks(self) -> None:
         rules = self.rs.rules
-        for i, c in enumerate(self.sec):
+        for i, c in enumerate(self.secure):
             if i in self.shadowed:
                 continue
             own = self._box(c)
@@ -173,9 +173,9 @@ class Linter:
             try:
                 region, takers, first_taken = [own], [], None
                 for j in range(i):
-                    other = self._box(self.sec[j])
+                    other = self._box(self.secure[j])
                     taken = meet(region, other)
-                    if taken and self.sec[j].allow != c.allow and not _inside(other, own):
+                    if taken and self.secure[j].allow != c.allow and not _inside(other, own):
                         takers.append(rules[j].ref)
                         first_taken = first_taken or taken
                     region = minus(region, other) if taken else region
@@ -203,7 +203,7 @@ class Linter:
         elif any_svc and (any_src or any_dst):
             self.add("broad-allow", f"allows every service {'from any source' if any_src else 'to any destination'}",
                      "list the services that are needed", r, example=self.example(region))
-        admin = meet(region, (self.external, self.uni.concrete_endpoints, CLEARTEXT_SVC))
+        admin = meet(region, (self.external, self.universe.concrete_endpoints, CLEARTEXT_SVC))
         if admin:
             names = [n for p, lo, hi, n in CLEARTEXT
                      if any(b[2] & svc_range(p, lo, hi) for b in admin)]
@@ -218,20 +218,20 @@ class Linter:
         if "egress" not in getattr(self.rs, "directions", ("egress",)):
             return set()
         protects = getattr(self.rs, "protects", None)
-        atoms = [a for a in self.uni.pod_classes if a.governed]
+        atoms = [a for a in self.universe.pod_classes if a.governed]
         if protects is not None:
-            region, _ = self.uni.denote(self.resolver.address(protects).upper, full=False)
+            region, _ = self.universe.denote(self.resolver.address(protects).upper, full=False)
             atoms = [a for a in atoms if a.point in region]
         return {a.index for a in atoms}
 
     def dns(self) -> None:
         scope = self.protected()
-        classes = svc_classes(self.sec)
-        ends = self.uni.concrete_endpoints
-        for atom in self.uni.pod_classes:
+        classes = svc_classes(self.secure)
+        ends = self.universe.concrete_endpoints
+        for atom in self.universe.pod_classes:
             if atom.index not in scope or not atom.legacy:
                 continue    # lint reads a pod without legacy addresses by its possible addresses
-            groups = along(self.sec, "src", atom.point, self.default_allow, self.uni.end)
+            groups = along(self.secure, "src", atom.point, self.default_allow, self.universe.end)
             if len(groups) == 1 and groups[0][1] == classes.full and ends.issubset(groups[0][0]):
                 continue  # egress not restricted
             allowed = IntervalSet(iv for region, svc, *_ in groups if region & ends

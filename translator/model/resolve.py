@@ -26,6 +26,9 @@ class SetBounds:
         return self.lower == self.upper
 
 
+Bounds = SetBounds   # the old name, until frontends/gcp.py imports SetBounds
+
+
 def _fail(rs: Ruleset, msg: str, loc: Loc | None) -> InputError:
     src = line_of(rs.text, loc.line) if (rs.text and loc and loc.line) else None
     return InputError(msg, loc or Loc(rs.source), src)
