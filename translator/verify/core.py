@@ -78,7 +78,7 @@ from .kinds import CATEGORIES, LESS, MORE, REPORTED
 from .partition import IpClass, Partition, PodClass
 from .walk import Walk
 
-METHODS = ("index", "pairs", "flows")
+METHODS = ("index", "pairs", "flows")   # the CLI uses "index"; "pairs" and "flows" are test oracles
 
 
 @dataclass
@@ -205,7 +205,9 @@ class Verifier:
         return tuple(sorted((n, label) for n, p in self.part.src.port_names if p == proto)) if label else ()
 
     def pairs(self, pods: list[PodClass]):
-        """(src class, dst class) in reach of the ruleset (its scope), in a stable order."""
+        """(src class, dst class) in reach of the ruleset (its scope), in a stable order.
+
+        test oracle: only methods "pairs" and "flows" walk pairs."""
         ends = pods + self.part.ips
         for s in ends:
             for d in ends:
@@ -214,10 +216,11 @@ class Verifier:
 
     def in_reach(self, s, d) -> bool:
         # governed: a pod of an inventory namespace that the ruleset's scope covers, per direction
-        return ((isinstance(s, PodClass) and s.governed and self._governs(s, "egress"))
-                or (isinstance(d, PodClass) and d.governed and self._governs(d, "ingress")))
+        return ((isinstance(s, PodClass) and s.governed and self.governs(s, "egress"))
+                or (isinstance(d, PodClass) and d.governed and self.governs(d, "ingress")))
 
-    def _governs(self, c: PodClass, direction: str) -> bool:
+    def governs(self, c: PodClass, direction: str) -> bool:
+        """Does the ruleset's scope cover pod class C in DIRECTION (remembered)?"""
         key = (c, direction)
         if key not in self._gov:
             self._gov[key] = self.fw.governs(self.endpoint(c), direction)
@@ -254,6 +257,7 @@ class Verifier:
             rep.examples.append(Difference(flow, cat != MORE, cat == MORE, sc, dc, cat == REPORTED))
 
     def _walk_pair(self, rep: Report, sc, dc, pod_ips: bool, limit: int, only: str | None, seen: dict) -> None:
+        """test oracle: one pair's differences into REP (methods "pairs" and "flows")."""
         src = self.endpoint(sc)
         n, diffs = self._outcomes(sc, dc, src, pod_ips)
         rep.checked += n

@@ -6,6 +6,9 @@ endpoint pair (their outcome does not depend on the service: for the
 firewall, once per legacy flow of the two ends' address identities) and only
 the service tests run per flow.  `Verifier(fast=False)` uses the evaluators
 directly; the tests check that both agree.
+
+test oracle: `NetpolPairs` and `FirewallPairs.candidates`/`decide` serve method
+"pairs" only; the indexed walk reads `FirewallPairs.rules`.
 """
 
 from __future__ import annotations

@@ -236,8 +236,8 @@ class Walk:
         self.rows = LegacyRows(self.ax, self.idents, len(ips), len(self.services), self.svc, self.svc_bits, self.allow,
                                self.fw.default_allow)
         self.touches = Touches(self.ax, self.rows, v.approx, self._svc_of, len(self.services)) if v.approx else None
-        self.gov_eg = [c.governed and v._governs(c, "egress") for c in pods]
-        self.gov_in = [c.governed and v._governs(c, "ingress") for c in pods]
+        self.gov_eg = [c.governed and v.governs(c, "egress") for c in pods]
+        self.gov_in = [c.governed and v.governs(c, "ingress") for c in pods]
         self.profiles: dict = {IP_PROFILE: self.ip_ends} if ips else {}
         self.pod_profile = []
         for i, c in enumerate(pods):
