@@ -37,6 +37,7 @@ _TERMINALS = {
 
 
 def parser() -> Lark:
+    """Test oracle: lark's parser with positions, whose tree the fast scanner's records must match."""
     return lalr_parser("ruleset.lark", positions=True)
 
 
