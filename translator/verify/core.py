@@ -73,9 +73,10 @@ from ..evaluate.firewall import FirewallEvaluator
 from ..evaluate.netpol import EGRESS, INGRESS, NetpolEvaluator
 from ..model.inventory import NAME_LABEL, Inventory
 from ..model.ruleset import PORT_PROTOCOLS, TYPE_PROTOCOLS, Ruleset, proto_label
-from .pairs import FirewallPairs, NetpolPairs
+from .classes import IpClass, PodClass
 from .kinds import CATEGORIES, LESS, MORE, REPORTED
-from .partition import IpClass, Partition, PodClass
+from .pairs import FirewallPairs, NetpolPairs
+from .partition import Partition
 from .walk import Walk
 
 METHODS = ("index", "pairs", "flows")   # the CLI uses "index"; "pairs" and "flows" are test oracles

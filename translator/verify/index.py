@@ -21,7 +21,8 @@ import netaddr
 
 from ..evaluate.endpoints import Pod
 from ..evaluate.netpol import EGRESS, INGRESS, ip_block_holds, selector_matches
-from .partition import IpClass, PodClass, freeze, text_value
+from .classes import IpClass, PodClass
+from .selectors import freeze, text_value
 
 TOP = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
 BYTE_BITS = [tuple(k for k in range(8) if x >> k & 1) for x in range(256)]

@@ -7,9 +7,9 @@ import json
 from ..evaluate.endpoints import Ip, Pod
 from ..model.inventory import NAME_LABEL
 from ..model.ruleset import proto_label
+from .classes import PodClass
 from .core import Difference, Report, Verifier, service_text
 from .kinds import LESS, MORE
-from .partition import PodClass
 
 
 def endpoint_dict(ep, cls=None) -> dict:

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from ..evaluate.endpoints import Ip, Pod
 from ..evaluate.netpol import EGRESS, INGRESS
-from .kinds import CATEGORIES, LESS, MORE, REPORTED
+from .classes import PodClass
 from .index import PeerIndex, bits_of, low_bits
+from .kinds import CATEGORIES, LESS, MORE, REPORTED
 from .legacy import AddressIndex, LegacyRows, Touches
-from .partition import PodClass
 
 IP_PROFILE = (False, (), False)
 
