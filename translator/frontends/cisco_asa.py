@@ -41,7 +41,7 @@ def detect(text: str, path: str) -> int:
 
 
 @dataclass
-class Entry:
+class AsaEntry:
     """One service alternative: services plus the source-port condition it carries."""
 
     svcs: tuple
@@ -53,14 +53,16 @@ class Objects:
     names: dict[str, str] = field(default_factory=dict)                    # name -> IP
     kinds: dict[str, str] = field(default_factory=dict)                    # object name -> kind
     addresses: dict[str, AddressDef] = field(default_factory=dict)
-    services: dict[str, list[Entry]] = field(default_factory=dict)         # object service / service group
+    services: dict[str, list[AsaEntry]] = field(default_factory=dict)         # object service / service group
     ports: dict[str, tuple[str, list[tuple[int, int]]]] = field(default_factory=dict)  # port groups
     protocols: dict[str, list] = field(default_factory=dict)               # protocol groups
     icmp: dict[str, list[int]] = field(default_factory=dict)               # icmp-type groups
     refs: dict[str, list] = field(default_factory=dict)                    # group-object names, resolved later
 
 
-class _Reader:
+class AsaReader:
+    """Reads an ASA configuration: its objects, then its access lists."""
+
     def __init__(self, text: str, path: str):
         self.text, self.path = text, path
         self.obj = Objects()
@@ -154,16 +156,16 @@ class _Reader:
             return "tcp-udp" if s == "tcp-udp" else CISCO_PROTOS[s]
         raise w.fail(f"unknown protocol {str(tok)!r}", tok)
 
-    def svc_entry(self, w: Words, proto) -> Entry:
+    def svc_entry(self, w: Words, proto) -> AsaEntry:
         """`PROTO [source OP] [destination OP]` or `icmp [TYPE [CODE]]` (proto already read)."""
         protos = [TCP, UDP] if proto == "tcp-udp" else [proto]
         if proto in (ICMP, ICMPV6):
             if w.at_end():
-                return Entry((Svc.whole(proto),))
+                return AsaEntry((Svc.whole(proto),))
             t, code = self.icmp_type(w, proto)
-            return Entry((icmp_svc(proto, t),), f"icmp code {code}" if code is not None else "")
+            return AsaEntry((icmp_svc(proto, t),), f"icmp code {code}" if code is not None else "")
         if proto is None:
-            return Entry((Svc.any(),))
+            return AsaEntry((Svc.any(),))
         cond, ranges = "", None
         while not w.at_end():
             kw = w.accept("source", "destination")
@@ -177,10 +179,10 @@ class _Reader:
             else:
                 ranges = rg
         if proto not in PORT_PROTOCOLS and proto != "tcp-udp":
-            return Entry((Svc.whole(proto),), cond)
+            return AsaEntry((Svc.whole(proto),), cond)
         if ranges is None:
-            return Entry(tuple(Svc.whole(p) for p in protos), cond)
-        return Entry(tuple(s for p in protos for s in port_svcs(p, ranges, "")), cond)
+            return AsaEntry(tuple(Svc.whole(p) for p in protos), cond)
+        return AsaEntry(tuple(s for p in protos for s in port_svcs(p, ranges, "")), cond)
 
     def icmp_type(self, w: Words, proto) -> tuple[int, int | None]:
         tok = w.take("an ICMP type")
@@ -386,7 +388,7 @@ class _Reader:
         if src_ports_ok:
             dports = self.ports(w, port_proto)
             if dports is not None:
-                entries = [Entry(tuple(s for p in _protos(port_proto) for s in port_svcs(p, dports[1], "")))]
+                entries = [AsaEntry(tuple(s for p in _protos(port_proto) for s in port_svcs(p, dports[1], "")))]
         elif icmp_proto is not None:
             entries = self.icmp_spec(w, icmp_proto) or entries
         conds: list[Condition] = []
@@ -423,7 +425,7 @@ class _Reader:
             if n in self.obj.services:
                 return list(self.obj.services[n]), False, None, None
             self.warn(f"{k} {n} is not a defined service or protocol {k}: kept unresolved", w.loc(ntok), rid)
-            return [Entry((Unresolved(f"{k} {n}", "undefined object", w.loc(ntok)),))], False, None, None
+            return [AsaEntry((Unresolved(f"{k} {n}", "undefined object", w.loc(ntok)),))], False, None, None
         p = self.proto(w, tok)
         entry = self.svc_entry(Words([], self.path, w.line, w.text), p)
         ports_ok = p in PORT_PROTOCOLS or p == "tcp-udp"
@@ -456,11 +458,11 @@ class _Reader:
                     else:
                         items.append(Unresolved(f"{t} in icmp-type group {g}", f"no such {proto_label(p)} type",
                                                 w.loc(g)))
-            return [Entry(tuple(items))]
+            return [AsaEntry(tuple(items))]
         names = ICMP6_NAMES if proto == ICMPV6 else ICMP_NAMES
         if nxt in names or nxt.isdigit():
             t, code = self.icmp_type(w, proto if proto != "both" else ICMP)
-            return [Entry(tuple(icmp_svc(p, t) for p in protos), f"icmp code {code}" if code is not None else "")]
+            return [AsaEntry(tuple(icmp_svc(p, t) for p in protos), f"icmp code {code}" if code is not None else "")]
         return None
 
     def options(self, w: Words, rid: str, conds: list) -> bool:
@@ -487,7 +489,7 @@ def _protos(p):
 
 
 def load(text: str, path: str, **_options) -> list[Ruleset]:
-    rd = _Reader(text, path)
+    rd = AsaReader(text, path)
     lines = [(i, ln) for i, ln in enumerate(text.splitlines(), 1)]
     rd.definitions(lines)
     rd.expand_groups()

@@ -46,7 +46,9 @@ def _kind(number: int) -> str | None:
     return None
 
 
-class _Reader:
+class IosReader:
+    """Reads an IOS configuration's access lists into rulesets, one per ACL."""
+
     def __init__(self, text: str, path: str):
         self.text, self.path = text, path
         self.rulesets: dict[str, Ruleset] = {}
@@ -217,7 +219,7 @@ class _Reader:
 
 
 def load(text: str, path: str, **_options) -> list[Ruleset]:
-    rd = _Reader(text, path)
+    rd = IosReader(text, path)
     acl, kind, iface = None, None, None
     bindings = []
     for n, raw in enumerate(text.splitlines(), 1):

@@ -20,7 +20,7 @@ from ..model.ruleset import (
     ALLOW, DENY, PORT_PROTOCOLS, PROTO_NAMES, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc, Unresolved,
     proto_label,
 )
-from ..model.resolve import Bounds, Resolver
+from ..model.resolve import SetBounds, Resolver
 from ..model.space import ALL_IP, FULL_SVC, IntervalSet, split_svc
 from ..io.jsonsrc import Doc, looks_like_json
 from .common.cloud import host_side, port_svc, restrict, to_net, with_loc
@@ -45,7 +45,7 @@ def detect(text: str, path: str) -> int:
 
 
 @dataclass
-class Entry:
+class GcpEntry:
     """One rule of one level before flattening (action may be goto_next)."""
 
     id: str
@@ -135,7 +135,7 @@ class _Gcp:
 
     # --- VPC rules and policy rules ------------------------------------------
 
-    def vpc_entry(self, r: dict, direction: str) -> Entry | None:
+    def vpc_entry(self, r: dict, direction: str) -> GcpEntry | None:
         doc = self.doc
         name = str(doc.get(r, "name", str, required=True))
         if doc.get(r, "disabled", bool, False):
@@ -156,9 +156,9 @@ class _Gcp:
         local = self.instance_side(r, local_key, ("targetTags", "targetServiceAccounts"))
         src, dst = (AddrExpr(tuple(remote)), local) if direction == "INGRESS" else (local, AddrExpr(tuple(remote)))
         comment = f"priority {r.get('priority', 1000)}" + (f": {r['description']}" if r.get("description") else "")
-        return Entry(name, action, src, dst, services, doc.loc(r), comment)
+        return GcpEntry(name, action, src, dst, services, doc.loc(r), comment)
 
-    def policy_entry(self, pol: dict, r: dict, direction: str) -> Entry | None:
+    def policy_entry(self, pol: dict, r: dict, direction: str) -> GcpEntry | None:
         doc = self.doc
         pname = str(pol.get("shortName") or pol.get("displayName") or pol.get("name") or "policy")
         prio = doc.get(r, "priority", int, required=True)
@@ -185,16 +185,16 @@ class _Gcp:
         remote_expr = AddrExpr(tuple(remote)) if remote else AddrExpr.any()
         src, dst = (remote_expr, local) if direction == "INGRESS" else (local, remote_expr)
         comment = f"{action} in firewall policy {pname}" + (f": {r['description']}" if r.get("description") else "")
-        return Entry(rid, action, src, dst, services, doc.loc(r), comment, conditions)
+        return GcpEntry(rid, action, src, dst, services, doc.loc(r), comment, conditions)
 
     # --- flattening ----------------------------------------------------------
 
-    def bounds(self, e: Entry) -> tuple[Bounds, Bounds, Bounds]:
+    def bounds(self, e: GcpEntry) -> tuple[SetBounds, SetBounds, SetBounds]:
         return (self.resolver.address(e.src), self.resolver.address(e.dst), self.resolver.services(e.services))
 
-    def merge(self, entries: list[Entry]) -> list[Entry]:
+    def merge(self, entries: list[GcpEntry]) -> list[GcpEntry]:
         """Join neighbouring goto_next rules that differ in one dimension only."""
-        out: list[Entry] = []
+        out: list[GcpEntry] = []
         for e in entries:
             prev = out[-1] if out else None
             if prev and prev.action == GOTO and e.action == GOTO and not prev.conditions:
@@ -212,7 +212,7 @@ class _Gcp:
     def within(self, expr: AddrExpr, region: IntervalSet) -> AddrExpr:
         return expr if self.resolver.address(expr).upper.issubset(region) else restrict(expr, region)
 
-    def limit(self, rule: Rule, g: Entry, gb) -> Rule | None:
+    def limit(self, rule: Rule, g: GcpEntry, gb) -> Rule | None:
         """RULE limited to the flows goto_next rule G sends on (secure side where G is unsure)."""
         pick = (lambda b: b.lower) if rule.action == ALLOW else (lambda b: b.upper)
         src, dst = (self.within(rule.src, pick(gb[0])), self.within(rule.dst, pick(gb[1])))
@@ -223,12 +223,12 @@ class _Gcp:
         return replace(rule, id=f"{rule.id}@{g.id}", src=src, dst=dst, services=services,
                        comment=f"{rule.comment} [for flows sent on by goto_next rule {g.id}]")
 
-    def flatten(self, levels: list[list[Entry]], k: int, default: str) -> list[Rule]:
+    def flatten(self, levels: list[list[GcpEntry]], k: int, default: str) -> list[Rule]:
         if k == len(levels):
             return []
         out: list[Rule] = []
         rest = None
-        unsure: list[Entry] = []
+        unsure: list[GcpEntry] = []
         for e in self.merge(levels[k]):
             if e.action != GOTO:
                 rule = e.rule()

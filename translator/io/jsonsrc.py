@@ -21,7 +21,9 @@ _NUM = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
 _WORDS = {"true": True, "false": False, "null": None}
 
 
-class _Reader:
+class JsonReader:
+    """Reads one JSON document, keeping where each value is (file:line:col)."""
+
     def __init__(self, text: str, path: str):
         self.s, self.path = text, path
         self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
@@ -113,7 +115,7 @@ class _Reader:
 
 def parse_json(text: str, path: str):
     """TEXT as JSON, objects and arrays remembering their locations (InputError if bad)."""
-    r = _Reader(text, path)
+    r = JsonReader(text, path)
     val, i = r.value(0)
     i = r.ws(i)
     if i < len(text):

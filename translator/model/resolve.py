@@ -26,7 +26,6 @@ class SetBounds:
         return self.lower == self.upper
 
 
-Bounds = SetBounds   # the old name, until frontends/gcp.py imports SetBounds
 
 
 def _fail(rs: Ruleset, msg: str, loc: Loc | None) -> InputError:

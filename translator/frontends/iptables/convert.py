@@ -13,7 +13,7 @@ from ...model.ruleset import (
 from ...model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc
 from ..common.addresses import ipv4_text, net_text
 from .flatten import Flattener
-from .match import Bounds, Match, Table, meet
+from .match import MatchBounds, Match, IptablesTable, meet
 from .options import BUILTIN, NON_TERMINAL, TERMINAL
 from .tables import parse
 
@@ -46,7 +46,7 @@ def addr_text(first: int, last: int, version: int) -> str:
     return f"{ipv4_text(first)}-{ipv4_text(last)}"
 
 
-def addr_expr(b: Bounds) -> AddrExpr:
+def addr_expr(b: MatchBounds) -> AddrExpr:
     if b.lower == b.upper:
         return AddrExpr(addr_items(b.lower))
     why = "; ".join(b.notes) or "unresolved"
@@ -67,7 +67,7 @@ def svc_items(s: IntervalSet) -> tuple:
     return tuple(out)
 
 
-def host_bounds(addrs: list[str], path: str, family: int) -> Bounds:
+def host_bounds(addrs: list[str], path: str, family: int) -> MatchBounds:
     sets = []
     for a in addrs:
         try:
@@ -81,7 +81,7 @@ def host_bounds(addrs: list[str], path: str, family: int) -> Bounds:
             raise InputError(f"--host: {a!r} is not a CIDR or range; iptables rules need the "
                              "workload's addresses as CIDRs", Loc(path)) from None
     s = IntervalSet(iv for x in sets for iv in x)
-    return Bounds(s, s)
+    return MatchBounds(s, s)
 
 
 def model_rules(flat: Flattener) -> list[Rule]:
@@ -172,7 +172,7 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
     return out
 
 
-def reached(table: Table, chain: str) -> bool:
+def reached(table: IptablesTable, chain: str) -> bool:
     seen, todo = set(), list(BUILTIN)
     while todo:
         c = todo.pop()

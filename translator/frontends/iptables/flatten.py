@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from ...model.ruleset import Condition, Warning_
-from .match import IptRule, Match, Table
+from .match import IptRule, Match, IptablesTable
 from .options import BUILTIN, NON_TERMINAL, TERMINAL
-from .reader import _Reader
+from .reader import IptablesReader
 
 MAX_GUARDS = 64
 
 
 class Flattener:
-    def __init__(self, table: Table, rd: _Reader):
+    def __init__(self, table: IptablesTable, rd: IptablesReader):
         self.table, self.rd = table, rd
         self.out: list[tuple[IptRule, Match, tuple[str, ...]]] = []
 

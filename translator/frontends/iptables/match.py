@@ -11,14 +11,14 @@ from ...model.space import FULL_SVC, IntervalSet
 
 
 @dataclass(frozen=True, slots=True)
-class Bounds:
+class MatchBounds:
     """Addresses surely matched (lower) and maybe matched (upper); NOTES name what is unresolved."""
 
     lower: IntervalSet
     upper: IntervalSet
     notes: tuple[str, ...] = ()
 
-    def __and__(self, o: "Bounds") -> "Bounds":
+    def __and__(self, o: "MatchBounds") -> "MatchBounds":
         if self.lower is self.upper and len(self.lower.iv) == 1 and not self.notes and len(o.notes) < 2:
             (lo, hi), x, y = self.lower.iv[0], o.lower.iv, o.upper.iv     # SELF is one interval: o when inside it
             if (not x or lo <= x[0][0] and x[-1][1] <= hi) and (not y or lo <= y[0][0] and y[-1][1] <= hi):
@@ -28,10 +28,10 @@ class Bounds:
             return o
         if lower is self.lower and upper is self.upper and notes is self.notes:
             return self
-        return Bounds(lower, upper, notes)
+        return MatchBounds(lower, upper, notes)
 
-    def negate(self, whole: IntervalSet) -> "Bounds":
-        return Bounds(whole - self.upper, whole - self.lower, self.notes)
+    def negate(self, whole: IntervalSet) -> "MatchBounds":
+        return MatchBounds(whole - self.upper, whole - self.lower, self.notes)
 
 
 def merge(a: tuple, b: tuple) -> tuple:
@@ -63,8 +63,8 @@ def svc_meet(a: IntervalSet, b: IntervalSet) -> IntervalSet:
 class Match:
     """What a rule (or a chain of jumps) matches: a conjunction of four dimensions."""
 
-    src: Bounds
-    dst: Bounds
+    src: MatchBounds
+    dst: MatchBounds
     svc: IntervalSet
     conds: tuple[Condition, ...] = ()
 
@@ -112,7 +112,9 @@ class IptRule:
 
 
 @dataclass
-class Table:
+class IptablesTable:
+    """One table of the file: its chains (policy, where declared) and each chain's rules."""
+
     name: str
     loc: Loc
     chains: dict[str, tuple[str, Loc]] = field(default_factory=dict)   # name -> (policy, loc)

@@ -15,7 +15,7 @@ BASIC_OPTS = {"-s", "--source", "--src", "-d", "--destination", "--dst", "-p", "
               "-j", "--jump", "-g", "--goto"}
 PLAIN_MODULES = {"tcp", "udp", "sctp", "icmp", "icmp6", "icmpv6", "multiport", "state", "conntrack",
                  "iprange", "comment", "set"}
-# what each matching option is about (see _Reader.rule)
+# what each matching option is about (see IptablesReader.rule)
 OPTIONS = {
     **dict.fromkeys(("-j", "--jump", "-g", "--goto"), "target"), **dict.fromkeys(("-m", "--match"), "module"),
     **dict.fromkeys(("-s", "--source", "--src"), "src"), **dict.fromkeys(("-d", "--destination", "--dst"), "dst"),

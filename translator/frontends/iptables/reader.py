@@ -10,19 +10,19 @@ from ...errors import InputError, Loc, Warning_, line_of
 from ...model.ruleset import ALLOW, ICMP, ICMPV6, PORT_PROTOCOLS, PROTO_NAMES, Condition
 from ...model.space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range, whole_proto
 from ..common.addresses import IPV4, ipv4_int
-from .match import Bounds, IptRule, Match
+from .match import MatchBounds, IptRule, Match
 from .options import (
     ADDR_OPTS, BASIC_OPTS, ICMP6_TYPES, ICMP_CODES, ICMP_TYPES, OPTIONS, PLAIN_MODULES, PORT_NAMES, TERMINAL,
 )
 
 
-class _Reader:
+class IptablesReader:
     """Reads rules; tokens are (type, text, line, column) tuples."""
 
     def __init__(self, text: str, path: str, family: int):
         self.text, self.path, self.family = text, path, family
         self.all = ALL_V4 if family == 4 else ALL_V6
-        self.whole = Bounds(self.all, self.all)
+        self.whole = MatchBounds(self.all, self.all)
         self.everything = Match(self.whole, self.whole, FULL_SVC)
         self.warnings: list[Warning_] = []
         self._lines: list[str] | None = None
@@ -51,7 +51,7 @@ class _Reader:
         return v
 
     # addresses
-    def addrs(self, text: str, neg: bool) -> Bounds | str:
+    def addrs(self, text: str, neg: bool) -> MatchBounds | str:
         lower, upper, notes = [], [], []
         for part in text.split(","):
             try:
@@ -70,13 +70,13 @@ class _Reader:
             upper.append(self.all)
             notes.append(f"host name {part}")
         if len(lower) == 1 and len(upper) == 1:
-            b = Bounds(lower[0], lower[0])
+            b = MatchBounds(lower[0], lower[0])
         else:
-            b = Bounds(IntervalSet(iv for s in lower for iv in s), IntervalSet(iv for s in upper for iv in s),
+            b = MatchBounds(IntervalSet(iv for s in lower for iv in s), IntervalSet(iv for s in upper for iv in s),
                        tuple(notes))
         return self.whole & (b.negate(self.all) if neg else b)      # as a rule's first -s or -d gives it
 
-    def addr_range(self, text: str, neg: bool) -> Bounds | str:
+    def addr_range(self, text: str, neg: bool) -> MatchBounds | str:
         try:
             a, b = text.split("-", 1)
             lo, hi = netaddr.IPAddress(a), netaddr.IPAddress(b)
@@ -85,7 +85,7 @@ class _Reader:
         if lo.version != hi.version or lo > hi or lo.version != self.family:
             return f"bad address range {text!r}"
         s = ip_range(int(lo), int(hi), lo.version)
-        b = Bounds(s, s)
+        b = MatchBounds(s, s)
         return b.negate(self.all) if neg else b
 
     # services
@@ -121,7 +121,7 @@ class _Reader:
             return r
         src = dst = whole = self.whole
         for i, is_src in same[1]:
-            b = self.value(_Reader.addrs, args[i], False)
+            b = self.value(IptablesReader.addrs, args[i], False)
             if is_src:
                 src = b if src is whole else src & b
             else:
@@ -172,19 +172,19 @@ class _Reader:
                 continue
             bang = "! " if neg else ""
             if kind == "src":
-                b = value(_Reader.addrs, val, neg)
+                b = value(IptablesReader.addrs, val, neg)
                 src = b if src is whole else src & b
             elif kind == "dst":
-                b = value(_Reader.addrs, val, neg)
+                b = value(IptablesReader.addrs, val, neg)
                 dst = b if dst is whole else dst & b
             elif kind == "proto":
                 protos = (value(_protocol, val)[0], neg)
             elif kind == "dport":
-                dports, dport_tok = (value(_Reader.ports, val, o.endswith("s")), neg), opt
+                dports, dport_tok = (value(IptablesReader.ports, val, o.endswith("s")), neg), opt
             elif kind == "src-range":
-                src = src & self.value(_Reader.addr_range, val, neg)
+                src = src & self.value(IptablesReader.addr_range, val, neg)
             elif kind == "dst-range":
-                dst = dst & self.value(_Reader.addr_range, val, neg)
+                dst = dst & self.value(IptablesReader.addr_range, val, neg)
             elif kind == "sport":
                 what = "source or destination port" if o == "--ports" else "source port"
                 conds.append(Condition(f"{bang}{o} {val[1]}", what))
@@ -206,7 +206,7 @@ class _Reader:
             elif kind == "set":
                 flags = vals[1][1] if len(vals) > 1 else ""
                 first_flag = flags.split(",")[0]
-                b = Bounds(EMPTY, self.all, (f"ipset {val[1]}",))
+                b = MatchBounds(EMPTY, self.all, (f"ipset {val[1]}",))
                 if first_flag == "src":
                     src = src & b
                 elif first_flag == "dst":
@@ -343,7 +343,7 @@ def shape(args: list[tuple]) -> tuple[tuple, tuple] | None:
     return None if is_src is not None else (tuple(key), tuple(spots))
 
 
-def option_groups(args: list[tuple], rd: _Reader) -> list[tuple[bool, tuple, list[tuple]]]:
+def option_groups(args: list[tuple], rd: IptablesReader) -> list[tuple[bool, tuple, list[tuple]]]:
     """[(negated, option, values)]: '! -s X' and the old '-s ! X' both negate."""
     groups: list = []
     pending_neg = None

@@ -8,16 +8,16 @@ from ...errors import InputError, Warning_
 from ...io.resources import lalr_parser
 from ..common.syntax import syntax_error
 from . import scanner
-from .match import Table
+from .match import IptablesTable
 from .options import BUILTIN
-from .reader import _Reader, family
+from .reader import IptablesReader, family
 
 TERMINAL_NAMES = {"TABLE": "a table (*filter)", "CHAIN_DECL": "a chain (:INPUT ACCEPT)", "POLICY": "a policy",
                   "COUNTERS": "counters [0:0]", "OPT": "an option (-A, -s, --dport ...)", "COMMIT": "COMMIT",
                   "WORD": "a value", "STRING": "a quoted string", "NEG": "'!'", "_NL": "end of line"}
 
 
-def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
+def parse(text: str, path: str) -> tuple[dict[str, IptablesTable], IptablesReader]:
     from ...limits import check_lines
 
     check_lines(text, path)
@@ -38,11 +38,11 @@ def parse(text: str, path: str) -> tuple[dict[str, Table], _Reader]:
     return read(records, text, path)
 
 
-def read(records, text: str, path: str) -> tuple[dict[str, Table], _Reader] | None:
+def read(records, text: str, path: str) -> tuple[dict[str, IptablesTable], IptablesReader] | None:
     """The tables of RECORDS (any iterable); None at a None record."""
-    rd = _Reader(text, path, family(text))
-    tables: dict[str, Table] = {}
-    cur: Table | None = None
+    rd = IptablesReader(text, path, family(text))
+    tables: dict[str, IptablesTable] = {}
+    cur: IptablesTable | None = None
     for rec in records:
         if rec is None:
             return None
@@ -67,7 +67,7 @@ def read(records, text: str, path: str) -> tuple[dict[str, Table], _Reader] | No
                 raise rd.fail(f"table {cur.name} is not closed by COMMIT", kids[0])
             if name in tables:
                 raise rd.fail(f"table {name} appears twice", kids[0])
-            cur = tables[name] = Table(name, rd.loc(kids[0]))
+            cur = tables[name] = IptablesTable(name, rd.loc(kids[0]))
         elif cur is None or cur.committed:
             raise rd.fail("expected a table line such as *filter first", kids[0])
         elif kind == "commit":
