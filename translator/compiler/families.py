@@ -17,7 +17,7 @@ from ..model.resolve import Resolver
 from .universe import FAMILIES, OPTIMISTIC, SECURE, CRules, PodClass, Universe, compile_rules
 from ..model.space import IntervalSet
 from .svcclasses import SvcClasses
-from .sweep import sweep
+from .sweep import Region, sweep
 
 
 @dataclass
@@ -74,7 +74,8 @@ class Readings:
             if sec != opt:
                 diffs.append((p, p, sec ^ opt))
         diffs.sort(key=lambda x: x[0])
-        out = [(IntervalSet(ivs), mask, self._ordered(cs), self._ordered(fl)) for mask, (ivs, cs, fl) in groups.items()]
+        out = [Region(IntervalSet(ivs), mask, self._ordered(cs), self._ordered(fl))
+               for mask, (ivs, cs, fl) in groups.items()]
         return (out if regions else []), diffs, splits
 
     def _ordered(self, cs: list) -> list:
@@ -150,5 +151,5 @@ def _trim(groups: list, diffs: list, keep: IntervalSet) -> tuple[list, list]:
     for region, mask, cs, flagged in groups:
         region = region & keep
         if region:
-            out.append((region, mask, cs, flagged))
+            out.append(Region(region, mask, cs, flagged))
     return out, _clip(diffs, keep)

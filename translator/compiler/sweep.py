@@ -8,10 +8,21 @@ decides each distinct set once over service-class masks (see svcclasses.py).
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import NamedTuple
 
 from .universe import CRule, CRules
 from ..model.space import IntervalSet
 from .svcclasses import SvcClasses, svc_classes
+
+
+class Region(NamedTuple):
+    """Where one sweep decides alike: the ENDS of the other side, the ALLOWED services (a mask), the
+    RULES that allowed some of them (None: the default action) and the FLAGGED ones among them."""
+
+    ends: IntervalSet
+    allowed: int
+    rules: list
+    flagged: list
 
 
 def _candidates(compiled: list[CRule], fixed: str, point: int) -> list[tuple[int, CRule]]:
@@ -64,7 +75,7 @@ def _decide_masks(masks: list[int], allows: list[bool], active: int, full: int, 
 
 
 def along(compiled: list[CRule], fixed: str, point: int, default_allow: bool, end: int, flag: int = 0):
-    """Sweep the other side for a fixed endpoint: [(region, allowed, rules, flagged rules)].
+    """Sweep the other side for a fixed endpoint: [Region].
 
     fixed='src': POINT is a source and regions are destinations; 'dst' the reverse.
     Each region has one set of allowed services (a mask over `svc_classes(compiled)`);
@@ -176,7 +187,7 @@ def sweep(secure: CRules, optimistic: CRules | None, fixed: str, point: int, def
                 ivs.append((p, nxt - 1))
             group[1] |= got[1]
             group[2] |= got[2]
-    return [(IntervalSet._raw(tuple(ivs)), allowed, _pick(rel, by), _pick(rel, flagged))
+    return [Region(IntervalSet._raw(tuple(ivs)), allowed, _pick(rel, by), _pick(rel, flagged))
             for allowed, (ivs, by, flagged) in groups.items()], diffs
 
 

@@ -149,10 +149,10 @@ class Synth:
         self._keep_differences((fixed, atom.point), diffs)
         self.keep_splits(atom, fixed, splits)
         full = self.classes.full
-        if len(groups) == 1 and groups[0][1] == full and self.universe.endpoints.issubset(groups[0][0]):
-            return [{}], False, groups[0][2]
+        if len(groups) == 1 and groups[0].allowed == full and self.universe.endpoints.issubset(groups[0].ends):
+            return [{}], False, groups[0].rules
         out, contrib = [], []
-        for region, bits, cs, flagged in sorted(groups, key=lambda g: g[0].iv):
+        for region, bits, cs, flagged in sorted(groups, key=lambda g: g.ends.iv):
             region = region & self.universe.endpoints
             if not region:
                 continue

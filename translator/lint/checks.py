@@ -232,7 +232,7 @@ class Linter:
             if atom.index not in scope or not atom.legacy:
                 continue    # lint reads a pod without legacy addresses by its possible addresses
             groups = along(self.secure, "src", atom.point, self.default_allow, self.universe.end)
-            if len(groups) == 1 and groups[0][1] == classes.full and ends.issubset(groups[0][0]):
+            if len(groups) == 1 and groups[0].allowed == classes.full and ends.issubset(groups[0].ends):
                 continue  # egress not restricted
             allowed = IntervalSet(iv for region, svc, *_ in groups if region & ends
                                   for iv in classes.set(svc))
