@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..compiler.findings import APPROXIMATIONS, flow_text
 from ..model.inventory import Inventory
-from .regions import TooComplex, box, meet, minus, sample
+from .regions import Box, TooComplex, box, meet, minus, sample
 from ..model.ruleset import ALLOW, TCP, UDP, Rule, Ruleset
 from ..model.resolve import Resolver
 from ..compiler.universe import OPTIMISTIC, SECURE, Universe, compile_rules
@@ -94,8 +94,8 @@ class Linter:
 
     def example(self, region) -> str:
         s, d, v = sample(region)
-        s, d = (_inner(x, region[0][k]) for k, x in ((0, s), (1, d)))
-        svc = region[0][2]
+        s, d = _inner(s, region[0].src), _inner(d, region[0].dst)
+        svc = region[0].svc
         for proto in (TCP, UDP):
             part = svc & whole_proto(proto)
             if part:
@@ -203,10 +203,10 @@ class Linter:
         elif any_svc and (any_src or any_dst):
             self.add("broad-allow", f"allows every service {'from any source' if any_src else 'to any destination'}",
                      "list the services that are needed", r, example=self.example(region))
-        admin = meet(region, (self.external, self.universe.concrete_endpoints, CLEARTEXT_SVC))
+        admin = meet(region, Box(self.external, self.universe.concrete_endpoints, CLEARTEXT_SVC))
         if admin:
             names = [n for p, lo, hi, n in CLEARTEXT
-                     if any(b[2] & svc_range(p, lo, hi) for b in admin)]
+                     if any(b.svc & svc_range(p, lo, hi) for b in admin)]
             self.add("cleartext-admin", f"allows {', '.join(names)} from external addresses",
                      "restrict the source to management networks, or use an encrypted protocol "
                      "(ssh, sftp, https)", r, example=self.example(admin))

@@ -7,10 +7,19 @@ lint then says it could not decide, rather than guess.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..model.space import IntervalSet
 
 LIMIT = 5000
-Box = tuple[IntervalSet, IntervalSet, IntervalSet]
+
+
+class Box(NamedTuple):
+    """The flows from SRC to DST on the services SVC."""
+
+    src: IntervalSet
+    dst: IntervalSet
+    svc: IntervalSet
 
 
 class TooComplex(Exception):
@@ -19,18 +28,18 @@ class TooComplex(Exception):
 
 def box(src: IntervalSet, dst: IntervalSet, svc: IntervalSet) -> Box | None:
     """The box, or None when a side is empty."""
-    return (src, dst, svc) if src and dst and svc else None
+    return Box(src, dst, svc) if src and dst and svc else None
 
 
 def box_and(a: Box, b: Box) -> Box | None:
-    s = a[0] & b[0]
+    s = a.src & b.src
     if not s:
         return None
-    d = a[1] & b[1]
+    d = a.dst & b.dst
     if not d:
         return None
-    v = a[2] & b[2]
-    return (s, d, v) if v else None
+    v = a.svc & b.svc
+    return Box(s, d, v) if v else None
 
 
 def box_minus(a: Box, b: Box) -> list[Box]:
@@ -38,15 +47,15 @@ def box_minus(a: Box, b: Box) -> list[Box]:
     if box_and(a, b) is None:
         return [a]
     out = []
-    s_in, s_out = a[0] & b[0], a[0] - b[0]
+    s_in, s_out = a.src & b.src, a.src - b.src
     if s_out:
-        out.append((s_out, a[1], a[2]))
-    d_in, d_out = a[1] & b[1], a[1] - b[1]
+        out.append(Box(s_out, a.dst, a.svc))
+    d_in, d_out = a.dst & b.dst, a.dst - b.dst
     if d_out:
-        out.append((s_in, d_out, a[2]))
-    v_out = a[2] - b[2]
+        out.append(Box(s_in, d_out, a.svc))
+    v_out = a.svc - b.svc
     if v_out:
-        out.append((s_in, d_in, v_out))
+        out.append(Box(s_in, d_in, v_out))
     return out
 
 
