@@ -24,6 +24,8 @@ is skipped: every pair in reach is counted.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..evaluate.endpoints import Ip, Pod
 from ..evaluate.netpol import EGRESS, INGRESS
 from .classes import PodClass
@@ -31,7 +33,16 @@ from .index import PeerIndex, bits_of, low_bits
 from .kinds import CATEGORIES, LESS, MORE, REPORTED
 from .legacy import AddressIndex, LegacyRows, Touches
 
-IP_PROFILE = (False, (), False)
+
+class Profile(NamedTuple):
+    """What port matching sees of a destination: a pod?, its named ports, may it declare any name?"""
+
+    pod: bool
+    ports: tuple
+    open_ports: bool
+
+
+IP_PROFILE = Profile(False, (), False)
 
 
 class Walk:
@@ -65,7 +76,7 @@ class Walk:
             out = []
             for j, svc in enumerate(self.services):
                 out.append((j, ()))
-                if profile[0] and profile[2]:
+                if profile.pod and profile.open_ports:
                     named = self.v.named_for(svc.proto)
                     if named:
                         out.append((j, named))
@@ -79,8 +90,8 @@ class Walk:
             out = []
             for j, names in self.slots(profile):
                 s = self.services[j]
-                out.append((s, Pod.of("-", {}, ports=list(profile[1]) + [(n, p, s.port) for n, p in names])
-                            if profile[0] else Ip("0.0.0.0")))
+                out.append((s, Pod.of("-", {}, ports=list(profile.ports) + [(n, p, s.port) for n, p in names])
+                            if profile.pod else Ip("0.0.0.0")))
             self._slots[key] = out
         return self._slots[key]
 
@@ -241,7 +252,7 @@ class Walk:
         self.profiles: dict = {IP_PROFILE: self.ip_ends} if ips else {}
         self.pod_profile = []
         for i, c in enumerate(pods):
-            prof = (True, c.ports, c.open_ports)
+            prof = Profile(True, c.ports, c.open_ports)
             self.pod_profile.append(prof)
             self.profiles[prof] = self.profiles.get(prof, 0) | 1 << i
         pols = pix.base.policies
@@ -328,6 +339,6 @@ class Walk:
     def difference_parts(self, item):
         """(source class, destination class, service, named ports, category) of a kept item."""
         (_, _, _, k), sc, dc, _, cat = item
-        profile = (True, dc.ports, dc.open_ports) if isinstance(dc, PodClass) else IP_PROFILE
+        profile = Profile(True, dc.ports, dc.open_ports) if isinstance(dc, PodClass) else IP_PROFILE
         j, names = self.slots(profile)[k]
         return sc, dc, self.services[j], names, cat
