@@ -12,6 +12,7 @@ and the split is reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..model.resolve import Resolver
 from .universe import FAMILIES, OPTIMISTIC, SECURE, CRules, PodClass, Universe, compile_rules
@@ -27,6 +28,15 @@ class Split:
     point: int       # the other end's pod class
     mask: int        # the services, over the shared service classes
     rule: object     # a CRule that allowed them (None: the default action)
+
+
+class PodSweep(NamedTuple):
+    """`Readings.sweep` for one pod class: the secure regions, where the two readings decide apart
+    [(lo, hi, mask)], and the family splits."""
+
+    regions: list[Region]
+    differences: list
+    splits: list[Split]
 
 
 class Readings:
@@ -49,7 +59,7 @@ class Readings:
         """(family, secure CRule, optimistic CRule) of the rule at POSITION."""
         return [(f, sec[position], opt[position]) for f, (sec, opt) in self.worlds.items()]
 
-    def sweep(self, fixed: str, pod_class: PodClass, flag: int = 0, regions: bool = True) -> tuple[list, list, list]:
+    def sweep(self, fixed: str, pod_class: PodClass, flag: int = 0, regions: bool = True) -> PodSweep:
         """For POD_CLASS at FIXED: the secure regions (see `sweep.along`), where the two readings decide
         apart [(lo, hi, mask)] and the family splits [Split], across the families."""
         uni = self.universe
@@ -59,7 +69,7 @@ class Readings:
         if len(fams) == 1:
             f = fams[0]
             groups, diffs = per[f]
-            return _trim(groups, diffs, uni.family_endpoints[f]) + ([],)
+            return PodSweep(*_trim(groups, diffs, uni.family_endpoints[f]), [])
         groups: dict[int, list] = {}
         diffs: list = []
         for f, (g, d) in per.items():     # external ends: their own family decides
@@ -76,7 +86,7 @@ class Readings:
         diffs.sort(key=lambda x: x[0])
         out = [Region(IntervalSet(ivs), mask, self._ordered(cs), self._ordered(fl))
                for mask, (ivs, cs, fl) in groups.items()]
-        return (out if regions else []), diffs, splits
+        return PodSweep(out if regions else [], diffs, splits)
 
     def _ordered(self, cs: list) -> list:
         """Rules (CRules of any family, None for the default) once each, in ruleset order, the default last."""

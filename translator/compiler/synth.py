@@ -372,7 +372,7 @@ class Synth:
             key = (end, p)
             if key not in self._differences:   # build keeps those of the pod classes it swept
                 atom = self.universe.pod_class_at(p)
-                self._keep_differences(key, self.readings.sweep(end, atom, regions=False)[1])
+                self._keep_differences(key, self.readings.sweep(end, atom, regions=False).differences)
             los, found = self._differences[key]
             for f, _, opt in worlds:
                 for a, b in (getattr(opt, other) & self.universe.family_endpoints[f]).iv:
