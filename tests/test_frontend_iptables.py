@@ -321,3 +321,12 @@ def test_sample_through_the_compiler():
     to_db = [r for r in egress if {"podSelector": {"matchLabels": {"app": "db"}}} in r["to"]]
     assert [r["ports"] for r in to_db] == [[{"protocol": "TCP", "port": 5432}]]
     assert svc_range(6, 5432, 5432)  # the service space is importable
+
+
+def test_only_chains_no_builtin_chain_reaches_are_reported_unreached():
+    text = ("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:office - [0:0]\n:deeper - [0:0]\n"
+            ":orphan - [0:0]\n-A FORWARD -s 10.20.0.0/16 -j office\n-A office -j deeper\n"
+            "-A deeper -p tcp --dport 22 -j ACCEPT\n-A orphan -j ACCEPT\nCOMMIT\n")
+    rs = iptables.load(text, "t.rules")
+    unreached = [w.message for w in rs[0].warnings if "never jumped to" in w.message]
+    assert unreached == ["chain orphan is never jumped to from INPUT, OUTPUT or FORWARD: ignored"]

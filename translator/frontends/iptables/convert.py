@@ -178,3 +178,8 @@ def reached(table: IptablesTable, chain: str) -> bool:
         c = todo.pop()
         if c == chain:
             return True
+        if c in seen:
+            continue
+        seen.add(c)
+        todo += [r.target for r in table.rules.get(c, []) if r.target in table.chains]
+    return False
