@@ -13,7 +13,7 @@ from ...model.ruleset import (
 from ...model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc
 from ..common.addresses import ipv4_text, net_text
 from .flatten import Flattener
-from .match import MatchBounds, Match, IptablesTable, meet
+from .match import ChainDecl, IptablesTable, Match, MatchBounds, meet
 from .options import BUILTIN, NON_TERMINAL, TERMINAL
 from .tables import parse
 
@@ -121,7 +121,7 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
             if r.target in BUILTIN:
                 raise rd.fail_at(f"cannot jump to built-in chain {r.target}", r.target_loc)
     stem = PurePath(path).stem or "iptables"
-    policy = {c: table.chains.get(c, ("ACCEPT", table.loc)) for c in BUILTIN}
+    policy = {c: table.chains.get(c, ChainDecl("ACCEPT", table.loc)) for c in BUILTIN}
     for c in BUILTIN:
         if c not in table.chains:
             rd.warnings.append(Warning_(f"chain {c} is not declared: its policy is taken as ACCEPT (the kernel default)",
@@ -152,18 +152,19 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
         out.append(rs)
     if table.rules.get("FORWARD"):
         rs = Ruleset(name=f"{stem}-forward", source=path, text=text,
-                     default=ALLOW if policy["FORWARD"][0] == "ACCEPT" else DENY)
+                     default=ALLOW if policy["FORWARD"].policy == "ACCEPT" else DENY)
         flat = Flattener(table, rd)
         flat.chain("FORWARD", rd.everything, (), ("FORWARD",))
         rs.rules = model_rules(flat)
         out.append(rs)
     elif "FORWARD" in table.chains:
-        rd.warnings.append(Warning_(f"chain FORWARD has no rules (policy {policy['FORWARD'][0]}): no forward ruleset",
-                                    policy["FORWARD"][1]))
+        forward = policy["FORWARD"]
+        rd.warnings.append(Warning_(f"chain FORWARD has no rules (policy {forward.policy}): no forward ruleset",
+                                    forward.loc))
     unreached = [c for c in table.chains if c not in BUILTIN and not reached(table, c)]
     for c in unreached:
         rd.warnings.append(Warning_(f"chain {c} is never jumped to from INPUT, OUTPUT or FORWARD: ignored",
-                                    table.chains[c][1]))
+                                    table.chains[c].loc))
     if not out:
         raise InputError("the filter table has no INPUT, OUTPUT or FORWARD rules to translate", table.loc,
                          line_of(text, table.loc.line))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...model.ruleset import Condition, Warning_
-from .match import IptRule, Match, IptablesTable
+from .match import IptablesTable, IptRule, Match
 from .options import BUILTIN, NON_TERMINAL, TERMINAL
 from .reader import IptablesReader
 

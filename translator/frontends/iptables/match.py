@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from ...errors import Loc
 from ...model.ruleset import Condition
@@ -111,12 +112,19 @@ class IptRule:
         return f"{self.chain}:{self.pos}"
 
 
+class ChainDecl(NamedTuple):
+    """A chain's declaration: its policy (ACCEPT, DROP or '-') and where it is."""
+
+    policy: str
+    loc: Loc
+
+
 @dataclass
 class IptablesTable:
     """One table of the file: its chains (policy, where declared) and each chain's rules."""
 
     name: str
     loc: Loc
-    chains: dict[str, tuple[str, Loc]] = field(default_factory=dict)   # name -> (policy, loc)
+    chains: dict[str, ChainDecl] = field(default_factory=dict)
     rules: dict[str, list[IptRule]] = field(default_factory=dict)
     committed: bool = False

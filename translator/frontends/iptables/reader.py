@@ -10,14 +10,15 @@ from ...errors import InputError, Loc, Warning_, line_of
 from ...model.ruleset import ALLOW, ICMP, ICMPV6, PORT_PROTOCOLS, PROTO_NAMES, Condition
 from ...model.space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range, whole_proto
 from ..common.addresses import IPV4, ipv4_int
-from .match import MatchBounds, IptRule, Match
+from .match import IptRule, Match, MatchBounds
 from .options import (
     ADDR_OPTS, BASIC_OPTS, ICMP6_TYPES, ICMP_CODES, ICMP_TYPES, OPTIONS, PLAIN_MODULES, PORT_NAMES, TERMINAL,
 )
+from .scanner import IptToken
 
 
 class IptablesReader:
-    """Reads rules; tokens are (type, text, line, column) tuples."""
+    """Reads rules; tokens are IptTokens."""
 
     def __init__(self, text: str, path: str, family: int):
         self.text, self.path, self.family = text, path, family
@@ -32,20 +33,20 @@ class IptablesReader:
         self.out: dict = {}              # output items by set, see model_rules()
 
     def loc(self, tok) -> Loc:
-        return Loc(self.path, tok[2], tok[3])
+        return Loc(self.path, tok.line, tok.column)
 
     def fail(self, msg: str, tok) -> InputError:
-        return InputError(msg, self.loc(tok), line_of(self.text, tok[2]))
+        return InputError(msg, self.loc(tok), line_of(self.text, tok.line))
 
     def fail_at(self, msg: str, loc: Loc) -> InputError:
         return InputError(msg, loc, line_of(self.text, loc.line))
 
     def value(self, read, tok, flag=None):
         """READ(text, flag) of TOK, once per distinct text; a str result is an error message."""
-        key = (read, tok[1], flag)
+        key = (read, tok.text, flag)
         v = self._values.get(key)
         if v is None:
-            v = self._values[key] = read(self, tok[1], flag)
+            v = self._values[key] = read(self, tok.text, flag)
         if isinstance(v, str):
             raise self.fail(v, tok)
         return v
@@ -107,16 +108,17 @@ class IptablesReader:
             out.append((lo, hi))
         return tuple(out)
 
-    def rule(self, where: tuple, first: tuple, chain_tok: tuple, args: list, pos: int) -> IptRule:
-        """Interpret the options of one -A line (WHERE: its line and column, FIRST: its first token).
+    def rule(self, line: int, column: int, first: IptToken, chain_tok: IptToken, args: list[IptToken],
+             pos: int) -> IptRule:
+        """Interpret the options of one -A line (at LINE, COLUMN; FIRST: its first token).
 
         Rules alike but for their -s/-d values share a plan: what _rule made of the first of them."""
         same = shape(args)
         plan = self._plans.get(same[0]) if same is not None else None
         if plan is None:
-            r = self._rule(where, first, chain_tok, args, pos)
+            r = self._rule(line, column, first, chain_tok, args, pos)
             if same is not None:
-                at = r.target_loc and next(j for j, t in enumerate(args) if t[3] == r.target_loc.column)
+                at = r.target_loc and next(j for j, t in enumerate(args) if t.column == r.target_loc.column)
                 self._plans[same[0]] = (r.target, r.goto, at, r.comment, r.skip, r.match.svc, r.match.conds)
             return r
         src = dst = whole = self.whole
@@ -129,15 +131,16 @@ class IptablesReader:
         target, goto, at, comment, skip, svc, conds = plan
         if self._lines is None:
             self._lines = self.text.splitlines()
-        line = self._lines[chain_tok[2] - 1] if 1 <= chain_tok[2] <= len(self._lines) else ""
-        return IptRule(chain_tok[1], pos, Loc(self.path, where[0], where[1]), line.strip(), Match(src, dst, svc, conds),
+        text = self._lines[chain_tok.line - 1] if 1 <= chain_tok.line <= len(self._lines) else ""
+        return IptRule(chain_tok.text, pos, Loc(self.path, line, column), text.strip(), Match(src, dst, svc, conds),
                        target, goto, skip, None if at is None else self.loc(args[at]), comment)
 
-    def _rule(self, where: tuple, first: tuple, chain_tok: tuple, args: list, pos: int) -> IptRule:
+    def _rule(self, line: int, column: int, first: IptToken, chain_tok: IptToken, args: list[IptToken],
+              pos: int) -> IptRule:
         if self._lines is None:
             self._lines = self.text.splitlines()
-        line = self._lines[chain_tok[2] - 1] if 1 <= chain_tok[2] <= len(self._lines) else ""
-        r = IptRule(chain_tok[1], pos, Loc(self.path, where[0], where[1]), line.strip(), self.everything)
+        text = self._lines[chain_tok.line - 1] if 1 <= chain_tok.line <= len(self._lines) else ""
+        r = IptRule(chain_tok.text, pos, Loc(self.path, line, column), text.strip(), self.everything)
         src = dst = whole = self.whole
         value = self.value
         protos: tuple[frozenset[int] | None, bool] = (None, False)
@@ -147,7 +150,7 @@ class IptablesReader:
         module_opts: list[str] = []
         target_opts = False
         for neg, opt, vals in option_groups(args, self):
-            o = opt[1]
+            o = opt.text
             if o in BASIC_OPTS:
                 target_opts = False
             elif target_opts:
@@ -159,7 +162,7 @@ class IptablesReader:
             if kind == "target":
                 if r.target:
                     raise self.fail("a rule has one target (-j or -g)", opt)
-                r.target, r.goto = val[1], o in ("-g", "--goto")
+                r.target, r.goto = val.text, o in ("-g", "--goto")
                 r.target_loc = self.loc(val)
                 if module and module not in PLAIN_MODULES:
                     conds.append(_module_condition(module, module_opts))
@@ -168,7 +171,7 @@ class IptablesReader:
             if kind == "module":
                 if module and module not in PLAIN_MODULES:
                     conds.append(_module_condition(module, module_opts))
-                module, module_opts = val[1], []
+                module, module_opts = val.text, []
                 continue
             bang = "! " if neg else ""
             if kind == "src":
@@ -187,26 +190,26 @@ class IptablesReader:
                 dst = dst & self.value(IptablesReader.addr_range, val, neg)
             elif kind == "sport":
                 what = "source or destination port" if o == "--ports" else "source port"
-                conds.append(Condition(f"{bang}{o} {val[1]}", what))
+                conds.append(Condition(f"{bang}{o} {val.text}", what))
             elif kind == "icmp":
                 icmp = (self.value(_icmp_type, val, o), neg)
                 if icmp[0][1] is not None:
-                    conds.append(Condition(f"{bang}{o} {val[1]}", "ICMP code"))
+                    conds.append(Condition(f"{bang}{o} {val.text}", "ICMP code"))
             elif kind == "state":
-                states = set(val[1].upper().split(","))
+                states = set(val.text.upper().split(","))
                 if ("NEW" in states) == neg:
-                    return_only = f"{bang}{o} {val[1]}"
+                    return_only = f"{bang}{o} {val.text}"
                 elif not neg and states - {"NEW", "ESTABLISHED", "RELATED"}:
-                    conds.append(Condition(f"{o} {val[1]}", "connection state"))
+                    conds.append(Condition(f"{o} {val.text}", "connection state"))
             elif kind == "iface":
-                if val[1] == "lo" and not neg:
+                if val.text == "lo" and not neg:
                     loopback = f"{o} lo"
                 else:
-                    conds.append(Condition(f"{bang}{o} {val[1]}", "interface match"))
+                    conds.append(Condition(f"{bang}{o} {val.text}", "interface match"))
             elif kind == "set":
-                flags = vals[1][1] if len(vals) > 1 else ""
+                flags = vals[1].text if len(vals) > 1 else ""
                 first_flag = flags.split(",")[0]
-                b = MatchBounds(EMPTY, self.all, (f"ipset {val[1]}",))
+                b = MatchBounds(EMPTY, self.all, (f"ipset {val.text}",))
                 if first_flag == "src":
                     src = src & b
                 elif first_flag == "dst":
@@ -214,15 +217,15 @@ class IptablesReader:
                 else:
                     raise self.fail("--match-set needs a set name and src or dst", opt)
                 if "," in flags:
-                    conds.append(Condition(f"{bang}--match-set {val[1]} {flags}", "ipset dimensions"))
+                    conds.append(Condition(f"{bang}--match-set {val.text} {flags}", "ipset dimensions"))
             elif kind == "comment":
-                r.comment = _unquote(val[1])
+                r.comment = _unquote(val.text)
             elif kind == "syn" and not neg:
                 pass                       # new TCP connections: what the model is about
             elif module and module not in PLAIN_MODULES:
-                module_opts.append(" ".join([bang.strip(), o] + [v[1] for v in vals]).strip())
+                module_opts.append(" ".join([bang.strip(), o] + [v.text for v in vals]).strip())
             else:
-                conds.append(Condition(" ".join([bang.strip(), o] + [v[1] for v in vals]).strip(),
+                conds.append(Condition(" ".join([bang.strip(), o] + [v.text for v in vals]).strip(),
                                        "unsupported match"))
         if module and module not in PLAIN_MODULES:
             conds.append(_module_condition(module, module_opts))
@@ -322,7 +325,7 @@ def _unquote(s: str) -> str:
     return s[1:-1] if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'" else s
 
 
-def shape(args: list[tuple]) -> tuple[tuple, tuple] | None:
+def shape(args: list[IptToken]) -> tuple[tuple, tuple] | None:
     """(the option words with the values of plain -s/-d left out, ((index, is_src), ...) of those values);
     None with negations or other address options (every rule read on its own then)."""
     key, spots = [], []
@@ -343,12 +346,12 @@ def shape(args: list[tuple]) -> tuple[tuple, tuple] | None:
     return None if is_src is not None else (tuple(key), tuple(spots))
 
 
-def option_groups(args: list[tuple], rd: IptablesReader) -> list[tuple[bool, tuple, list[tuple]]]:
+def option_groups(args: list[IptToken], rd: IptablesReader) -> list[tuple[bool, IptToken, list[IptToken]]]:
     """[(negated, option, values)]: '! -s X' and the old '-s ! X' both negate."""
     groups: list = []
     pending_neg = None
     for tok in args:
-        kind = tok[0]
+        kind = tok.type
         if kind == "OPT":
             groups.append([pending_neg is not None, tok, []])
             pending_neg = None
@@ -358,7 +361,7 @@ def option_groups(args: list[tuple], rd: IptablesReader) -> list[tuple[bool, tup
             pending_neg = tok
         else:
             if not groups:
-                raise rd.fail(f"value {tok[1]!r} without an option", tok)
+                raise rd.fail(f"value {tok.text!r} without an option", tok)
             if pending_neg is not None:
                 groups[-1][0] = True
                 pending_neg = None

@@ -1,18 +1,33 @@
-"""Statements as records, from lark's tree or from a fast line scanner.
-
-A record is (kind, line, column, tokens): table, chain_decl, rule or commit.
-"""
+"""Statements as records (IptRecord), from lark's tree or from a fast line scanner."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 from lark import Lark, Tree
 
 from ...io.resources import lalr_parser
 from ..common.syntax import terminal, terminal_regex
 
+
+class IptToken(NamedTuple):
+    """A token as lark gives it: terminal type, text and position."""
+
+    type: str
+    text: str
+    line: int
+    column: int
+
+
+class IptRecord(NamedTuple):
+    """One statement (kind: table, chain_decl, rule or commit), where its first token is, and its tokens."""
+
+    kind: str
+    line: int
+    column: int
+    tokens: list[IptToken]
 
 
 def parser() -> Lark:
@@ -31,10 +46,10 @@ def _line_syntax() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
             re.compile(rf"({chain}) ({policy})(?: ({counters}))?"))
 
 
-def tree_records(tree: Tree) -> list[tuple]:
+def tree_records(tree: Tree) -> list[IptRecord]:
     """Records of lark's tree; a statement is where its first token is (what propagate_positions gives)."""
-    return [(str(node.data), node.children[0].line, node.children[0].column,
-             [(t.type, str(t), t.line, t.column) for t in node.children]) for node in tree.children]
+    return [IptRecord(str(node.data), node.children[0].line, node.children[0].column,
+                      [IptToken(t.type, str(t), t.line, t.column) for t in node.children]) for node in tree.children]
 
 
 def _word_type(w: str) -> str:
@@ -72,24 +87,24 @@ def scan(text: str):
                 if not t:
                     yield None
                     return
-                toks.append((t, w, n, col))
+                toks.append(IptToken(t, w, n, col))
                 col += len(w) + 1
-            yield ("rule", n, 1, toks)
+            yield IptRecord("rule", n, 1, toks)
         elif line == "COMMIT":
-            yield ("commit", n, 1, [("COMMIT", line, n, 1)])
+            yield IptRecord("commit", n, 1, [IptToken("COMMIT", line, n, 1)])
         elif table_line.fullmatch(line):
-            yield ("table", n, 1, [("TABLE", line, n, 1)])
+            yield IptRecord("table", n, 1, [IptToken("TABLE", line, n, 1)])
         elif m := chain_line.fullmatch(line):
-            toks = [("CHAIN_DECL", m.group(1), n, 1), ("POLICY", m.group(2), n, m.start(2) + 1)]
+            toks = [IptToken("CHAIN_DECL", m.group(1), n, 1), IptToken("POLICY", m.group(2), n, m.start(2) + 1)]
             if m.group(3):
-                toks.append(("COUNTERS", m.group(3), n, m.start(3) + 1))
-            yield ("chain_decl", n, 1, toks)
+                toks.append(IptToken("COUNTERS", m.group(3), n, m.start(3) + 1))
+            yield IptRecord("chain_decl", n, 1, toks)
         else:
             yield None
             return
 
 
-def fast_records(text: str) -> list[tuple] | None:
+def fast_records(text: str) -> list[IptRecord] | None:
     """The records of TEXT when every line is plain, else None."""
     out = list(scan(text))
     return None if None in out else out

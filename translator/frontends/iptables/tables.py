@@ -8,7 +8,7 @@ from ...errors import InputError, Warning_
 from ...io.resources import lalr_parser
 from ..common.syntax import syntax_error
 from . import scanner
-from .match import IptablesTable
+from .match import ChainDecl, IptablesTable
 from .options import BUILTIN
 from .reader import IptablesReader, family
 
@@ -48,21 +48,21 @@ def read(records, text: str, path: str) -> tuple[dict[str, IptablesTable], Iptab
             return None
         kind, line, column, kids = rec
         if kind == "rule" and cur is not None and not cur.committed:
-            toks = kids if kids[0][0] != "COUNTERS" else kids[1:]
+            toks = kids if kids[0].type != "COUNTERS" else kids[1:]
             opt = toks[0]
-            if opt[1] not in ("-A", "--append"):
-                raise rd.fail(f"expected -A CHAIN (iptables-save output), not {opt[1]!r}", opt)
-            if len(toks) < 2 or toks[1][0] != "WORD":
+            if opt.text not in ("-A", "--append"):
+                raise rd.fail(f"expected -A CHAIN (iptables-save output), not {opt.text!r}", opt)
+            if len(toks) < 2 or toks[1].type != "WORD":
                 raise rd.fail("-A needs a chain name", opt)
             if cur.name != "filter":
                 continue
-            chain = toks[1][1]
+            chain = toks[1].text
             rules = cur.rules.get(chain)
             if rules is None or chain not in cur.chains:
                 raise rd.fail(f"chain {chain} is not declared (add ':{chain} -' above)", toks[1])
-            rules.append(rd.rule((line, column), kids[0], toks[1], toks[2:], len(rules) + 1))
+            rules.append(rd.rule(line, column, kids[0], toks[1], toks[2:], len(rules) + 1))
         elif kind == "table":
-            name = kids[0][1][1:]
+            name = kids[0].text[1:]
             if cur and not cur.committed:
                 raise rd.fail(f"table {cur.name} is not closed by COMMIT", kids[0])
             if name in tables:
@@ -73,7 +73,7 @@ def read(records, text: str, path: str) -> tuple[dict[str, IptablesTable], Iptab
         elif kind == "commit":
             cur.committed = True
         else:
-            chain, policy = kids[0][1][1:], kids[1][1]
+            chain, policy = kids[0].text[1:], kids[1].text
             if chain in cur.chains:
                 raise rd.fail(f"chain {chain} is declared twice", kids[0])
             if policy not in ("ACCEPT", "DROP", "-"):
@@ -82,7 +82,7 @@ def read(records, text: str, path: str) -> tuple[dict[str, IptablesTable], Iptab
                 what = "a built-in chain needs ACCEPT or DROP" if chain in BUILTIN else "a user chain takes '-'"
                 if cur.name == "filter":
                     raise rd.fail(f"chain {chain}: {what}", kids[1])
-            cur.chains[chain] = (policy, rd.loc(kids[0]))
+            cur.chains[chain] = ChainDecl(policy, rd.loc(kids[0]))
             cur.rules.setdefault(chain, [])
     if cur and not cur.committed:
         rd.warnings.append(Warning_(f"table {cur.name} is not closed by COMMIT", cur.loc))
