@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import re
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import netaddr
 from lark import Lark, Token, Tree
@@ -77,38 +78,107 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: str) -> InputError:
 
 
 # --- records ---------------------------------------------------------------------
-# Lark's tree and the fast line scanner (below) both give plain records, which
-# _Builder turns into the model:
-#   token        (text, line, column)
-#   item         (kind, token): net | any_addr | ref, or svc | any_svc | svc_ref
-#   expression   (include items, EXCEPT token or None, exclude items)
-#   statements   (ruleset_decl | default_decl | scope_decl, token, comment)
-#                (protect_decl, where, expression, comment)
-#                (address_def, name, expression, comment), (service_def, name, items, comment)
-#                (rule, id or None, action, src, arrow, dst, items, hints, comment)
-#   hint         (zone_hint, name, arrow, name) or (via_hint, name)
+# Lark's tree and the fast line scanner (below) both give these records, which
+# _Builder turns into the model.  Comments are tokens or None.
 
 
-def _tok(t: Token) -> tuple:
-    return (str(t), t.line, t.column)
+class RulesToken(NamedTuple):
+    text: str
+    line: int
+    column: int
 
 
-def _tree_items(tree: Tree) -> list:
-    return [(str(n.data), _tok(n.children[0])) for n in tree.children]
+class Item(NamedTuple):
+    """An address (net, any_addr, ref) or service (svc, any_svc, svc_ref) list item."""
+
+    kind: str
+    token: RulesToken
 
 
-def _tree_expr(tree: Tree) -> tuple:
+class ExprRecord(NamedTuple):
+    """An address expression: included items, the EXCEPT token (or None), excluded items."""
+
+    include: list[Item]
+    except_tok: RulesToken | None
+    exclude: list[Item]
+
+
+class DeclRecord(NamedTuple):
+    """ruleset_decl, default_decl or scope_decl."""
+
+    kind: str
+    token: RulesToken
+    comment: RulesToken | None
+
+
+class ProtectRecord(NamedTuple):
+    kind: str                  # protect_decl
+    where: RulesToken          # the keyword
+    expr: ExprRecord
+    comment: RulesToken | None
+
+
+class AddressRecord(NamedTuple):
+    kind: str                  # address_def
+    name: RulesToken
+    expr: ExprRecord
+    comment: RulesToken | None
+
+
+class ServiceRecord(NamedTuple):
+    kind: str                  # service_def
+    name: RulesToken
+    items: list[Item]
+    comment: RulesToken | None
+
+
+class ZoneHint(NamedTuple):
+    kind: str                  # zone_hint
+    src: RulesToken
+    arrow: RulesToken
+    dst: RulesToken
+
+
+class ViaHint(NamedTuple):
+    kind: str                  # via_hint
+    iface: RulesToken
+
+
+class RuleRecord(NamedTuple):
+    kind: str                  # rule
+    rule_id: RulesToken | None
+    action: RulesToken
+    src: ExprRecord
+    arrow: RulesToken
+    dst: ExprRecord
+    services: list[Item]
+    hints: tuple[ZoneHint | ViaHint, ...]
+    comment: RulesToken | None
+
+
+_HINTS = {"zone_hint": ZoneHint, "via_hint": ViaHint}
+
+
+def _tok(t: Token) -> RulesToken:
+    return RulesToken(str(t), t.line, t.column)
+
+
+def _tree_items(tree: Tree) -> list[Item]:
+    return [Item(str(n.data), _tok(n.children[0])) for n in tree.children]
+
+
+def _tree_expr(tree: Tree) -> ExprRecord:
     lists = [c for c in tree.children if isinstance(c, Tree)]
     exc = next((_tok(c) for c in tree.children if isinstance(c, Token)), None)
-    return (_tree_items(lists[0]), exc, _tree_items(lists[1]) if len(lists) > 1 else [])
+    return ExprRecord(_tree_items(lists[0]), exc, _tree_items(lists[1]) if len(lists) > 1 else [])
 
 
-def _keyword_at(text: str, word: str, after: Tree) -> tuple:
-    """(WORD, line, column) of the keyword WORD just before the tree AFTER (only blanks between)."""
+def _keyword_at(text: str, word: str, after: Tree) -> RulesToken:
+    """The token of the keyword WORD just before the tree AFTER (only blanks between)."""
     while isinstance(after, Tree):
         after = after.children[0]
     pos = text.rfind(word, 0, after.start_pos)
-    return (word, text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos))
+    return RulesToken(word, text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos))
 
 
 def _tree_records(tree: Tree, text: str) -> list:
@@ -120,20 +190,20 @@ def _tree_records(tree: Tree, text: str) -> list:
         kind, kids = str(node.data), node.children
         comment = next((_tok(c) for c in kids if isinstance(c, Token) and c.type == "COMMENT"), None)
         if kind in ("ruleset_decl", "default_decl", "scope_decl"):
-            out.append((kind, _tok(kids[0]), comment))
+            out.append(DeclRecord(kind, _tok(kids[0]), comment))
         elif kind == "protect_decl":
-            out.append((kind, _keyword_at(text, "protect", kids[0]), _tree_expr(kids[0]), comment))
+            out.append(ProtectRecord(kind, _keyword_at(text, "protect", kids[0]), _tree_expr(kids[0]), comment))
         elif kind == "address_def":
-            out.append((kind, _tok(kids[0]), _tree_expr(kids[1]), comment))
+            out.append(AddressRecord(kind, _tok(kids[0]), _tree_expr(kids[1]), comment))
         elif kind == "service_def":
-            out.append((kind, _tok(kids[0]), _tree_items(kids[1]), comment))
+            out.append(ServiceRecord(kind, _tok(kids[0]), _tree_items(kids[1]), comment))
         elif kind == "rule":
             kids = [c for c in kids if not (isinstance(c, Token) and c.type == "COMMENT")]
             rid = _tok(kids.pop(0).children[0]) if isinstance(kids[0], Tree) and kids[0].data == "rule_id" else None
             action, src, arrow, dst, svcs, *hints = kids
-            hints = tuple((str(h.data),) + tuple(_tok(c) for c in h.children) for h in hints)
-            out.append((kind, rid, _tok(action), _tree_expr(src), _tok(arrow), _tree_expr(dst),
-                        _tree_items(svcs), hints, comment))
+            hints = tuple(_HINTS[str(h.data)](str(h.data), *(_tok(c) for c in h.children)) for h in hints)
+            out.append(RuleRecord(kind, rid, _tok(action), _tree_expr(src), _tok(arrow), _tree_expr(dst),
+                                  _tree_items(svcs), hints, comment))
     return out
 
 
@@ -224,8 +294,8 @@ class _Builder:
         self.nets: dict[str, tuple] = {}
         self.svcs: dict[str, tuple] = {}
 
-    def loc(self, tok) -> Loc:
-        return Loc(self.path, tok[1], tok[2]) if tok is not None else Loc(self.path, 0, 0)
+    def loc(self, tok: RulesToken | None) -> Loc:
+        return Loc(self.path, tok.line, tok.column) if tok is not None else Loc(self.path, 0, 0)
 
     def fail(self, msg: str, tok) -> InputError:
         loc = self.loc(tok)
@@ -235,58 +305,58 @@ class _Builder:
         self.rs.warnings.append(Warning_(msg, self.loc(tok), rule))
 
     # addresses
-    def net(self, tok: tuple) -> Net:
-        v = self.nets.get(tok[0])
+    def net(self, tok: RulesToken) -> Net:
+        v = self.nets.get(tok.text)
         if v is None:
-            v = self.nets[tok[0]] = _net_value(tok[0])
+            v = self.nets[tok.text] = _net_value(tok.text)
         if len(v) == 1:
             raise self.fail(v[0], tok)
         if v[4]:
             self.warn(v[4], tok)
-        return Net(v[0], v[1], v[2], v[3], Loc(self.path, tok[1], tok[2]))
+        return Net(v[0], v[1], v[2], v[3], Loc(self.path, tok.line, tok.column))
 
-    def addr_list(self, items: list) -> tuple:
+    def addr_list(self, items: list[Item]) -> tuple:
         out = []
         for kind, tok in items:
             if kind == "net":
                 out.append(self.net(tok))
             elif kind == "any_addr":
-                out.append(AnyAddr(_ANY_VERSION[tok[0]], Loc(self.path, tok[1], tok[2])))
+                out.append(AnyAddr(_ANY_VERSION[tok.text], Loc(self.path, tok.line, tok.column)))
             else:
-                out.append(Ref(tok[0], Loc(self.path, tok[1], tok[2])))
+                out.append(Ref(tok.text, Loc(self.path, tok.line, tok.column)))
         return tuple(out)
 
-    def addr_expr(self, expr: tuple) -> AddrExpr:
-        include = self.addr_list(expr[0])
-        return AddrExpr(include, self.addr_list(expr[2]) if expr[2] else ())
+    def addr_expr(self, expr: ExprRecord) -> AddrExpr:
+        include = self.addr_list(expr.include)
+        return AddrExpr(include, self.addr_list(expr.exclude) if expr.exclude else ())
 
     # services
-    def svc(self, tok: tuple) -> Svc:
-        v = self.svcs.get(tok[0])
+    def svc(self, tok: RulesToken) -> Svc:
+        v = self.svcs.get(tok.text)
         if v is None:
-            v = self.svcs[tok[0]] = _svc_value(tok[0])
+            v = self.svcs[tok.text] = _svc_value(tok.text)
         if len(v) == 3:
-            return Svc(v[0], v[1], v[2], tok[0], Loc(self.path, tok[1], tok[2]))
+            return Svc(v[0], v[1], v[2], tok.text, Loc(self.path, tok.line, tok.column))
         if len(v) == 1:
             return Svc.whole(v[0])
         raise self.fail(v[0], tok)
 
-    def svc_list(self, items: list) -> tuple:
+    def svc_list(self, items: list[Item]) -> tuple:
         out = []
         for kind, tok in items:
             if kind == "svc":
                 out.append(self.svc(tok))
             elif kind == "any_svc":
                 out.append(Svc(None, 0, 0, "any", self.loc(tok)))
-            elif tok[0].lower() in PROTO_NAMES and tok[0] not in self.rs.services:
-                out.append(Svc.whole(PROTO_NAMES[tok[0].lower()]))
+            elif tok.text.lower() in PROTO_NAMES and tok.text not in self.rs.services:
+                out.append(Svc.whole(PROTO_NAMES[tok.text.lower()]))
             else:
-                out.append(Ref(tok[0], self.loc(tok)))
+                out.append(Ref(tok.text, self.loc(tok)))
         return tuple(out)
 
     # statements
-    def define(self, table: dict, kind: str, name_tok: tuple) -> str:
-        name = name_tok[0]
+    def define(self, table: dict, kind: str, name_tok: RulesToken) -> str:
+        name = name_tok.text
         if name in table:
             first = table[name].loc
             raise self.fail(f"{kind} {name!r} is already defined at line {first.line}", name_tok)
@@ -294,44 +364,45 @@ class _Builder:
             raise self.fail(f"{name!r} is a protocol name and cannot name a service", name_tok)
         return name
 
-    def statement(self, rec: tuple) -> None:
-        kind = rec[0]
+    def statement(self, rec) -> None:
+        kind = rec.kind
         if kind == "ruleset_decl":
             if self.rs.name:
-                raise self.fail("the ruleset is already named", rec[1])
-            self.rs.name = rec[1][0]
+                raise self.fail("the ruleset is already named", rec.token)
+            self.rs.name = rec.token.text
         elif kind == "default_decl":
-            self.rs.default = rec[1][0]
+            self.rs.default = rec.token.text
         elif kind == "scope_decl":
-            scope = rec[1][0]
+            scope = rec.token.text
             self.rs.directions = ("ingress", "egress") if scope == "both" else (scope,)
         elif kind == "protect_decl":
             if self.rs.protects is not None:
-                raise self.fail("the protected pods are already given", rec[1])
-            self.rs.protects = self.addr_expr(rec[2])
+                raise self.fail("the protected pods are already given", rec.where)
+            self.rs.protects = self.addr_expr(rec.expr)
         elif kind == "address_def":
-            name = self.define(self.rs.addresses, "address", rec[1])
-            self.rs.addresses[name] = AddressDef(name, self.addr_expr(rec[2]), self.loc(rec[1]))
+            name = self.define(self.rs.addresses, "address", rec.name)
+            self.rs.addresses[name] = AddressDef(name, self.addr_expr(rec.expr), self.loc(rec.name))
         elif kind == "service_def":
-            name = self.define(self.rs.services, "service", rec[1])
-            self.rs.services[name] = ServiceDef(name, self.svc_list(rec[2]), self.loc(rec[1]))
+            name = self.define(self.rs.services, "service", rec.name)
+            self.rs.services[name] = ServiceDef(name, self.svc_list(rec.items), self.loc(rec.name))
         elif kind == "rule":
             self.rule(rec)
 
-    def rule(self, rec: tuple) -> None:
+    def rule(self, rec: RuleRecord) -> None:
         _, rid_tok, action_tok, src, _arrow, dst, svcs, hints, comment_tok = rec
         at = rid_tok or action_tok
-        loc = Loc(self.path, at[1], at[2])
-        rid = rid_tok[0] if rid_tok is not None else f"#{len(self.rs.rules) + 1}"
+        loc = Loc(self.path, at.line, at.column)
+        rid = rid_tok.text if rid_tok is not None else f"#{len(self.rs.rules) + 1}"
         if rid in self.rule_ids:
             raise self.fail(f"rule id {rid!r} is already used at line {self.rule_ids[rid].line}", rid_tok)
         self.rule_ids[rid] = loc
         conditions = hint_pairs = ()
         if hints:
-            conditions = tuple(Condition(f"via {h[1][0]}", "interface match") for h in hints if h[0] == "via_hint")
-            hint_pairs = tuple(("zone", f"{h[1][0]} -> {h[3][0]}") for h in hints if h[0] == "zone_hint")
-        comment = comment_tok[0][1:].strip() if comment_tok else ""
-        self.rs.rules.append(Rule(rid, action_tok[0], self.addr_expr(src), self.addr_expr(dst),
+            conditions = tuple(Condition(f"via {h.iface.text}", "interface match")
+                               for h in hints if h.kind == "via_hint")
+            hint_pairs = tuple(("zone", f"{h.src.text} -> {h.dst.text}") for h in hints if h.kind == "zone_hint")
+        comment = comment_tok.text[1:].strip() if comment_tok else ""
+        self.rs.rules.append(Rule(rid, action_tok.text, self.addr_expr(src), self.addr_expr(dst),
                                   self.svc_list(svcs), loc, comment, conditions, hint_pairs))
 
 
@@ -383,7 +454,7 @@ class _Scanner:
             kind = kinds.get(text)
             if kind is None:
                 kind = kinds[text] = self.kind(text, svc)
-            return [(kind, (text, n, base + 1))] if kind else None
+            return [Item(kind, RulesToken(text, n, base + 1))] if kind else None
         out = []
         for w in _WORD_RE.finditer(text):
             word = w.group()
@@ -392,25 +463,25 @@ class _Scanner:
                 kind = kinds[word] = self.kind(word, svc)
             if not kind:
                 return None
-            out.append((kind, (word, n, base + w.start() + 1)))
+            out.append(Item(kind, RulesToken(word, n, base + w.start() + 1)))
         return out or None
 
     def expr(self, text: str, base: int, n: int) -> tuple | None:
         if " except " not in text:
             inc = self.items(text, base, n, False)
-            return None if inc is None else (inc, None, [])
+            return None if inc is None else ExprRecord(inc, None, [])
         parts = text.split(" except ")
         if len(parts) > 2 or parts[0].endswith(",") or parts[1].startswith(","):
             return None
         at = base + len(parts[0])
         inc, exc = self.items(parts[0], base, n, False), self.items(parts[1], at + 8, n, False)
-        return None if inc is None or exc is None else (inc, ("except", n, at + 2), exc)
+        return None if inc is None or exc is None else ExprRecord(inc, RulesToken("except", n, at + 2), exc)
 
     @staticmethod
     def comment(m: re.Match, n: int) -> tuple | None:
         tail = m.group("tail")
         k = tail.find("#")
-        return None if k < 0 else (tail[k:], n, m.start("tail") + k + 1)
+        return None if k < 0 else RulesToken(tail[k:], n, m.start("tail") + k + 1)
 
     def statement(self, n: int, line: str) -> tuple | None:
         m = _LINE_RE.fullmatch(line)
@@ -422,28 +493,30 @@ class _Scanner:
             svcs = self.items(svc, m.start(5), n, True)
             if src_e is None or dst_e is None or svcs is None:
                 return None
-            return ("rule", None if rid is None else (rid, n, m.start(1) + 1), (action, n, m.start(2) + 1), src_e,
-                    ("->", n, line.index("->", m.end(3)) + 1), dst_e, svcs, (), self.comment(m, n) if tail else None)
+            return RuleRecord("rule", None if rid is None else RulesToken(rid, n, m.start(1) + 1),
+                              RulesToken(action, n, m.start(2) + 1), src_e,
+                              RulesToken("->", n, line.index("->", m.end(3)) + 1), dst_e, svcs, (),
+                              self.comment(m, n) if tail else None)
         m = _DEF_RE.fullmatch(line)
         if m:
             kw, name, body, _tail = m.groups()
             if not self.is_name(name):
                 return None
-            name_tok = (name, n, m.start(2) + 1)
+            name_tok = RulesToken(name, n, m.start(2) + 1)
             if kw == "address":
                 body_e = self.expr(body, m.start(3), n)
-                return None if body_e is None else ("address_def", name_tok, body_e, self.comment(m, n))
+                return None if body_e is None else AddressRecord("address_def", name_tok, body_e, self.comment(m, n))
             items = self.items(body, m.start(3), n, True) if " except " not in body else None
-            return None if items is None else ("service_def", name_tok, items, self.comment(m, n))
+            return None if items is None else ServiceRecord("service_def", name_tok, items, self.comment(m, n))
         m = _HEAD_RE.fullmatch(line)
         if m:
             kw, word, _tail = m.groups()
             if kw == "default":
                 return None if word not in ("allow", "deny") else \
-                    ("default_decl", (word, n, m.start(2) + 1), self.comment(m, n))
+                    DeclRecord("default_decl", RulesToken(word, n, m.start(2) + 1), self.comment(m, n))
             if not self.is_name(word):
                 return None
-            return ("ruleset_decl", (word, n, m.start(2) + 1), self.comment(m, n))
+            return DeclRecord("ruleset_decl", RulesToken(word, n, m.start(2) + 1), self.comment(m, n))
         return None
 
 
@@ -515,13 +588,13 @@ def _built(text: str, path: str) -> Ruleset:
     b = _Builder(text, path)
     # services first, so that a rule may use a service defined further down
     for rec in records:
-        if rec[0] == "service_def":
+        if rec.kind == "service_def":
             b.statement(rec)
     for rec in records:
-        if rec[0] != "service_def" and rec[0] != "rule":
+        if rec.kind != "service_def" and rec.kind != "rule":
             b.statement(rec)
     for rec in records:
-        if rec[0] == "rule":
+        if rec.kind == "rule":
             b.rule(rec)
     return b.rs
 
@@ -536,7 +609,7 @@ def _streamed(text: str, path: str) -> Ruleset | None:
         for rec in _scan(text):
             if rec is None:
                 return None
-            if rec[0] == "rule":
+            if rec.kind == "rule":
                 b.rule(rec)
             else:
                 k = len(warnings)
