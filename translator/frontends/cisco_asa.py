@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import netaddr
 
@@ -58,6 +59,16 @@ class Objects:
     protocols: dict[str, list] = field(default_factory=dict)               # protocol groups
     icmp: dict[str, list[int]] = field(default_factory=dict)               # icmp-type groups
     refs: dict[str, list] = field(default_factory=dict)                    # group-object names, resolved later
+
+
+class ObjectHead(NamedTuple):
+    """The line that opens an object or object group: object or object-group, its kind, name, protocol."""
+
+    kw: str
+    kind: str
+    name: str
+    proto: str | None
+    loc: Loc
 
 
 class AsaReader:
@@ -201,7 +212,7 @@ class AsaReader:
     # definitions -----------------------------------------------------------
     def definitions(self, lines) -> None:
         """First pass: names, objects and object groups."""
-        cur = None       # (kind, name, proto)
+        cur: ObjectHead | None = None
         for n, raw in lines:
             indented = raw[:1] in (" ", "\t")
             if not indented:
@@ -225,9 +236,9 @@ class AsaReader:
                         raise w.fail(f"{name} is already defined", name_tok)
                 self.obj.kinds[name] = f"{kw} {kind}"
                 proto = str(w.take("a protocol")).lower() if not w.at_end() else None
-                cur = (kw, kind, name, proto, Loc(self.path, n, 1))
+                cur = ObjectHead(kw, kind, name, proto, Loc(self.path, n, 1))
                 if kind == "network":
-                    self.obj.addresses.setdefault(name, AddressDef(name, AddrExpr(()), cur[4]))
+                    self.obj.addresses.setdefault(name, AddressDef(name, AddrExpr(()), cur.loc))
                 elif kind == "service" and proto:
                     self.obj.ports[name] = (proto, [])
                 elif kind == "service":
@@ -241,7 +252,7 @@ class AsaReader:
                 continue
             self.member(cur, line_words(raw, self.path, n))
 
-    def member(self, cur, w: Words) -> None:
+    def member(self, cur: ObjectHead, w: Words) -> None:
         kw, kind, name, proto, loc = cur
         tok = w.take("a keyword")
         k = str(tok).lower()
