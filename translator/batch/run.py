@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import limits
+from ..compiler.findings import APPROXIMATIONS
 from ..errors import InputError, Loc
 from ..limits import TimeLimit
 
@@ -188,7 +189,7 @@ def _ruleset_record(rs, res, findings, outputs) -> dict:
     kinds = {}
     for f in findings:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
-    approx = [f.to_dict() for f in res.findings if f.kind not in ("out-of-reach", "note")]
+    approx = [f.to_dict() for f in res.findings if f.kind in APPROXIMATIONS]
     return {
         "name": rs.name, "default": rs.default, "rules": len(rs.rules), "policies": len(res.policies),
         "outputs": outputs,
