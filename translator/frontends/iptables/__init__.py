@@ -18,7 +18,6 @@ import re
 
 from ...model.ruleset import Ruleset
 from .convert import rulesets
-from .scanner import fast_records as _fast_records, parser  # noqa: F401  (names tests/test_bench.py uses)
 
 NAME = "iptables"
 
