@@ -12,8 +12,6 @@ from ...model.space import ALL_IP, V6_BASE, IntervalSet
 
 # --- addresses --------------------------------------------------------------
 
-ANY_WORDS = {"*", "any", "all", "0.0.0.0/0", "::/0", "internet/any"}
-
 
 def to_net(text: str) -> Net | None:
     """A host, CIDR or a-b range as a Net; None if TEXT is not one."""
