@@ -36,7 +36,7 @@ def aerleon_job(g: generate.Generated) -> dict:
     nets: dict[str, str] = {}
     svcs: dict[tuple, str] = {}
     terms = []
-    for k, r in enumerate(g.rules[:-1], 1):            # the cleanup deny is aerleon's default deny term
+    for k, r in enumerate(g.rules[:-1], 1):  # the cleanup deny is aerleon's default deny term
         net = nets.setdefault(r.src, f"N{len(nets) + 1}")
         term = {"name": f"t{k}", "source-address": net, "action": "accept"}
         if r.svc.proto != "any":
@@ -46,8 +46,10 @@ def aerleon_job(g: generate.Generated) -> dict:
     terms.append({"name": "default-deny", "action": "deny"})
     definitions = {
         "networks": {name: {"values": [{"address": c} for c in _cidrs(addr)]} for addr, name in nets.items()},
-        "services": {name: [{"port": str(lo) if lo == hi else f"{lo}-{hi}", "protocol": proto}]
-                     for (proto, lo, hi), name in svcs.items()},
+        "services": {
+            name: [{"port": str(lo) if lo == hi else f"{lo}-{hi}", "protocol": proto}]
+            for (proto, lo, hi), name in svcs.items()
+        },
     }
     policy = {"filename": "bench", "filters": [{"header": {"targets": {"k8s": ""}}, "terms": terms}]}
     return {"definitions": definitions, "policy": policy}
@@ -68,11 +70,18 @@ class AerleonSide:
     def _setup(self) -> bool:
         try:
             if not self.python.exists():
-                print("aerleon: creating bench/.venv-aerleon and installing aerleon from PyPI ...",
-                      file=sys.stderr, flush=True)
+                print(
+                    "aerleon: creating bench/.venv-aerleon and installing aerleon from PyPI ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True, capture_output=True)
-                subprocess.run([str(self.python), "-m", "pip", "install", "-q", "aerleon"], check=True,
-                               capture_output=True, timeout=600)
+                subprocess.run(
+                    [str(self.python), "-m", "pip", "install", "-q", "aerleon"],
+                    check=True,
+                    capture_output=True,
+                    timeout=600,
+                )
             subprocess.run([str(self.python), "-c", "import aerleon.api"], check=True, capture_output=True)
             return True
         except (subprocess.SubprocessError, OSError) as exc:
@@ -94,8 +103,12 @@ class AerleonSide:
             out["aerleon_error"] = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1][:200]
         else:
             out.update(json.loads(p.stdout.strip().splitlines()[-1]))
-        p = subprocess.run([sys.executable, "-m", "bench.aerleon_side", str(d)], capture_output=True, text=True,
-                           cwd=Path(__file__).resolve().parent.parent)
+        p = subprocess.run(
+            [sys.executable, "-m", "bench.aerleon_side", str(d)],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         if p.returncode != 0:
             out["fw2np_accept_error"] = (p.stderr.strip().splitlines() or ["failed"])[-1][:200]
         else:
@@ -107,9 +120,9 @@ class AerleonSide:
 
 def time_fw2np(workdir: str) -> dict:
     """Parse and convert the accept-only ruleset written in WORKDIR (what aerleon also reads)."""
+    from translator.compiler.synth import convert
     from translator.frontends import rules
     from translator.model.inventory import parse_inventory
-    from translator.compiler.synth import convert
 
     d = Path(workdir)
     t = time.perf_counter()

@@ -28,21 +28,27 @@ SIZES = (1000, 10000, 100000)
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> dict:
     """Generate, parse (both languages), convert and render one size; figures as a dict."""
-    from translator.frontends import iptables, rules
-    from translator.model.inventory import parse_inventory
-    from translator.io.manifests import write_docs
     from translator.compiler.synth import convert
+    from translator.frontends import iptables, rules
+    from translator.io.manifests import write_docs
+    from translator.model.inventory import parse_inventory
 
     g = generate.generate(n, workloads, deny, seed)
     paths = generate.write(g, workdir)
     texts = {k: Path(p).read_text() for k, p in paths.items()}
-    out: dict = {"rules": n, "workloads": workloads, "deny": deny, "seed": seed,
-                 "lines_rules": texts["rules"].count("\n"), "lines_iptables": texts["iptables"].count("\n")}
+    out: dict = {
+        "rules": n,
+        "workloads": workloads,
+        "deny": deny,
+        "seed": seed,
+        "lines_rules": texts["rules"].count("\n"),
+        "lines_iptables": texts["iptables"].count("\n"),
+    }
     t = time.perf_counter()
     ipt = iptables.load(texts["iptables"], paths["iptables"])
     out["parse_iptables_s"] = time.perf_counter() - t
@@ -56,22 +62,26 @@ def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> di
     res = convert(rs, inv)
     out["convert_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    write_docs(Path(workdir, "policies.json"), res.policies, "json")    # streamed, as the CLI writes
+    write_docs(Path(workdir, "policies.json"), res.policies, "json")  # streamed, as the CLI writes
     out["render_json_s"] = time.perf_counter() - t
     out["output_mb"] = Path(workdir, "policies.json").stat().st_size / 1e6
     pols = res.policies
     out["policies"] = len(pols)
     out["peers"] = res.stats["peers"]
-    out["ports"] = sum(len(r.get("ports", [])) for p in pols
-                       for r in p["spec"].get("ingress", []) + p["spec"].get("egress", []))
+    out["ports"] = sum(
+        len(r.get("ports", [])) for p in pols for r in p["spec"].get("ingress", []) + p["spec"].get("egress", [])
+    )
     out["k8s_rules"] = sum(len(p["spec"].get("ingress", []) + p["spec"].get("egress", [])) for p in pols)
     out["findings"] = len(res.findings)
     per = {}
     for p in pols:
         if p["metadata"]["annotations"].get("fw2np.io/rules") == "default deny (cleanup)":
             continue
-        k = (p["metadata"]["namespace"], json.dumps(p["spec"]["podSelector"], sort_keys=True),
-             p["spec"]["policyTypes"][0])
+        k = (
+            p["metadata"]["namespace"],
+            json.dumps(p["spec"]["podSelector"], sort_keys=True),
+            p["spec"]["policyTypes"][0],
+        )
         per[k] = per.get(k, 0) + 1
     out["max_policies_per_selector_direction"] = max(per.values(), default=0)
     out["peak_rss_mb"] = _peak_mb()
@@ -90,8 +100,12 @@ def verify_size(workdir: str) -> dict:
     kw = {"approximations": False} if "approximations" in inspect.signature(verify).parameters else {}
     t = time.perf_counter()
     rep = verify(rs, inv, pols, **kw)[0]
-    return {"verify_s": time.perf_counter() - t, "equivalent": rep.equivalent,
-            "verify_checked": rep.checked, "verify_peak_rss_mb": _peak_mb()}
+    return {
+        "verify_s": time.perf_counter() - t,
+        "equivalent": rep.equivalent,
+        "verify_checked": rep.checked,
+        "verify_peak_rss_mb": _peak_mb(),
+    }
 
 
 def _child(args: list[str], timeout: float | None) -> dict:
@@ -101,7 +115,7 @@ def _child(args: list[str], timeout: float | None) -> dict:
     except subprocess.TimeoutExpired:
         return {"error": f"timeout after {timeout:.0f} s"}
     if p.returncode != 0:
-        return {"error": (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]}
+        return {"error": (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]}
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
@@ -123,18 +137,42 @@ def _fmt(v, spec: str = ".2f") -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = ["rules", "parse s", "ipt parse s", "lines/s", "convert s", "verify s", "peak MB",
-            "policies", "peers", "ports", "aerleon s", "ratio"]
+    head = [
+        "rules",
+        "parse s",
+        "ipt parse s",
+        "lines/s",
+        "convert s",
+        "verify s",
+        "peak MB",
+        "policies",
+        "peers",
+        "ports",
+        "aerleon s",
+        "ratio",
+    ]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         lps = r["lines_rules"] / r["parse_s"] if r.get("parse_s") else None
         ver = r.get("verify_s") if "verify_s" in r else r.get("verify_error")
-        lines.append(" | ".join([
-            str(r["rules"]), _fmt(r.get("parse_s")), _fmt(r.get("parse_iptables_s")), _fmt(lps, ",.0f"),
-            _fmt(r.get("convert_s")), _fmt(ver), _fmt(r.get("peak_rss_mb"), ".0f"),
-            _fmt(r.get("policies"), "d"), _fmt(r.get("peers"), ",d"), _fmt(r.get("ports"), ",d"),
-            _fmt(r.get("aerleon_s") if "aerleon_s" in r else r.get("aerleon_error")),
-            _fmt(r.get("aerleon_ratio"), ".2f")]))
+        lines.append(
+            " | ".join(
+                [
+                    str(r["rules"]),
+                    _fmt(r.get("parse_s")),
+                    _fmt(r.get("parse_iptables_s")),
+                    _fmt(lps, ",.0f"),
+                    _fmt(r.get("convert_s")),
+                    _fmt(ver),
+                    _fmt(r.get("peak_rss_mb"), ".0f"),
+                    _fmt(r.get("policies"), "d"),
+                    _fmt(r.get("peers"), ",d"),
+                    _fmt(r.get("ports"), ",d"),
+                    _fmt(r.get("aerleon_s") if "aerleon_s" in r else r.get("aerleon_error")),
+                    _fmt(r.get("aerleon_ratio"), ".2f"),
+                ]
+            )
+        )
     return "\n".join(lines)
 
 
@@ -188,17 +226,30 @@ def main(argv: list[str] | None = None) -> int:
                 row.update(aer.compare(n, a.workloads, a.seed, os.path.join(tmp, f"aerleon-{n}")))
             rows.append(row)
     ok = [r for r in rows if "convert_s" in r]
-    fits = {k: fit_exponent([r["rules"] for r in ok], [r.get(k) for r in ok])
-            for k in ("parse_s", "convert_s", "verify_s", "peak_rss_mb")}
+    fits = {
+        k: fit_exponent([r["rules"] for r in ok], [r.get(k) for r in ok])
+        for k in ("parse_s", "convert_s", "verify_s", "peak_rss_mb")
+    }
     print(table(rows))
     print()
     print("fitted exponent (cost ~ rules**k): " + ", ".join(f"{k} {_fmt(v)}" for k, v in fits.items()))
     Path(a.out).mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = Path(a.out, f"bench-{stamp}.json")
-    path.write_text(json.dumps({"argv": sys.argv[1:], "python": platform.python_version(),
-                                "machine": platform.machine(), "cpus": os.cpu_count(),
-                                "rows": rows, "exponents": fits}, indent=2) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "argv": sys.argv[1:],
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "cpus": os.cpu_count(),
+                "rows": rows,
+                "exponents": fits,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"results: {path}", file=sys.stderr)
     return 0
 

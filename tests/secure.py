@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import netaddr
 
-from translator.model.ruleset import ALLOW
 from translator.model.resolve import Resolver
+from translator.model.ruleset import ALLOW
 
 
 def ip(s: str) -> int:

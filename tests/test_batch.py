@@ -29,7 +29,7 @@ default deny
 30 allow 10.20.0.0/16 -> 10.30.0.0/16 tcp/5432
 40 allow 10.10.0.11 -> 10.30.0.0/16 tcp/5432
 """
-HOSTILE = '<img src=x onerror=alert(1)>.fw'
+HOSTILE = "<img src=x onerror=alert(1)>.fw"
 
 
 def make_inputs(root: Path) -> Path:
@@ -66,8 +66,14 @@ def test_batch_converts_good_files_and_lists_bad_ones(tmp_path):
     assert res.exit_code == 1, res.output
     report = json.loads((out / "report.json").read_text())
     files = {f["path"]: f for f in report["files"]}
-    assert sorted(files) == ["bad/broken.fw", "bad/notes.txt", f"fw/{HOSTILE}", "fw/more/other.fw", "fw/shop.fw",
-                             "hosts/web01.rules"]
+    assert sorted(files) == [
+        "bad/broken.fw",
+        "bad/notes.txt",
+        f"fw/{HOSTILE}",
+        "fw/more/other.fw",
+        "fw/shop.fw",
+        "hosts/web01.rules",
+    ]
     assert report["totals"]["files"] == 6 and report["totals"]["converted"] == 4 and report["totals"]["failed"] == 2
     assert files["hosts/web01.rules"]["format"] == "iptables" and files["fw/shop.fw"]["format"] == "rules"
     assert f"{d / 'bad' / 'broken.fw'}:2:" in files["bad/broken.fw"]["error"]
@@ -153,9 +159,13 @@ def test_report_html_escapes_hostile_names(tmp_path):
 
 def _spawn(d: Path, out: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "translator.cli", "batch", str(d), "-o", str(out), "-i", str(INV),
-                             "-j", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "translator.cli", "batch", str(d), "-o", str(out), "-i", str(INV), "-j", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])

@@ -18,7 +18,7 @@ def test_generator_is_seeded_and_shaped():
 
 def test_iptables_and_ruleset_texts_decide_alike():
     g = generate.generate(120, workloads=12, seed=5)
-    inv = parse_inventory("namespaces: {}\n")        # every address an external endpoint
+    inv = parse_inventory("namespaces: {}\n")  # every address an external endpoint
     rs = rules.parse(generate.rules_text(g))
     fwd = iptables.load(generate.iptables_text(g), "bench.rules")[-1]
     assert len(fwd.rules) == len(rs.rules)

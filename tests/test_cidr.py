@@ -23,8 +23,9 @@ def address_sets(draw):
 
 def covered(blocks, x: int) -> bool:
     ip = ipaddress.ip_address(x)
-    return any(ip in ipaddress.ip_network(c) and not any(ip in ipaddress.ip_network(e) for e in exc)
-               for c, exc in blocks)
+    return any(
+        ip in ipaddress.ip_network(c) and not any(ip in ipaddress.ip_network(e) for e in exc) for c, exc in blocks
+    )
 
 
 @settings(max_examples=150, deadline=None)

@@ -9,12 +9,12 @@ from click.testing import CliRunner
 
 from translator import __version__
 from translator.cli.main import cli
+from translator.compiler.synth import convert
 from translator.errors import Loc
+from translator.io.manifests import render
 from translator.model.inventory import parse_inventory
 from translator.model.names import is_dns_subdomain
 from translator.model.ruleset import AddrExpr, AnyAddr, Net, Rule, Ruleset, Svc
-from translator.io.manifests import render
-from translator.compiler.synth import convert
 
 from .conftest import ROOT, SAMPLES
 
@@ -84,11 +84,21 @@ def test_version_and_help():
 def test_hostile_names_cannot_break_the_yaml():
     evil = 'x": y\n- z: {a}\n--- !!python/object:os.system\n«ünï»'
     rs = Ruleset(name=evil, source="evil.fw")
-    rs.rules.append(Rule(id=evil, action="allow", src=AddrExpr((AnyAddr(),)),
-                         dst=AddrExpr((Net(0x0A000001, 0x0A000001, 4, "10.0.0.1"),)),
-                         services=(Svc(6, 443, 443, "tcp/443"),), loc=Loc("evil.fw", 1, 1), comment=evil))
-    inv = parse_inventory("workloads:\n  'web: {x}\\n--- evil':\n    namespace: ns\n    labels: {app: web}\n"
-                          "    addresses: [10.0.0.1]\n", "inv.yaml")
+    rs.rules.append(
+        Rule(
+            id=evil,
+            action="allow",
+            src=AddrExpr((AnyAddr(),)),
+            dst=AddrExpr((Net(0x0A000001, 0x0A000001, 4, "10.0.0.1"),)),
+            services=(Svc(6, 443, 443, "tcp/443"),),
+            loc=Loc("evil.fw", 1, 1),
+            comment=evil,
+        )
+    )
+    inv = parse_inventory(
+        "workloads:\n  'web: {x}\\n--- evil':\n    namespace: ns\n    labels: {app: web}\n    addresses: [10.0.0.1]\n",
+        "inv.yaml",
+    )
     result = convert(rs, inv)
     text = render(result.policies, "yaml")
     assert list(yaml.safe_load_all(text)) == result.policies
@@ -102,10 +112,14 @@ def test_every_command_the_readme_shows_runs(tmp_path):
     readme = (ROOT / "README.md").read_text()
     for path in set(re.findall(r"samples/[\w./-]+\.\w+", readme)):
         assert (ROOT / path).is_file(), path
-    commands = [ln.split("fw2np ", 1)[1] for ln in readme.splitlines()
-                if re.match(r"^\s*(\$ )?(.*&& )?fw2np (convert|verify|reverse|explain) .*samples/", ln)]
+    commands = [
+        ln.split("fw2np ", 1)[1]
+        for ln in readme.splitlines()
+        if re.match(r"^\s*(\$ )?(.*&& )?fw2np (convert|verify|reverse|explain) .*samples/", ln)
+    ]
     assert commands
     import os
+
     here = os.getcwd()
     (tmp_path / "samples").symlink_to(ROOT / "samples")  # outputs land in tmp_path, never in the checkout
     os.chdir(tmp_path)
@@ -121,9 +135,16 @@ def test_every_command_the_readme_shows_runs(tmp_path):
 def test_annotations_stay_small_whatever_the_input():
     rs = Ruleset(name="r" * 100_000, source="big.fw")
     for k in range(3000):
-        rs.rules.append(Rule(id=f"rule-{k}-" + "x" * 50, action="allow", src=AddrExpr((AnyAddr(),)),
-                             dst=AddrExpr((Net(0x0A000001, 0x0A000001, 4, "10.0.0.1"),)),
-                             services=(Svc(6, 1000 + k, 1000 + k, "tcp"),), loc=Loc("big.fw", k + 1, 1)))
+        rs.rules.append(
+            Rule(
+                id=f"rule-{k}-" + "x" * 50,
+                action="allow",
+                src=AddrExpr((AnyAddr(),)),
+                dst=AddrExpr((Net(0x0A000001, 0x0A000001, 4, "10.0.0.1"),)),
+                services=(Svc(6, 1000 + k, 1000 + k, "tcp"),),
+                loc=Loc("big.fw", k + 1, 1),
+            )
+        )
     inv = parse_inventory("workloads:\n  web: {namespace: ns, labels: {app: web}, addresses: [10.0.0.1]}\n", "i.yaml")
     for p in convert(rs, inv).policies:
         notes = p["metadata"]["annotations"]

@@ -2,10 +2,10 @@
 
 import ipaddress
 
+from translator.compiler.synth import convert
 from translator.evaluate import FirewallEvaluator, Ip, NetpolEvaluator, Pod
 from translator.frontends.rules import parse
 from translator.model.inventory import parse_inventory
-from translator.compiler.synth import convert
 
 # the outside world, minus the internal ranges and a piece of the pod CIDR: the ipBlocks must not reach pods
 RULES = """\
@@ -69,7 +69,7 @@ def test_address_covering_the_pod_cidr_stands_for_pods_without_legacy_addresses_
     other = Pod.of("elsewhere", {"app": "x"}, ip="100.64.3.9")
     fw = FirewallEvaluator(rs, inv)
     assert fw.decide(api, other, 6, 443)[0]
-    assert not fw.decide(api, db, 6, 443)[0]       # db is its legacy address, 10.1.0.6: excepted
+    assert not fw.decide(api, db, 6, 443)[0]  # db is its legacy address, 10.1.0.6: excepted
     for pod_ips in (False, True):
         ev = NetpolEvaluator(result.policies, inv.namespaces, pod_ips_match_ipblocks=pod_ips)
         assert ev.allows(api, other, 6, 443)
@@ -78,8 +78,12 @@ def test_address_covering_the_pod_cidr_stands_for_pods_without_legacy_addresses_
 
 
 def test_address_covering_part_of_the_pod_cidr():
-    rs = parse("address api 10.1.0.5\naddress db 10.1.0.6\n10 allow 100.64.0.0/10 -> api tcp/80\n20 allow 100.64.0.0/16 -> api tcp/81\n"
-               "30 deny 100.64.1.0/24 -> db any\n40 allow any -> db tcp/5432\n", "c.fw")
+    rs = parse(
+        "address api 10.1.0.5\naddress db 10.1.0.6\n10 allow 100.64.0.0/10 -> api tcp/80\n"
+        "20 allow 100.64.0.0/16 -> api tcp/81\n"
+        "30 deny 100.64.1.0/24 -> db any\n40 allow any -> db tcp/5432\n",
+        "c.fw",
+    )
     inv = parse_inventory(INV, "inv.yaml")
     result = convert(rs, inv)
     fw = FirewallEvaluator(rs, inv)
@@ -98,22 +102,37 @@ def test_address_covering_part_of_the_pod_cidr():
 
 
 def test_no_pod_cidr_is_said_once():
-    rs, inv = parse(RULES, "leak.fw"), parse_inventory(INV.split("workloads:")[0].replace(
-        "cluster:\n  podCIDRs: [100.64.0.0/10]\n  serviceCIDRs: [10.96.0.0/12]\n", "") + "workloads:" +
-        INV.split("workloads:")[1], "inv.yaml")
+    rs, inv = (
+        parse(RULES, "leak.fw"),
+        parse_inventory(
+            INV.split("workloads:")[0].replace(
+                "cluster:\n  podCIDRs: [100.64.0.0/10]\n  serviceCIDRs: [10.96.0.0/12]\n", ""
+            )
+            + "workloads:"
+            + INV.split("workloads:")[1],
+            "inv.yaml",
+        ),
+    )
     notes = [f for f in convert(rs, inv).findings if f.kind == "note" and "pod CIDR" in f.message]
     assert len(notes) == 1 and "podCIDRs" in notes[0].message
 
 
 def test_reverse_names_the_pod_cidr():
-    from translator.reverse.table import build_table
     from translator.reverse.formats import render_table
+    from translator.reverse.table import build_table
 
-    policies = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                 "metadata": {"name": "out", "namespace": "shop"},
-                 "spec": {"podSelector": {"matchLabels": {"app": "api"}}, "policyTypes": ["Egress"],
-                          "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
-                                                          "except": ["100.64.0.0/10", "10.96.0.0/12"]}}]}]}}]
+    policies = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "out", "namespace": "shop"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "api"}},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["100.64.0.0/10", "10.96.0.0/12"]}}]}],
+            },
+        }
+    ]
     inv = parse_inventory(INV, "inv.yaml")
     text = render_table(build_table(policies, inv), "table")
     assert "0.0.0.0/0 except cluster pods (100.64.0.0/10), cluster services (10.96.0.0/12)" in text

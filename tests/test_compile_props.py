@@ -2,8 +2,8 @@
 
 from hypothesis import given, settings
 
-from translator.evaluate import FirewallEvaluator, NetpolEvaluator
 from translator.compiler.synth import convert
+from translator.evaluate import FirewallEvaluator, NetpolEvaluator
 
 from .strategies import FLOW_SERVICES, endpoints, governed, load, scenarios
 
@@ -39,7 +39,9 @@ def check_mode(scenario, rs, inv, result, pod_ips):
                     continue
                 assert got == want, (
                     f"{src} -> {dst} {proto}/{port}: policies {'allow' if got else 'deny'}, ruleset "
-                    f"{'allows' if want else 'denies'} (rule {rule.id if rule else 'default'})\n{scenario[0]}\n{scenario[1]}")
+                    f"{'allows' if want else 'denies'} (rule {rule.id if rule else 'default'})\n"
+                    f"{scenario[0]}\n{scenario[1]}"
+                )
                 if want:
                     assert optimistic.decide(src, dst, proto, port)[0], "approximations must only deny"
 

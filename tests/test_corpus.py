@@ -2,10 +2,10 @@
 
 import pytest
 
+from translator.compiler.synth import convert
 from translator.errors import InputError
 from translator.frontends import load
 from translator.model.inventory import parse_inventory
-from translator.compiler.synth import convert
 
 from .conftest import CORPUS
 
@@ -34,8 +34,11 @@ EXPECTED = {
 }
 # formats fw2np does not read (yet): detection must say so, not guess
 UNREAD = ("capirca/", "checkpoint/", "junos/")
-FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*")
-               if p.is_file() and p.name != "SOURCES.md") if CORPUS.is_dir() else []
+FILES = (
+    sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file() and p.name != "SOURCES.md")
+    if CORPUS.is_dir()
+    else []
+)
 INV = parse_inventory("namespaces:\n  corp: {}\n", "inv.yaml")
 
 

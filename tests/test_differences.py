@@ -3,10 +3,10 @@
 import netaddr
 from hypothesis import given, settings
 
+from translator.compiler.synth import Synth
 from translator.evaluate import FirewallEvaluator
 from translator.evaluate.endpoints import Pod
 from translator.model.space import V6_BASE
-from translator.compiler.synth import Synth
 
 from .strategies import FLOW_SERVICES, endpoints, load, scenarios
 
@@ -36,8 +36,10 @@ def test_differences_are_exactly_the_flows_the_two_readings_decide_apart(scenari
             continue
         pinned = point_of(pod, s.universe)
         for end in ("src", "dst"):
-            found = [(lo, hi, s.classes.set(m))
-                     for lo, hi, m in s.readings.sweep(end, s.universe.pod_class_at(pinned), regions=False)[1]]
+            found = [
+                (lo, hi, s.classes.set(m))
+                for lo, hi, m in s.readings.sweep(end, s.universe.pod_class_at(pinned), regions=False)[1]
+            ]
             for other in pods + ips:
                 x = point_of(other, s.universe)
                 flow = (pod, other) if end == "src" else (other, pod)

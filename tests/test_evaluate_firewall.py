@@ -2,13 +2,23 @@
 
 import pytest
 
+from translator.errors import Loc
 from translator.evaluate import FirewallEvaluator, Ip, Pod
 from translator.frontends.rules import parse
 from translator.model.inventory import parse_inventory
 from translator.model.ruleset import (
-    AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref, Rule, Ruleset, ServiceDef, Svc, Unresolved,
+    AddressDef,
+    AddrExpr,
+    AnyAddr,
+    Condition,
+    Net,
+    Ref,
+    Rule,
+    Ruleset,
+    ServiceDef,
+    Svc,
+    Unresolved,
 )
-from translator.errors import Loc
 
 TCP, UDP, ICMP, ICMPV6, GRE = 6, 17, 1, 58, 47
 
@@ -36,8 +46,8 @@ workloads:
 WEB = Pod.of("shop", {"app": "web", "pod-template-hash": "x"})
 DB = Pod.of("shop", {"app": "db"})
 BATCH = Pod.of("shop", {"app": "batch"})
-FRESH = Pod.of("shop", {"app": "fresh"})       # a workload without legacy addresses
-OTHER = Pod.of("shop", {"app": "unknown"})     # other pod of a governed namespace
+FRESH = Pod.of("shop", {"app": "fresh"})  # a workload without legacy addresses
+OTHER = Pod.of("shop", {"app": "unknown"})  # other pod of a governed namespace
 OUTSIDE = Pod.of("elsewhere", {"app": "web"})  # outside pod
 
 
@@ -56,9 +66,9 @@ def test_workload_of_and_reach():
     assert not e.in_reach(Ip("1.1.1.1"), Ip("8.8.8.8"))
     two = fw("", inv="workloads:\n  api: {namespace: ns, labels: {app: api, tier: back}}\n")
     assert two.workload_of(Pod.of("ns", {"app": "api", "tier": "back", "v": "2"})).name == "api"
-    assert two.workload_of(Pod.of("ns", {"app": "api"})) is None      # needs all the labels
+    assert two.workload_of(Pod.of("ns", {"app": "api"})) is None  # needs all the labels
     assert two.workload_of(Pod.of("ns", {"app": "api", "tier": "front"})) is None
-    assert two.in_reach(Pod.of("ns", {}), Ip("8.8.8.8"))              # workload namespaces are governed
+    assert two.in_reach(Pod.of("ns", {}), Ip("8.8.8.8"))  # workload namespaces are governed
 
 
 def test_legacy_addresses_by_object_and_range():
@@ -129,12 +139,14 @@ allow any6 -> any6 tcp/22
     # any6 holds all of IPv6: every pod that may have an IPv6 address
     for p in (OTHER, OUTSIDE, FRESH, BATCH):
         assert e.decide(p, Ip("2001:db8:9::1"), TCP, 22)[0]
-        assert not e.decide(p, Ip("192.0.2.1"), TCP, 22)[0]    # the other side is IPv4
+        assert not e.decide(p, Ip("192.0.2.1"), TCP, 22)[0]  # the other side is IPv4
     # web has IPv4 legacy addresses only: it never sent an IPv6 flow
     assert not e.decide(WEB, Ip("2001:db8:9::1"), TCP, 22)[0]
     assert e.shared_families(WEB, BATCH) == (4,) and e.shared_families(OTHER, BATCH) == (4, 6)
-    v6only = fw("allow 2001:db8::/32 -> 2001:db8:3::/64 tcp/443\n",
-                inv=INV.replace('[10.3.0.5-10.3.0.9, "2001:db8:3::/64"]', '["2001:db8:3::/64"]'))
+    v6only = fw(
+        "allow 2001:db8::/32 -> 2001:db8:3::/64 tcp/443\n",
+        inv=INV.replace('[10.3.0.5-10.3.0.9, "2001:db8:3::/64"]', '["2001:db8:3::/64"]'),
+    )
     assert v6only.decide(Ip("2001:db8:5::1"), BATCH, TCP, 443)[0]
     assert not v6only.decide(Ip("2001:db8:5::1"), BATCH, TCP, 444)[0]
 
@@ -147,8 +159,8 @@ def test_everything_by_union_and_not_by_holes():
     for p in (OTHER, OUTSIDE, FRESH, DB):
         assert e.decide(p, WEB, TCP, 80)[0]
     for p in (OTHER, OUTSIDE, FRESH):
-        assert not e.decide(p, WEB, TCP, 81)[0]          # a hole: not all of IPv4
-    assert e.decide(DB, WEB, TCP, 81)[0]                 # db's legacy addresses are inside
+        assert not e.decide(p, WEB, TCP, 81)[0]  # a hole: not all of IPv4
+    assert e.decide(DB, WEB, TCP, 81)[0]  # db's legacy addresses are inside
     assert e.decide(Ip("8.8.8.8"), WEB, TCP, 81)[0]
     assert not e.decide(Ip("192.0.2.1"), WEB, TCP, 81)[0]
 
@@ -156,17 +168,19 @@ def test_everything_by_union_and_not_by_holes():
 def test_a_pod_without_legacy_addresses_may_have_any_address():
     e = fw("deny 10.0.0.0/8 -> any any\nallow any -> any tcp/80\n")
     for p in (FRESH, OTHER, OUTSIDE):
-        assert not e.decide(p, Ip("8.8.8.8"), TCP, 80)[0]     # it may be inside 10/8: the deny reaches it
-        assert e.decide(p, Ip("2001:db8:9::1"), TCP, 80)[0]   # no IPv6 address is inside 10/8
+        assert not e.decide(p, Ip("8.8.8.8"), TCP, 80)[0]  # it may be inside 10/8: the deny reaches it
+        assert e.decide(p, Ip("2001:db8:9::1"), TCP, 80)[0]  # no IPv6 address is inside 10/8
     assert not e.decide(WEB, Ip("8.8.8.8"), TCP, 80)[0]
     assert fw("deny 10.0.0.0/8 -> any any\nallow any -> any tcp/80\n", "optimistic").decide(
-        FRESH, Ip("8.8.8.8"), TCP, 80)[0]                        # it may as well be outside it
+        FRESH, Ip("8.8.8.8"), TCP, 80
+    )[0]  # it may as well be outside it
     # with pod CIDRs, inside them: outside 10/8 the deny cannot reach it, and it has no IPv6 address
-    cidrs = fw("deny 10.0.0.0/8 -> any any\nallow any -> any tcp/80\n",
-               inv="cluster:\n  podCIDRs: [100.64.0.0/10]\n" + INV)
+    cidrs = fw(
+        "deny 10.0.0.0/8 -> any any\nallow any -> any tcp/80\n", inv="cluster:\n  podCIDRs: [100.64.0.0/10]\n" + INV
+    )
     assert cidrs.decide(FRESH, Ip("8.8.8.8"), TCP, 80)[0]
     assert not cidrs.decide(FRESH, Ip("2001:db8:9::1"), TCP, 80)[0]
-    assert not cidrs.decide(BATCH, FRESH, TCP, 80)[0]           # batch's IPv4 addresses are in 10/8
+    assert not cidrs.decide(BATCH, FRESH, TCP, 80)[0]  # batch's IPv4 addresses are in 10/8
     assert cidrs.decide(FRESH, BATCH, TCP, 80)[0]
     assert cidrs.decide(Ip("8.8.8.8"), OTHER, TCP, 80)[0]
 
@@ -174,14 +188,14 @@ def test_a_pod_without_legacy_addresses_may_have_any_address():
 def test_a_pod_pair_needs_every_shared_family_to_allow():
     e = fw("allow 0.0.0.0/0 -> any tcp/80\nallow any6 -> any6 tcp/81\nallow any -> any tcp/82\n")
     v6 = Pod.of("shop", {"app": "v6"})
-    inv6 = INV + "  v6:\n    namespace: shop\n    labels: {app: v6}\n    addresses: [\"2001:db8:7::/64\"]\n"
+    inv6 = INV + '  v6:\n    namespace: shop\n    labels: {app: v6}\n    addresses: ["2001:db8:7::/64"]\n'
     e6 = fw("allow 0.0.0.0/0 -> any tcp/80\nallow any -> any tcp/82\n", inv=inv6)
-    assert not e6.decide(v6, BATCH, TCP, 80)[0]        # IPv6 flows only: an IPv4 source never matched
+    assert not e6.decide(v6, BATCH, TCP, 80)[0]  # IPv6 flows only: an IPv4 source never matched
     assert e6.decide(v6, BATCH, TCP, 82)[0]
-    assert not e6.decide(v6, WEB, TCP, 82)[0]          # no shared family: the legacy network had no such flow
+    assert not e6.decide(v6, WEB, TCP, 82)[0]  # no shared family: the legacy network had no such flow
     assert e6.decide(v6, WEB, TCP, 82) == (False, None)
-    assert e.decide(WEB, BATCH, TCP, 80)[0]            # IPv4 flows only
-    assert not e.decide(OTHER, BATCH, TCP, 80)[0]      # IPv4 allows, IPv6 does not: denied
+    assert e.decide(WEB, BATCH, TCP, 80)[0]  # IPv4 flows only
+    assert not e.decide(OTHER, BATCH, TCP, 80)[0]  # IPv4 allows, IPv6 does not: denied
     assert fw("allow 0.0.0.0/0 -> any tcp/80\n", "optimistic").decide(OTHER, BATCH, TCP, 80)[0]
     assert not e.decide(OTHER, BATCH, TCP, 81)[0] and e.decide(OTHER, BATCH, TCP, 82)[0]
 
@@ -215,8 +229,8 @@ address webish 10.1.0.0/16 except 10.1.0.128/25
 3 deny  webish -> 198.51.100.3 tcp/80
 4 allow any -> 198.51.100.3 tcp/80
 """)
-    assert e.decide(WEB, Ip("198.51.100.1"), TCP, 80)[0]           # pieces cover all of 10.1.0.0/24
-    assert not e.decide(WEB, Ip("198.51.100.2"), TCP, 80)[0]       # a hole in the upper half
+    assert e.decide(WEB, Ip("198.51.100.1"), TCP, 80)[0]  # pieces cover all of 10.1.0.0/24
+    assert not e.decide(WEB, Ip("198.51.100.2"), TCP, 80)[0]  # a hole in the upper half
     assert e.decide(WEB, Ip("198.51.100.3"), TCP, 80)[1].id == "3"  # deny meets
     assert e.decide(Ip("10.1.1.1"), Ip("198.51.100.2"), TCP, 80)[0]
     # db (10.2.0.10-11, by object) partial: the range ends inside db's addresses
@@ -244,12 +258,14 @@ def _rs(rules, addresses=None, services=None, default="deny"):
     return Ruleset("hand", "<hand>", default, rules, addresses or {}, services or {})
 
 
-def _rule(rid, action, src, dst, svcs=(Svc.any(),), conditions=()):
-    return Rule(rid, action, src, dst, tuple(svcs), Loc("<hand>", 0), conditions=tuple(conditions))
+def _rule(rid, action, src, dst, svcs=None, conditions=()):
+    svcs = tuple(svcs) if svcs is not None else (Svc.any(),)
+    return Rule(rid, action, src, dst, svcs, Loc("<hand>", 0), conditions=tuple(conditions))
 
 
 def _net(text):
     import netaddr
+
     n = netaddr.IPNetwork(text)
     return Net(int(n.first), int(n.last), n.version, text)
 
@@ -266,16 +282,21 @@ def test_unresolved_addresses_secure_and_optimistic():
     rules = [
         _rule("a", "allow", AddrExpr((FQDN,)), AddrExpr((_net("198.51.100.1/32"),)), [Svc(TCP, 80, 80)]),
         _rule("d", "deny", AddrExpr((FQDN,)), AddrExpr((_net("198.51.100.1/32"),)), [Svc(TCP, 443, 443)]),
-        _rule("x", "allow", AddrExpr((AnyAddr(),), (Ref("maybe"),)), AddrExpr((_net("198.51.100.1/32"),)),
-              [Svc(TCP, 8080, 8080)]),
+        _rule(
+            "x",
+            "allow",
+            AddrExpr((AnyAddr(),), (Ref("maybe"),)),
+            AddrExpr((_net("198.51.100.1/32"),)),
+            [Svc(TCP, 8080, 8080)],
+        ),
     ]
     addrs = {"maybe": AddressDef("maybe", AddrExpr((_net("192.0.2.0/24"), FQDN)), Loc("<hand>"))}
     sec = FirewallEvaluator(_rs(rules, addrs, default="allow"), _inv())
     opt = FirewallEvaluator(_rs(rules, addrs, default="allow"), _inv(), "optimistic")
     src = Ip("8.8.8.8")
-    assert sec.decide(src, DST, TCP, 80) == (True, None)          # allow: unresolved matches nothing
-    assert opt.decide(src, DST, TCP, 80)[1].id == "a"             # optimistic: may match
-    assert sec.decide(WEB, DST, TCP, 443)[1].id == "d"            # deny: unresolved matches everything
+    assert sec.decide(src, DST, TCP, 80) == (True, None)  # allow: unresolved matches nothing
+    assert opt.decide(src, DST, TCP, 80)[1].id == "a"  # optimistic: may match
+    assert sec.decide(WEB, DST, TCP, 443)[1].id == "d"  # deny: unresolved matches everything
     assert sec.decide(OTHER, DST, TCP, 443)[1].id == "d"
     assert opt.decide(src, DST, TCP, 443) == (True, None)
     # any except (192.0.2.0/24 + fqdn): lower = nothing of any use, upper = all but 192.0.2.0/24
@@ -312,8 +333,8 @@ def test_via_conditions():
 """
     sec, opt = fw(text), fw(text, "optimistic")
     src = Ip("8.8.8.8")
-    assert sec.decide(src, WEB, TCP, 22)[1].id == "3"     # allow with a condition never matches
-    assert sec.decide(src, WEB, TCP, 23)[1].id == "2"     # deny matches, ignoring the condition
+    assert sec.decide(src, WEB, TCP, 22)[1].id == "3"  # allow with a condition never matches
+    assert sec.decide(src, WEB, TCP, 23)[1].id == "2"  # deny matches, ignoring the condition
     assert opt.decide(src, WEB, TCP, 22)[1].id == "1"
     assert opt.decide(src, WEB, TCP, 23)[1].id == "3"
     hand = [_rule("c", "deny", AddrExpr.any(), AddrExpr.any(), conditions=[Condition("sport 53", "source port")])]
@@ -325,7 +346,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError):
         fw("", mode="lenient")
     with pytest.raises(ValueError):
-        fw("", objects="")      # dbhosts is not defined
+        fw("", objects="")  # dbhosts is not defined
     hand = _rs([], {"fq": AddressDef("fq", AddrExpr((FQDN,)), Loc("<hand>"))})
     with pytest.raises(ValueError):
         FirewallEvaluator(hand, parse_inventory(INV.replace("dbhosts", "fq")))

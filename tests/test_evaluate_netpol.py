@@ -37,7 +37,10 @@ spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
 """)
     assert e.allows(Ip("10.0.0.1"), Ip("10.0.0.2"), TCP, 22)
     assert e.explain(Ip("10.0.0.1"), Ip("10.0.0.2"), TCP, 22) == {
-        "allowed": True, "egress": {"applies": False}, "ingress": {"applies": False}}
+        "allowed": True,
+        "egress": {"applies": False},
+        "ingress": {"applies": False},
+    }
 
 
 DENY_INGRESS = """
@@ -55,8 +58,8 @@ def test_default_deny_ingress():
     assert not e.allows(OTHER, WEB, TCP, 80)
     assert not e.allows(OUT, WEB, TCP, 80)
     assert not e.allows(PROD, WEB, TCP, 80)
-    assert e.allows(WEB, OUT, TCP, 443)        # egress not isolated
-    assert e.allows(WEB, PROD, TCP, 80)        # prod is not covered
+    assert e.allows(WEB, OUT, TCP, 443)  # egress not isolated
+    assert e.allows(WEB, PROD, TCP, 80)  # prod is not covered
     assert not e.ingress_allows(OUT, WEB, TCP, 80)
     assert e.egress_allows(WEB, OUT, TCP, 80)
 
@@ -78,7 +81,9 @@ spec: {podSelector: {}, policyTypes: [Ingress]}
 
 
 def test_allow_all_ingress_with_empty_rule():
-    e = ev(DENY_INGRESS + """---
+    e = ev(
+        DENY_INGRESS
+        + """---
 kind: NetworkPolicy
 metadata: {name: allow-all-ingress, namespace: default}
 spec:
@@ -86,7 +91,8 @@ spec:
   ingress:
   - {}
   policyTypes: [Ingress]
-""")
+"""
+    )
     assert e.allows(OUT, WEB, ICMP, 8)
     assert e.allows(PROD, WEB, TCP, 80)
     x = e.explain(OUT, WEB, TCP, 80)
@@ -102,7 +108,7 @@ spec: {podSelector: {}, policyTypes: [Egress]}
 """)
     assert not e.allows(WEB, OUT, UDP, 53)
     assert not e.allows(WEB, PROD, TCP, 80)
-    assert e.allows(OUT, WEB, TCP, 80)          # ingress untouched
+    assert e.allows(OUT, WEB, TCP, 80)  # ingress untouched
     assert e.allows(PROD, WEB, TCP, 80)
     both = ev("""
 kind: NetworkPolicy
@@ -125,9 +131,9 @@ spec:
   egress:
   - to: [{ipBlock: {cidr: 10.0.0.0/8}}]
 """)
-    assert not e.allows(OUT, WEB, TCP, 80)           # Ingress inferred, no ingress rules
+    assert not e.allows(OUT, WEB, TCP, 80)  # Ingress inferred, no ingress rules
     assert e.allows(WEB, Ip("10.1.2.3"), TCP, 80)
-    assert not e.allows(WEB, OUT, TCP, 80)           # Egress inferred
+    assert not e.allows(WEB, OUT, TCP, 80)  # Egress inferred
     # no policyTypes, no egress: Ingress only
     e = ev("""
 kind: NetworkPolicy
@@ -224,19 +230,19 @@ def test_docs_example():
     db = pod("default", role="db")
     front = pod("default", role="frontend")
     assert e.allows(Ip("172.17.0.5"), db, TCP, 6379)
-    assert not e.allows(Ip("172.17.1.5"), db, TCP, 6379)      # except
+    assert not e.allows(Ip("172.17.1.5"), db, TCP, 6379)  # except
     assert not e.allows(Ip("172.18.0.5"), db, TCP, 6379)
     assert not e.allows(Ip("172.17.0.5"), db, TCP, 6380)
     assert not e.allows(Ip("172.17.0.5"), db, UDP, 6379)
     assert e.allows(front, db, TCP, 6379)
-    assert not e.allows(pod("other", role="frontend"), db, TCP, 6379)   # podSelector: own namespace only
+    assert not e.allows(pod("other", role="frontend"), db, TCP, 6379)  # podSelector: own namespace only
     assert e.allows(pod("myproject-ns", anything="x"), db, TCP, 6379)
     assert not e.allows(pod("default", role="backend"), db, TCP, 6379)
     assert e.allows(db, Ip("10.0.0.7"), TCP, 5978)
     assert not e.allows(db, Ip("10.0.1.7"), TCP, 5978)
-    assert not e.allows(db, front, TCP, 5978)                # ipBlock never matches pods
+    assert not e.allows(db, front, TCP, 5978)  # ipBlock never matches pods
     assert not e.allows(db, Ip("10.0.0.7"), TCP, 5979)
-    assert e.allows(front, pod("other", role="x"), TCP, 1)   # frontend not selected
+    assert e.allows(front, pod("other", role="x"), TCP, 1)  # frontend not selected
     x = e.explain(front, db, TCP, 6379)
     assert x["egress"]["isolated"] is False and x["ingress"]["by"] == [("default/test-network-policy", 0)]
 
@@ -255,11 +261,12 @@ spec:
     b = ev(text, pod_ips_match_ipblocks=True)
     assert b.allows(src_in, WEB, TCP, 80)
     assert not b.allows(src_ex, WEB, TCP, 80)
-    assert not b.allows(pod("prod", app="a"), WEB, TCP, 80)   # no IP known
+    assert not b.allows(pod("prod", app="a"), WEB, TCP, 80)  # no IP known
 
 
 def test_namespace_isolation_and_metadata_name_label():
-    e = ev("""
+    e = ev(
+        """
 kind: NetworkPolicy
 metadata: {name: same-ns, namespace: default}
 spec:
@@ -268,19 +275,24 @@ spec:
   - from: [{podSelector: {}}]
   - from:
     - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
-""", {"monitoring": {"team": "ops"}, "prod": {"kubernetes.io/metadata.name": "forged"}})
+""",
+        {"monitoring": {"team": "ops"}, "prod": {"kubernetes.io/metadata.name": "forged"}},
+    )
     assert e.allows(OTHER, WEB, TCP, 80)
     assert not e.allows(PROD, WEB, TCP, 80)
     assert e.allows(pod("monitoring", app="prom"), WEB, TCP, 9090)
     assert not e.allows(OUT, WEB, TCP, 80)
     # the automatic label wins over a listed one
-    e2 = ev("""
+    e2 = ev(
+        """
 kind: NetworkPolicy
 metadata: {name: p, namespace: default}
 spec:
   podSelector: {}
   ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: forged}}}]}]
-""", {"prod": {"kubernetes.io/metadata.name": "forged"}})
+""",
+        {"prod": {"kubernetes.io/metadata.name": "forged"}},
+    )
     assert not e2.allows(PROD, WEB, TCP, 80)
 
 
@@ -341,7 +353,7 @@ spec:
         - {key: team, operator: Exists}
 """)
     public = pod("default", tier="public")
-    nokey = pod("default", app="x")                     # NotIn selects pods without the key
+    nokey = pod("default", app="x")  # NotIn selects pods without the key
     private = pod("default", tier="private")
     good = pod("prod", env="prod", team="a")
     local_good = pod("default", env="staging", team="a")
@@ -349,7 +361,7 @@ spec:
     assert not e.allows(OUT, nokey, TCP, 80)
     assert not e.allows(OUT, private, TCP, 80)
     assert e.allows(local_good, nokey, TCP, 80)
-    assert not e.allows(good, nokey, TCP, 80)            # other namespace
+    assert not e.allows(good, nokey, TCP, 80)  # other namespace
     assert not e.allows(pod("default", env="dev", team="a"), nokey, TCP, 80)
     assert not e.allows(pod("default", env="prod", team="a", debug="1"), nokey, TCP, 80)
     assert not e.allows(pod("default", env="prod"), nokey, TCP, 80)
@@ -372,19 +384,19 @@ spec:
     target = pod("prod", ports=[("metrics", "TCP", 9100)], app="t")
     assert e.allows(OUT, web, TCP, 8080)
     assert not e.allows(OUT, web, TCP, 80)
-    assert not e.allows(OUT, web, UDP, 8080)                  # http is TCP
+    assert not e.allows(OUT, web, UDP, 8080)  # http is TCP
     assert e.allows(OUT, web, UDP, 53)
-    assert not e.allows(OUT, web, UDP, 54)                    # endPort ignored with a named port
+    assert not e.allows(OUT, web, UDP, 54)  # endPort ignored with a named port
     assert not e.allows(OUT, plain, TCP, 8080)
-    assert e.allows(web, target, TCP, 9100)                   # egress: the destination's port
-    assert not e.allows(web, Ip("10.0.0.1"), TCP, 9100)       # never matches IPs
-    assert not e.allows(target, web, TCP, 9100)               # resolved on web: no metrics port
+    assert e.allows(web, target, TCP, 9100)  # egress: the destination's port
+    assert not e.allows(web, Ip("10.0.0.1"), TCP, 9100)  # never matches IPs
+    assert not e.allows(target, web, TCP, 9100)  # resolved on web: no metrics port
     tcp_dns = ev("""
 kind: NetworkPolicy
 metadata: {name: p, namespace: default}
 spec: {podSelector: {}, ingress: [{ports: [{port: dns}]}]}
 """)
-    assert not tcp_dns.allows(OUT, web, TCP, 53)              # web's dns port is UDP, the entry TCP
+    assert not tcp_dns.allows(OUT, web, TCP, 53)  # web's dns port is UDP, the entry TCP
     assert not tcp_dns.allows(OUT, web, UDP, 53)
     assert tcp_dns.allows(OUT, pod("default", ports={"dns": 53}, app="d"), TCP, 53)
 
@@ -410,7 +422,7 @@ spec:
     for p in (31999, 32769):
         assert not e.allows(db, dst, TCP, p)
     assert not e.allows(db, dst, UDP, 32000)
-    assert e.allows(db, dst, TCP, 53) and not e.allows(db, dst, UDP, 53)   # default TCP
+    assert e.allows(db, dst, TCP, 53) and not e.allows(db, dst, UDP, 53)  # default TCP
 
 
 def test_protocol_without_port_and_sctp():
@@ -449,7 +461,7 @@ spec:
 """)
     assert without.allows(OUT, WEB, ICMP, 8)
     assert without.allows(OUT, WEB, GRE, 0)
-    assert not without.allows(Ip("2001:db8::1"), WEB, ICMPV6, 128)   # IPv6 not in 0.0.0.0/0
+    assert not without.allows(Ip("2001:db8::1"), WEB, ICMPV6, 128)  # IPv6 not in 0.0.0.0/0
 
 
 def test_ipv6_ip_blocks():
@@ -490,7 +502,7 @@ spec:
     assert e.allows(OUT, WEB, TCP, 80) and e.allows(OUT, WEB, TCP, 443)
     assert not e.allows(OUT, WEB, TCP, 22)
     assert not e.allows(OUT, OTHER, TCP, 80) and e.allows(OUT, OTHER, TCP, 443)
-    assert not e.allows(OTHER, WEB, TCP, 80)       # OTHER's egress only 443
+    assert not e.allows(OTHER, WEB, TCP, 80)  # OTHER's egress only 443
     assert e.allows(OTHER, WEB, TCP, 443)
     x = e.explain(OTHER, WEB, TCP, 80)
     assert x["egress"]["allowed"] is False and x["ingress"]["allowed"] is True

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from translator.cli.main import cli
 from translator.errors import InputError
 from translator.evaluate.endpoints import Ip
-from translator.verify.explain import parse_flow
 from translator.model.inventory import parse_inventory
+from translator.verify.explain import parse_flow
 
 ROOT = Path(__file__).resolve().parents[1]
 V = ROOT / "samples" / "verify"
@@ -37,17 +37,20 @@ def test_parse_flow_forms():
     assert parse_flow("1.2.3.4 -> shop/app=db udp/53", INV)[1].port_number("pg", "TCP") == 5432
 
 
-@pytest.mark.parametrize("flow,what", [
-    ("10.1.0.5 shop/app=api tcp/8080", "cannot split"),
-    ("10.1.0.5 -> nosuch tcp/8080", "'nosuch' is neither"),
-    ("10.1.0.5 -> shop/app tcp/8080", "needs key=value"),
-    ("10.1.0.5 -> Bad_NS/app=x tcp/8080", "not a namespace name"),
-    ("10.1.0.5 -> frontend tcp/0", "port 1-65535"),
-    ("10.1.0.5 -> frontend tcp", "port 1-65535"),
-    ("10.1.0.5 -> frontend icmp/300", "ICMP type"),
-    ("10.1.0.5 -> frontend xyz/1", "unknown protocol"),
-    ("10.1.0.5 -> frontend gre/5", "has no ports"),
-])
+@pytest.mark.parametrize(
+    "flow,what",
+    [
+        ("10.1.0.5 shop/app=api tcp/8080", "cannot split"),
+        ("10.1.0.5 -> nosuch tcp/8080", "'nosuch' is neither"),
+        ("10.1.0.5 -> shop/app tcp/8080", "needs key=value"),
+        ("10.1.0.5 -> Bad_NS/app=x tcp/8080", "not a namespace name"),
+        ("10.1.0.5 -> frontend tcp/0", "port 1-65535"),
+        ("10.1.0.5 -> frontend tcp", "port 1-65535"),
+        ("10.1.0.5 -> frontend icmp/300", "ICMP type"),
+        ("10.1.0.5 -> frontend xyz/1", "unknown protocol"),
+        ("10.1.0.5 -> frontend gre/5", "has no ports"),
+    ],
+)
 def test_bad_flows(flow, what):
     with pytest.raises(InputError) as exc:
         parse_flow(flow, INV)
@@ -55,8 +58,7 @@ def test_bad_flows(flow, what):
 
 
 def test_ruleset_trace_names_matching_rule():
-    r = run("explain", str(S / "rules.fw"), "-i", str(S / "inventory.yaml"),
-            "--flow", "203.0.113.5 -> frontend tcp/80")
+    r = run("explain", str(S / "rules.fw"), "-i", str(S / "inventory.yaml"), "--flow", "203.0.113.5 -> frontend tcp/80")
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert any(ln.strip().startswith("rule 30 (line 15) deny: MATCH") for ln in lines)
@@ -64,8 +66,14 @@ def test_ruleset_trace_names_matching_rule():
     assert lines[-1] == "decision: deny by rule 30 (line 15)"
     assert "destination is workload frontend (legacy addresses: frontend)" in r.output
     # outside the partners' /25 the browse rule matches
-    r = run("explain", str(S / "rules.fw"), "-i", str(S / "inventory.yaml"),
-            "--flow", "203.0.113.200 -> staging/app=frontend tcp/443")
+    r = run(
+        "explain",
+        str(S / "rules.fw"),
+        "-i",
+        str(S / "inventory.yaml"),
+        "--flow",
+        "203.0.113.200 -> staging/app=frontend tcp/443",
+    )
     assert "rule 30 (line 15) deny: no match: source does not match" in r.output
     assert r.output.splitlines()[-1] == "decision: allow by rule 40 (line 16)"
 
@@ -78,22 +86,39 @@ def test_ruleset_default_and_reach():
 
 
 def test_ruleset_json():
-    r = run("explain", str(V / "three-tier.fw"), "-i", str(V / "inventory.yaml"),
-            "--flow", "frontend -> backend tcp/8080", "--format", "json")
+    r = run(
+        "explain",
+        str(V / "three-tier.fw"),
+        "-i",
+        str(V / "inventory.yaml"),
+        "--flow",
+        "frontend -> backend tcp/8080",
+        "--format",
+        "json",
+    )
     doc = json.loads(r.output)
     assert doc["decision"] == "allow" and doc["by"] == {"rule": "20", "line": 8}
     assert [s["matched"] for s in doc["trace"]] == [False, True]
 
 
 def test_policies_explain():
-    r = run("explain", str(V / "three-tier.yaml"), "-i", str(V / "inventory.yaml"),
-            "--flow", "frontend -> backend tcp/8080")
+    r = run(
+        "explain", str(V / "three-tier.yaml"), "-i", str(V / "inventory.yaml"), "--flow", "frontend -> backend tcp/8080"
+    )
     assert r.exit_code == 0, r.output
     assert "egress of pod shop/{app=frontend}: allowed" in r.output and "shop/frontend egress rule 0" in r.output
     assert "ingress of pod shop/{app=backend}: allowed" in r.output and "shop/backend ingress rule 0" in r.output
     assert r.output.splitlines()[-1] == "decision: allow"
-    r = run("explain", str(V / "three-tier.yaml"), "-i", str(V / "inventory.yaml"),
-            "--flow", "backend -> frontend tcp/8443", "--format", "json")
+    r = run(
+        "explain",
+        str(V / "three-tier.yaml"),
+        "-i",
+        str(V / "inventory.yaml"),
+        "--flow",
+        "backend -> frontend tcp/8443",
+        "--format",
+        "json",
+    )
     doc = json.loads(r.output)
     assert doc["decision"] == "deny" and doc["egress"]["allowed"] is False
     assert "shop/lockdown" in doc["egress"]["policies"]

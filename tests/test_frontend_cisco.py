@@ -6,21 +6,19 @@ from pathlib import Path
 
 import pytest
 
+from translator.compiler.synth import convert
 from translator.errors import InputError
 from translator.frontends import cisco_asa, cisco_ios, detect, read_text
 from translator.frontends.common.cisco import mask_bits, port_ranges, wildcard_nets
 from translator.model.inventory import load_inventory
-from translator.model.ruleset import ALLOW, DENY
 from translator.model.resolve import Resolver
-from translator.compiler.synth import convert
+from translator.model.ruleset import ALLOW, DENY
 
 from .secure import decide, ip
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not present")
-
-
 
 
 def by_name(rss):
@@ -33,13 +31,14 @@ def svcs(rule):
 
 # --- shared helpers -------------------------------------------------------------
 
+
 def test_wildcards_and_masks():
     assert [(n.text) for n in wildcard_nets("10.1.0.0", "0.0.255.255")] == ["10.1.0.0/16"]
     nets = wildcard_nets("10.50.2.0", "0.0.4.255")
     assert [n.text for n in nets] == ["10.50.2.0/24", "10.50.6.0/24"]
     odd = wildcard_nets("10.0.0.1", "0.0.0.254")
     assert len(odd) == 128 and all(n.first % 2 == 1 and n.first == n.last for n in odd)
-    assert wildcard_nets("10.0.0.0", "0.255.255.254") is None          # 2**23 ranges: over the bound
+    assert wildcard_nets("10.0.0.0", "0.255.255.254") is None  # 2**23 ranges: over the bound
     assert mask_bits("255.255.240.0") == 20 and mask_bits("255.0.255.0") is None
     assert port_ranges("neq", [80]) == [(1, 79), (81, 65535)]
     assert port_ranges("lt", [1024]) == [(1, 1023)] and port_ranges("gt", [1023]) == [(1024, 65535)]
@@ -91,21 +90,21 @@ def test_asa_constructs():
     rss = by_name(cisco_asa.load(ASA, "fw.cfg"))
     out = rss["OUT"]
     ids = [r.id for r in out.rules]
-    assert ids[0] == "OUT:line 2"                                    # remarks count as ACL lines
+    assert ids[0] == "OUT:line 2"  # remarks count as ACL lines
     assert out.rules[0].comment == "first rule"
     assert decide(out, "10.9.9.9", "10.1.1.5", 6, 22) == DENY
     assert decide(out, "10.9.9.8", "10.1.1.5", 6, 8005) == ALLOW
     assert decide(out, "10.9.9.8", "10.1.1.5", 6, 8011) == DENY
     assert decide(out, "10.1.7.7", "8.8.8.8", 6, 443) == ALLOW
-    assert decide(out, "2001:db8::5", "8.8.8.8", 6, 443) == ALLOW    # an IPv6 host of the group
-    assert decide(out, "10.1.7.7", "8.8.8.8", 17, 9) == DENY         # source-port entry: a condition
+    assert decide(out, "2001:db8::5", "8.8.8.8", 6, 443) == ALLOW  # an IPv6 host of the group
+    assert decide(out, "10.1.7.7", "8.8.8.8", 17, 9) == DENY  # source-port entry: a condition
     mixed = [r for r in out.rules if r.id == "OUT:line 4"]
     assert len(mixed) == 2 and [c.reason for c in mixed[1].conditions] == ["source port"]
-    assert decide(out, "1.1.1.1", "192.0.2.13", 6, 25) == ALLOW      # a `name` used with host
+    assert decide(out, "1.1.1.1", "192.0.2.13", 6, 25) == ALLOW  # a `name` used with host
     echo = next(r for r in out.rules if r.id == "OUT:line 6")
     assert svcs(echo) == [(1, 0, 0), (1, 8, 8)]
     cdn = next(r for r in out.rules if r.id == "OUT:line 7")
-    assert not Resolver(out).address(cdn.dst).lower                 # fqdn: unresolved
+    assert not Resolver(out).address(cdn.dst).lower  # fqdn: unresolved
     assert "OUT:line 8" not in ids
     assert any("inactive permit skipped" in w.message for w in out.warnings)
     tr = next(r for r in out.rules if r.id == "OUT:line 9")
@@ -117,22 +116,33 @@ def test_asa_constructs():
 
 
 def test_asa_undefined_objects_are_unresolved_secure_side():
-    rss = by_name(cisco_asa.load("access-list A extended permit tcp object-group nope any eq 80\n"
-                                 "access-list A extended deny ip any object-group nope2\n", "a.cfg"))
+    rss = by_name(
+        cisco_asa.load(
+            "access-list A extended permit tcp object-group nope any eq 80\n"
+            "access-list A extended deny ip any object-group nope2\n",
+            "a.cfg",
+        )
+    )
     rs = rss["A"]
-    assert decide(rs, "1.1.1.1", "2.2.2.2", 6, 80) == DENY           # the allow matches nothing, the deny anything
+    assert decide(rs, "1.1.1.1", "2.2.2.2", 6, 80) == DENY  # the allow matches nothing, the deny anything
     assert sum("not a defined network object-group" in w.message for w in rs.warnings) == 2
 
 
-@pytest.mark.parametrize("text, where, msg", [
-    ("access-list A extended permit tcp any any eq wwww\n", (1, 46), "unknown port 'wwww'"),
-    ("access-list A extended allow ip any any\n", (1, 24), "expected permit or deny"),
-    ("access-list A extended permit ip 10.0.0.0 255.0.255.0 any\n", (1, 43), "not a contiguous subnet mask"),
-    ("access-list A extended permit ip any\n", (1, 37), "unexpected end of line"),
-    ("access-list A extended permit ip any any loud\n", (1, 42), "unexpected 'loud'"),
-    ("object-group network G\n group-object H\naccess-list A extended permit ip any any\n", (2, 15),
-     "undefined network object 'H'"),
-])
+@pytest.mark.parametrize(
+    "text, where, msg",
+    [
+        ("access-list A extended permit tcp any any eq wwww\n", (1, 46), "unknown port 'wwww'"),
+        ("access-list A extended allow ip any any\n", (1, 24), "expected permit or deny"),
+        ("access-list A extended permit ip 10.0.0.0 255.0.255.0 any\n", (1, 43), "not a contiguous subnet mask"),
+        ("access-list A extended permit ip any\n", (1, 37), "unexpected end of line"),
+        ("access-list A extended permit ip any any loud\n", (1, 42), "unexpected 'loud'"),
+        (
+            "object-group network G\n group-object H\naccess-list A extended permit ip any any\n",
+            (2, 15),
+            "undefined network object 'H'",
+        ),
+    ],
+)
 def test_asa_errors(text, where, msg):
     with pytest.raises(InputError) as e:
         cisco_asa.load(text, "a.cfg")
@@ -147,14 +157,14 @@ def test_corpus_asa_flat_sample():
     assert detect(text, path) == "cisco-asa"
     rss = by_name(cisco_asa.load(text, path))
     assert {n: len(rs.rules) for n, rs in rss.items()} == {"ACL01": 2, "ACL02": 4, "ACL03": 1, "ACL04": 2, "ACL05": 4}
-    r = rss["ACL02"].rules[3]                                          # protocol group + port group (tcp-udp)
+    r = rss["ACL02"].rules[3]  # protocol group + port group (tcp-udp)
     assert svcs(r) == [(6, 53, 53), (6, 123, 123), (6, 30000, 31000)]
-    assert decide(rss["ACL02"], "2001:db8:1111::1", "10.1.0.50", 6, 53) == DENY   # 'deny ip any any' above
-    acl4 = rss["ACL04"].rules[0]                                       # icmp + icmp6 with an icmp-type group
+    assert decide(rss["ACL02"], "2001:db8:1111::1", "10.1.0.50", 6, 53) == DENY  # 'deny ip any any' above
+    acl4 = rss["ACL04"].rules[0]  # icmp + icmp6 with an icmp-type group
     assert svcs(acl4) == [(1, 0, 0), (1, 3, 3), (1, 8, 8), (58, 1, 1), (58, 128, 128), (58, 129, 129)]
     grp = Resolver(rss["ACL03"]).address(rss["ACL03"].rules[0].dst)
     assert grp.lower == grp.upper and ip("10.1.0.1") in grp.lower and ip("10.1.0.100") in grp.lower
-    nf = Resolver(rss["ACL02"]).address(rss["ACL02"].rules[3].dst)    # NETGRP22 holds an fqdn object
+    nf = Resolver(rss["ACL02"]).address(rss["ACL02"].rules[3].dst)  # NETGRP22 holds an fqdn object
     assert ip("10.1.0.5") in nf.lower and nf.upper.size() > nf.lower.size()
 
 
@@ -162,8 +172,9 @@ def test_corpus_asa_flat_sample():
 def test_corpus_asa_running_config():
     path = str(CORPUS / "cisco-asa" / "ciscoconfparse_sample_01.asa")
     rss = by_name(cisco_asa.load(read_text(path), path))
-    assert sorted(rss) == sorted(["SPLIT_TUNNEL_NETS", "NO_SSLVPN_NAT", "INSIDE_in", "ANY", "VOIP",
-                                  "MAINTENANCE", "OUTSIDE_in"])
+    assert sorted(rss) == sorted(
+        ["SPLIT_TUNNEL_NETS", "NO_SSLVPN_NAT", "INSIDE_in", "ANY", "VOIP", "MAINTENANCE", "OUTSIDE_in"]
+    )
     ins = rss["INSIDE_in"]
     assert len(ins.rules) == 13 and ins.rules[0].action == DENY and svcs(ins.rules[0]) == [(17, 5555, 5555)]
     assert decide(ins, "10.3.3.3", "8.8.8.8", 17, 5555) == DENY
@@ -181,7 +192,7 @@ def test_corpus_asa_batfish_fixture():
     rss = by_name(cisco_asa.load(read_text(path), path))
     assert svcs(rss["outside_in"].rules[0]) == [(17, 69, 69)]
     assert rss["Local_LAN_Access"].rules[0].dst.include[0].text == "0.0.0.0"
-    assert len(rss["inline_specifiers"].rules) == 20                  # undefined service objects: unresolved
+    assert len(rss["inline_specifiers"].rules) == 20  # undefined service objects: unresolved
     assert decide(rss["inline_specifiers"], "1.1.1.1", "2.2.2.2", 1, 8) == DENY
     assert "interface outside" in rss["outside"].rules[0].dst.include[0].text
 
@@ -195,9 +206,12 @@ def test_asa_sample_through_the_compiler():
     result = convert(rs, load_inventory(str(d / "inventory.yaml")))
     pols = {p["metadata"]["name"].split("-", 3)[-1]: p for p in result.policies}
     app_in = pols["app-ingress"]["spec"]["ingress"]
-    assert app_in == [{"from": [{"podSelector": {"matchLabels": {"tier": "web"}}}],
-                      "ports": [{"protocol": "TCP", "port": 8443},
-                                {"protocol": "TCP", "port": 9000, "endPort": 9010}]}]
+    assert app_in == [
+        {
+            "from": [{"podSelector": {"matchLabels": {"tier": "web"}}}],
+            "ports": [{"protocol": "TCP", "port": 8443}, {"protocol": "TCP", "port": 9000, "endPort": 9010}],
+        }
+    ]
     db_from = [peer for r in pols["db-ingress"]["spec"]["ingress"] for peer in r["from"]]
     assert {"podSelector": {"matchLabels": {"tier": "app"}}} in db_from
     assert {"ipBlock": {"cidr": "10.99.1.0/24"}} in db_from
@@ -245,7 +259,7 @@ def test_ios_constructs():
     est_deny = edge.rules[2]
     assert est_deny.action == DENY and [c.text for c in est_deny.conditions] == ["established"]
     assert [c.reason for c in edge.rules[3].conditions] == ["source port"]
-    wild = edge.rules[4]                                                # 10.1.0.1 0.0.254.0: 128 /24-like points
+    wild = edge.rules[4]  # 10.1.0.1 0.0.254.0: 128 /24-like points
     assert len(wild.src.include) == 128 and wild.src.include[1].text == "10.1.2.1"
     assert svcs(edge.rules[5]) == [(1, 8, 8)]
     assert [c.text for c in edge.rules[6].conditions] == ["icmp code 4"]
@@ -262,19 +276,24 @@ def test_ios_constructs():
 
 
 def test_ios_huge_noncontiguous_wildcard_is_secure_side():
-    [rs] = cisco_ios.load("ip access-list extended X\n permit ip 10.0.0.0 0.255.255.254 any\n"
-                          " deny ip 10.0.0.0 0.255.255.254 any\n", "x.cfg")
+    [rs] = cisco_ios.load(
+        "ip access-list extended X\n permit ip 10.0.0.0 0.255.255.254 any\n deny ip 10.0.0.0 0.255.255.254 any\n",
+        "x.cfg",
+    )
     assert decide(rs, "10.1.0.1", "1.1.1.1", 6, 1) == DENY
     assert any("non-contiguous wildcard" in w.message for w in rs.warnings)
 
 
-@pytest.mark.parametrize("text, where, msg", [
-    ("ip access-list extended X\n permit tcp any any eq bogus\n", (2, 24), "unknown port 'bogus'"),
-    ("ip access-list extended X\n permit tcp any 10.0.0.0\n", (2, 25), "unexpected end of line"),
-    ("ip access-list extended X\n allow ip any any\n", (2, 2), "expected permit, deny or remark"),
-    ("ip access-list extended X\n permit ip any any frobnicate\n", (2, 20), "unexpected 'frobnicate'"),
-    ("access-list 101 permit foo any any\n", (1, 24), "unknown protocol 'foo'"),
-])
+@pytest.mark.parametrize(
+    "text, where, msg",
+    [
+        ("ip access-list extended X\n permit tcp any any eq bogus\n", (2, 24), "unknown port 'bogus'"),
+        ("ip access-list extended X\n permit tcp any 10.0.0.0\n", (2, 25), "unexpected end of line"),
+        ("ip access-list extended X\n allow ip any any\n", (2, 2), "expected permit, deny or remark"),
+        ("ip access-list extended X\n permit ip any any frobnicate\n", (2, 20), "unexpected 'frobnicate'"),
+        ("access-list 101 permit foo any any\n", (1, 24), "unknown protocol 'foo'"),
+    ],
+)
 def test_ios_errors(text, where, msg):
     with pytest.raises(InputError) as e:
         cisco_ios.load(text, "x.cfg")
@@ -289,13 +308,17 @@ def test_corpus_ios_batfish_example():
     assert detect(text, path) == "cisco-ios"
     rss = by_name(cisco_ios.load(text, path))
     assert {n: len(rs.rules) for n, rs in rss.items()} == {
-        "RESTRICT_HOST_TRAFFIC_IN": 3, "RESTRICT_HOST_TRAFFIC_OUT": 3, "102": 2, "105": 4}
+        "RESTRICT_HOST_TRAFFIC_IN": 3,
+        "RESTRICT_HOST_TRAFFIC_OUT": 3,
+        "102": 2,
+        "105": 4,
+    }
     inn = rss["RESTRICT_HOST_TRAFFIC_IN"]
     assert inn.rules[0].src.include[0].text == "2.128.0.0/16"
     assert decide(inn, "2.128.5.5", "9.9.9.9", 6, 80) == ALLOW
-    assert decide(inn, "9.9.9.9", "2.128.5.5", 1, 8) == DENY            # the icmp permit comes after deny ip any any
+    assert decide(inn, "9.9.9.9", "2.128.5.5", 1, 8) == DENY  # the icmp permit comes after deny ip any any
     out = rss["RESTRICT_HOST_TRAFFIC_OUT"]
-    assert decide(out, "1.128.0.1", "2.128.0.1", 6, 80) == ALLOW        # the permit comes first
+    assert decide(out, "1.128.0.1", "2.128.0.1", 6, 80) == ALLOW  # the permit comes first
     assert rss["102"].rules[0].dst.include[0].text == "255.255.255.0"
 
 
@@ -319,7 +342,7 @@ def test_ios_sample_through_the_compiler():
     pols = {p["metadata"]["name"].split("-", 3)[-1]: p for p in result.policies}
     db_rules = pols["db-ingress"]["spec"]["ingress"]
     pg = [r for r in db_rules if {"protocol": "TCP", "port": 5432} in r.get("ports", [])]
-    assert [r["from"] for r in pg] == [[{"podSelector": {"matchLabels": {"tier": "app"}}}]]   # rule 20 denies the rest
+    assert [r["from"] for r in pg] == [[{"podSelector": {"matchLabels": {"tier": "app"}}}]]  # rule 20 denies the rest
     cache = pols["cache-ingress"]["spec"]["ingress"]
     build = [r for r in cache if {"protocol": "TCP", "port": 8080, "endPort": 8089} in r.get("ports", [])]
     peers = [p for r in build for p in r["from"]]

@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from translator.cli.main import cli
+from translator.compiler.synth import convert
 from translator.errors import InputError
 from translator.evaluate.endpoints import Ip
 from translator.evaluate.firewall import FirewallEvaluator
 from translator.frontends import csv_rules
 from translator.model.inventory import parse_inventory
 from translator.model.ruleset import ALLOW, DENY, AnyAddr, Unresolved
-from translator.compiler.synth import convert
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -30,10 +30,12 @@ def fw(rs, src, dst, proto, port):
 
 
 def test_aliases_services_and_order():
-    rs = load("Name,Source Address,Destination Address,Service,Action\n"
-              "a,10.0.0.0/8,any,\"tcp/443;udp-53\",permit\n"
-              "b,any,192.0.2.0/24,service-http,DROP\n"
-              "c,any,any,any,accept\n")
+    rs = load(
+        "Name,Source Address,Destination Address,Service,Action\n"
+        'a,10.0.0.0/8,any,"tcp/443;udp-53",permit\n'
+        "b,any,192.0.2.0/24,service-http,DROP\n"
+        "c,any,any,any,accept\n"
+    )
     assert [r.id for r in rs.rules] == ["a", "b", "c"] and rs.default == DENY
     assert [r.action for r in rs.rules] == [ALLOW, DENY, ALLOW]
     assert [(s.proto, s.lo, s.hi) for s in rs.rules[0].services] == [(6, 443, 443), (17, 53, 53)]
@@ -43,55 +45,64 @@ def test_aliases_services_and_order():
 
 
 def test_multi_value_cells_negation_and_unresolved():
-    rs = load("name,source,destination,service,action,negatesource\n"
-              "r1,\"10.1.0.0/16, web-servers\nexample.com\",any,\"tcp/22\",allow,no\n"
-              "r2,10.0.0.0/8,any,any,deny,yes\n")
+    rs = load(
+        "name,source,destination,service,action,negatesource\n"
+        'r1,"10.1.0.0/16, web-servers\nexample.com",any,"tcp/22",allow,no\n'
+        "r2,10.0.0.0/8,any,any,deny,yes\n"
+    )
     r1, r2 = rs.rules
     kinds = [type(i).__name__ for i in r1.src.include]
     assert kinds == ["Net", "Unresolved", "Unresolved"]
     assert "defined elsewhere" in r1.src.include[1].reason and "FQDN" in r1.src.include[2].reason
     assert r2.src.include == (AnyAddr(),) and r2.src.exclude[0].text == "10.0.0.0/8"
-    assert r2.loc.line == 4   # the quoted cell spans two lines
-    assert not fw(rs, "8.8.8.8", "1.1.1.1", 6, 80)      # r2: any except 10/8
+    assert r2.loc.line == 4  # the quoted cell spans two lines
+    assert not fw(rs, "8.8.8.8", "1.1.1.1", 6, 80)  # r2: any except 10/8
     assert fw(rs, "10.1.2.3", "1.1.1.1", 6, 22) and not fw(rs, "10.1.2.3", "1.1.1.1", 6, 23)
 
 
 def test_conditions_disabled_and_zones():
-    rs = load("Rule Name,From,To,Source,Destination,Application,Source User,Service,Action,Enabled,Schedule\n"
-              "app,trust,untrust,any,any,ssl,any,application-default,allow,yes,\n"
-              "usr,any,any,any,any,any,alice,tcp/80,allow,true,\n"
-              "off,any,any,any,any,any,any,tcp/81,allow,no,\n"
-              "night,any,any,any,any,any,any,tcp/82,deny,yes,weekend\n")
+    rs = load(
+        "Rule Name,From,To,Source,Destination,Application,Source User,Service,Action,Enabled,Schedule\n"
+        "app,trust,untrust,any,any,ssl,any,application-default,allow,yes,\n"
+        "usr,any,any,any,any,any,alice,tcp/80,allow,true,\n"
+        "off,any,any,any,any,any,any,tcp/81,allow,no,\n"
+        "night,any,any,any,any,any,any,tcp/82,deny,yes,weekend\n"
+    )
     assert [r.id for r in rs.rules] == ["app", "usr", "night"]
     assert any(w.rule == "off" and "disabled" in w.message for w in rs.warnings)
     app, usr, night = rs.rules
     assert app.conditions[0].text == "application ssl" and app.hints == (("zone", "trust -> untrust"),)
     assert isinstance(app.services[0], Unresolved)
     assert usr.conditions[0].text == "source user alice"
-    assert not fw(rs, "1.1.1.1", "2.2.2.2", 6, 80)      # a user condition: the allow never matches
-    assert not fw(rs, "1.1.1.1", "2.2.2.2", 6, 82)      # a deny with a schedule matches (secure side)
+    assert not fw(rs, "1.1.1.1", "2.2.2.2", 6, 80)  # a user condition: the allow never matches
+    assert not fw(rs, "1.1.1.1", "2.2.2.2", 6, 82)  # a deny with a schedule matches (secure side)
 
 
 def test_columns_mapping_and_protocol_column():
-    text = "Regel,Von,Nach,Proto,Port,Aktion\nr,10.0.0.1,any,udp,\"53;123\",erlauben\n"
+    text = 'Regel,Von,Nach,Proto,Port,Aktion\nr,10.0.0.1,any,udp,"53;123",erlauben\n'
     with pytest.raises(InputError, match="no 'action', 'src', 'dst' column"):
         load(text)
     with pytest.raises(InputError, match="unknown action 'erlauben'") as e:
         load(text, columns="name=Regel,src=Von,dst=Nach,protocol=Proto,service=Port,action=Aktion")
     assert (e.value.loc.line, e.value.loc.column) == (2, 29)
-    rs = load(text.replace("erlauben", "permit"),
-              columns="name=Regel,src=Von,dst=Nach,protocol=Proto,service=Port,action=Aktion")
+    rs = load(
+        text.replace("erlauben", "permit"),
+        columns="name=Regel,src=Von,dst=Nach,protocol=Proto,service=Port,action=Aktion",
+    )
     assert [(s.proto, s.lo) for s in rs.rules[0].services] == [(17, 53), (17, 123)]
     with pytest.raises(InputError, match="--columns: bad entry 'source=Von'"):
         load(text, columns="source=Von")
 
 
-@pytest.mark.parametrize("row,msg,line", [
-    ("a,any,any,tcp/80\n", "row has 4 cells but the header has 5", 2),
-    ("a,any,any,tcp/80,\n", "rule a: no action", 2),
-    ("a,any,any,tcp/99999,allow\n", "bad port in service 'tcp/99999'", 2),
-    ("a,any,any,443,allow\n", "service '443' names no protocol", 2),
-])
+@pytest.mark.parametrize(
+    "row,msg,line",
+    [
+        ("a,any,any,tcp/80\n", "row has 4 cells but the header has 5", 2),
+        ("a,any,any,tcp/80,\n", "rule a: no action", 2),
+        ("a,any,any,tcp/99999,allow\n", "bad port in service 'tcp/99999'", 2),
+        ("a,any,any,443,allow\n", "service '443' names no protocol", 2),
+    ],
+)
 def test_row_errors(row, msg, line):
     with pytest.raises(InputError) as e:
         load("name,source,destination,service,action\n" + row)

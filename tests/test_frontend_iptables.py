@@ -9,21 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from translator.compiler.synth import convert
 from translator.errors import InputError
 from translator.frontends import detect, iptables, read_text
 from translator.model.inventory import load_inventory
-from translator.model.ruleset import ALLOW, DENY
 from translator.model.resolve import Resolver
+from translator.model.ruleset import ALLOW, DENY
 from translator.model.space import svc_range
-from translator.compiler.synth import convert
 
 from .secure import decide, ip
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "iptables"
 HOST = ["10.0.0.5/32"]
-
-
 
 
 def load(text: str, host=HOST, path="t.rules"):
@@ -38,22 +36,27 @@ def table(*lines: str, policies="INPUT DROP,FORWARD DROP,OUTPUT ACCEPT", chains=
 
 # --- constructs ----------------------------------------------------------------
 
+
 def test_input_output_combine_into_one_host_ruleset():
-    [rs] = load(table("-A INPUT -s 192.0.2.0/24 -p tcp --dport 22 -j ACCEPT",
-                      "-A OUTPUT -d 198.51.100.7 -j DROP"))
+    [rs] = load(table("-A INPUT -s 192.0.2.0/24 -p tcp --dport 22 -j ACCEPT", "-A OUTPUT -d 198.51.100.7 -j DROP"))
     assert [r.id for r in rs.rules] == ["INPUT:1", "INPUT:policy", "OUTPUT:1", "OUTPUT:policy"]
     assert rs.default == DENY
     assert decide(rs, "192.0.2.9", "10.0.0.5", 6, 22) == ALLOW
-    assert decide(rs, "192.0.2.9", "10.0.0.5", 6, 23) == DENY          # INPUT policy DROP
-    assert decide(rs, "192.0.2.9", "10.0.0.6", 6, 22) == DENY          # not the host: ruleset default
+    assert decide(rs, "192.0.2.9", "10.0.0.5", 6, 23) == DENY  # INPUT policy DROP
+    assert decide(rs, "192.0.2.9", "10.0.0.6", 6, 22) == DENY  # not the host: ruleset default
     assert decide(rs, "10.0.0.5", "198.51.100.7", 6, 80) == DENY
-    assert decide(rs, "10.0.0.5", "198.51.100.8", 6, 80) == ALLOW      # OUTPUT policy ACCEPT
+    assert decide(rs, "10.0.0.5", "198.51.100.8", 6, 80) == ALLOW  # OUTPUT policy ACCEPT
     assert rs.rules[0].loc.line == 5 and rs.rules[0].loc.column == 1
 
 
 def test_forward_is_its_own_ruleset_with_the_chain_policy():
-    rss = load(table("-A FORWARD -s 10.1.0.0/16 -d 10.2.0.0/16 -p udp --dport 53 -j ACCEPT",
-                     policies="INPUT ACCEPT,FORWARD DROP,OUTPUT ACCEPT"), path="/x/gw.rules")
+    rss = load(
+        table(
+            "-A FORWARD -s 10.1.0.0/16 -d 10.2.0.0/16 -p udp --dport 53 -j ACCEPT",
+            policies="INPUT ACCEPT,FORWARD DROP,OUTPUT ACCEPT",
+        ),
+        path="/x/gw.rules",
+    )
     fwd = {rs.name: rs for rs in rss}["gw-forward"]
     assert fwd.default == DENY and len(fwd.rules) == 1
     assert decide(fwd, "10.1.2.3", "10.2.0.1", 17, 53) == ALLOW
@@ -61,8 +64,12 @@ def test_forward_is_its_own_ruleset_with_the_chain_policy():
 
 
 def test_negation_ranges_multiport_and_port_ranges():
-    [rs] = load(table("-A INPUT ! -s 10.0.0.0/8 -p tcp -m multiport --dports 80,8000:8010 -j ACCEPT",
-                      "-A INPUT -m iprange --src-range 10.9.0.1-10.9.0.3 -p udp ! --dport 53 -j ACCEPT"))
+    [rs] = load(
+        table(
+            "-A INPUT ! -s 10.0.0.0/8 -p tcp -m multiport --dports 80,8000:8010 -j ACCEPT",
+            "-A INPUT -m iprange --src-range 10.9.0.1-10.9.0.3 -p udp ! --dport 53 -j ACCEPT",
+        )
+    )
     assert decide(rs, "192.0.2.1", "10.0.0.5", 6, 8005) == ALLOW
     assert decide(rs, "192.0.2.1", "10.0.0.5", 6, 8011) == DENY
     assert decide(rs, "10.1.1.1", "10.0.0.5", 6, 80) == DENY
@@ -72,26 +79,34 @@ def test_negation_ranges_multiport_and_port_ranges():
 
 
 def test_icmp_types_and_codes():
-    [rs] = load(table("-A INPUT -p icmp --icmp-type echo-request -j ACCEPT",
-                      "-A INPUT -p icmp --icmp-type port-unreachable -j ACCEPT"))
+    [rs] = load(
+        table(
+            "-A INPUT -p icmp --icmp-type echo-request -j ACCEPT",
+            "-A INPUT -p icmp --icmp-type port-unreachable -j ACCEPT",
+        )
+    )
     r1, r2 = rs.rules[:2]
     assert [(s.proto, s.lo, s.hi) for s in r1.services] == [(1, 8, 8)]
     assert [(s.proto, s.lo) for s in r2.services] == [(1, 3)]
-    assert [c.reason for c in r2.conditions] == ["ICMP code"]      # an allow with a code never matches
+    assert [c.reason for c in r2.conditions] == ["ICMP code"]  # an allow with a code never matches
 
 
 def test_state_loopback_and_conditions():
-    [rs] = load(table("-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT",
-                      "-A INPUT -i lo -j ACCEPT",
-                      "-A INPUT -i lo -s 192.0.2.1 -j DROP",
-                      "-A INPUT -m conntrack --ctstate NEW -p tcp --dport 80 -j ACCEPT",
-                      "-A INPUT -i eth0 -p tcp --sport 1024:65535 --dport 81 -j ACCEPT",
-                      "-A INPUT -m limit --limit 5/min -p tcp --dport 82 -j ACCEPT"))
+    [rs] = load(
+        table(
+            "-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT",
+            "-A INPUT -i lo -j ACCEPT",
+            "-A INPUT -i lo -s 192.0.2.1 -j DROP",
+            "-A INPUT -m conntrack --ctstate NEW -p tcp --dport 80 -j ACCEPT",
+            "-A INPUT -i eth0 -p tcp --sport 1024:65535 --dport 81 -j ACCEPT",
+            "-A INPUT -m limit --limit 5/min -p tcp --dport 82 -j ACCEPT",
+        )
+    )
     ids = [r.id for r in rs.rules]
     assert "INPUT:1" not in ids and "INPUT:2" not in ids
     msgs = " ".join(w.message for w in rs.warnings)
     assert "matches only return traffic" in msgs and "loopback" in msgs
-    deny = next(r for r in rs.rules if r.id == "INPUT:3")          # a deny is never skipped
+    deny = next(r for r in rs.rules if r.id == "INPUT:3")  # a deny is never skipped
     assert deny.action == DENY and [c.text for c in deny.conditions] == ["-i lo"]
     new = next(r for r in rs.rules if r.id == "INPUT:4")
     assert new.conditions == ()
@@ -102,28 +117,35 @@ def test_state_loopback_and_conditions():
 
 
 def test_log_does_not_end_matching_and_target_options_are_ignored():
-    [rs] = load(table("-A INPUT -j LOG --log-prefix \"in: \" --log-level 4",
-                      "-A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset",
-                      "-A INPUT -j RETURN -p tcp"))
+    [rs] = load(
+        table(
+            '-A INPUT -j LOG --log-prefix "in: " --log-level 4',
+            "-A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset",
+            "-A INPUT -j RETURN -p tcp",
+        )
+    )
     assert [r.id for r in rs.rules][:1] == ["INPUT:2"]
     assert decide(rs, "1.1.1.1", "10.0.0.5", 6, 22) == DENY
 
 
 def test_hostnames_and_ipsets_are_unresolved_secure_side():
-    [rs] = load(table("-A INPUT -s example.org -j ACCEPT",
-                      "-A INPUT -m set --match-set bad src -j DROP"))
+    [rs] = load(table("-A INPUT -s example.org -j ACCEPT", "-A INPUT -m set --match-set bad src -j DROP"))
     a, d = rs.rules[:2]
     ra = Resolver(rs)
     assert not ra.address(a.src).lower and ra.address(a.src).upper
     assert "example.org" in a.src.include[-1].text
-    assert ra.address(d.src).upper.size() == 2 ** 32                  # the deny may hit every IPv4 source
+    assert ra.address(d.src).upper.size() == 2**32  # the deny may hit every IPv4 source
 
 
 def test_user_chain_return_is_split_on_the_complement():
-    [rs] = load(table("-A INPUT -s 10.20.0.0/16 -j office",
-                      "-A office -s 10.20.99.0/24 -j RETURN",
-                      "-A office -p tcp --dport 22 -j ACCEPT",
-                      chains=["office"]))
+    [rs] = load(
+        table(
+            "-A INPUT -s 10.20.0.0/16 -j office",
+            "-A office -s 10.20.99.0/24 -j RETURN",
+            "-A office -p tcp --dport 22 -j ACCEPT",
+            chains=["office"],
+        )
+    )
     assert decide(rs, "10.20.1.1", "10.0.0.5", 6, 22) == ALLOW
     assert decide(rs, "10.20.99.1", "10.0.0.5", 6, 22) == DENY
     assert decide(rs, "10.21.0.1", "10.0.0.5", 6, 22) == DENY
@@ -131,12 +153,13 @@ def test_user_chain_return_is_split_on_the_complement():
 
 
 def test_goto_returns_to_the_callers_caller():
-    [rs] = load(table("-A INPUT -p tcp -g tcpin",
-                      "-A INPUT -j ACCEPT",
-                      "-A tcpin -p tcp --dport 22 -j ACCEPT",
-                      chains=["tcpin"]))
+    [rs] = load(
+        table(
+            "-A INPUT -p tcp -g tcpin", "-A INPUT -j ACCEPT", "-A tcpin -p tcp --dport 22 -j ACCEPT", chains=["tcpin"]
+        )
+    )
     assert decide(rs, "1.1.1.1", "10.0.0.5", 6, 22) == ALLOW
-    assert decide(rs, "1.1.1.1", "10.0.0.5", 6, 80) == DENY           # goto: INPUT:2 never sees tcp
+    assert decide(rs, "1.1.1.1", "10.0.0.5", 6, 80) == DENY  # goto: INPUT:2 never sees tcp
     assert decide(rs, "1.1.1.1", "10.0.0.5", 17, 80) == ALLOW
 
 
@@ -146,9 +169,9 @@ def test_return_explosion_falls_back_to_the_secure_side():
     assert any("RETURN at c:" in w.message for w in rs.warnings)
     drops = [r for r in rs.rules if r.id == "c:5"]
     accepts = [r for r in rs.rules if r.id == "c:6"]
-    assert drops and all(r.conditions for r in accepts)               # allows never match
+    assert drops and all(r.conditions for r in accepts)  # allows never match
     assert decide(rs, "10.0.0.1", "10.0.0.5", 6, 1) == DENY
-    assert decide(rs, "10.9.0.1", "10.0.0.5", 6, 1) == DENY             # the DROP matched, secure side
+    assert decide(rs, "10.9.0.1", "10.0.0.5", 6, 1) == DENY  # the DROP matched, secure side
 
 
 # exact flattening against a direct evaluator of chains
@@ -158,8 +181,11 @@ PORTS = [22, 80, 443]
 
 def _rule_strategy(chain_names):
     return st.tuples(
-        st.sampled_from([None, *NETS]), st.booleans(), st.sampled_from([None, *PORTS]),
-        st.sampled_from(["ACCEPT", "DROP", "RETURN", *chain_names]))
+        st.sampled_from([None, *NETS]),
+        st.booleans(),
+        st.sampled_from([None, *PORTS]),
+        st.sampled_from(["ACCEPT", "DROP", "RETURN", *chain_names]),
+    )
 
 
 def _rule_text(chain, spec):
@@ -190,9 +216,11 @@ def _direct(chains, name, src, port):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(_rule_strategy(["a", "b"]), min_size=1, max_size=5),
-       st.lists(_rule_strategy(["b"]), max_size=4),
-       st.lists(_rule_strategy([]), max_size=4))
+@given(
+    st.lists(_rule_strategy(["a", "b"]), min_size=1, max_size=5),
+    st.lists(_rule_strategy(["b"]), max_size=4),
+    st.lists(_rule_strategy([]), max_size=4),
+)
 def test_flattening_is_exact(top, a, b):
     chains = {"INPUT": top, "a": a, "b": b}
     text = table(*[_rule_text(c, r) for c in chains for r in chains[c]], chains=["a", "b"])
@@ -206,16 +234,20 @@ def test_flattening_is_exact(top, a, b):
 
 # --- errors --------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, where, msg", [
-    (table("-A INPUT -s 10.0.0.300 -j ACCEPT"), (5, 13), "'10.0.0.300' is not a valid address"),
-    (table("-A INPUT --dport 22 -j ACCEPT"), (5, 10), "--dport needs -p tcp, udp or sctp"),
-    (table("-A INPUT -j nowhere"), (5, 13), "jump to 'nowhere': no such chain"),
-    (table("-A NOPE -j ACCEPT"), (5, 4), "chain NOPE is not declared"),
-    (table("-I INPUT -j ACCEPT"), (5, 1), "expected -A CHAIN"),
-    (table("-A INPUT -p tcp --dport 70000 -j ACCEPT"), (5, 25), "bad port '70000'"),
-    ("*filter\n:INPUT\nCOMMIT\n", (2, 7), "unexpected end of line"),
-    (table("-A INPUT -p foo -j ACCEPT"), (5, 13), "unknown protocol 'foo'"),
-])
+
+@pytest.mark.parametrize(
+    "text, where, msg",
+    [
+        (table("-A INPUT -s 10.0.0.300 -j ACCEPT"), (5, 13), "'10.0.0.300' is not a valid address"),
+        (table("-A INPUT --dport 22 -j ACCEPT"), (5, 10), "--dport needs -p tcp, udp or sctp"),
+        (table("-A INPUT -j nowhere"), (5, 13), "jump to 'nowhere': no such chain"),
+        (table("-A NOPE -j ACCEPT"), (5, 4), "chain NOPE is not declared"),
+        (table("-I INPUT -j ACCEPT"), (5, 1), "expected -A CHAIN"),
+        (table("-A INPUT -p tcp --dport 70000 -j ACCEPT"), (5, 25), "bad port '70000'"),
+        ("*filter\n:INPUT\nCOMMIT\n", (2, 7), "unexpected end of line"),
+        (table("-A INPUT -p foo -j ACCEPT"), (5, 13), "unknown protocol 'foo'"),
+    ],
+)
 def test_errors_point_at_the_spot(text, where, msg):
     with pytest.raises(InputError) as e:
         load(text)
@@ -252,11 +284,18 @@ def test_corpus_batfish_host1():
     text, path = corpus("batfish_unit-tests_host1.iptables")
     assert detect(text, path) == "iptables"
     [rs] = iptables.load(text, path, host_addresses=HOST)
-    assert [r.id for r in rs.rules] == ["INPUT:1", "INPUT:2", "INPUT:3", "INPUT:4", "INPUT:5",
-                                        "INPUT:policy", "OUTPUT:policy"]
+    assert [r.id for r in rs.rules] == [
+        "INPUT:1",
+        "INPUT:2",
+        "INPUT:3",
+        "INPUT:4",
+        "INPUT:5",
+        "INPUT:policy",
+        "OUTPUT:policy",
+    ]
     r = rs.rules[0]
     assert r.src.include[0].text == "1.2.3.4" and [(s.proto, s.lo, s.hi) for s in r.services] == [(6, 22, 22)]
-    assert rs.rules[5].action == ALLOW                                   # :INPUT ACCEPT
+    assert rs.rules[5].action == ALLOW  # :INPUT ACCEPT
     assert {w.message.split(":")[0] for w in rs.warnings} >= {"table mangle skipped", "table nat skipped"}
 
 
@@ -266,11 +305,20 @@ def test_corpus_tor_relay():
     with pytest.raises(InputError, match="pass --host"):
         iptables.load(text, path)
     [rs] = iptables.load(text, path, host_addresses=HOST)
-    assert [r.id for r in rs.rules] == ["INPUT:2", "INPUT:3", "INPUT:4", "INPUT:5", "INPUT:6", "INPUT:7",
-                                        "INPUT:9", "INPUT:policy", "OUTPUT:policy"]
+    assert [r.id for r in rs.rules] == [
+        "INPUT:2",
+        "INPUT:3",
+        "INPUT:4",
+        "INPUT:5",
+        "INPUT:6",
+        "INPUT:7",
+        "INPUT:9",
+        "INPUT:policy",
+        "OUTPUT:policy",
+    ]
     assert decide(rs, "203.0.113.1", "10.0.0.5", 6, 9001) == ALLOW
     assert decide(rs, "203.0.113.1", "10.0.0.5", 6, 80) == DENY
-    assert decide(rs, "203.0.113.1", "10.0.0.5", 1, 8) == DENY         # the rate-limited allow never matches
+    assert decide(rs, "203.0.113.1", "10.0.0.5", 1, 8) == DENY  # the rate-limited allow never matches
     assert rs.rules[3].conditions[0].text == "-m limit --limit 2/s"
     assert decide(rs, "203.0.113.1", "10.0.0.5", 1, 3) == ALLOW
     assert any("fail2ban-ssh is never jumped to" in w.message for w in rs.warnings)
@@ -285,7 +333,7 @@ def test_corpus_ustc_return_chain_with_hostnames():
     assert rej.action == DENY and rej.hints == (("via", "OUTPUT:2"),)
     b = Resolver(rs).address(rej.dst)
     assert ip("202.38.64.17") not in b.upper and ip("202.38.93.222") not in b.upper
-    assert ip("8.8.8.8") in b.upper and not b.lower                     # host names: deny may hit anything else
+    assert ip("8.8.8.8") in b.upper and not b.lower  # host names: deny may hit anything else
     assert [c.text for c in rej.conditions] == ["-m owner --uid-owner 1000"]
 
 
@@ -307,6 +355,7 @@ def test_corpus_mangle_only_file():
 
 # --- the sample, through the compiler ------------------------------------------
 
+
 def test_sample_through_the_compiler():
     d = ROOT / "samples" / "iptables"
     inv = load_inventory(str(d / "inventory.yaml"))
@@ -324,9 +373,11 @@ def test_sample_through_the_compiler():
 
 
 def test_only_chains_no_builtin_chain_reaches_are_reported_unreached():
-    text = ("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:office - [0:0]\n:deeper - [0:0]\n"
-            ":orphan - [0:0]\n-A FORWARD -s 10.20.0.0/16 -j office\n-A office -j deeper\n"
-            "-A deeper -p tcp --dport 22 -j ACCEPT\n-A orphan -j ACCEPT\nCOMMIT\n")
+    text = (
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:office - [0:0]\n:deeper - [0:0]\n"
+        ":orphan - [0:0]\n-A FORWARD -s 10.20.0.0/16 -j office\n-A office -j deeper\n"
+        "-A deeper -p tcp --dport 22 -j ACCEPT\n-A orphan -j ACCEPT\nCOMMIT\n"
+    )
     rs = iptables.load(text, "t.rules")
     unreached = [w.message for w in rs[0].warnings if "never jumped to" in w.message]
     assert unreached == ["chain orphan is never jumped to from INPUT, OUTPUT or FORWARD: ignored"]

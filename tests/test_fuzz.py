@@ -11,19 +11,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from translator.compiler.synth import convert
 from translator.errors import InputError
 from translator.frontends import FRONTENDS, _module, detect
 from translator.model.inventory import parse_inventory
 from translator.model.policies import load_policy_text
-from translator.compiler.synth import convert
 
 from .conftest import CORPUS, SAMPLES
 
 # every input the frontends read: (frontend, file) from the samples and small slices of the corpus
 SEEDS = {
     "rules": ["staging/rules.fw", "ipv6/rules.fw", "deny-before-allow/rules.fw", "verify/three-tier.fw"],
-    "iptables": ["iptables/web01.rules", "@iptables/tor-relay-bootstrap_rules.v4",
-                 "@iptables/ustc-liimstrap_rules.v4"],
+    "iptables": ["iptables/web01.rules", "@iptables/tor-relay-bootstrap_rules.v4", "@iptables/ustc-liimstrap_rules.v4"],
     "cisco-asa": ["cisco-asa/dmz-asa.cfg", "@cisco-asa/flatAsaAcl_sample_config.txt", "@cisco-asa/batfish_asa_acl.cfg"],
     "cisco-ios": ["cisco-ios/branch-rtr.cfg", "@cisco-ios/batfish_example_as2dept1.cfg"],
     "azure-nsg": ["azure-nsg/web-nsg.json", "@azure-nsg/batfish_cloud-azure_VM1-nsg.json"],
@@ -31,9 +30,47 @@ SEEDS = {
     "aws-nacl": ["aws-nacl/network-acls.json", "@aws-nacl/lab-validation_aws_demo_us-east-1_NetworkAcls.json"],
     "csv-rules": ["csv/rules.csv", "@csv/panco_Firewall_Security_Rule_Template.csv"],
 }
-ODD = ["\x00", "\u202e", "\ufeff", "é", "日本", "{", "}", "[", "]", '"', "'", ":", ",", "-", "#", "\\", "\t", "\r",
-       "\n", "*", "&a", "*a", "!", "%", "/", "0", "-1", "99999999999999999999", "1e309", "::", "/33", "/129",
-       "0.0.0.0/0", "any", "!!python/object:os.system", "{{ 7*7 }}", "null", "  ", "\u2028"]
+ODD = [
+    "\x00",
+    "\u202e",
+    "\ufeff",
+    "é",
+    "日本",
+    "{",
+    "}",
+    "[",
+    "]",
+    '"',
+    "'",
+    ":",
+    ",",
+    "-",
+    "#",
+    "\\",
+    "\t",
+    "\r",
+    "\n",
+    "*",
+    "&a",
+    "*a",
+    "!",
+    "%",
+    "/",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "1e309",
+    "::",
+    "/33",
+    "/129",
+    "0.0.0.0/0",
+    "any",
+    "!!python/object:os.system",
+    "{{ 7*7 }}",
+    "null",
+    "  ",
+    "\u2028",
+]
 GENERIC_INV = """namespaces:
   ns-a: {labels: {team: a}}
 workloads:
@@ -78,9 +115,9 @@ def mutated(draw, text: str) -> str:
         i = draw(st.integers(0, len(toks) - 1))
         j = draw(st.integers(0, len(toks) - 1))
         if op == "delete":
-            del toks[i:i + draw(st.integers(1, 3))]
+            del toks[i : i + draw(st.integers(1, 3))]
         elif op == "dup":
-            toks[i:i] = toks[i:i + draw(st.integers(1, 8))] * draw(st.integers(1, 3))
+            toks[i:i] = toks[i : i + draw(st.integers(1, 8))] * draw(st.integers(1, 3))
         elif op == "swap":
             toks[i], toks[j] = toks[j], toks[i]
         elif op == "insert":
@@ -89,22 +126,53 @@ def mutated(draw, text: str) -> str:
             toks = toks[:i]
         elif op == "nest":
             k = draw(st.integers(1, 120))
-            toks.insert(i, draw(st.sampled_from(["[" * k + "]" * k, "{" * k, '{"a":' * k + "1" + "}" * k,
-                                                  "(" * k, "- " * k + "x"])))
+            toks.insert(
+                i,
+                draw(
+                    st.sampled_from(["[" * k + "]" * k, "{" * k, '{"a":' * k + "1" + "}" * k, "(" * k, "- " * k + "x"])
+                ),
+            )
         elif op == "number":
             toks.insert(i, draw(st.sampled_from(["0", "65536", "-5", "4294967296", "256", "1.5", "0x10", "007"])))
         else:  # duplicate a whole line many times
             lines = "".join(toks).splitlines(keepends=True) or [""]
             line = lines[i % len(lines)]
-            lines[i % len(lines):i % len(lines)] = [line] * draw(st.integers(2, 200))
+            lines[i % len(lines) : i % len(lines)] = [line] * draw(st.integers(2, 200))
             toks = _TOKEN.findall("".join(lines)) or [""]
         if not toks:
             toks = [""]
     return "".join(toks)
 
 
-JSON_ODD = [None, 0, -1, 65536, 1e308, True, "", "x", "*", "-1", "0-65535", "80-22", "65536", "0.0.0.0/0", "::/0",
-            "10.0.0.0/33", "10.0.0.1/8", "a b", "日本", [], {}, ["*"], {"a": None}, "Allow", "Deny", "INGRESS", "all"]
+JSON_ODD = [
+    None,
+    0,
+    -1,
+    65536,
+    1e308,
+    True,
+    "",
+    "x",
+    "*",
+    "-1",
+    "0-65535",
+    "80-22",
+    "65536",
+    "0.0.0.0/0",
+    "::/0",
+    "10.0.0.0/33",
+    "10.0.0.1/8",
+    "a b",
+    "日本",
+    [],
+    {},
+    ["*"],
+    {"a": None},
+    "Allow",
+    "Deny",
+    "INGRESS",
+    "all",
+]
 
 
 @st.composite
@@ -123,6 +191,7 @@ def json_mutated(draw, text: str) -> str:
                 for k in range(len(obj)):
                     nodes.append((obj, k))
                     walk(obj[k])
+
         walk(data)
         if not nodes:
             break
@@ -250,14 +319,22 @@ def test_mutated_policy_manifests(name):
     check()
 
 
-@pytest.mark.parametrize("text,words", [
-    ("[" * 5000 + "]" * 5000, "nesting deeper"),
-    ("a: " + "[" * 200 + "]" * 200, "nesting deeper"),
-    ('{"a":' * 3000 + "1" + "}" * 3000, "nesting deeper"),
-    ("a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
-        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n" for p, c in zip("abcdefgh", "bcdefghi")),
-     "aliases are expanded"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("[" * 5000 + "]" * 5000, "nesting deeper"),
+        ("a: " + "[" * 200 + "]" * 200, "nesting deeper"),
+        ('{"a":' * 3000 + "1" + "}" * 3000, "nesting deeper"),
+        (
+            "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+            + "".join(
+                f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi")
+            ),
+            "aliases are expanded",
+        ),
+    ],
+)
 def test_pathological_documents_hit_a_bound(text, words):
     for parse in (lambda: parse_inventory(text, "inv.yaml"), lambda: load_policy_text(text, "p.yaml")):
         with pytest.raises(InputError, match=words):

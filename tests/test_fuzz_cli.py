@@ -48,10 +48,12 @@ def test_every_command_with_random_bytes(tmp_path_factory, command, data):
     f = d / "input.yaml"
     f.write_bytes(data)
     inv = str(STAGING / "inventory.yaml")
-    args = {"convert": ["convert", str(f), "-i", inv],
-            "verify": ["verify", str(STAGING / "rules.fw"), str(f), "-i", inv],
-            "reverse": ["reverse", str(f)],
-            "explain": ["explain", str(f), "-i", inv, "--flow", "10.1.0.5 -> 10.20.1.1 tcp/80"]}[command]
+    args = {
+        "convert": ["convert", str(f), "-i", inv],
+        "verify": ["verify", str(STAGING / "rules.fw"), str(f), "-i", inv],
+        "reverse": ["reverse", str(f)],
+        "explain": ["explain", str(f), "-i", inv, "--flow", "10.1.0.5 -> 10.20.1.1 tcp/80"],
+    }[command]
     run(args)
 
 
@@ -66,33 +68,57 @@ def test_internal_errors_are_one_line_without_debug(monkeypatch):
     assert res.exit_code == 2
     assert "internal error: ZeroDivisionError: simulated bug" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
-    res = CliRunner().invoke(cli, ["convert", str(STAGING / "rules.fw"), "-i", str(STAGING / "inventory.yaml")],
-                             env={"FW2NP_DEBUG": "1"})
+    res = CliRunner().invoke(
+        cli, ["convert", str(STAGING / "rules.fw"), "-i", str(STAGING / "inventory.yaml")], env={"FW2NP_DEBUG": "1"}
+    )
     assert isinstance(res.exception, ZeroDivisionError)
 
 
 def test_unwritable_output_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    res = run(["convert", str(STAGING / "rules.fw"), "-i", str(STAGING / "inventory.yaml"), "-q",
-               "-o", str(blocker / "out.yaml")])
+    res = run(
+        [
+            "convert",
+            str(STAGING / "rules.fw"),
+            "-i",
+            str(STAGING / "inventory.yaml"),
+            "-q",
+            "-o",
+            str(blocker / "out.yaml"),
+        ]
+    )
     assert res.exit_code == 2 and res.stderr.startswith("error: ")
 
 
 def _subprocess(args, env_extra=None, timeout=60):
     env = {**os.environ, **(env_extra or {})}
     env.pop("FW2NP_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "translator.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "translator.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
 
 
-@pytest.mark.parametrize("content,words", [
-    ("[" * 200000 + "]" * 200000, "nesting deeper"),
-    ("a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
-        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n" for p, c in zip("abcdefgh", "bcdefghi")),
-     "aliases are expanded"),
-    ("\xff\xfe garbage", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        ("[" * 200000 + "]" * 200000, "nesting deeper"),
+        (
+            "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+            + "".join(
+                f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi")
+            ),
+            "aliases are expanded",
+        ),
+        ("\xff\xfe garbage", "not UTF-8"),
+    ],
+)
 def test_real_process_pathological_inventory(tmp_path, content, words):
     inv = tmp_path / "inv.yaml"
     inv.write_bytes(content.encode("latin-1") if content.startswith("\xff") else content.encode())
@@ -105,9 +131,12 @@ def test_real_process_many_deny_rules_hits_a_bound(tmp_path):
     rules = ["default deny"] + [f"{i} deny 192.0.{i // 256 % 256}.{i % 256} -> any tcp/{i}" for i in range(1, 30001)]
     rules.append("99999 allow any -> any any")
     (tmp_path / "many.fw").write_text("\n".join(rules) + "\n")
-    (tmp_path / "inv.yaml").write_text("workloads:\n  web: {namespace: ns, labels: {app: web}, addresses: [10.0.0.0/24]}\n")
-    p = _subprocess(["convert", str(tmp_path / "many.fw"), "-i", str(tmp_path / "inv.yaml")],
-                    {"FW2NP_TIME_LIMIT": "5"}, timeout=90)
+    (tmp_path / "inv.yaml").write_text(
+        "workloads:\n  web: {namespace: ns, labels: {app: web}, addresses: [10.0.0.0/24]}\n"
+    )
+    p = _subprocess(
+        ["convert", str(tmp_path / "many.fw"), "-i", str(tmp_path / "inv.yaml")], {"FW2NP_TIME_LIMIT": "5"}, timeout=90
+    )
     assert p.returncode == 2, p.stderr[-500:]
     assert "bound FW2NP_" in p.stderr and "Traceback" not in p.stderr
     assert p.stdout == ""

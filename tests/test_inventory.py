@@ -35,21 +35,31 @@ def test_parses_everything():
     assert web.loc.line == 6
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("workloads:\n  w: {namespace: Bad_NS, labels: {app: w}}\n", 2, "DNS-1123"),
-    ("workloads:\n  w: {namespace: ns, labels: {}}\n", 2, "at least one pod label"),
-    ("workloads:\n  w:\n    namespace: ns\n    labels: {app: 'bad value!'}\n", 4, "label value"),
-    ("workloads:\n  w:\n    namespace: ns\n    labels: {'-x': a}\n", 4, "label key"),
-    ("workloads:\n  w:\n    namespace: ns\n    labels: {app: 5}\n", 4, "must be a string"),
-    ("workloads:\n  w: {namespace: ns, labels: {app: w}, colour: red}\n", 2, "unknown workload field 'colour'"),
-    ("namespaces:\n  ns: {}\nthings: 1\n", 3, "unknown inventory section"),
-    ("workloads:\n  a: {namespace: ns, labels: {app: x}}\n  b: {namespace: ns, labels: {app: x, tier: y}}\n",
-     3, "overlap"),
-    ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {http: 70000}}\n", 2, "port 'http'"),
-    ("cluster:\n  podCIDRs: [10.0.0.0/33]\n", 2, "not a valid CIDR"),
-    ("workloads:\n  w: {namespace: ns\n", 3, "invalid YAML"),
-    ("workloads:\n  w: {namespace: ns, labels: {app: w}}\n  w: {namespace: ns, labels: {app: v}}\n", 3, "duplicate key"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("workloads:\n  w: {namespace: Bad_NS, labels: {app: w}}\n", 2, "DNS-1123"),
+        ("workloads:\n  w: {namespace: ns, labels: {}}\n", 2, "at least one pod label"),
+        ("workloads:\n  w:\n    namespace: ns\n    labels: {app: 'bad value!'}\n", 4, "label value"),
+        ("workloads:\n  w:\n    namespace: ns\n    labels: {'-x': a}\n", 4, "label key"),
+        ("workloads:\n  w:\n    namespace: ns\n    labels: {app: 5}\n", 4, "must be a string"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, colour: red}\n", 2, "unknown workload field 'colour'"),
+        ("namespaces:\n  ns: {}\nthings: 1\n", 3, "unknown inventory section"),
+        (
+            "workloads:\n  a: {namespace: ns, labels: {app: x}}\n  b: {namespace: ns, labels: {app: x, tier: y}}\n",
+            3,
+            "overlap",
+        ),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {http: 70000}}\n", 2, "port 'http'"),
+        ("cluster:\n  podCIDRs: [10.0.0.0/33]\n", 2, "not a valid CIDR"),
+        ("workloads:\n  w: {namespace: ns\n", 3, "invalid YAML"),
+        (
+            "workloads:\n  w: {namespace: ns, labels: {app: w}}\n  w: {namespace: ns, labels: {app: v}}\n",
+            3,
+            "duplicate key",
+        ),
+    ],
+)
 def test_errors_name_the_yaml_line(text, line, words):
     with pytest.raises(InputError) as err:
         parse_inventory(text, "inv.yaml")

@@ -22,8 +22,19 @@ MAY_IMPORT = {
     "reverse": {"errors", "io", "model", "evaluate", "compiler.ipblocks", "compiler.universe", "frontends"},
     "lint": {"errors", "io", "model", "compiler"},
     "batch": {"errors", "limits", "io", "model", "frontends", "compiler", "lint"},
-    "cli": {"errors", "limits", "io", "model", "frontends", "compiler", "evaluate", "verify", "reverse", "lint",
-            "batch"},
+    "cli": {
+        "errors",
+        "limits",
+        "io",
+        "model",
+        "frontends",
+        "compiler",
+        "evaluate",
+        "verify",
+        "reverse",
+        "lint",
+        "batch",
+    },
 }
 
 
@@ -79,7 +90,7 @@ def test_no_import_cycle():
             if m not in g:
                 continue
             if state.get(m) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(m):] + [m]))
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(m) :] + [m]))
             if m not in state:
                 visit(m)
         stack.pop()

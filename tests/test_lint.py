@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from translator.cli.main import cli
 from translator.evaluate.concrete import LegacyFlows
 from translator.frontends.rules import parse
-from translator.model.inventory import parse_inventory
 from translator.lint.checks import lint
 from translator.lint.regions import box, box_minus
+from translator.model.inventory import parse_inventory
 from translator.model.space import IntervalSet
 
 from .conftest import SAMPLES
@@ -45,37 +45,38 @@ def by_kind(findings, kind):
 
 
 def test_shadowed_needs_the_union_of_earlier_rules():
-    fs = run("default deny\n"
-             "10 allow 10.0.0.0/25 -> any tcp/80\n"
-             "20 deny 10.0.0.128/25 -> any tcp\n"
-             "30 allow 10.0.0.0/24 -> any tcp/80\n"      # covered by 10 and 20 together
-             "40 allow 10.0.0.0/24 -> any tcp/80-81\n")  # tcp/81 from 10.0.0.0/25 still reaches it
+    fs = run(
+        "default deny\n"
+        "10 allow 10.0.0.0/25 -> any tcp/80\n"
+        "20 deny 10.0.0.128/25 -> any tcp\n"
+        "30 allow 10.0.0.0/24 -> any tcp/80\n"  # covered by 10 and 20 together
+        "40 allow 10.0.0.0/24 -> any tcp/80-81\n"
+    )  # tcp/81 from 10.0.0.0/25 still reaches it
     assert by_kind(fs, "shadowed") == [("30", 4)]
     f = next(f for f in fs if f.kind == "shadowed")
     assert f.related == ["10 (line 2)", "20 (line 3)"] and f.suggestion
 
 
 def test_redundant_rule_and_cleanup_restating_default():
-    fs = run("default deny\n"
-             "10 allow 10.0.0.0/24 -> any tcp/80\n"
-             "20 allow 10.0.0.0/16 -> any tcp/80\n"
-             "30 deny any -> any any\n")
+    fs = run(
+        "default deny\n10 allow 10.0.0.0/24 -> any tcp/80\n20 allow 10.0.0.0/16 -> any tcp/80\n30 deny any -> any any\n"
+    )
     assert by_kind(fs, "redundant") == [("10", 2), ("30", 4)]
     assert "default" in next(f for f in fs if f.rule.id == "30").message
 
 
 def test_not_redundant_when_a_later_opposite_rule_would_decide():
-    fs = run("default allow\n"
-             "10 allow 10.0.0.0/24 -> any tcp/80\n"
-             "20 deny 10.0.0.0/16 -> any tcp\n")
+    fs = run("default allow\n10 allow 10.0.0.0/24 -> any tcp/80\n20 deny 10.0.0.0/16 -> any tcp\n")
     assert by_kind(fs, "redundant") == []
 
 
 def test_conflict_with_partly_overlapping_earlier_rule_but_not_exceptions():
-    fs = run("default deny\n"
-             "10 deny 10.0.0.0/24 -> any tcp/100\n"      # an exception inside 30: not a conflict
-             "20 deny 192.0.2.0/24 -> any tcp/1-100\n"   # overlaps 30 partly, not inside it
-             "30 allow 10.0.0.0/16, 192.0.2.0/25 -> any tcp/80-200\n")
+    fs = run(
+        "default deny\n"
+        "10 deny 10.0.0.0/24 -> any tcp/100\n"  # an exception inside 30: not a conflict
+        "20 deny 192.0.2.0/24 -> any tcp/1-100\n"  # overlaps 30 partly, not inside it
+        "30 allow 10.0.0.0/16, 192.0.2.0/25 -> any tcp/80-200\n"
+    )
     assert by_kind(fs, "conflict") == [("30", 4)]
     f = next(f for f in fs if f.kind == "conflict")
     assert f.related == ["20 (line 3)"]
@@ -83,12 +84,11 @@ def test_conflict_with_partly_overlapping_earlier_rule_but_not_exceptions():
 
 
 def test_broad_and_cleartext_allows():
-    fs = run("default deny\n"
-             "10 allow any -> any any\n")
+    fs = run("default deny\n10 allow any -> any any\n")
     assert by_kind(fs, "broad-allow") == [("10", 2)]
-    fs = run("default deny\n"
-             "10 allow 203.0.113.0/24 -> 10.0.0.5 tcp/22-23\n"
-             "20 allow 10.0.0.0/8 -> 10.0.0.5 tcp/23\n")   # internal only once web... still an address
+    fs = run(
+        "default deny\n10 allow 203.0.113.0/24 -> 10.0.0.5 tcp/22-23\n20 allow 10.0.0.0/8 -> 10.0.0.5 tcp/23\n"
+    )  # internal only once web... still an address
     clear = [f for f in fs if f.kind == "cleartext-admin"]
     assert [f.rule.id for f in clear] == ["10", "20"]
     assert "telnet" in clear[0].message and clear[0].example.endswith("tcp/23")
@@ -115,14 +115,19 @@ def test_dns_egress_missing_and_present():
 
 
 def test_unenforceable_and_approximations():
-    fs = run("default deny\n"
-             "10 allow 192.0.2.0/24 -> 198.51.100.0/24 tcp/443\n"
-             "20 allow 198.51.100.0/24 -> 10.0.2.0/24 tcp/5432 via eth1\n", INV)
+    fs = run(
+        "default deny\n"
+        "10 allow 192.0.2.0/24 -> 198.51.100.0/24 tcp/443\n"
+        "20 allow 198.51.100.0/24 -> 10.0.2.0/24 tcp/5432 via eth1\n",
+        INV,
+    )
     assert by_kind(fs, "unenforceable") == [("10", 2)]
     assert ("20", 3) in by_kind(fs, "approximation")
     # without an inventory: no pod checks, but the interface condition is still reported
-    fs = run("default deny\n10 allow 192.0.2.0/24 -> 198.51.100.0/24 tcp/443\n"
-             "20 allow 198.51.100.0/24 -> 10.0.2.0/24 tcp/5432 via eth1\n")
+    fs = run(
+        "default deny\n10 allow 192.0.2.0/24 -> 198.51.100.0/24 tcp/443\n"
+        "20 allow 198.51.100.0/24 -> 10.0.2.0/24 tcp/5432 via eth1\n"
+    )
     assert by_kind(fs, "unenforceable") == [] and by_kind(fs, "approximation") == [("20", 3)]
 
 
@@ -138,10 +143,17 @@ def test_box_minus_is_exact():
     a = box(IntervalSet([(0, 9)]), IntervalSet([(0, 9)]), IntervalSet([(0, 9)]))
     b = box(IntervalSet([(3, 5)]), IntervalSet([(0, 4)]), IntervalSet([(5, 20)]))
     pieces = box_minus(a, b)
-    pts = {(s, d, v) for p in pieces for s in range(10) for d in range(10) for v in range(10)
-           if s in p[0] and d in p[1] and v in p[2]}
-    want = {(s, d, v) for s in range(10) for d in range(10) for v in range(10)
-            if not (3 <= s <= 5 and d <= 4 and v >= 5)}
+    pts = {
+        (s, d, v)
+        for p in pieces
+        for s in range(10)
+        for d in range(10)
+        for v in range(10)
+        if s in p[0] and d in p[1] and v in p[2]
+    }
+    want = {
+        (s, d, v) for s in range(10) for d in range(10) for v in range(10) if not (3 <= s <= 5 and d <= 4 and v >= 5)
+    }
     assert pts == want
     assert sum(p[0].size() * p[1].size() * p[2].size() for p in pieces) == len(want)  # disjoint
 
@@ -162,8 +174,13 @@ def test_deleting_a_shadowed_or_redundant_rule_changes_no_decision(scenario, dat
         return
     pods, ips = endpoints(inv)
     eps = pods + ips
-    flows = data.draw(st.lists(st.tuples(st.sampled_from(eps), st.sampled_from(eps), st.sampled_from(FLOW_SERVICES)),
-                               min_size=30, max_size=30))
+    flows = data.draw(
+        st.lists(
+            st.tuples(st.sampled_from(eps), st.sampled_from(eps), st.sampled_from(FLOW_SERVICES)),
+            min_size=30,
+            max_size=30,
+        )
+    )
     before = _decisions(rs, inv, flows)
     for rule in deletable:
         smaller = copy.copy(rs)
@@ -174,10 +191,13 @@ def test_deleting_a_shadowed_or_redundant_rule_changes_no_decision(scenario, dat
 def test_rules_on_pod_cidr_addresses_are_read_address_by_address():
     inv = "cluster:\n  podCIDRs: [10.0.0.0/24]\nnamespaces:\n  a: {}\n"
     fs = run("default allow\n1 allow any except 10.0.0.0/16 -> any any\n2 deny any -> 10.0.0.192/26 any\n", inv)
-    assert by_kind(fs, "never-matches") == []          # pods may have 10.0.0.192/26
-    fs = run("default deny\n10 allow 10.0.0.0/25 -> any tcp/80\n20 allow 10.0.0.128/25 -> any tcp/80\n"
-             "30 allow 10.0.0.0/24 -> any tcp/80\n", inv)
-    assert by_kind(fs, "shadowed") == [("30", 4)]      # every address it matches is decided above
+    assert by_kind(fs, "never-matches") == []  # pods may have 10.0.0.192/26
+    fs = run(
+        "default deny\n10 allow 10.0.0.0/25 -> any tcp/80\n20 allow 10.0.0.128/25 -> any tcp/80\n"
+        "30 allow 10.0.0.0/24 -> any tcp/80\n",
+        inv,
+    )
+    assert by_kind(fs, "shadowed") == [("30", 4)]  # every address it matches is decided above
 
 
 def test_cli_text_json_and_exit_codes(tmp_path):
@@ -189,10 +209,14 @@ def test_cli_text_json_and_exit_codes(tmp_path):
     res = runner.invoke(cli, ["lint", str(p), "--format", "json"])
     doc = json.loads(res.output)
     assert doc["rulesets"][0]["findings"][0] == {
-        "kind": "shadowed", "severity": "warning",
+        "kind": "shadowed",
+        "severity": "warning",
         "message": "no flow reaches it: earlier rule(s) 10 (line 2) decide all its flows",
-        "rule": "20", "line": 3, "related": ["10 (line 2)"],
-        "suggestion": "delete it, or move it above 10 (line 2) if it was meant to apply"}
+        "rule": "20",
+        "line": 3,
+        "related": ["10 (line 2)"],
+        "suggestion": "delete it, or move it above 10 (line 2) if it was meant to apply",
+    }
     p.write_text("default deny\n10 allow 10.0.0.0/8 -> 192.0.2.0/24 tcp/80\n")
     assert runner.invoke(cli, ["lint", str(p)]).exit_code == 0
     p.write_text("default deny\n10 allow 10.0.0.0/33 -> any tcp/80\n")
@@ -201,7 +225,8 @@ def test_cli_text_json_and_exit_codes(tmp_path):
 
 
 def test_convert_summary_includes_lint():
-    res = CliRunner().invoke(cli, ["convert", str(SAMPLES / "staging" / "rules.fw"),
-                                   "-i", str(SAMPLES / "staging" / "inventory.yaml")])
+    res = CliRunner().invoke(
+        cli, ["convert", str(SAMPLES / "staging" / "rules.fw"), "-i", str(SAMPLES / "staging" / "inventory.yaml")]
+    )
     assert res.exit_code == 0
     assert "fw2np: lint:" in res.stderr and "dns-egress" in res.stderr

@@ -41,27 +41,69 @@ def _both_paths(module, load, text, path, *args):
     return fast, slow
 
 
-GOOD_ADDRS = ["10.0.0.1", "10.0.0.0/8", "10.0.0.1/24", "1.2.3.4/08", "2001:db8::/32", "fe80::1-fe80::9", "any",
-              "any4", "any6", "web", "0.0.0.0/0", "255.255.255.255", "10.0.0.5-10.0.0.9"]
+GOOD_ADDRS = [
+    "10.0.0.1",
+    "10.0.0.0/8",
+    "10.0.0.1/24",
+    "1.2.3.4/08",
+    "2001:db8::/32",
+    "fe80::1-fe80::9",
+    "any",
+    "any4",
+    "any6",
+    "web",
+    "0.0.0.0/0",
+    "255.255.255.255",
+    "10.0.0.5-10.0.0.9",
+]
 BAD_ADDRS = ["10.0.0.0/33", "10.0.300.1", "010.0.0.1", "10.0.0.9-10.0.0.1", "10.0.0.1-2001:db8::1", "::1/129", "nosuch"]
-GOOD_SVCS = ["tcp/80", "udp/53", "icmp/echo", "icmpv6/128", "proto/47", "gre", "tcp", "any", "TCP/443", "tcp/any",
-             "udp/", "tcp/8000-8100"]
+GOOD_SVCS = [
+    "tcp/80",
+    "udp/53",
+    "icmp/echo",
+    "icmpv6/128",
+    "proto/47",
+    "gre",
+    "tcp",
+    "any",
+    "TCP/443",
+    "tcp/any",
+    "udp/",
+    "tcp/8000-8100",
+]
 BAD_SVCS = ["tcp/70000", "tcp/0", "tcp/90-80", "icmp/300", "proto/300", "proto/foo", "web"]
 RULE_ITEMS = GOOD_ADDRS * 6 + BAD_ADDRS
 SVC_ITEMS = GOOD_SVCS * 6 + BAD_SVCS
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["", "r1 ", "r2 ", "7 "]), st.sampled_from(["allow", "deny"]),
-                          st.lists(st.sampled_from(RULE_ITEMS), min_size=1, max_size=2),
-                          st.lists(st.sampled_from(RULE_ITEMS), min_size=1, max_size=2),
-                          st.lists(st.sampled_from(SVC_ITEMS), min_size=1, max_size=2),
-                          st.sampled_from(["", "  # why", " except 10.0.0.1"])), min_size=1, max_size=6),
-       st.sampled_from(["address web 10.1.0.0/16, 10.2.0.1\n", "address web 10.1.0.1/24\nservice s gre\n",
-                        "address web 10.1.0.0/16 except 10.1.2.0/24\nservice s tcp/1\n", ""]))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "r1 ", "r2 ", "7 "]),
+            st.sampled_from(["allow", "deny"]),
+            st.lists(st.sampled_from(RULE_ITEMS), min_size=1, max_size=2),
+            st.lists(st.sampled_from(RULE_ITEMS), min_size=1, max_size=2),
+            st.lists(st.sampled_from(SVC_ITEMS), min_size=1, max_size=2),
+            st.sampled_from(["", "  # why", " except 10.0.0.1"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from(
+        [
+            "address web 10.1.0.0/16, 10.2.0.1\n",
+            "address web 10.1.0.1/24\nservice s gre\n",
+            "address web 10.1.0.0/16 except 10.1.2.0/24\nservice s tcp/1\n",
+            "",
+        ]
+    ),
+)
 def test_ruleset_scanner_and_lark_build_the_same_ruleset(lines, defs):
-    body = "".join(f"{rid}{act} {','.join(src)} -> {', '.join(dst)} {','.join(svc)}{tail}\n"
-                   for rid, act, src, dst, svc, tail in lines)
+    body = "".join(
+        f"{rid}{act} {','.join(src)} -> {', '.join(dst)} {','.join(svc)}{tail}\n"
+        for rid, act, src, dst, svc, tail in lines
+    )
     fast, slow = _both_paths(rules, rules.parse, "ruleset t\n" + defs + body, "t.fw")
     assert fast == slow
 
@@ -81,22 +123,68 @@ def test_except_after_a_comma_is_a_name_as_lark_reads_it():
     assert rules.parse(text, "x.fw").rules[0].src.exclude == ()
 
 
-IPT_OPTS = ["-s 10.0.0.0/8", "-d 10.1.2.3", "-s 10.0.0.0/8", "-d 10.1.2.3", "-s 10.9.0.0/16", "--dst 10.0.0.3",
-            "-s 10.0.0.1/33", "-d 1.2.3.400", "-s 2001:db8::/32", "-s host.example", "-s a.example,10.0.0.1",
-            "! -s 10.0.0.0/8", "-p tcp", "-p udp", "-p icmp", "-p 47", "-p bogus", "-m tcp --dport 80",
-            "--dport 22:80", "--dport 80:22", "--dport 70000", "-m multiport --dports 80,443", "--dport 80,443",
-            "-m iprange --src-range 10.0.0.1-10.0.0.9", "--dst-range 10.0.0.9-10.0.0.1", "--icmp-type 8",
-            "-m state --state NEW", "-m conntrack --ctstate ESTABLISHED", "-i eth0", "-o lo", "-m foo --bar 1",
-            "--sport 53", "--syn", "-m comment --comment x"]
-IPT_TARGETS = ["-j ACCEPT", "-j DROP", "-j REJECT --reject-with icmp-port-unreachable", "-j LOG", "-j USER",
-               "-g USER", "-j RETURN", "-j NOWHERE", ""]
+IPT_OPTS = [
+    "-s 10.0.0.0/8",
+    "-d 10.1.2.3",
+    "-s 10.0.0.0/8",
+    "-d 10.1.2.3",
+    "-s 10.9.0.0/16",
+    "--dst 10.0.0.3",
+    "-s 10.0.0.1/33",
+    "-d 1.2.3.400",
+    "-s 2001:db8::/32",
+    "-s host.example",
+    "-s a.example,10.0.0.1",
+    "! -s 10.0.0.0/8",
+    "-p tcp",
+    "-p udp",
+    "-p icmp",
+    "-p 47",
+    "-p bogus",
+    "-m tcp --dport 80",
+    "--dport 22:80",
+    "--dport 80:22",
+    "--dport 70000",
+    "-m multiport --dports 80,443",
+    "--dport 80,443",
+    "-m iprange --src-range 10.0.0.1-10.0.0.9",
+    "--dst-range 10.0.0.9-10.0.0.1",
+    "--icmp-type 8",
+    "-m state --state NEW",
+    "-m conntrack --ctstate ESTABLISHED",
+    "-i eth0",
+    "-o lo",
+    "-m foo --bar 1",
+    "--sport 53",
+    "--syn",
+    "-m comment --comment x",
+]
+IPT_TARGETS = [
+    "-j ACCEPT",
+    "-j DROP",
+    "-j REJECT --reject-with icmp-port-unreachable",
+    "-j LOG",
+    "-j USER",
+    "-g USER",
+    "-j RETURN",
+    "-j NOWHERE",
+    "",
+]
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["INPUT", "FORWARD", "OUTPUT", "USER"]),
-                          st.lists(st.sampled_from(IPT_OPTS), max_size=4), st.sampled_from(IPT_TARGETS)),
-                min_size=1, max_size=6),
-       st.sampled_from([None, ["10.0.0.5/32"]]))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["INPUT", "FORWARD", "OUTPUT", "USER"]),
+            st.lists(st.sampled_from(IPT_OPTS), max_size=4),
+            st.sampled_from(IPT_TARGETS),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([None, ["10.0.0.5/32"]]),
+)
 def test_iptables_scanner_and_lark_load_the_same_rulesets(lines, host):
     body = "".join(" ".join(["-A", chain] + opts + [target]).strip() + "\n" for chain, opts, target in lines)
     head = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:USER - [0:0]\n"
@@ -130,8 +218,11 @@ def test_address_readers_agree_with_netaddr():
             assert (ipv4_int(text), 4) == _netaddr_ip(text)
             assert ipv4_text(ipv4_int(text)) == str(netaddr.IPAddress(text))
         else:
-            assert _netaddr_ip(text) is None or not text.isascii() or any(p.startswith("0") and p != "0"
-                                                                           for p in text.split("."))
+            assert (
+                _netaddr_ip(text) is None
+                or not text.isascii()
+                or any(p.startswith("0") and p != "0" for p in text.split("."))
+            )
         try:
             net = netaddr.IPNetwork(f"{text}/{plen}")
             want = (int(net.first), int(net.last), net.version)
@@ -153,8 +244,11 @@ def test_net_text_agrees_with_netaddr():
 
 
 def test_protect_keyword_found_where_lark_places_the_statement():
-    for text in ["protect 10.0.0.0/8\nprotect any\n", "ruleset x\n  protect  any\n   protect \\\n  web , db\n",
-                 "protect protect-net\n# c\n\n\tprotect\t10.1.0.0/16 except 10.1.2.0/24 # x\n"]:
+    for text in [
+        "protect 10.0.0.0/8\nprotect any\n",
+        "ruleset x\n  protect  any\n   protect \\\n  web , db\n",
+        "protect protect-net\n# c\n\n\tprotect\t10.1.0.0/16 except 10.1.2.0/24 # x\n",
+    ]:
         tree = rules.parser().parse(text)
         second = [c for c in tree.children if isinstance(c, Tree) and c.data == "protect_decl"][1]
         try:
@@ -168,8 +262,10 @@ def test_protect_keyword_found_where_lark_places_the_statement():
 
 # --- the fast scanners' records as lark's trees ------------------------------------
 
+
 def _rules_tree(records: list) -> Tree:
     """Lark's tree for the ruleset language's fast-scanner RECORDS."""
+
     def tok(kind, t):
         return Token(kind, t[0], line=t[1], column=t[2])
 
@@ -253,16 +349,58 @@ def test_fast_path_builds_lark_tree_for_generated_and_sample_rulesets():
         assert_fast_agrees(open(f"samples/{name}/rules.fw").read())
 
 
-WORDS = ["allow", "deny", "any", "any4", "any6", "except", "via", "zone", "ruleset", "default", "address",
-         "service", "web", "allowed", "denyx", "anyhost", "exceptional", "r1", "10", "a-b", "x.y", "_z",
-         "10.0.0.1", "10.0.0.0/8", "10.0.0.1-10.0.0.9", "2001:db8::/32", "::1", "10.0.0.1/24x", "1.2.3",
-         "tcp/80", "TCP/443", "udp/1-9", "icmp/echo", "proto/47", "tcp", "gre", "tcp/", "->", ",", "#c",
-         "# note", "->b", "a->"]
+WORDS = [
+    "allow",
+    "deny",
+    "any",
+    "any4",
+    "any6",
+    "except",
+    "via",
+    "zone",
+    "ruleset",
+    "default",
+    "address",
+    "service",
+    "web",
+    "allowed",
+    "denyx",
+    "anyhost",
+    "exceptional",
+    "r1",
+    "10",
+    "a-b",
+    "x.y",
+    "_z",
+    "10.0.0.1",
+    "10.0.0.0/8",
+    "10.0.0.1-10.0.0.9",
+    "2001:db8::/32",
+    "::1",
+    "10.0.0.1/24x",
+    "1.2.3",
+    "tcp/80",
+    "TCP/443",
+    "udp/1-9",
+    "icmp/echo",
+    "proto/47",
+    "tcp",
+    "gre",
+    "tcp/",
+    "->",
+    ",",
+    "#c",
+    "# note",
+    "->b",
+    "a->",
+]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=9), min_size=1, max_size=4),
-       st.sampled_from([" ", "  ", ", ", " ,", ","]))
+@given(
+    st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=9), min_size=1, max_size=4),
+    st.sampled_from([" ", "  ", ", ", " ,", ","]),
+)
 def test_fast_path_never_disagrees_with_lark(lines, sep):
     text = "\n".join(" ".join(ws) if k % 2 else sep.join(ws) for k, ws in enumerate(lines)) + "\n"
     if rules_fast_tree(text) is not None:
@@ -270,10 +408,10 @@ def test_fast_path_never_disagrees_with_lark(lines, sep):
 
 
 def test_fast_path_keeps_error_messages_and_falls_back():
-    bad = "allow 10.0.0.1 -> 10.0.0.0/33 tcp/80\n"      # a semantic error raised by the builder
+    bad = "allow 10.0.0.1 -> 10.0.0.0/33 tcp/80\n"  # a semantic error raised by the builder
     try:
         rules.parse(bad, "b.fw")
-    except Exception as exc:            # noqa: BLE001 - the exact error is checked below
+    except Exception as exc:  # the exact error is checked below
         assert "bad prefix length /33" in str(exc) and "b.fw:1:" in str(exc)
     else:
         raise AssertionError("accepted a /33")
@@ -302,12 +440,38 @@ def assert_ipt_fast_agrees(text):
 
 def test_iptables_fast_path_builds_lark_tree():
     assert assert_ipt_fast_agrees(generate.iptables_text(generate.generate(300, workloads=40, seed=3)))
-    assert assert_ipt_fast_agrees(open("/work/shared/corpus/iptables/ustc-liimstrap_rules.v4").read()) \
-        if __import__("os").path.exists("/work/shared/corpus/iptables/ustc-liimstrap_rules.v4") else True
+    assert (
+        assert_ipt_fast_agrees(open("/work/shared/corpus/iptables/ustc-liimstrap_rules.v4").read())
+        if __import__("os").path.exists("/work/shared/corpus/iptables/ustc-liimstrap_rules.v4")
+        else True
+    )
 
 
-IPT_WORDS = ["-A", "INPUT", "-s", "10.0.0.0/8", "!", "-p", "tcp", "--dport", "22:80", "-j", "ACCEPT", "-5",
-             "--", "-", "x-y", "[0:0]", ":FOO", "*filter", "COMMIT", "-m", "a,b", "1.2.3.4", "--syn"]
+IPT_WORDS = [
+    "-A",
+    "INPUT",
+    "-s",
+    "10.0.0.0/8",
+    "!",
+    "-p",
+    "tcp",
+    "--dport",
+    "22:80",
+    "-j",
+    "ACCEPT",
+    "-5",
+    "--",
+    "-",
+    "x-y",
+    "[0:0]",
+    ":FOO",
+    "*filter",
+    "COMMIT",
+    "-m",
+    "a,b",
+    "1.2.3.4",
+    "--syn",
+]
 
 
 @settings(max_examples=200, deadline=None)

@@ -15,6 +15,8 @@ def test_a_kind_that_is_not_a_string_is_an_input_error(kind):
 
 
 def test_other_kinds_are_skipped_and_lists_are_read():
-    text = ("kind: ConfigMap\n---\nkind: NetworkPolicyList\nitems:\n- apiVersion: networking.k8s.io/v1\n"
-            "  kind: NetworkPolicy\n  metadata: {name: a, namespace: n}\n  spec: {podSelector: {}}\n")
+    text = (
+        "kind: ConfigMap\n---\nkind: NetworkPolicyList\nitems:\n- apiVersion: networking.k8s.io/v1\n"
+        "  kind: NetworkPolicy\n  metadata: {name: a, namespace: n}\n  spec: {podSelector: {}}\n"
+    )
     assert [p["metadata"]["name"] for p in load_policy_text(text, "p.yaml")] == ["a"]

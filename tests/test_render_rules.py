@@ -8,16 +8,26 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from translator.errors import Loc
 from translator.evaluate.endpoints import Ip, Pod
 from translator.evaluate.firewall import FirewallEvaluator
 from translator.frontends.rules import parse
 from translator.model.inventory import Inventory, Workload
-from translator.model.ruleset import (
-    AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref, Rule, Ruleset, ServiceDef, Svc, Unresolved,
-)
-from translator.errors import Loc
-from translator.reverse.render import render
 from translator.model.resolve import Resolver
+from translator.model.ruleset import (
+    AddressDef,
+    AddrExpr,
+    AnyAddr,
+    Condition,
+    Net,
+    Ref,
+    Rule,
+    Ruleset,
+    ServiceDef,
+    Svc,
+    Unresolved,
+)
+from translator.reverse.render import render
 
 LOC = Loc("<test>", 1, 1)
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -34,11 +44,16 @@ def _net(version: int, a: int, b: int) -> Net:
 
 
 nets = st.builds(_net, st.sampled_from([4, 4, 4, 6]), st.integers(0, 15), st.integers(0, 15))
-unresolved = st.builds(Unresolved, st.sampled_from(["www.example.com", "user:bob", "app weird <x>"]),
-                       st.just("cannot resolve"))
+unresolved = st.builds(
+    Unresolved, st.sampled_from(["www.example.com", "user:bob", "app weird <x>"]), st.just("cannot resolve")
+)
 svcs = st.one_of(
-    st.builds(lambda p, a, b: Svc(p, min(a, b), max(a, b)), st.sampled_from([6, 17, 132]),
-              st.integers(1, 40), st.integers(1, 40)),
+    st.builds(
+        lambda p, a, b: Svc(p, min(a, b), max(a, b)),
+        st.sampled_from([6, 17, 132]),
+        st.integers(1, 40),
+        st.integers(1, 40),
+    ),
     st.builds(lambda t: Svc(1, t, t), st.integers(0, 12)),
     st.builds(lambda p: Svc.whole(p), st.sampled_from([6, 17, 1, 47, 58])),
     st.just(Svc.any()),
@@ -48,13 +63,20 @@ NAMES = ["web", "db", "any", "allow", "tcp", "bad name", "x.y", "9lives", "excep
 
 @st.composite
 def rulesets(draw):
-    rs = Ruleset(name=draw(st.sampled_from(["t", "my rules", "deny"])), source="<test>",
-                 default=draw(st.sampled_from(["allow", "deny"])))
+    rs = Ruleset(
+        name=draw(st.sampled_from(["t", "my rules", "deny"])),
+        source="<test>",
+        default=draw(st.sampled_from(["allow", "deny"])),
+    )
     anames = draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=4))
     for i, n in enumerate(anames):
         earlier = [Ref(m) for m in anames[:i]]
-        items = st.one_of(nets, st.builds(AnyAddr, st.sampled_from([None, 4, 6])), unresolved,
-                          *(st.sampled_from(earlier),) if earlier else ())
+        items = st.one_of(
+            nets,
+            st.builds(AnyAddr, st.sampled_from([None, 4, 6])),
+            unresolved,
+            *(st.sampled_from(earlier),) if earlier else (),
+        )
         inc = tuple(draw(st.lists(items, min_size=1, max_size=3)))
         exc = tuple(draw(st.lists(items, max_size=2)))
         rs.addresses[n] = AddressDef(n, AddrExpr(inc, exc), LOC)
@@ -63,19 +85,40 @@ def rulesets(draw):
         earlier = [Ref(m) for m in snames[:i]]
         items = st.one_of(svcs, unresolved, *(st.sampled_from(earlier),) if earlier else ())
         rs.services[n] = ServiceDef(n, tuple(draw(st.lists(items, min_size=1, max_size=3))), LOC)
-    aitems = st.one_of(nets, st.just(AnyAddr()), unresolved, *(st.sampled_from([Ref(n) for n in anames]),)
-                       if anames else ())
+    aitems = st.one_of(
+        nets, st.just(AnyAddr()), unresolved, *(st.sampled_from([Ref(n) for n in anames]),) if anames else ()
+    )
     sitems = st.one_of(svcs, unresolved, *(st.sampled_from([Ref(n) for n in snames]),) if snames else ())
     for k in range(draw(st.integers(1, 6))):
+
         def expr():
-            return AddrExpr(tuple(draw(st.lists(aitems, min_size=1, max_size=3))),
-                            tuple(draw(st.lists(aitems, max_size=1))))
-        conds = tuple(draw(st.lists(st.sampled_from([Condition("via eth0", "interface match"),
-                                                     Condition("source port 53", "source port")]), max_size=1)))
+            return AddrExpr(
+                tuple(draw(st.lists(aitems, min_size=1, max_size=3))), tuple(draw(st.lists(aitems, max_size=1)))
+            )
+
+        conds = tuple(
+            draw(
+                st.lists(
+                    st.sampled_from(
+                        [Condition("via eth0", "interface match"), Condition("source port 53", "source port")]
+                    ),
+                    max_size=1,
+                )
+            )
+        )
         rid = draw(st.sampled_from([f"{k + 1}0", f"#{k + 1}", f"r {k}", "allow", f"id-{k}"]))
-        rs.rules.append(Rule(rid, draw(st.sampled_from(["allow", "deny"])), expr(), expr(),
-                             tuple(draw(st.lists(sitems, min_size=1, max_size=3))), LOC,
-                             comment=draw(st.sampled_from(["", "a\nmulti-line # comment"])), conditions=conds))
+        rs.rules.append(
+            Rule(
+                rid,
+                draw(st.sampled_from(["allow", "deny"])),
+                expr(),
+                expr(),
+                tuple(draw(st.lists(sitems, min_size=1, max_size=3))),
+                LOC,
+                comment=draw(st.sampled_from(["", "a\nmulti-line # comment"])),
+                conditions=conds,
+            )
+        )
     return rs
 
 
@@ -102,10 +145,14 @@ def _flows():
     return [(s, d, p, v) for s in eps for d in eps for p, v in svcs_]
 
 
-INV = Inventory("<inv>", namespaces={"prod": {}}, workloads={
-    "a": Workload("a", "prod", {"app": "a"}, ["10.0.0.0/30"]),
-    "b": Workload("b", "prod", {"app": "b"}, ["2001:db8::8/125"]),
-})
+INV = Inventory(
+    "<inv>",
+    namespaces={"prod": {}},
+    workloads={
+        "a": Workload("a", "prod", {"app": "a"}, ["10.0.0.0/30"]),
+        "b": Workload("b", "prod", {"app": "b"}, ["2001:db8::8/125"]),
+    },
+)
 FLOWS = _flows()
 
 
@@ -138,12 +185,24 @@ def test_samples_round_trip():
 
 
 def test_unresolved_and_conditions_are_commented():
-    rs = Ruleset("t", "<t>", rules=[
-        Rule("1", "deny", AddrExpr((Unresolved("evil.example.com", "an FQDN"),)), AddrExpr.any(), (Svc.any(),),
-             LOC),
-        Rule("2", "allow", AddrExpr((Net(V4, V4 + 3, 4, "x"), Unresolved("u", "a user"))), AddrExpr.any(),
-             (Svc(6, 443, 443),), LOC, conditions=(Condition("time business-hours", "time range"),)),
-    ])
+    rs = Ruleset(
+        "t",
+        "<t>",
+        rules=[
+            Rule(
+                "1", "deny", AddrExpr((Unresolved("evil.example.com", "an FQDN"),)), AddrExpr.any(), (Svc.any(),), LOC
+            ),
+            Rule(
+                "2",
+                "allow",
+                AddrExpr((Net(V4, V4 + 3, 4, "x"), Unresolved("u", "a user"))),
+                AddrExpr.any(),
+                (Svc(6, 443, 443),),
+                LOC,
+                conditions=(Condition("time business-hours", "time range"),),
+            ),
+        ],
+    )
     text = render(rs)
     assert "evil.example.com" in text and "time business-hours" in text
     back = parse(text)

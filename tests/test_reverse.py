@@ -13,18 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from translator.cli.main import cli
+from translator.compiler.synth import convert
+from translator.errors import Loc
 from translator.evaluate.endpoints import Ip, Pod
 from translator.evaluate.firewall import FirewallEvaluator
 from translator.evaluate.netpol import NetpolEvaluator
 from translator.frontends.rules import parse
 from translator.model.inventory import load_inventory, parse_inventory
-from translator.model.ruleset import AddrExpr, Net, Rule, Ruleset, Svc
-from translator.errors import Loc
 from translator.model.policies import load_policies, load_policy_text
-from translator.reverse.table import build_table
+from translator.model.ruleset import AddrExpr, Net, Rule, Ruleset, Svc
 from translator.reverse.formats import FORMATS, render_table, to_csv
 from translator.reverse.rules import reverse_rules
-from translator.compiler.synth import convert
+from translator.reverse.table import build_table
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "samples" / "policies"
@@ -49,9 +49,11 @@ ALL_STAGING = "all pods in namespace staging"
 def test_deny_all_ingress():
     rs = rows("deny-all-ingress.yaml")
     assert pick(rs, ALL_STAGING, "ingress") == [
-        ("deny", "any", ALL_STAGING, "any service", "cleanup (isolated by default-deny-ingress)")]
+        ("deny", "any", ALL_STAGING, "any service", "cleanup (isolated by default-deny-ingress)")
+    ]
     assert pick(rs, ALL_STAGING, "egress") == [
-        ("allow", ALL_STAGING, "any", "any service", "(not isolated for egress)")]
+        ("allow", ALL_STAGING, "any", "any service", "(not isolated for egress)")
+    ]
 
 
 def test_allow_all_ingress():
@@ -64,7 +66,8 @@ def test_allow_all_ingress():
 def test_default_deny_egress():
     rs = rows("default-deny-egress.yaml")
     assert pick(rs, ALL_STAGING, "egress") == [
-        ("deny", ALL_STAGING, "any", "any service", "cleanup (isolated by default-deny-egress)")]
+        ("deny", ALL_STAGING, "any", "any service", "cleanup (isolated by default-deny-egress)")
+    ]
     assert pick(rs, ALL_STAGING, "ingress")[0][4] == "(not isolated for ingress)"
 
 
@@ -80,8 +83,12 @@ def test_three_tier_without_inventory():
     rs = rows("three-tier.yaml")
     db = "pods app=db in namespace staging"
     assert pick(rs, db, "ingress")[0] == (
-        "allow", "pods app=backend in namespace staging or all pods in namespaces role=admin", db, "tcp/5432",
-        "db-ingress")
+        "allow",
+        "pods app=backend in namespace staging or all pods in namespaces role=admin",
+        db,
+        "tcp/5432",
+        "db-ingress",
+    )
     fe = "pods app=frontend in namespace staging"
     assert pick(rs, fe, "ingress")[0] == ("allow", "any", fe, "tcp/80, tcp/443", "frontend-ingress")
     be = "pods app=backend in namespace staging"
@@ -91,8 +98,9 @@ def test_three_tier_without_inventory():
 def test_three_tier_with_inventory_names_workloads():
     rs = rows("three-tier.yaml", INV)
     db = "workload db in namespace staging"
-    assert pick(rs, db, "ingress")[0][1] == ("workload backend in namespace staging or "
-                                             "all pods in namespaces role=admin")
+    assert pick(rs, db, "ingress")[0][1] == (
+        "workload backend in namespace staging or all pods in namespaces role=admin"
+    )
     assert pick(rs, db, "egress") == [("allow", db, "any", "any service", "(not isolated for egress)")]
     table = build_table(load_policies(str(GOLD / "three-tier.yaml")), INV)
     assert any("other pods in namespace staging" in n and "workload admin-tools" in n for n in table.notes)
@@ -101,8 +109,13 @@ def test_three_tier_with_inventory_names_workloads():
 def test_dns_egress():
     rs = rows("dns-egress.yaml")
     eg = pick(rs, ALL_STAGING, "egress")
-    assert eg[0] == ("allow", ALL_STAGING, "pods k8s-app=kube-dns in namespace kube-system", "udp/53, tcp/53",
-                     "dns-egress")
+    assert eg[0] == (
+        "allow",
+        ALL_STAGING,
+        "pods k8s-app=kube-dns in namespace kube-system",
+        "udp/53, tcp/53",
+        "dns-egress",
+    )
     assert eg[1][0] == "deny"
     rs = rows("dns-egress.yaml", INV)
     fe = "workload frontend in namespace staging"
@@ -112,11 +125,17 @@ def test_dns_egress():
 def test_egress_except_pod_cidr():
     rs = rows("egress-except-pod-cidr.yaml")
     be = "pods app=backend in namespace staging"
-    assert pick(rs, be, "egress")[0] == ("allow", be, "0.0.0.0/0 except 10.244.0.0/16", "any service",
-                                         "backend-egress-internet")
+    assert pick(rs, be, "egress")[0] == (
+        "allow",
+        be,
+        "0.0.0.0/0 except 10.244.0.0/16",
+        "any service",
+        "backend-egress-internet",
+    )
     # policyTypes omitted with an egress field: Ingress and Egress
-    assert pick(rs, be, "ingress") == [("deny", "any", be, "any service",
-                                        "cleanup (isolated by backend-egress-internet)")]
+    assert pick(rs, be, "ingress") == [
+        ("deny", "any", be, "any service", "cleanup (isolated by backend-egress-internet)")
+    ]
 
 
 def test_selector_words():
@@ -212,13 +231,23 @@ def test_cli_formats_and_errors(tmp_path):
     res = runner.invoke(cli, ["reverse", str(GOLD / "dns-egress.yaml"), "--format", "rules"])
     assert res.exit_code == 2 and "needs --inventory" in res.output
     bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
-                   "spec:\n  ingress: 3\n")
+    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\nspec:\n  ingress: 3\n")
     res = runner.invoke(cli, ["reverse", str(bad)])
     assert res.exit_code == 2 and "bad.yaml:5" in res.output and "Traceback" not in res.output
     out = tmp_path / "t.fw"
-    res = runner.invoke(cli, ["reverse", str(GOLD / "three-tier.yaml"), "-i", str(GOLD / "inventory.yaml"),
-                              "--format", "rules", "-o", str(out)])
+    res = runner.invoke(
+        cli,
+        [
+            "reverse",
+            str(GOLD / "three-tier.yaml"),
+            "-i",
+            str(GOLD / "inventory.yaml"),
+            "--format",
+            "rules",
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["convert", str(out), "-i", str(GOLD / "inventory.yaml"), "-q"])
     assert res.exit_code == 0, res.output
@@ -234,8 +263,9 @@ def test_staging_sample_round_trip_with_objects(tmp_path):
     text, _ = reverse_rules(pols, inv, str(rules_path))
     back = parse(text, "t.fw")
     ips = EXTERNAL + ["198.51.100.7", "203.0.113.1"]
-    _assert_same(fw(FirewallEvaluator(rs, inv)), fw(FirewallEvaluator(back, inv)), _endpoints(inv, ips),
-                 exact=True, inv=inv)
+    _assert_same(
+        fw(FirewallEvaluator(rs, inv)), fw(FirewallEvaluator(back, inv)), _endpoints(inv, ips), exact=True, inv=inv
+    )
 
 
 # --- round trips with the brute-force evaluators -------------------------------------------
@@ -252,7 +282,7 @@ workloads:
 """
 PINV = parse_inventory(INV_TEXT, "inv.yaml")
 # with pod CIDRs, pods without legacy addresses have addresses apart from every external one
-CINV = parse_inventory("cluster:\n  podCIDRs: [100.64.0.0/16, \"fd00:10::/64\"]\n" + INV_TEXT, "inv.yaml")
+CINV = parse_inventory('cluster:\n  podCIDRs: [100.64.0.0/16, "fd00:10::/64"]\n' + INV_TEXT, "inv.yaml")
 NS_LABELS = {ns: PINV.namespace_labels(ns) for ns in PINV.namespaces}
 EXTERNAL = ["8.8.8.8", "10.1.3.1", "10.1.2.10", "203.0.113.5", "203.0.113.200", "2001:db8:1::1", "10.9.0.1"]
 SERVICES = [(6, 80), (6, 443), (17, 53), (6, 8050), (6, 22), (1, 8), (132, 80)]
@@ -287,12 +317,20 @@ def fw(ev):
 
 
 LOC = Loc("<t>", 1, 1)
-NETS = {"web": "10.1.1.0/24", "ext": "203.0.113.0/24", "ext-half": "203.0.113.128/25", "v6": "2001:db8::/32",
-        "tools": ("10.2.0.0/16", "2001:db8:2::/48"), "tools-v4": "10.2.0.0/16", "any": None}
+NETS = {
+    "web": "10.1.1.0/24",
+    "ext": "203.0.113.0/24",
+    "ext-half": "203.0.113.128/25",
+    "v6": "2001:db8::/32",
+    "tools": ("10.2.0.0/16", "2001:db8:2::/48"),
+    "tools-v4": "10.2.0.0/16",
+    "any": None,
+}
 
 
 def _net(text):
     import netaddr
+
     n = netaddr.IPNetwork(text)
     return Net(int(n.first), int(n.last), n.version, text)
 
@@ -308,11 +346,20 @@ def _addr(keys):
 def rulesets(draw):
     rules = []
     keys = st.lists(st.sampled_from(sorted(NETS)), min_size=1, max_size=2, unique=True)
-    svcs = st.sampled_from([(Svc(6, 80, 80),), (Svc(6, 443, 443), Svc(17, 53, 53)), (Svc(6, 8000, 8100),),
-                            (Svc.any(),)])
+    svcs = st.sampled_from(
+        [(Svc(6, 80, 80),), (Svc(6, 443, 443), Svc(17, 53, 53)), (Svc(6, 8000, 8100),), (Svc.any(),)]
+    )
     for i in range(draw(st.integers(1, 5))):
-        rules.append(Rule(str(i + 1), draw(st.sampled_from(["allow", "deny"])), _addr(draw(keys)),
-                          _addr(draw(keys)), draw(svcs), LOC))
+        rules.append(
+            Rule(
+                str(i + 1),
+                draw(st.sampled_from(["allow", "deny"])),
+                _addr(draw(keys)),
+                _addr(draw(keys)),
+                draw(svcs),
+                LOC,
+            )
+        )
     return Ruleset("r", "<r>", default="deny", rules=rules)
 
 
@@ -327,19 +374,27 @@ def test_reverse_of_compile_is_equivalent(rs, inv):
     # pod without legacy addresses may have any address, and every rule that cannot say so is reported
     if inv is CINV:
         assert notes == []
-    _assert_same(NetpolEvaluator(result.policies, NS_LABELS).allows, fw(FirewallEvaluator(back, inv)), eps,
-                 exact=not notes, inv=inv)
+    _assert_same(
+        NetpolEvaluator(result.policies, NS_LABELS).allows,
+        fw(FirewallEvaluator(back, inv)),
+        eps,
+        exact=not notes,
+        inv=inv,
+    )
     # and equal to the source ruleset wherever the compiler was exact
     vague = [f for f in result.findings if f.kind in ("inexpressible", "partial-cover", "family-split")]
-    _assert_same(fw(FirewallEvaluator(rs, inv)), fw(FirewallEvaluator(back, inv)), eps,
-                 exact=not (vague or notes), inv=inv)
+    _assert_same(
+        fw(FirewallEvaluator(rs, inv)), fw(FirewallEvaluator(back, inv)), eps, exact=not (vague or notes), inv=inv
+    )
 
 
 PEERS = [
     {"podSelector": {"matchLabels": {"app": "web"}}},
     {"podSelector": {"matchLabels": {"app": "api"}}},
-    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "admin"}},
-     "podSelector": {"matchLabels": {"app": "tools"}}},
+    {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "admin"}},
+        "podSelector": {"matchLabels": {"app": "tools"}},
+    },
     {"namespaceSelector": {"matchLabels": {"role": "admin"}}},
     {"namespaceSelector": {}},
     {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "staging"}}},
@@ -349,10 +404,19 @@ PEERS = [
     {"ipBlock": {"cidr": "::/0"}},
     {"ipBlock": {"cidr": "10.1.3.0/24"}},
 ]
-PORTS = [[{"port": 80}], [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 443}],
-         [{"port": 8000, "endPort": 8100}], [{"protocol": "UDP"}]]
-TARGETS = [("staging", {"matchLabels": {"app": "web"}}), ("staging", {"matchLabels": {"app": "api"}}),
-           ("admin", {"matchLabels": {"app": "tools"}}), ("staging", {}), ("admin", {})]
+PORTS = [
+    [{"port": 80}],
+    [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 443}],
+    [{"port": 8000, "endPort": 8100}],
+    [{"protocol": "UDP"}],
+]
+TARGETS = [
+    ("staging", {"matchLabels": {"app": "web"}}),
+    ("staging", {"matchLabels": {"app": "api"}}),
+    ("admin", {"matchLabels": {"app": "tools"}}),
+    ("staging", {}),
+    ("admin", {}),
+]
 
 
 @st.composite
@@ -374,8 +438,14 @@ def policy_sets(draw):
                 spec[key] = rules
         if draw(st.booleans()) or not ({"ingress", "egress"} & set(spec)):
             spec["policyTypes"] = draw(st.sampled_from([["Ingress"], ["Egress"], ["Ingress", "Egress"]]))
-        pols.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                     "metadata": {"name": f"p{i}", "namespace": ns}, "spec": spec})
+        pols.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": {"name": f"p{i}", "namespace": ns},
+                "spec": spec,
+            }
+        )
     return pols
 
 
@@ -391,30 +461,52 @@ def test_compile_of_reverse_is_equivalent(pols):
 
 
 def test_whole_classes_and_ip_blocks_are_exact():
-    pols = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-             "metadata": {"name": "web", "namespace": "staging"},
-             "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress", "Egress"],
-                      "ingress": [{"from": [PEERS[2], PEERS[8]], "ports": PORTS[0]}],
-                      "egress": [{"to": [PEERS[1], PEERS[7]]}, {"to": [PEERS[4]], "ports": PORTS[1]}]}}]
+    pols = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "web", "namespace": "staging"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "web"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [PEERS[2], PEERS[8]], "ports": PORTS[0]}],
+                "egress": [{"to": [PEERS[1], PEERS[7]]}, {"to": [PEERS[4]], "ports": PORTS[1]}],
+            },
+        }
+    ]
     text, notes = reverse_rules(pols, CINV)
     # api, left unrestricted, has no IPv6 legacy address: the rules cannot allow its IPv6 flows
     assert notes and all("workload api" in n and "no IPv6 address" in n for n in notes)
     compiled = convert(parse(text), CINV).policies
     v4 = [a for a in EXTERNAL if ":" not in a]
-    _assert_same(NetpolEvaluator(pols, NS_LABELS).allows, NetpolEvaluator(compiled, NS_LABELS).allows,
-                 _endpoints(CINV, v4), exact=True, inv=CINV)
+    _assert_same(
+        NetpolEvaluator(pols, NS_LABELS).allows,
+        NetpolEvaluator(compiled, NS_LABELS).allows,
+        _endpoints(CINV, v4),
+        exact=True,
+        inv=CINV,
+    )
     # without pod CIDRs, the deny of web's egress to 10.0.0.0/8 may hit pods without legacy addresses
     text, notes = reverse_rules(pols, PINV)
     assert any("10.0.0.0-10.1.0.255: pods without legacy addresses may have this address" in n for n in notes)
     compiled = convert(parse(text), PINV).policies
-    _assert_same(NetpolEvaluator(pols, NS_LABELS).allows, NetpolEvaluator(compiled, NS_LABELS).allows,
-                 _endpoints(PINV, EXTERNAL), exact=False)
+    _assert_same(
+        NetpolEvaluator(pols, NS_LABELS).allows,
+        NetpolEvaluator(compiled, NS_LABELS).allows,
+        _endpoints(PINV, EXTERNAL),
+        exact=False,
+    )
 
 
 def test_lumped_pods_are_reported_and_denied():
-    pols = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-             "metadata": {"name": "web", "namespace": "staging"},
-             "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [PEERS[5]]}]}}]
+    pols = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "web", "namespace": "staging"},
+            "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [PEERS[5]]}]},
+        }
+    ]
     text, notes = reverse_rules(pols, PINV)
     assert any("other pods in namespace staging -> workload web" in n for n in notes)
     assert "# fw2np: approximation:" in text

@@ -4,8 +4,8 @@ import pytest
 
 from translator.errors import InputError
 from translator.frontends.rules import parse
-from translator.model.ruleset import ICMP, SCTP, TCP, UDP, AnyAddr, Net, Ref, Svc
 from translator.model.resolve import Resolver
+from translator.model.ruleset import ICMP, SCTP, TCP, UDP, AnyAddr, Net, Ref, Svc
 from translator.model.space import ip_range, svc_range
 
 FULL = """\
@@ -84,25 +84,28 @@ def test_host_bits_warn_not_crash():
     assert rs.addresses["a"].expr.include[0].text == "10.0.0.0/8"
 
 
-@pytest.mark.parametrize("text, line, col, words", [
-    ("allow any -> any\n", 1, 17, "expected"),
-    ("allow any any tcp/80\n", 1, 11, "'->'"),
-    ("address a 10.0.0.300\n", 1, 11, "not a valid IP"),
-    ("address a 10.0.0.0/33\n", 1, 11, "prefix length"),
-    ("allow any -> any tcp/70000\n", 1, 18, "out of range"),
-    ("allow any -> any tcp/90-80\n", 1, 18, "runs backwards"),
-    ("address a 10.0.0.9-10.0.0.1\n", 1, 11, "runs backwards"),
-    ("address a 10.0.0.1\naddress a 10.0.0.2\n", 2, 9, "already defined at line 1"),
-    ("allow nothere -> any any\n", 1, 7, "undefined address 'nothere'"),
-    ("service s tcp/1\nallow s -> any any\n", 2, 7, "(it is a service)"),
-    ("allow any -> any nosvc\n", 1, 18, "undefined service 'nosvc'"),
-    ("address a b\naddress b a\nallow a -> any any\n", 2, 11, "cycle: a -> b -> a"),
-    ("10 allow any -> any any\n10 deny any -> any any\n", 2, 1, "rule id '10' is already used"),
-    ("service tcp tcp/1\n", 1, 9, "protocol name"),
-    ("allow any -> any proto/300\n", 1, 18, "bad protocol"),
-    ("default maybe\n", 1, 9, "expected"),
-    ("allow any -> any any $\n", 1, 22, "unexpected character"),
-])
+@pytest.mark.parametrize(
+    "text, line, col, words",
+    [
+        ("allow any -> any\n", 1, 17, "expected"),
+        ("allow any any tcp/80\n", 1, 11, "'->'"),
+        ("address a 10.0.0.300\n", 1, 11, "not a valid IP"),
+        ("address a 10.0.0.0/33\n", 1, 11, "prefix length"),
+        ("allow any -> any tcp/70000\n", 1, 18, "out of range"),
+        ("allow any -> any tcp/90-80\n", 1, 18, "runs backwards"),
+        ("address a 10.0.0.9-10.0.0.1\n", 1, 11, "runs backwards"),
+        ("address a 10.0.0.1\naddress a 10.0.0.2\n", 2, 9, "already defined at line 1"),
+        ("allow nothere -> any any\n", 1, 7, "undefined address 'nothere'"),
+        ("service s tcp/1\nallow s -> any any\n", 2, 7, "(it is a service)"),
+        ("allow any -> any nosvc\n", 1, 18, "undefined service 'nosvc'"),
+        ("address a b\naddress b a\nallow a -> any any\n", 2, 11, "cycle: a -> b -> a"),
+        ("10 allow any -> any any\n10 deny any -> any any\n", 2, 1, "rule id '10' is already used"),
+        ("service tcp tcp/1\n", 1, 9, "protocol name"),
+        ("allow any -> any proto/300\n", 1, 18, "bad protocol"),
+        ("default maybe\n", 1, 9, "expected"),
+        ("allow any -> any any $\n", 1, 22, "unexpected character"),
+    ],
+)
 def test_errors_point_at_the_spot(text, line, col, words):
     with pytest.raises(InputError) as err:
         parse(text, "bad.fw")

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 
 from translator.cli.main import cli
+from translator.compiler.synth import convert
 from translator.errors import Loc
 from translator.frontends import load as load_file
+from translator.io.manifests import render
 from translator.model.inventory import parse_inventory
 from translator.model.ruleset import AddrExpr, Net, Rule, Ruleset, Svc
-from translator.io.manifests import render
-from translator.compiler.synth import convert
 
 from .conftest import SAMPLES
 from .strategies import load, scenarios
@@ -41,8 +41,9 @@ def validator():
     folder = f"kubernetes-json-schema/v{version}-local-strict"
     schema = kv.schema_contents(f"{folder}/networkpolicy-networking-v1.json", K8S_VERSION)
     defs = kv.schema_contents(f"{folder}/_definitions.json", K8S_VERSION)
-    registry = referencing.Resource.from_contents(defs) @ (referencing.Resource.from_contents(schema)
-                                                          @ referencing.Registry())
+    registry = referencing.Resource.from_contents(defs) @ (
+        referencing.Resource.from_contents(schema) @ referencing.Registry()
+    )
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
@@ -103,8 +104,12 @@ def assert_valid(policies: list[dict]) -> None:
 
 
 def test_the_validator_rejects_what_the_api_server_rejects():
-    good = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": "a", "namespace": "ns"}, "spec": {"podSelector": {}}}
+    good = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "a", "namespace": "ns"},
+        "spec": {"podSelector": {}},
+    }
     assert problems(good) == []
     bad = [
         {**good, "spec": {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": 1}}]}]}},
@@ -120,10 +125,18 @@ def test_the_validator_rejects_what_the_api_server_rejects():
 
 
 SAMPLE_INPUTS = [
-    ("staging", "rules.fw", {}), ("default-allow", "rules.fw", {}), ("deny-before-allow", "rules.fw", {}),
-    ("ipv6", "rules.fw", {}), ("iptables", "web01.rules", {"host": "web"}), ("cisco-asa", "dmz-asa.cfg", {}),
-    ("cisco-ios", "branch-rtr.cfg", {}), ("azure-nsg", "web-nsg.json", {}), ("gcp", "firewall-rules.json", {}),
-    ("aws-nacl", "network-acls.json", {}), ("csv", "rules.csv", {}), ("verify", "three-tier.fw", {}),
+    ("staging", "rules.fw", {}),
+    ("default-allow", "rules.fw", {}),
+    ("deny-before-allow", "rules.fw", {}),
+    ("ipv6", "rules.fw", {}),
+    ("iptables", "web01.rules", {"host": "web"}),
+    ("cisco-asa", "dmz-asa.cfg", {}),
+    ("cisco-ios", "branch-rtr.cfg", {}),
+    ("azure-nsg", "web-nsg.json", {}),
+    ("gcp", "firewall-rules.json", {}),
+    ("aws-nacl", "network-acls.json", {}),
+    ("csv", "rules.csv", {}),
+    ("verify", "three-tier.fw", {}),
 ]
 
 
@@ -171,6 +184,7 @@ def hostile_ruleset(name: str) -> Ruleset:
 
     def net(text, first, last):
         return AddrExpr((Net(first, last, 4, text),))
+
     web, db = net("10.0.0.0/24", 0x0A000000, 0x0A0000FF), net("10.0.1.5", 0x0A000105, 0x0A000106)
     outside = net("192.0.2.0/24", 0xC0000200, 0xC00002FF)
     rules = [
@@ -182,9 +196,20 @@ def hostile_ruleset(name: str) -> Ruleset:
     return Ruleset(name=name, source="hostile.fw", rules=rules)
 
 
-@pytest.mark.parametrize("name", [
-    "n" * 300, "Ünïcödé ruleset 日本", "", "-", "a/b:c", "UPPER_case.with.dots", "x" * 70000, "\n\t", "{{ 7*7 }}",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "n" * 300,
+        "Ünïcödé ruleset 日本",
+        "",
+        "-",
+        "a/b:c",
+        "UPPER_case.with.dots",
+        "x" * 70000,
+        "\n\t",
+        "{{ 7*7 }}",
+    ],
+)
 def test_hostile_names_are_mapped_never_emitted_invalid(name):
     inv = parse_inventory(HOSTILE_INV, "hostile.yaml")
     pols = convert(hostile_ruleset(name), inv).policies
@@ -195,8 +220,18 @@ def test_hostile_names_are_mapped_never_emitted_invalid(name):
 def test_cli_output_is_valid_in_both_formats(tmp_path):
     runner = CliRunner()
     for fmt in ("yaml", "json"):
-        res = runner.invoke(cli, ["convert", str(SAMPLES / "staging" / "rules.fw"), "-i",
-                                  str(SAMPLES / "staging" / "inventory.yaml"), "--format", fmt, "-q"])
+        res = runner.invoke(
+            cli,
+            [
+                "convert",
+                str(SAMPLES / "staging" / "rules.fw"),
+                "-i",
+                str(SAMPLES / "staging" / "inventory.yaml"),
+                "--format",
+                fmt,
+                "-q",
+            ],
+        )
         assert res.exit_code == 0, res.output
         docs = json.loads(res.stdout)["items"] if fmt == "json" else list(yaml.safe_load_all(res.stdout))
         assert docs and all(not problems(d) for d in docs)

@@ -20,21 +20,31 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from translator.compiler.synth import convert
 from translator.evaluate import FirewallEvaluator, NetpolEvaluator
 from translator.evaluate.concrete import LegacyFlows
 from translator.model.ruleset import AddrExpr, Condition, Svc, Unresolved
-from translator.compiler.synth import convert
 
 from .strategies import FLOW_SERVICES, endpoints, governed, load, scenarios
 
-ODD_ADDRESSES = [Unresolved("fqdn updates.example.com", "an FQDN has no fixed addresses"),
-                 Unresolved("user alice", "a user is not an address"),
-                 Unresolved("object-group GONE", "undefined object")]
-ODD_SERVICES = [Unresolved("app ssl", "an application is not a port"), Svc(1, 8, 8, "icmp/8"),
-                Svc(47, 0, 0, "proto/47"), Svc(58, 128, 128, "icmpv6/128"), Svc(50, 0, 0, "esp")]
+ODD_ADDRESSES = [
+    Unresolved("fqdn updates.example.com", "an FQDN has no fixed addresses"),
+    Unresolved("user alice", "a user is not an address"),
+    Unresolved("object-group GONE", "undefined object"),
+]
+ODD_SERVICES = [
+    Unresolved("app ssl", "an application is not a port"),
+    Svc(1, 8, 8, "icmp/8"),
+    Svc(47, 0, 0, "proto/47"),
+    Svc(58, 128, 128, "icmpv6/128"),
+    Svc(50, 0, 0, "esp"),
+]
 APPROXIMATIONS = {"partial-cover", "unresolved", "condition", "inexpressible", "family-split"}
-CONDITIONS = [Condition("via eth1", "an interface"), Condition("source port 1024-65535", "a source port"),
-              Condition("time-range office", "a time range")]
+CONDITIONS = [
+    Condition("via eth1", "an interface"),
+    Condition("source port 1024-65535", "a source port"),
+    Condition("time-range office", "a time range"),
+]
 
 
 @st.composite
@@ -43,8 +53,9 @@ def odd_scenarios(draw):
     scenario = draw(scenarios())
     rs, inv = load(scenario)
     for k, rule in enumerate(rs.rules):
-        edits = draw(st.lists(st.sampled_from(["src", "dst", "src-except", "dst-except", "svc", "cond", "none"]),
-                              max_size=2))
+        edits = draw(
+            st.lists(st.sampled_from(["src", "dst", "src-except", "dst-except", "svc", "cond", "none"]), max_size=2)
+        )
         for edit in edits:
             side = edit.split("-")[0]
             if side in ("src", "dst"):
@@ -87,17 +98,21 @@ def check_mode(rs, inv, result, pod_ips: bool) -> int:
                 may, _ = optimistic.decide(src, dst, proto, port)
                 assert may or not got, f"{src} -> {dst} {proto}/{port}: policies allow what the ruleset may deny"
                 every_flow, some_flow = concrete.decide(src, dst, proto, port)
-                assert every_flow or not got, (f"{src} -> {dst} {proto}/{port}: policies allow, a legacy flow "
-                                               f"behind it is denied: {concrete.witness(src, dst, proto, port)}")
+                assert every_flow or not got, (
+                    f"{src} -> {dst} {proto}/{port}: policies allow, a legacy flow "
+                    f"behind it is denied: {concrete.witness(src, dst, proto, port)}"
+                )
                 if some_flow and not got:
                     assert approximated, f"{src} -> {dst} {proto}/{port}: the firewall may allow, denied unreported"
                 want, rule = secure.decide(src, dst, proto, port)
                 if want and not got and proto not in (6, 17, 132):
                     assert "inexpressible" in reported, f"{src} -> {dst} proto {proto} denied without a report"
                     continue
-                assert got == want, (f"{src} -> {dst} {proto}/{port}: policies {'allow' if got else 'deny'}, "
-                                     f"secure reading {'allows' if want else 'denies'} "
-                                     f"(rule {rule.id if rule else 'default'})")
+                assert got == want, (
+                    f"{src} -> {dst} {proto}/{port}: policies {'allow' if got else 'deny'}, "
+                    f"secure reading {'allows' if want else 'denies'} "
+                    f"(rule {rule.id if rule else 'default'})"
+                )
                 differ += may != want
     return differ
 
@@ -125,9 +140,11 @@ def test_policies_never_exceed_the_ruleset_and_match_the_secure_reading(case):
 
 
 def test_a_wholly_unresolved_allow_allows_nothing_and_a_deny_denies_everything():
-    scenario = ("default allow\n1 deny 192.0.2.0/24 -> any any\n2 allow any -> any tcp/80\n",
-                "namespaces:\n  ns-a: {}\nworkloads:\n  w0:\n    namespace: ns-a\n    labels: {app: w0}\n"
-                "    addresses: [10.0.0.0/26]\n")
+    scenario = (
+        "default allow\n1 deny 192.0.2.0/24 -> any any\n2 allow any -> any tcp/80\n",
+        "namespaces:\n  ns-a: {}\nworkloads:\n  w0:\n    namespace: ns-a\n    labels: {app: w0}\n"
+        "    addresses: [10.0.0.0/26]\n",
+    )
     rs, inv = load(scenario)
     fqdn = ODD_ADDRESSES[0]
     rs.rules[0] = replace(rs.rules[0], src=AddrExpr((fqdn,)))  # deny from an FQDN: matches everything

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from translator.cli.main import cli
+from translator.compiler.synth import convert
 from translator.evaluate.concrete import LegacyFlows
 from translator.evaluate.endpoints import Ip, Pod
 from translator.evaluate.firewall import FirewallEvaluator
@@ -20,7 +21,6 @@ from translator.evaluate.netpol import NetpolEvaluator
 from translator.frontends.rules import parse
 from translator.model.inventory import parse_inventory
 from translator.model.policies import load_policies
-from translator.compiler.synth import convert
 from translator.verify.core import verify
 from translator.verify.kinds import LESS, MORE
 from translator.verify.report import difference_dict
@@ -34,24 +34,55 @@ NON_L4 = (1, 58, 47, 0)
 # --- a compact random scenario -------------------------------------------------------
 
 LEGACY = ["10.0.1.0/24", "10.0.2.0/25", "10.0.2.128/25", "10.0.3.5", "10.0.4.0-10.0.4.9", "2001:db8::/64"]
-ADDRS = ["any", "any", "any4", "any6", "10.0.0.0/16", "10.0.2.0/24", "10.0.1.0/24", "10.0.3.5", "192.0.2.0/24",
-         "192.0.2.0/24 except 192.0.2.128/25", "10.0.0.0/8 except 10.0.2.0/24", "2001:db8::/32", "0.0.0.0/1",
-         "10.0.2.64/26", "10.0.4.5", "grp", "any except grp", "10.244.0.0/16", "10.0.0.0/8 except 10.244.0.0/16"]
+ADDRS = [
+    "any",
+    "any",
+    "any4",
+    "any6",
+    "10.0.0.0/16",
+    "10.0.2.0/24",
+    "10.0.1.0/24",
+    "10.0.3.5",
+    "192.0.2.0/24",
+    "192.0.2.0/24 except 192.0.2.128/25",
+    "10.0.0.0/8 except 10.0.2.0/24",
+    "2001:db8::/32",
+    "0.0.0.0/1",
+    "10.0.2.64/26",
+    "10.0.4.5",
+    "grp",
+    "any except grp",
+    "10.244.0.0/16",
+    "10.0.0.0/8 except 10.244.0.0/16",
+]
 OBJECTS = "address grp 10.0.1.0/24, 192.0.2.0/25 except 192.0.2.5\n"
-SVCS = ["any", "tcp/80", "tcp/80-90", "tcp/85", "udp/53", "udp", "icmp/8", "icmp", "proto/47", "sctp/9",
-        "tcp/1000-2000"]
+SVCS = [
+    "any",
+    "tcp/80",
+    "tcp/80-90",
+    "tcp/85",
+    "udp/53",
+    "udp",
+    "icmp/8",
+    "icmp",
+    "proto/47",
+    "sctp/9",
+    "tcp/1000-2000",
+]
 
 
 @st.composite
 def scenario(draw):
     """(ruleset text, inventory text): 1-3 namespaces, a few workloads, rules with overlaps."""
     nss = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3, unique=True))
-    inv = {"namespaces": {ns: {"labels": {"team": draw(st.sampled_from(["x", "y"]))}} for ns in nss},
-           "workloads": {}}
+    inv = {"namespaces": {ns: {"labels": {"team": draw(st.sampled_from(["x", "y"]))}} for ns in nss}, "workloads": {}}
     pool = draw(st.permutations(LEGACY))
     for i in range(draw(st.integers(0, 4))):
-        w = {"namespace": draw(st.sampled_from(nss)), "labels": {"app": f"w{i}"},
-             "addresses": [pool[i]] if draw(st.integers(0, 5)) else []}
+        w = {
+            "namespace": draw(st.sampled_from(nss)),
+            "labels": {"app": f"w{i}"},
+            "addresses": [pool[i]] if draw(st.integers(0, 5)) else [],
+        }
         if draw(st.booleans()):
             w["ports"] = {"web": 85}
         inv["workloads"][f"w{i}"] = w
@@ -84,8 +115,20 @@ def sample_flows(inv):
     pods += [Pod.of(ns, {}) for ns in inv.namespaces]
     pods += [Pod.of(ns, {"app": "stranger"}, ports={"web": 85}) for ns in inv.namespaces]
     outside = [Pod.of("elsewhere", {}), Pod.of("elsewhere", {"app": "w0"})]
-    ips = [Ip(a) for a in ("8.8.8.8", "10.0.2.200", "10.0.9.1", "192.0.2.1", "192.0.2.200", "10.9.9.9",
-                           "2001:db8:1::1", "2001:db9::1", "200.1.1.1")]
+    ips = [
+        Ip(a)
+        for a in (
+            "8.8.8.8",
+            "10.0.2.200",
+            "10.0.9.1",
+            "192.0.2.1",
+            "192.0.2.200",
+            "10.9.9.9",
+            "2001:db8:1::1",
+            "2001:db9::1",
+            "200.1.1.1",
+        )
+    ]
     services = [(6, 80), (6, 85), (6, 91), (6, 1500), (17, 53), (17, 54), (1, 8), (1, 0), (47, 0), (132, 9)]
     ends = [(s, d) for s in pods for d in pods + outside + ips] + [(s, d) for s in outside + ips for d in pods]
     out = []
@@ -105,12 +148,14 @@ def external_ok(fw, flow):
 
 def confirm(rs, inv, pols, diff: dict) -> bool:
     """Does a counterexample (JSON form) really differ under fresh brute-force evaluators?"""
+
     def ep(e):
         if e["kind"] == "ip":
             return Ip(e["address"])
         ports = {n: tuple(v.split("/")) for n, v in (e.get("ports") or {}).items()}
         ports = {n: (p.upper(), int(x)) for n, (p, x) in ports.items()}
         return Pod.of(e["namespace"], e["labels"], ports=ports)
+
     extra = {e["namespace"]: e["namespace_labels"] for e in (diff["src"], diff["dst"]) if "namespace_labels" in e}
     src, dst = ep(diff["src"]), ep(diff["dst"])
     fw = LegacyFlows(rs, inv).allowed(src, dst, diff["protocol_number"], diff["port"])
@@ -152,26 +197,31 @@ def mutants(pols):
     out = []
     for i, p in enumerate(pols):
         if p["metadata"]["annotations"]["fw2np.io/rules"].startswith("default deny"):
-            out.append((f"drop cleanup {i}", pols[:i] + pols[i + 1:]))
-        for j, (key, rule) in enumerate(_rules(p)):
+            out.append((f"drop cleanup {i}", pols[:i] + pols[i + 1 :]))
+        for j, (_, rule) in enumerate(_rules(p)):
             peers = rule.get("from") or rule.get("to") or []
             for k, peer in enumerate(peers):
+
                 def edit(q, fn, i=i, j=j, k=k):
                     m = copy.deepcopy(q)
                     r = _rules(m[i])[j][1]
                     fn(r, (r.get("from") or r.get("to"))[k])
                     return m
+
                 out.append((f"drop peer {i}.{j}.{k}", edit(pols, lambda r, pe: (r.get("from") or r["to"]).remove(pe))))
                 if "except" in (peer.get("ipBlock") or {}):
                     out.append((f"drop except {i}.{j}.{k}", edit(pols, lambda r, pe: pe["ipBlock"].pop("except"))))
                 sel = peer.get("podSelector") or {}
                 if sel.get("matchLabels"):
+
                     def relabel(r, pe):
                         ml = pe["podSelector"]["matchLabels"]
                         ml[sorted(ml)[0]] = "changed"
+
                     out.append((f"relabel {i}.{j}.{k}", edit(pols, relabel)))
             for k, port in enumerate(rule.get("ports") or []):
                 if isinstance(port.get("port"), int):
+
                     def widen(q, i=i, j=j, k=k):
                         m = copy.deepcopy(q)
                         e = _rules(m[i])[j][1]["ports"][k]
@@ -184,6 +234,7 @@ def mutants(pols):
                         e["port"] = min(e["port"] + 1, 65535)
                         e.pop("endPort", None)
                         return m
+
                     out += [(f"widen {i}.{j}.{k}", widen(pols)), (f"narrow {i}.{j}.{k}", narrow(pols))]
         sel = p["spec"]["podSelector"].get("matchLabels")
         if sel:
@@ -224,8 +275,10 @@ def test_staging_mutants():
     inv = parse_inventory((ROOT / "samples/staging/inventory.yaml").read_text())
     pols = convert(rs, inv).policies
     flows = [f for f in sample_flows(inv) if external_ok(FirewallEvaluator(rs, inv), f)]
-    flows += [(Ip("203.0.113.5"), Pod.of("staging", {"app": "frontend"}), 6, 80),
-              (Pod.of("staging", {"app": "backend"}), Ip("198.51.100.7"), 6, 8101)]
+    flows += [
+        (Ip("203.0.113.5"), Pod.of("staging", {"app": "frontend"}), 6, 80),
+        (Pod.of("staging", {"app": "backend"}), Ip("198.51.100.7"), 6, 8101),
+    ]
     caught = 0
     for name, mutated in mutants(pols):
         found, sampled = check_mutant(rs, inv, mutated, flows)
@@ -261,8 +314,10 @@ def test_no_policies_is_allow_all_but_across_families():
         assert "::" in str(d.src_class) + str(d.dst_class)
 
 
-@pytest.mark.parametrize("table,policies", [("deny-all", "allow-all"), ("allow-all", "deny-all"),
-                                            ("three-tier", "isolation"), ("isolation", "three-tier")])
+@pytest.mark.parametrize(
+    "table,policies",
+    [("deny-all", "allow-all"), ("allow-all", "deny-all"), ("three-tier", "isolation"), ("isolation", "three-tier")],
+)
 def test_hand_written_mismatches(table, policies):
     rs, inv, pols = sample(table, policies)
     rep, v = verify(rs, inv, pols, limit=20)
@@ -278,11 +333,21 @@ def test_broken_three_tier_counterexample():
     d = difference_dict(v, rep.examples[0])
     assert d["src"]["kind"] == "pod" and d["src"]["labels"] == {"app": "frontend"}
     assert d["src"]["namespace"] not in inv.namespaces
-    assert d["dst"] == {"kind": "pod", "namespace": "shop", "labels": {"app": "backend"}, "workload": "backend",
-                        "governed": True}
+    assert d["dst"] == {
+        "kind": "pod",
+        "namespace": "shop",
+        "labels": {"app": "backend"},
+        "workload": "backend",
+        "governed": True,
+    }
     assert (d["protocol"], d["port"]) == ("tcp", 8080)
-    assert d["firewall"] == {"decision": "deny", "rule": None, "line": None, "by": "the default (deny)",
-                             "legacy_flow": "0.0.0.1 -> 10.0.2.1"}
+    assert d["firewall"] == {
+        "decision": "deny",
+        "rule": None,
+        "line": None,
+        "by": "the default (deny)",
+        "legacy_flow": "0.0.0.1 -> 10.0.2.1",
+    }
     assert d["policies"]["decision"] == "allow"
     assert d["policies"]["ingress"]["by"] == [{"policy": "shop/backend", "rule": 0}]
     assert confirm(rs, inv, pols, d)
@@ -291,10 +356,18 @@ def test_broken_three_tier_counterexample():
 def test_named_port_on_other_pods():
     """A named port lets any pod that declares it in: verify must try such a pod."""
     rs, inv, _ = sample("deny-all")
-    pols = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-             "metadata": {"name": "p", "namespace": "shop"},
-             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
-                      "ingress": [{"ports": [{"port": "metrics"}]}]}}]
+    pols = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "p", "namespace": "shop"},
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"ports": [{"port": "metrics"}]}],
+            },
+        }
+    ]
     rep, v = verify(rs, inv, pols, limit=50)
     assert rep.by_direction[MORE] > 0
     d = difference_dict(v, rep.examples[0])
@@ -319,8 +392,10 @@ spec:
     - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: audit}}
 """)
     rep, v = verify(rs, inv, pols + [extra], limit=100)
-    srcs = {(d["src"]["namespace"], json.dumps(d["src"].get("namespace_labels")), json.dumps(d["src"]["labels"]))
-            for d in (difference_dict(v, x) for x in rep.examples)}
+    srcs = {
+        (d["src"]["namespace"], json.dumps(d["src"].get("namespace_labels")), json.dumps(d["src"]["labels"]))
+        for d in (difference_dict(v, x) for x in rep.examples)
+    }
     assert any(ns == "audit" for ns, _, _ in srcs)
     assert any('"purpose": "monitoring"' in nl and '"role"' in lab for _, nl, lab in srcs)
     assert rep.by_direction[LESS] == 0
@@ -354,8 +429,15 @@ def test_cli_difference_text_and_json():
 
 
 def test_cli_only_and_limit():
-    args = ["verify", str(V / "deny-all.fw"), str(V / "allow-all.yaml"), "-i", str(V / "inventory.yaml"),
-            "--format", "json"]
+    args = [
+        "verify",
+        str(V / "deny-all.fw"),
+        str(V / "allow-all.yaml"),
+        "-i",
+        str(V / "inventory.yaml"),
+        "--format",
+        "json",
+    ]
     doc = json.loads(run(*args, "--limit", "3").output)
     assert len(doc["counterexamples"]) == 3 and doc["differences"]["total"] > 3
     args = ["verify", str(V / "allow-all.fw"), str(V / "deny-all.yaml"), "-i", str(V / "inventory.yaml")]
@@ -369,8 +451,10 @@ def test_cli_only_and_limit():
 
 def test_cli_bad_input(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\n"
-                   "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/33}\n")
+    bad.write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\n"
+        "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/33}\n"
+    )
     r = run("verify", str(V / "deny-all.fw"), str(bad), "-i", str(V / "inventory.yaml"))
     assert r.exit_code == 2 and f"{bad}:8:" in r.output and "not a valid CIDR" in r.output
     rules = tmp_path / "bad.fw"
@@ -403,16 +487,22 @@ workloads:
 
 
 def _ingress_from(*blocks):
-    return [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-             "metadata": {"name": "fe", "namespace": "shop"},
-             "spec": {"podSelector": {"matchLabels": {"app": "frontend"}},
-                      "ingress": [{"from": [{"ipBlock": b} for b in blocks], "ports": [{"port": 443}]}]}}]
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "fe", "namespace": "shop"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app": "frontend"}},
+                "ingress": [{"from": [{"ipBlock": b} for b in blocks], "ports": [{"port": 443}]}],
+            },
+        }
+    ]
 
 
 def test_pod_cidrs_ipblocks_that_match_pod_ips():
     """With pod CIDRs declared, an ipBlock that holds pod IPs lets pods in on CNIs that match pod IPs."""
-    rs = parse("scope ingress\nprotect 10.0.1.0/24\nallow 0.0.0.0/1 except 10.0.0.0/8 -> 10.0.1.0/24 tcp/443\n",
-               "r.fw")
+    rs = parse("scope ingress\nprotect 10.0.1.0/24\nallow 0.0.0.0/1 except 10.0.0.0/8 -> 10.0.1.0/24 tcp/443\n", "r.fw")
     inv = parse_inventory(POD_CIDR_INV)
     good = _ingress_from({"cidr": "0.0.0.0/1", "except": ["10.0.0.0/8"]})
     assert verify(rs, inv, good, approximations=False)[0].equivalent
@@ -439,8 +529,17 @@ def test_cli_frontend_options(tmp_path):
     out = tmp_path / "pols.yaml"
     r = run("convert", str(d / "web01.rules"), "-i", str(d / "inventory.yaml"), "--host", "web", "-q", "-o", str(out))
     assert r.exit_code == 0, r.output
-    r = run("verify", str(d / "web01.rules"), str(out), "-i", str(d / "inventory.yaml"), "--host", "web",
-            "--only", "more-permissive")
+    r = run(
+        "verify",
+        str(d / "web01.rules"),
+        str(out),
+        "-i",
+        str(d / "inventory.yaml"),
+        "--host",
+        "web",
+        "--only",
+        "more-permissive",
+    )
     assert r.exit_code == 0 and "no more-permissive flow" in r.output, r.output
     r = run("verify", str(d / "web01.rules"), str(out), "-i", str(d / "inventory.yaml"))
     assert r.exit_code == 2 and "--host" in r.output
@@ -450,8 +549,12 @@ def _same_report(rs, inv, pols, limit):
     out = []
     for method in ("index", "pairs"):
         rep, v = verify(rs, inv, pols, limit=limit, approximations=False, method=method)
-        out.append(((rep.checked, rep.differences, rep.by_direction),
-                    [(difference_dict(v, d), str(d.src_class), str(d.dst_class)) for d in rep.examples]))
+        out.append(
+            (
+                (rep.checked, rep.differences, rep.by_direction),
+                [(difference_dict(v, d), str(d.src_class), str(d.dst_class)) for d in rep.examples],
+            )
+        )
     assert out[0] == out[1]
     return out[0]
 
@@ -468,8 +571,15 @@ def test_index_walk_matches_pair_walk(sc, data):
     _same_report(rs, inv, pols, data.draw(st.sampled_from([0, 1, 3, 10**6])))
 
 
-@pytest.mark.parametrize("table,policies", [("deny-all", "allow-all"), ("three-tier", "isolation"),
-                                            ("three-tier", "three-tier-bad"), ("isolation", "three-tier")])
+@pytest.mark.parametrize(
+    "table,policies",
+    [
+        ("deny-all", "allow-all"),
+        ("three-tier", "isolation"),
+        ("three-tier", "three-tier-bad"),
+        ("isolation", "three-tier"),
+    ],
+)
 def test_index_walk_on_mismatches(table, policies):
     rs, inv, pols = sample(table, policies)
     for limit in (2, 50):

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from translator.cli.main import cli
+from translator.compiler.synth import convert
 from translator.evaluate.concrete import LegacyFlows, address_text
 from translator.evaluate.endpoints import Ip, Pod
 from translator.frontends.rules import parse
 from translator.model.inventory import parse_inventory
 from translator.model.ruleset import AddrExpr, Unresolved
-from translator.compiler.synth import convert
 from translator.verify.core import METHODS, Verifier, verify
 from translator.verify.kinds import LESS, MORE
 
@@ -69,11 +69,13 @@ def test_no_common_family_is_denied_even_by_default_allow():
 
 
 def test_unknown_pods_without_pod_cidrs_may_have_any_other_address():
-    lf = flows("default deny\n10 allow 0.0.0.0/0 -> 10.0.2.0/24 tcp/80\n20 allow any -> 10.0.1.0/24, 2001:db8:1::/64 tcp/80\n")
+    lf = flows(
+        "default deny\n10 allow 0.0.0.0/0 -> 10.0.2.0/24 tcp/80\n20 allow any -> 10.0.1.0/24, 2001:db8:1::/64 tcp/80\n"
+    )
     for ep in (OTHER, OUTSIDE, NONE):
         addrs = lf.addresses(ep)
         assert {v for v, _ in addrs} == {4, 6}
-        assert lf.decide(ep, V4, 6, 80) == (True, True)       # IPv4 sources only: all in 0.0.0.0/0
+        assert lf.decide(ep, V4, 6, 80) == (True, True)  # IPv4 sources only: all in 0.0.0.0/0
         assert lf.decide(ep, DUAL_POD, 6, 80) == (True, True)  # rule 20: any, both families
         assert lf.decide(ep, V6, 6, 80) == (False, False)
     # an unknown pod is never at a legacy address
@@ -83,7 +85,7 @@ def test_unknown_pods_without_pod_cidrs_may_have_any_other_address():
 
 def test_unknown_pods_are_tried_inside_and_outside_each_rule():
     lf = flows("default allow\n10 deny 10.0.0.0/8 -> 10.0.2.0/24 tcp/5432\n")
-    assert lf.decide(OTHER, V4, 6, 5432) == (False, True)   # some may be in 10/8, some not
+    assert lf.decide(OTHER, V4, 6, 5432) == (False, True)  # some may be in 10/8, some not
     assert lf.witness(OTHER, V4, 6, 5432)[2].id == "10"
     assert lf.decide(OTHER, V4, 6, 5433) == (True, True)
 
@@ -93,7 +95,7 @@ POD_CIDRS = DUAL + "cluster: {podCIDRs: [10.244.0.0/16], serviceCIDRs: [10.96.0.
 
 def test_unknown_pods_with_pod_cidrs():
     lf = flows("default deny\n10 allow 10.244.0.0/16 -> any tcp/80\n20 allow 10.244.0.0/17 -> any tcp/81\n", POD_CIDRS)
-    assert texts(lf, OTHER) == ["10.244.0.1", "10.244.128.1"]   # IPv4 pod CIDRs only: no IPv6 address
+    assert texts(lf, OTHER) == ["10.244.0.1", "10.244.128.1"]  # IPv4 pod CIDRs only: no IPv6 address
     assert lf.decide(OTHER, V4, 6, 80) == (True, True)
     assert lf.decide(OTHER, V4, 6, 81) == (False, True)  # half the pod CIDR
     assert lf.decide(OTHER, V6, 6, 80) == (False, False)  # no common family
@@ -112,9 +114,12 @@ workloads:
 
 
 def test_except_and_objects():
-    lf = flows("default deny\naddress hole 10.2.11.0/24\n"
-               "10 deny any, 10.0.0.0/8 except hole -> 198.51.100.0/24 any\n"
-               "20 allow 10.2.11.0/24 -> 198.51.100.0/24 any\n", EXCEPT)
+    lf = flows(
+        "default deny\naddress hole 10.2.11.0/24\n"
+        "10 deny any, 10.0.0.0/8 except hole -> 198.51.100.0/24 any\n"
+        "20 allow 10.2.11.0/24 -> 198.51.100.0/24 any\n",
+        EXCEPT,
+    )
     w1 = Pod.of("a", {"app": "w1"})
     assert lf.decide(w1, Ip("198.51.100.9"), 6, 22) == (True, True)
     ok, legacy, rule = lf.witness(w1, Ip("198.51.100.9"), 6, 22)
@@ -140,8 +145,9 @@ def test_unresolved_items_lower_and_upper():
     assert lf.decide(V4, Ip("192.0.2.1"), 6, 81) == (True, True)
     # except an unresolved item: lower(A - B) = lower(A) - upper(B)
     rs = parse("default deny\n10 allow any -> any tcp/80\n", "r.fw")
-    rs.rules[0] = dataclasses.replace(rs.rules[0], dst=AddrExpr(rs.rules[0].dst.include,
-                                                                (Unresolved("db.example.com", "an FQDN"),)))
+    rs.rules[0] = dataclasses.replace(
+        rs.rules[0], dst=AddrExpr(rs.rules[0].dst.include, (Unresolved("db.example.com", "an FQDN"),))
+    )
     lf = LegacyFlows(rs, parse_inventory(DUAL, "inv.yaml"))
     assert lf.decide(V4, Ip("192.0.2.1"), 6, 80) == (False, True)
 
@@ -168,41 +174,99 @@ def _policy(name, ns, selector, types, ingress=None, egress=None):
         spec["ingress"] = ingress
     if egress is not None:
         spec["egress"] = egress
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": name, "namespace": ns}, "spec": spec}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }
 
 
 CLEANUP = _policy("cleanup", "a", {}, ["Ingress", "Egress"])
 TCP80 = [{"protocol": "TCP", "port": 80}]
-ISSUE1 = ("default deny\n10 allow 0.0.0.0/0 -> any tcp/80\n", """
+ISSUE1 = (
+    "default deny\n10 allow 0.0.0.0/0 -> any tcp/80\n",
+    """
 namespaces: {a: {}}
 workloads:
   web: {namespace: a, labels: {app: web}, addresses: ["2001:db8:1::/64"]}
   db: {namespace: a, labels: {app: db}, addresses: ["2001:db8:2::/64"]}
-""", [CLEANUP] + [_policy(f"{w}-{d}", "a", {"matchLabels": {"app": w}}, [d.title()],
-                          **{d: [{("from" if d == "ingress" else "to"): [{"namespaceSelector": {}},
-                                                                         {"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                                  "ports": TCP80}]})
-                  for w in ("web", "db") for d in ("ingress", "egress")])
-ISSUE2 = ("default deny\n10 deny any, 10.0.0.0/8 except 10.2.11.0/24 -> 198.51.100.0/24 any\n"
-          "20 allow 10.2.11.0/24 -> 198.51.100.0/24 any\n", EXCEPT, [CLEANUP])
+""",
+    [CLEANUP]
+    + [
+        _policy(
+            f"{w}-{d}",
+            "a",
+            {"matchLabels": {"app": w}},
+            [d.title()],
+            **{
+                d: [
+                    {
+                        ("from" if d == "ingress" else "to"): [
+                            {"namespaceSelector": {}},
+                            {"ipBlock": {"cidr": "0.0.0.0/0"}},
+                        ],
+                        "ports": TCP80,
+                    }
+                ]
+            },
+        )
+        for w in ("web", "db")
+        for d in ("ingress", "egress")
+    ],
+)
+ISSUE2 = (
+    "default deny\n10 deny any, 10.0.0.0/8 except 10.2.11.0/24 -> 198.51.100.0/24 any\n"
+    "20 allow 10.2.11.0/24 -> 198.51.100.0/24 any\n",
+    EXCEPT,
+    [CLEANUP],
+)
 PG = {"matchLabels": {"app": "pg"}}
 NOT_PG = {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["pg"]}]}
-OTHER_PORTS = [{"protocol": "TCP", "port": 1, "endPort": 5431}, {"protocol": "TCP", "port": 5433, "endPort": 65535},
-               {"protocol": "UDP"}, {"protocol": "SCTP"}]
-ISSUE3 = ("default allow\n60 deny 0.0.0.0/0, 10.1.13.0/24 except 203.0.113.128/25 -> 10.1.0.0/16 tcp/5432\n", """
+OTHER_PORTS = [
+    {"protocol": "TCP", "port": 1, "endPort": 5431},
+    {"protocol": "TCP", "port": 5433, "endPort": 65535},
+    {"protocol": "UDP"},
+    {"protocol": "SCTP"},
+]
+ISSUE3 = (
+    "default allow\n60 deny 0.0.0.0/0, 10.1.13.0/24 except 203.0.113.128/25 -> 10.1.0.0/16 tcp/5432\n",
+    """
 namespaces: {a: {}}
 workloads:
   pg: {namespace: a, labels: {app: pg}, addresses: [10.1.5.0/24]}
-""", [CLEANUP,
-      _policy("pg-ingress", "a", PG, ["Ingress"], ingress=[
-          {"from": [{"podSelector": PG}, {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["203.0.113.128/25"]}}],
-           "ports": OTHER_PORTS},
-          {"from": [{"namespaceSelector": {"matchExpressions": [
-              {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["a"]}]}},
-              {"podSelector": NOT_PG}, {"ipBlock": {"cidr": "203.0.113.128/25"}}]}]),
-      _policy("pg-egress", "a", PG, ["Egress"], egress=[{}]),
-      _policy("other", "a", NOT_PG, ["Ingress", "Egress"], ingress=[{}], egress=[{}])])
+""",
+    [
+        CLEANUP,
+        _policy(
+            "pg-ingress",
+            "a",
+            PG,
+            ["Ingress"],
+            ingress=[
+                {
+                    "from": [{"podSelector": PG}, {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["203.0.113.128/25"]}}],
+                    "ports": OTHER_PORTS,
+                },
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchExpressions": [
+                                    {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["a"]}
+                                ]
+                            }
+                        },
+                        {"podSelector": NOT_PG},
+                        {"ipBlock": {"cidr": "203.0.113.128/25"}},
+                    ]
+                },
+            ],
+        ),
+        _policy("pg-egress", "a", PG, ["Egress"], egress=[{}]),
+        _policy("other", "a", NOT_PG, ["Ingress", "Egress"], ingress=[{}], egress=[{}]),
+    ],
+)
 
 
 def load(case):
@@ -227,12 +291,19 @@ def _files(tmp_path, case):
 def test_issue1_ipv4_source_never_matches_ipv6_hosts(tmp_path):
     rep, ex = examples(ISSUE1)
     assert rep.verdict == "not-equivalent"
-    assert any(c == MORE and getattr(s, "workload", None) == "web" and getattr(d, "workload", None) == "db"
-               and (f.proto, f.port) == (6, 80)
-               for c, s, d, f in ex)
+    assert any(
+        c == MORE
+        and getattr(s, "workload", None) == "web"
+        and getattr(d, "workload", None) == "db"
+        and (f.proto, f.port) == (6, 80)
+        for c, s, d, f in ex
+    )
     r = run("verify", *_files(tmp_path, ISSUE1), "--limit", "50")
     assert r.exit_code == 1
-    line = "more-permissive (policies allow, ruleset denies): pod a/app=web (workload web) -> pod a/app=db (workload db) tcp/80"
+    line = (
+        "more-permissive (policies allow, ruleset denies): "
+        "pod a/app=web (workload web) -> pod a/app=db (workload db) tcp/80"
+    )
     assert line in r.output
     assert "legacy flow 2001:db8:1::1 -> 2001:db8:2::1" in r.output
 
@@ -240,8 +311,9 @@ def test_issue1_ipv4_source_never_matches_ipv6_hosts(tmp_path):
 def test_issue2_except_lets_w1_through(tmp_path):
     rep, ex = examples(ISSUE2)
     assert rep.by_direction[MORE] == 0 and rep.unreported == rep.by_direction[LESS] > 0
-    assert any(c == LESS and getattr(s, "workload", None) == "w1" and str(f.dst).startswith("198.51.100.")
-               for c, s, d, f in ex)
+    assert any(
+        c == LESS and getattr(s, "workload", None) == "w1" and str(f.dst).startswith("198.51.100.") for c, s, d, f in ex
+    )
     r = run("verify", *_files(tmp_path, ISSUE2), "--no-approximations", "--format", "json")
     assert r.exit_code == 1
     doc = json.loads(r.output)
@@ -254,10 +326,13 @@ def test_issue2_except_lets_w1_through(tmp_path):
 
 def test_issue3_pods_without_addresses_are_not_the_public_25(tmp_path):
     rep, ex = examples(ISSUE3)
-    into_pg = [(s, f) for c, s, d, f in ex
-               if c == MORE and getattr(d, "workload", None) == "pg" and (f.proto, f.port) == (6, 5432)]
-    assert any(getattr(s, "governed", False) and s.workload is None for s, _ in into_pg)      # another pod of namespace a
-    assert any(not getattr(s, "governed", True) for s, _ in into_pg)                          # a pod outside the inventory
+    into_pg = [
+        (s, f)
+        for c, s, d, f in ex
+        if c == MORE and getattr(d, "workload", None) == "pg" and (f.proto, f.port) == (6, 5432)
+    ]
+    assert any(getattr(s, "governed", False) and s.workload is None for s, _ in into_pg)  # another pod of namespace a
+    assert any(not getattr(s, "governed", True) for s, _ in into_pg)  # a pod outside the inventory
     r = run("verify", *_files(tmp_path, ISSUE3), "--limit", "200")
     assert r.exit_code == 1
     assert any("(no workload) -> pod a/app=pg (workload pg) tcp/5432" in ln for ln in r.output.splitlines())
@@ -272,8 +347,15 @@ def test_methods_agree_on_issues(case):
         out = []
         for m in METHODS:
             rep = Verifier(rs, inv, pols, method=m, approximations=approx).run(limit=10**6)
-            out.append((rep.checked, rep.differences, rep.by_direction, rep.reported,
-                        [(d.category, str(d.src_class), str(d.dst_class), d.flow) for d in rep.examples]))
+            out.append(
+                (
+                    rep.checked,
+                    rep.differences,
+                    rep.by_direction,
+                    rep.reported,
+                    [(d.category, str(d.src_class), str(d.dst_class), d.flow) for d in rep.examples],
+                )
+            )
         assert out[0][:4] == out[1][:4] == out[2][:4]
         assert out[0][4] == out[1][4]
         assert sorted(map(str, out[0][4])) == sorted(map(str, out[2][4]))
@@ -315,8 +397,16 @@ def test_unreported_less_permissive_exits_1(tmp_path):
 
 def test_equivalent_exits_0(tmp_path):
     rules, inv, _ = ISSUE2
-    pols = [CLEANUP, _policy("w1", "a", {"matchLabels": {"app": "w1"}}, ["Egress"],
-                             egress=[{"to": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}])]
+    pols = [
+        CLEANUP,
+        _policy(
+            "w1",
+            "a",
+            {"matchLabels": {"app": "w1"}},
+            ["Egress"],
+            egress=[{"to": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}],
+        ),
+    ]
     r = run("verify", *_files(tmp_path, (rules, inv, pols)), "--strict")
     assert r.exit_code == 0, r.output
     assert ": equivalent: " in r.output
@@ -336,7 +426,11 @@ def test_methods_agree_on_reported(sc, data):
     out = []
     for m in METHODS:
         rep = Verifier(rs, inv, pols, method=m, approximations=approx).run(limit)
-        out.append(((rep.checked, rep.differences, rep.by_direction, rep.reported),
-                    [(d.category, str(d.src_class), str(d.dst_class), d.flow) for d in rep.examples]))
+        out.append(
+            (
+                (rep.checked, rep.differences, rep.by_direction, rep.reported),
+                [(d.category, str(d.src_class), str(d.dst_class), d.flow) for d in rep.examples],
+            )
+        )
     assert out[0][0] == out[1][0] == out[2][0]
     assert out[0][1] == out[1][1]

@@ -8,12 +8,12 @@ import json
 import pytest
 
 from bench import generate
+from translator.compiler.synth import convert
 from translator.evaluate.concrete import LegacyFlows
 from translator.evaluate.endpoints import Ip, Pod
 from translator.evaluate.netpol import NetpolEvaluator
 from translator.frontends.rules import parse
 from translator.model.inventory import parse_inventory
-from translator.compiler.synth import convert
 from translator.verify.core import verify
 from translator.verify.kinds import MORE
 from translator.verify.report import difference_dict
@@ -21,8 +21,10 @@ from translator.verify.report import difference_dict
 
 def report(rs, inv, pols, method, limit=10**6):
     rep, v = verify(rs, inv, pols, limit=limit, approximations=False, method=method)
-    return ((rep.checked, rep.differences, rep.by_direction),
-            [(difference_dict(v, d), str(d.src_class), str(d.dst_class)) for d in rep.examples])
+    return (
+        (rep.checked, rep.differences, rep.by_direction),
+        [(difference_dict(v, d), str(d.src_class), str(d.dst_class)) for d in rep.examples],
+    )
 
 
 def same(rs, inv, pols, limit=10**6):
@@ -42,10 +44,12 @@ def _ns_labels(inv, diff):
 
 def confirmed(rs, inv, pols, diff) -> bool:
     """A counterexample differs under fresh brute-force evaluators."""
+
     def ep(e):
         if e["kind"] == "ip":
             return Ip(e["address"])
         return Pod.of(e["namespace"], e["labels"], ip=e.get("ip"))
+
     src, dst = ep(diff["src"]), ep(diff["dst"])
     proto, port = diff["protocol_number"], diff["port"]
     fw = LegacyFlows(rs, inv).allowed(src, dst, proto, port)
@@ -147,10 +151,16 @@ allow 10.0.2.0/24 -> 10.0.4.0/24 tcp/5432
 
 
 def _db_ingress(ns, peer):
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": "db", "namespace": ns},
-            "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"],
-                     "ingress": [{"from": [peer], "ports": [{"protocol": "TCP", "port": 5432}]}]}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "db", "namespace": ns},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "db"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [peer], "ports": [{"protocol": "TCP", "port": 5432}]}],
+        },
+    }
 
 
 def test_same_peer_in_two_namespaces_means_two_namespaces():
@@ -180,8 +190,8 @@ def test_label_key_types_are_not_merged():
     only_text = same(rs, inv, [text_key])
     only_int = same(rs, inv, [int_key])
     both = same(rs, inv, [int_key, text_key])
-    assert only_text[0][2][MORE] > 0          # pods labelled 1=web get in
-    assert only_int[0][2][MORE] == 0          # no pod label has the key 1 (an int)
+    assert only_text[0][2][MORE] > 0  # pods labelled 1=web get in
+    assert only_int[0][2][MORE] == 0  # no pod label has the key 1 (an int)
     assert both[0] == only_text[0]
 
 

@@ -40,7 +40,11 @@ class InputError(Exception):
             col = self.loc.column - 1
             if len(line) > SHOWN:  # a minified line: show the part around the column
                 start = max(0, min(col - SHOWN // 2, len(line) - SHOWN))
-                line = ("..." if start else "") + line[start:start + SHOWN] + ("..." if start + SHOWN < len(line) else "")
+                line = (
+                    ("..." if start else "")
+                    + line[start : start + SHOWN]
+                    + ("..." if start + SHOWN < len(line) else "")
+                )
                 col = col - start + (3 if start else 0)
             line = "".join(ch if ch.isprintable() else "?" for ch in line)
             return f"{head}\n    {line}\n    {' ' * col}^"

@@ -50,9 +50,12 @@ def check_lines(text: str, path: str) -> None:
     limit = max_lines()
     n = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     if limit and n > limit:
-        raise InputError(f"input has {n:,} lines, more than the bound of {limit:,} lines "
-                         f"(memory grows with rules, about 5 GB at 100,000); set FW2NP_MAX_LINES={n} "
-                         f"(or 0 for no bound) to convert it anyway", Loc(path, limit + 1))
+        raise InputError(
+            f"input has {n:,} lines, more than the bound of {limit:,} lines "
+            f"(memory grows with rules, about 5 GB at 100,000); set FW2NP_MAX_LINES={n} "
+            f"(or 0 for no bound) to convert it anyway",
+            Loc(path, limit + 1),
+        )
 
 
 def too_deep(loc: Loc | None, source_line: str | None = None) -> InputError:

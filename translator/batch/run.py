@@ -46,8 +46,9 @@ def find_inputs(input_dir: str, skip: list[str] = (), exclude: list[str] = ()) -
     skipped = {Path(p).resolve() for p in skip if p}
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and (Path(dirpath) / d).resolve() not in skipped)
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and (Path(dirpath) / d).resolve() not in skipped
+        )
         for name in sorted(filenames):
             p = Path(dirpath) / name
             rel = p.relative_to(root).as_posix()
@@ -92,8 +93,10 @@ def load_host_map(path: str, inv) -> list[tuple[str, str]]:
     out = []
     for glob, wl in docs[0].items():
         if not isinstance(glob, str) or not isinstance(wl, str) or wl not in inv.workloads:
-            raise InputError(f"host map: {glob!r} -> {wl!r}: the value must name an inventory workload",
-                             loc_of(docs[0], glob, Loc(path, 1)))
+            raise InputError(
+                f"host map: {glob!r} -> {wl!r}: the value must name an inventory workload",
+                loc_of(docs[0], glob, Loc(path, 1)),
+            )
         out.append((glob, wl))
     return out
 
@@ -132,12 +135,12 @@ def _slug(names: list[str]) -> list[str]:
 
 def convert_file(job: Job) -> dict:
     """Convert one input file; a record for the report (never raises on bad input)."""
+    from ..compiler.synth import convert
     from ..frontends import detect, load
     from ..frontends.select import frontend_options
+    from ..io.manifests import write_docs, write_per_namespace
     from ..io.text import read_text
     from ..lint.checks import lint
-    from ..io.manifests import write_docs, write_per_namespace
-    from ..compiler.synth import convert
 
     t0 = time.perf_counter()
     rec: dict = {"path": job.rel, "status": "ok", "format": job.source_format}
@@ -149,8 +152,10 @@ def convert_file(job: Job) -> dict:
                 rec["seconds"] = round(time.perf_counter() - t0, 4)
                 return rec
             if not job.inventory:
-                raise InputError("no inventory for this file: put an inventory.yaml beside it (or above it) "
-                                 "or pass --inventory", Loc(job.path))
+                raise InputError(
+                    "no inventory for this file: put an inventory.yaml beside it (or above it) or pass --inventory",
+                    Loc(job.path),
+                )
             inv = _inventory(job.inventory)
             if job.host is None and job.host_map:
                 job.host = host_for(job.rel, load_host_map(job.host_map, inv), job.host_map)
@@ -167,8 +172,10 @@ def convert_file(job: Job) -> dict:
             for (rs, res), slug in zip(converted, slugs):
                 stem = base if len(rulesets) == 1 else base / slug
                 if job.layout == "per-namespace":
-                    outputs = [str(Path(stem, n).relative_to(job.outdir).as_posix())
-                               for n in write_per_namespace(res.policies, str(stem), "yaml")]
+                    outputs = [
+                        str(Path(stem, n).relative_to(job.outdir).as_posix())
+                        for n in write_per_namespace(res.policies, str(stem), "yaml")
+                    ]
                 else:
                     target = stem.with_name(stem.name + ".yaml")
                     write_docs(target, res.policies, "yaml")
@@ -177,9 +184,12 @@ def convert_file(job: Job) -> dict:
         except InputError as exc:
             rec.update(status="failed", error=exc.render())
         except TimeLimit:
-            rec.update(status="failed", error=f"{job.path}: error: stopped after {limits.time_limit()} s "
-                                              "(bound FW2NP_TIME_LIMIT, per file in a batch)")
-        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
+            rec.update(
+                status="failed",
+                error=f"{job.path}: error: stopped after {limits.time_limit()} s "
+                "(bound FW2NP_TIME_LIMIT, per file in a batch)",
+            )
+        except Exception as exc:  # one bad file must never stop the batch
             rec.update(status="failed", error=f"{job.path}: error: {type(exc).__name__}: {exc}")
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     return rec
@@ -191,13 +201,18 @@ def _ruleset_record(rs, res, findings, outputs) -> dict:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
     approx = [f.to_dict() for f in res.findings if f.kind in APPROXIMATIONS]
     return {
-        "name": rs.name, "default": rs.default, "rules": len(rs.rules), "policies": len(res.policies),
+        "name": rs.name,
+        "default": rs.default,
+        "rules": len(rs.rules),
+        "policies": len(res.policies),
         "outputs": outputs,
         "policy_names": sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in res.policies),
         "warnings": [str(w) for w in rs.warnings],
         "approximations": approx,
-        "out_of_scope": {"rules": [f.to_dict() for f in res.findings if f.kind == "out-of-reach"],
-                         "rules_partly_out_of_reach": res.stats.get("rules_partly_out_of_reach", 0)},
+        "out_of_scope": {
+            "rules": [f.to_dict() for f in res.findings if f.kind == "out-of-reach"],
+            "rules_partly_out_of_reach": res.stats.get("rules_partly_out_of_reach", 0),
+        },
         "shadowed": [f.to_dict() for f in findings if f.kind in ("shadowed", "never-matches")],
         "lint": [f.to_dict() for f in findings],
         "lint_counts": dict(sorted(kinds.items())),
@@ -237,10 +252,14 @@ def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
                 job = pending.pop(fut)
                 try:
                     rec = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a crashed worker fails its file only
-                    rec = {"path": job.rel, "status": "failed", "format": job.source_format,
-                           "error": f"{job.path}: error: conversion crashed: {type(exc).__name__}: {exc}",
-                           "seconds": 0.0}
+                except Exception as exc:  # a crashed worker fails its file only
+                    rec = {
+                        "path": job.rel,
+                        "status": "failed",
+                        "format": job.source_format,
+                        "error": f"{job.path}: error: conversion crashed: {type(exc).__name__}: {exc}",
+                        "seconds": 0.0,
+                    }
                 records.append(rec)
                 if on_done:
                     on_done(rec)
@@ -263,10 +282,13 @@ def build_report(records: list[dict], meta: dict) -> dict:
     files = sorted(({k: v for k, v in r.items() if k != "seconds"} for r in records), key=lambda r: r["path"])
     rss = [rs for f in files for rs in f.get("rulesets", [])]
     totals = {
-        "files": len(files), "converted": sum(f["status"] == "ok" for f in files),
+        "files": len(files),
+        "converted": sum(f["status"] == "ok" for f in files),
         "failed": sum(f["status"] == "failed" for f in files),
-        "skipped": sum(f["status"] == "skipped" for f in files), "rulesets": len(rss),
-        "rules": sum(r["rules"] for r in rss), "policies": sum(r["policies"] for r in rss),
+        "skipped": sum(f["status"] == "skipped" for f in files),
+        "rulesets": len(rss),
+        "rules": sum(r["rules"] for r in rss),
+        "policies": sum(r["policies"] for r in rss),
         "warnings": sum(len(r["warnings"]) for r in rss),
         "approximations": sum(len(r["approximations"]) for r in rss),
         "out_of_scope_rules": sum(len(r["out_of_scope"]["rules"]) for r in rss),
@@ -274,9 +296,17 @@ def build_report(records: list[dict], meta: dict) -> dict:
         "lint_findings": sum(len(r["lint"]) for r in rss),
     }
     seconds = meta.pop("_seconds", None)
-    return {"fw2np_batch_report": 1, **meta, "totals": totals, "collisions": collisions(records), "files": files,
-            "timing": {"total_seconds": seconds,
-                       "files": {r["path"]: r["seconds"] for r in sorted(records, key=lambda r: r["path"])}}}
+    return {
+        "fw2np_batch_report": 1,
+        **meta,
+        "totals": totals,
+        "collisions": collisions(records),
+        "files": files,
+        "timing": {
+            "total_seconds": seconds,
+            "files": {r["path"]: r["seconds"] for r in sorted(records, key=lambda r: r["path"])},
+        },
+    }
 
 
 def render_html(report: dict) -> str:
@@ -285,8 +315,12 @@ def render_html(report: dict) -> str:
 
     from ..io.resources import templates_dir
 
-    env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env.get_template("report.html.j2").render(report=report)
 
 
@@ -297,9 +331,19 @@ def write_report(outdir: str, report: dict) -> None:
     write_atomic(Path(outdir) / "report.html", render_html(report))
 
 
-def run_batch(input_dir: str, outdir: str, inventory: str | None, workers: int = 1, layout: str = "per-input",
-              host_map: str | None = None, source_format: str | None = None, exclude=(), columns=None,
-              on_start=None, on_done=None) -> dict:
+def run_batch(
+    input_dir: str,
+    outdir: str,
+    inventory: str | None,
+    workers: int = 1,
+    layout: str = "per-input",
+    host_map: str | None = None,
+    source_format: str | None = None,
+    exclude=(),
+    columns=None,
+    on_start=None,
+    on_done=None,
+) -> dict:
     """Convert every file under INPUT_DIR into OUTDIR; the report (also written there)."""
     t0 = time.perf_counter()
     if Path(outdir).resolve() == Path(input_dir).resolve():
@@ -314,14 +358,30 @@ def run_batch(input_dir: str, outdir: str, inventory: str | None, workers: int =
     for name in REPORT_FILES:  # an interrupted run must not leave an older, complete-looking report
         (Path(outdir) / name).unlink(missing_ok=True)
     clean_temp(outdir)
-    jobs = [Job(rel, p, outdir, nearest(p, input_dir, INVENTORY_NAMES) or inventory, layout, host_for(rel, hosts),
-                source_format, {"columns": columns} if columns else {},
-                None if host_for(rel, hosts) else nearest(p, input_dir, HOST_MAP_NAMES)) for rel, p in inputs]
+    jobs = [
+        Job(
+            rel,
+            p,
+            outdir,
+            nearest(p, input_dir, INVENTORY_NAMES) or inventory,
+            layout,
+            host_for(rel, hosts),
+            source_format,
+            {"columns": columns} if columns else {},
+            None if host_for(rel, hosts) else nearest(p, input_dir, HOST_MAP_NAMES),
+        )
+        for rel, p in inputs
+    ]
     if on_start:
         on_start(jobs)
     records = run_jobs(jobs, workers, on_done)
-    meta = {"input_dir": str(input_dir), "output_dir": str(outdir), "inventory": str(inventory),
-            "layout": layout, "_seconds": round(time.perf_counter() - t0, 3)}
+    meta = {
+        "input_dir": str(input_dir),
+        "output_dir": str(outdir),
+        "inventory": str(inventory),
+        "layout": layout,
+        "_seconds": round(time.perf_counter() - t0, 3),
+    }
     report = build_report(records, meta)
     write_report(outdir, report)
     return report

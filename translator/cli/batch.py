@@ -14,15 +14,34 @@ from .options import CSV_COLUMNS_HELP, columns_option, from_option, inventory_op
 
 @click.command()
 @click.argument("input_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
-              help="Directory for the manifests (mirroring INPUT_DIR) and report.json / report.html.")
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the manifests (mirroring INPUT_DIR) and report.json / report.html.",
+)
 @inventory_option("Inventory YAML for files with no inventory.yaml beside them (or in a folder above).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Files converted in parallel (default: the number of CPUs).")
-@click.option("--layout", type=click.Choice(LAYOUTS), default="per-input", show_default=True,
-              help="per-input: one manifest per input ruleset; per-namespace: one file per namespace.")
-@click.option("--host-map", type=click.Path(dir_okay=False),
-              help="YAML mapping 'path glob: workload' for inputs (iptables INPUT/OUTPUT) that protect one host.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Files converted in parallel (default: the number of CPUs).",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default="per-input",
+    show_default=True,
+    help="per-input: one manifest per input ruleset; per-namespace: one file per namespace.",
+)
+@click.option(
+    "--host-map",
+    type=click.Path(dir_okay=False),
+    help="YAML mapping 'path glob: workload' for inputs (iptables INPUT/OUTPUT) that protect one host.",
+)
 @from_option("Input format of every file (detected per file when omitted).")
 @click.option("--exclude", multiple=True, help="Skip files whose relative path matches this glob (repeatable).")
 @columns_option(CSV_COLUMNS_HELP)
@@ -60,17 +79,31 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
             click.echo(f"fw2np batch: [{state['n']}/{state['total']}] {_line(rec)}", err=True)
 
     try:
-        report = run_batch(input_dir, outdir, inventory, workers, layout, host_map, source_format, exclude,
-                           columns, on_start=on_start, on_done=on_done)
+        report = run_batch(
+            input_dir,
+            outdir,
+            inventory,
+            workers,
+            layout,
+            host_map,
+            source_format,
+            exclude,
+            columns,
+            on_start=on_start,
+            on_done=on_done,
+        )
     finally:
         if "progress" in state:
             state["progress"].stop()
     t = report["totals"]
     if not quiet:
-        click.echo(f"fw2np batch: {t['converted']}/{t['files']} files converted, {t['failed']} failed, "
-                   f"{t['skipped']} skipped, "
-                   f"{t['rulesets']} rulesets, {t['policies']} policies, {t['approximations']} approximations; "
-                   f"report in {os.path.join(outdir, 'report.json')}", err=True)
+        click.echo(
+            f"fw2np batch: {t['converted']}/{t['files']} files converted, {t['failed']} failed, "
+            f"{t['skipped']} skipped, "
+            f"{t['rulesets']} rulesets, {t['policies']} policies, {t['approximations']} approximations; "
+            f"report in {os.path.join(outdir, 'report.json')}",
+            err=True,
+        )
         for f in report["files"]:
             if f["status"] == "failed":
                 click.echo(f"  failed: {f['error']}", err=True)
@@ -83,5 +116,4 @@ def _line(rec: dict) -> str:
     if rec["status"] == "skipped":
         return f"{rec['path']}: skipped ({rec['reason']})"
     rss = rec["rulesets"]
-    return (f"{rec['path']}: ok ({rec['format']}, {len(rss)} ruleset(s), "
-            f"{sum(r['policies'] for r in rss)} policies)")
+    return f"{rec['path']}: ok ({rec['format']}, {len(rss)} ruleset(s), {sum(r['policies'] for r in rss)} policies)"

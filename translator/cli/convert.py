@@ -6,8 +6,16 @@ import sys
 
 import click
 
-from .options import (columns_option, format_option, from_option, host_option, inventory_option, output_file_option,
-                      quiet_option, ruleset_option)
+from .options import (
+    columns_option,
+    format_option,
+    from_option,
+    host_option,
+    inventory_option,
+    output_file_option,
+    quiet_option,
+    ruleset_option,
+)
 
 
 @click.command()
@@ -17,8 +25,9 @@ from .options import (columns_option, format_option, from_option, host_option, i
 @click.option("-d", "--dir", "outdir", type=click.Path(file_okay=False), help="Write one file per namespace here.")
 @format_option(["yaml", "json"], "yaml")
 @from_option()
-@ruleset_option("Which ruleset, when the input holds several (repeat it for rulesets of different directions).",
-                multiple=True)
+@ruleset_option(
+    "Which ruleset, when the input holds several (repeat it for rulesets of different directions).", multiple=True
+)
 @host_option()
 @columns_option("CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
 @quiet_option("No summary on stderr.")
@@ -51,8 +60,11 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
 
 def _summary(result) -> None:
     st = result.stats
-    click.echo(f"fw2np: {result.ruleset.name}: {st['rules']} rules read, {st['policies']} policies written "
-               f"({st['peers']} peers), {len(result.findings)} findings", err=True)
+    click.echo(
+        f"fw2np: {result.ruleset.name}: {st['rules']} rules read, {st['policies']} policies written "
+        f"({st['peers']} peers), {len(result.findings)} findings",
+        err=True,
+    )
     for w in result.ruleset.warnings:
         click.echo(f"  {w}", err=True)
     for f in result.findings:

@@ -7,8 +7,15 @@ import sys
 
 import click
 
-from .options import (CSV_COLUMNS_HELP, columns_option, format_option, from_option, host_option, inventory_option,
-                      ruleset_option)
+from .options import (
+    CSV_COLUMNS_HELP,
+    columns_option,
+    format_option,
+    from_option,
+    host_option,
+    inventory_option,
+    ruleset_option,
+)
 
 
 @click.command()
@@ -37,9 +44,13 @@ def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns)
         rulesets = [pick(rulesets, ruleset_name)]
     reports = [(rs, run(rs, inv)) for rs in rulesets]
     if fmt == "json":
-        doc = {"input": rules, "inventory": inventory,
-               "rulesets": [{"name": rs.name, "rules": len(rs.rules), "findings": [f.to_dict() for f in fs]}
-                            for rs, fs in reports]}
+        doc = {
+            "input": rules,
+            "inventory": inventory,
+            "rulesets": [
+                {"name": rs.name, "rules": len(rs.rules), "findings": [f.to_dict() for f in fs]} for rs, fs in reports
+            ],
+        }
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         for rs, fs in reports:

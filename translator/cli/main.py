@@ -42,11 +42,13 @@ class Fw2npGroup(click.Group):
                 where = f": {exc.filename}" if exc.filename else ""
                 click.echo(f"error: {exc.strerror or exc}{where}", err=True)
                 ctx.exit(2)
-            except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+            except Exception as exc:  # the one place that catches everything
                 if os.environ.get("FW2NP_DEBUG") == "1":
                     raise
-                click.echo(f"fw2np: internal error: {_one_line(exc)} "
-                           f"(please report it; FW2NP_DEBUG=1 shows the traceback)", err=True)
+                click.echo(
+                    f"fw2np: internal error: {_one_line(exc)} (please report it; FW2NP_DEBUG=1 shows the traceback)",
+                    err=True,
+                )
                 ctx.exit(2)
 
 

@@ -17,8 +17,7 @@ TEXT_OR_JSON = ["text", "json"]
 
 def inventory_option(text: str = INVENTORY_HELP, required: bool = False):
     """-i/--inventory: an inventory YAML file (parameter `inventory`)."""
-    return click.option("-i", "--inventory", "inventory", required=required, type=click.Path(dir_okay=False),
-                        help=text)
+    return click.option("-i", "--inventory", "inventory", required=required, type=click.Path(dir_okay=False), help=text)
 
 
 def from_option(text: str = FROM_HELP):

@@ -14,18 +14,22 @@ from .options import format_option, inventory_option, output_file_option
 @click.argument("policies", type=click.Path())
 @inventory_option("Inventory YAML: name workloads, group pods by workload (needed for --format rules).")
 @format_option(FORMATS, "table", "table (terminal), markdown, csv, html, or rules (the fw2np ruleset language).")
-@click.option("--objects", type=click.Path(dir_okay=False),
-              help="For --format rules: a ruleset whose address objects give the inventory's object names.")
+@click.option(
+    "--objects",
+    type=click.Path(dir_okay=False),
+    help="For --format rules: a ruleset whose address objects give the inventory's object names.",
+)
 @output_file_option("Write here instead of stdout.")
 def reverse(policies, inventory, fmt, objects, output):
     """Render the NetworkPolicies in POLICIES (file or directory) as an ordered firewall table."""
-    from ..model.inventory import load_inventory
     from ..io.manifests import write_atomic
+    from ..model.inventory import load_inventory
     from ..model.policies import load_policies
 
     if fmt == "rules" and not inventory:
-        raise click.UsageError("--format rules needs --inventory: the ruleset language addresses "
-                               "workloads by their legacy addresses")
+        raise click.UsageError(
+            "--format rules needs --inventory: the ruleset language addresses workloads by their legacy addresses"
+        )
     objs = load_policies(policies)
     inv = load_inventory(inventory) if inventory else None
     if fmt == "rules":
@@ -35,8 +39,8 @@ def reverse(policies, inventory, fmt, objects, output):
         for a in approximations:
             click.echo(f"fw2np: approximation: {a}", err=True)
     else:
-        from ..reverse.table import build_table
         from ..reverse.formats import render_table
+        from ..reverse.table import build_table
 
         text = render_table(build_table(objs, inv), fmt)
     if output:

@@ -26,22 +26,35 @@ FROM_HELP = "Ruleset input format (detected when omitted)."
 @click.argument("rules", type=click.Path(dir_okay=False))
 @click.argument("policies", type=click.Path())
 @inventory_option(required=True)
-@click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True,
-              help="Print at most this many counterexample flows.")
-@click.option("--only", type=click.Choice(["more-permissive", "less-permissive"]),
-              help="Only flows the policies allow and the ruleset denies (or the reverse).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Print at most this many counterexample flows.",
+)
+@click.option(
+    "--only",
+    type=click.Choice(["more-permissive", "less-permissive"]),
+    help="Only flows the policies allow and the ruleset denies (or the reverse).",
+)
 @format_option()
 @from_option(FROM_HELP)
 @ruleset_option(RULESET_HELP)
-@click.option("--no-approximations", "skip_approx", is_flag=True,
-              help="Do not compile the ruleset to find the compiler's approximations (faster on big rulesets); "
-                   "every less-permissive difference is then unreported.")
+@click.option(
+    "--no-approximations",
+    "skip_approx",
+    is_flag=True,
+    help="Do not compile the ruleset to find the compiler's approximations (faster on big rulesets); "
+    "every less-permissive difference is then unreported.",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 on any difference, reported approximations too.")
 @host_option()
 @columns_option(COLUMNS_HELP)
 @click.pass_context
-def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, skip_approx, strict, host,
-           columns):
+def verify(
+    ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, skip_approx, strict, host, columns
+):
     """Prove that POLICIES implement RULES over every flow, or print counterexample flows.
 
     Exit 0: equivalent, or the only differences deny what the ruleset allows and the compiler reports them
@@ -67,8 +80,7 @@ def verify(ctx, rules, policies, inventory, limit, only, fmt, source_format, rul
 @click.command()
 @click.argument("source", type=click.Path())
 @inventory_option("Inventory YAML (needed for a ruleset and for workload names).")
-@click.option("--flow", "flow_text", required=True,
-              help='The flow, e.g. "10.1.0.5 -> staging/app=api tcp/8080".')
+@click.option("--flow", "flow_text", required=True, help='The flow, e.g. "10.1.0.5 -> staging/app=api tcp/8080".')
 @format_option()
 @from_option(FROM_HELP)
 @ruleset_option(RULESET_HELP)
@@ -79,10 +91,10 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host
     import json
     from pathlib import Path
 
-    from ..verify import explain as ex
     from ..io.text import read_text
     from ..model.inventory import load_inventory
     from ..model.policies import load_policies
+    from ..verify import explain as ex
 
     inv = load_inventory(inventory) if inventory else None
     text = None if Path(source).is_dir() else read_text(source)

@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..model.resolve import Resolver
-from .universe import FAMILIES, OPTIMISTIC, SECURE, CRules, PodClass, Universe, compile_rules
 from ..model.space import IntervalSet
 from .svcclasses import SvcClasses
 from .sweep import Region, sweep
+from .universe import FAMILIES, OPTIMISTIC, SECURE, CRules, PodClass, Universe, compile_rules
 
 
 @dataclass
 class Split:
     """Services one shared family allows a pod pair and another does not (left denied)."""
 
-    point: int       # the other end's pod class
-    mask: int        # the services, over the shared service classes
-    rule: object     # a CRule that allowed them (None: the default action)
+    point: int  # the other end's pod class
+    mask: int  # the services, over the shared service classes
+    rule: object  # a CRule that allowed them (None: the default action)
 
 
 class PodSweep(NamedTuple):
@@ -47,12 +47,13 @@ class Readings:
         self.position = {id(r): k for k, r in enumerate(rs.rules)}
         self.worlds: dict[int, tuple[CRules, CRules]] = {
             f: (compile_rules(rs, universe, resolver, SECURE, f), compile_rules(rs, universe, resolver, OPTIMISTIC, f))
-            for f in FAMILIES}
+            for f in FAMILIES
+        }
         first_sec, first_opt = self.worlds[4]
         self.classes = SvcClasses([c.svc for c in first_sec] + [c.svc for c in first_opt])
         sec_masks = [self.classes.masks[c.svc] for c in first_sec]
         opt_masks = [self.classes.masks[c.svc] for c in first_opt]
-        for sec, opt in self.worlds.values():   # services do not depend on the family
+        for sec, opt in self.worlds.values():  # services do not depend on the family
             sec._pair = (opt, self.classes, sec_masks, opt_masks)
 
     def rules(self, position: int) -> list[tuple[int, object, object]]:
@@ -64,15 +65,19 @@ class Readings:
         apart [(lo, hi, mask)] and the family splits [Split], across the families."""
         uni = self.universe
         fams = uni.families(pod_class)
-        per = {f: sweep(*self.worlds[f], fixed, pod_class.point, self.default_allow, uni.end, flag,
-                        regions or len(fams) > 1) for f in fams}
+        per = {
+            f: sweep(
+                *self.worlds[f], fixed, pod_class.point, self.default_allow, uni.end, flag, regions or len(fams) > 1
+            )
+            for f in fams
+        }
         if len(fams) == 1:
             f = fams[0]
             groups, diffs = per[f]
             return PodSweep(*_trim(groups, diffs, uni.family_endpoints[f]), [])
         groups: dict[int, list] = {}
         diffs: list = []
-        for f, (g, d) in per.items():     # external ends: their own family decides
+        for f, (g, d) in per.items():  # external ends: their own family decides
             ext = uni.external & FAMILIES[f]
             for region, mask, cs, flagged in g:
                 _add(groups, mask, region & ext, cs, flagged)
@@ -84,8 +89,10 @@ class Readings:
             if sec != opt:
                 diffs.append((p, p, sec ^ opt))
         diffs.sort(key=lambda x: x[0])
-        out = [Region(IntervalSet(ivs), mask, self._ordered(cs), self._ordered(fl))
-               for mask, (ivs, cs, fl) in groups.items()]
+        out = [
+            Region(IntervalSet(ivs), mask, self._ordered(cs), self._ordered(fl))
+            for mask, (ivs, cs, fl) in groups.items()
+        ]
         return PodSweep(out if regions else [], diffs, splits)
 
     def _ordered(self, cs: list) -> list:

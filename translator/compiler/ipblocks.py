@@ -34,7 +34,7 @@ class _Cover:
 
     def within(self, lo: int, hi: int) -> tuple:
         """The intervals that meet lo..hi, clipped to it."""
-        part = self.iv[bisect_left(self.his, lo): bisect_right(self.los, hi)]
+        part = self.iv[bisect_left(self.his, lo) : bisect_right(self.los, hi)]
         if part:
             part = ((max(lo, part[0][0]), part[0][1]),) + part[1:]
             part = part[:-1] + ((part[-1][0], min(hi, part[-1][1])),)
@@ -55,8 +55,16 @@ def ip_blocks(want: IntervalSet, dont_care: IntervalSet, shared: dict | None = N
 
 
 class _Tree:
-    def __init__(self, want: tuple, union: tuple, base: int, bits: int, version: int, shared: dict | None,
-                 root: tuple | None = None):
+    def __init__(
+        self,
+        want: tuple,
+        union: tuple,
+        base: int,
+        bits: int,
+        version: int,
+        shared: dict | None,
+        root: tuple | None = None,
+    ):
         self.w, self.u = _Cover(want), _Cover(union)
         self.base, self.bits, self.version = base, bits, version
         self.shared, self.root = shared, root
@@ -99,8 +107,8 @@ class _Tree:
 
     def _mixed(self, lo: int, plen: int) -> tuple:
         a, b = self.span(lo, plen)
-        l, r = self.kids(lo, plen)
-        nl, nr = self.node(*l), self.node(*r)
+        left, right = self.kids(lo, plen)
+        nl, nr = self.node(*left), self.node(*right)
         out = nl[3] + nr[3] if self.u.meets(a, b) else 1
         split = nl[1] + nr[1]
         excepted = 1 + nl[3] + nr[3]

@@ -46,7 +46,7 @@ def union_of(workloads: list[dict[str, str]]) -> list[dict]:
     rest = []
     for w in workloads:
         if len(w) == 1:
-            (k, v), = w.items()
+            ((k, v),) = w.items()
             by_key.setdefault(k, []).append(v)
         else:
             rest.append(w)

@@ -50,6 +50,6 @@ def svc_classes(compiled: list) -> SvcClasses:
     got = getattr(compiled, "_svc_classes", None)
     if got is None or got[0] != len(compiled):
         got = (len(compiled), SvcClasses(c.svc for c in compiled))
-        if hasattr(compiled, "__dict__"):   # a CRules list keeps them
+        if hasattr(compiled, "__dict__"):  # a CRules list keeps them
             compiled._svc_classes = got
     return got[1]

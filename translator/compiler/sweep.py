@@ -10,9 +10,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import NamedTuple
 
-from .universe import CRule, CRules
 from ..model.space import IntervalSet
 from .svcclasses import SvcClasses, svc_classes
+from .universe import CRule, CRules
 
 
 class Region(NamedTuple):
@@ -43,8 +43,9 @@ def _svc_masks(compiled: list[CRule], classes: SvcClasses) -> list[int]:
     return got
 
 
-def _decide_masks(masks: list[int], allows: list[bool], active: int, full: int, default_allow: bool,
-                  flag: int) -> tuple[int, int, int]:
+def _decide_masks(
+    masks: list[int], allows: list[bool], active: int, full: int, default_allow: bool, flag: int
+) -> tuple[int, int, int]:
     """The first-match decision over bit masks for the rules (positions in MASKS) set in ACTIVE.
 
     Returns the allowed services, the rules that allowed some of them (bits; the
@@ -95,13 +96,25 @@ def pair_classes(secure: CRules, optimistic: CRules) -> tuple[SvcClasses, list[i
     got = getattr(secure, "_pair", None)
     if got is None or got[0] is not optimistic:
         classes = SvcClasses([c.svc for c in secure] + [c.svc for c in optimistic])
-        got = secure._pair = (optimistic, classes, [classes.masks[c.svc] for c in secure],
-                              [classes.masks[c.svc] for c in optimistic])
+        got = secure._pair = (
+            optimistic,
+            classes,
+            [classes.masks[c.svc] for c in secure],
+            [classes.masks[c.svc] for c in optimistic],
+        )
     return got[1:]
 
 
-def sweep(secure: CRules, optimistic: CRules | None, fixed: str, point: int, default_allow: bool, end: int,
-          flag: int = 0, regions: bool = True) -> tuple[list, list]:
+def sweep(
+    secure: CRules,
+    optimistic: CRules | None,
+    fixed: str,
+    point: int,
+    default_allow: bool,
+    end: int,
+    flag: int = 0,
+    regions: bool = True,
+) -> tuple[list, list]:
     """One sweep of the other side for POINT at FIXED: SECURE's regions (see `along`; if REGIONS)
     and where OPTIMISTIC, another reading of the same rules, decides apart (see `differences`).
 
@@ -117,15 +130,15 @@ def sweep(secure: CRules, optimistic: CRules | None, fixed: str, point: int, def
         in_sec, in_opt = dict(_candidates(secure, fixed, point)), dict(_candidates(optimistic, fixed, point))
         order = sorted(set(in_sec) | set(in_opt))
     rel, ms, mo, allows = [], [], [], []  # per bit: its rule, services in the secure reading (0: not there), the other
-    apart = 0                             # bits the two readings hold differently
-    events: dict[int, int] = {0: 0, end + 1: 0}    # point -> the bits entering or leaving there
+    apart = 0  # bits the two readings hold differently
+    events: dict[int, int] = {0: 0, end + 1: 0}  # point -> the bits entering or leaving there
     get = events.get
     split = _split_sides(secure, optimistic, other) if optimistic is not None else None
     for i in order:
         a, b = in_sec.get(i), in_opt.get(i)
         m = sec_masks[i]
         if a is not None and b is not None and m == opt_masks[i]:
-            if split is None or split[i] is None:     # both readings hold it alike (or there is one)
+            if split is None or split[i] is None:  # both readings hold it alike (or there is one)
                 if m:
                     bit = 1 << len(ms)
                     rel.append(a)
@@ -138,8 +151,11 @@ def sweep(secure: CRules, optimistic: CRules | None, fixed: str, point: int, def
             # shared where the two readings' other sides agree
             parts = [(a, edges, m_sec, m_opt) for edges, m_sec, m_opt in zip(split[i], (m, m, 0), (m, 0, m))]
         else:
-            parts = [(c, c.sweep_edges(other), mk if k == 0 else 0, mk if k == 1 else 0) for k, (c, mk) in
-                     enumerate(((a, m), (b, opt_masks[i]))) if c is not None]
+            parts = [
+                (c, c.sweep_edges(other), mk if k == 0 else 0, mk if k == 1 else 0)
+                for k, (c, mk) in enumerate(((a, m), (b, opt_masks[i])))
+                if c is not None
+            ]
         for c, edges, m_sec, m_opt in parts:
             if not (m_sec or m_opt) or not edges:
                 continue
@@ -164,7 +180,7 @@ def sweep(secure: CRules, optimistic: CRules | None, fixed: str, point: int, def
         active ^= events[p]
         h = bisect_right(hole_los, p) - 1
         if h >= 0 and holes[h][1] >= nxt - 1:
-            continue                      # no endpoint here
+            continue  # no endpoint here
         if active & apart:
             diff = pair_cache.get(active)
             if diff is None:
@@ -187,8 +203,10 @@ def sweep(secure: CRules, optimistic: CRules | None, fixed: str, point: int, def
                 ivs.append((p, nxt - 1))
             group[1] |= got[1]
             group[2] |= got[2]
-    return [Region(IntervalSet._raw(tuple(ivs)), allowed, _pick(rel, by), _pick(rel, flagged))
-            for allowed, (ivs, by, flagged) in groups.items()], diffs
+    return [
+        Region(IntervalSet._raw(tuple(ivs)), allowed, _pick(rel, by), _pick(rel, flagged))
+        for allowed, (ivs, by, flagged) in groups.items()
+    ], diffs
 
 
 def _split_sides(secure: CRules, optimistic: CRules, side: str) -> list:
@@ -205,11 +223,12 @@ def _split_sides(secure: CRules, optimistic: CRules, side: str) -> list:
     return store[key]
 
 
-def _decide_apart(ms: list[int], mo: list[int], allows: list[bool], active: int, full: int,
-                  default_allow: bool) -> int:
+def _decide_apart(ms: list[int], mo: list[int], allows: list[bool], active: int, full: int, default_allow: bool) -> int:
     """The services two readings (masks MS and MO) decide differently for the rules in ACTIVE."""
-    return (_decide_masks(ms, allows, active, full, default_allow, 0)[0]
-            ^ _decide_masks(mo, allows, active, full, default_allow, 0)[0])
+    return (
+        _decide_masks(ms, allows, active, full, default_allow, 0)[0]
+        ^ _decide_masks(mo, allows, active, full, default_allow, 0)[0]
+    )
 
 
 def _pick(items: list, bits: int) -> list:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from .ipblocks import ip_blocks
-from .findings import Finding, flow_text
 from ..model.inventory import Inventory
 from ..model.names import dns_name
-from ..model.ruleset import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from ..model.resolve import Resolver, unresolved_items
-from .selectors import complement, ns_selector, union_of
-from .families import Readings
-from .universe import FAMILIES, CRule, PodClass, Universe
+from ..model.ruleset import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from ..model.space import EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
+from .families import Readings
+from .findings import Finding, flow_text
+from .ipblocks import ip_blocks
+from .selectors import complement, ns_selector, union_of
+from .universe import FAMILIES, PodClass, Universe
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
 PORT_NAMES = ((TCP, "TCP"), (UDP, "UDP"), (SCTP, "SCTP"))
@@ -106,12 +106,13 @@ class Synth:
             group = self.universe.by_ns[ns]
             chosen = set(inside)
             if any(group[i - group[0].index].kind == "others" for i in inside):
-                sels = complement([a.workload.labels for a in group
-                                   if a.kind == "workload" and a.index not in chosen])
+                sels = complement([a.workload.labels for a in group if a.kind == "workload" and a.index not in chosen])
             else:
                 sels = union_of([group[i - group[0].index].workload.labels for i in inside])
-            self._ns_peers[key] = [{"podSelector": sel} if home else
-                                   {"namespaceSelector": ns_selector([ns]), "podSelector": sel} for sel in sels]
+            self._ns_peers[key] = [
+                {"podSelector": sel} if home else {"namespaceSelector": ns_selector([ns]), "podSelector": sel}
+                for sel in sels
+            ]
         return self._ns_peers[key]
 
     def peers(self, region: IntervalSet, home: str) -> list[dict] | None:
@@ -156,7 +157,7 @@ class Synth:
             region = region & self.universe.endpoints
             if not region:
                 continue
-            if bits not in self._ports:   # what ports cannot say: the services outside TCP, UDP, SCTP
+            if bits not in self._ports:  # what ports cannot say: the services outside TCP, UDP, SCTP
                 ports = None if bits == full else ports_for(self.classes.set(bits & self.l4))[0]
                 self._ports[bits] = ports, 0 if ports is None else bits & ~self.l4
             ports, dropped = self._ports[bits]
@@ -193,20 +194,31 @@ class Synth:
     def dropped_findings(self) -> None:
         for (ids, protos), (rule, atoms, example) in sorted(self._dropped.items(), key=lambda kv: kv[0]):
             names = ", ".join(proto_label(p) for p in protos[:4]) + (" ..." if len(protos) > 4 else "")
-            self.findings.append(Finding(
-                "inexpressible",
-                f"{names} allowed by {', '.join(ids)} cannot be said with ports in NetworkPolicy; "
-                f"left denied for {len(atoms)} pod class(es)", rule, example))
+            self.findings.append(
+                Finding(
+                    "inexpressible",
+                    f"{names} allowed by {', '.join(ids)} cannot be said with ports in NetworkPolicy; "
+                    f"left denied for {len(atoms)} pod class(es)",
+                    rule,
+                    example,
+                )
+            )
 
     def policy(self, ns: str, name: str, selector: dict, direction: str, rules: list, contrib) -> dict:
         order = sorted(set(contrib), key=lambda c: self._position[id(c.rule)] if c else len(self._position))
         ids = [c.rule.ref if c else "default allow" for c in order] or [f"default {self.rs.default}"]
-        meta = {"name": name, "namespace": ns, "labels": dict(MANAGED),
-                "annotations": {"fw2np.io/ruleset": _bounded(self.rs.name),
-                                "fw2np.io/rules": _bounded_list(ids) or "none"}}
-        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta,
-                "spec": {"podSelector": selector, "policyTypes": [direction.capitalize()],
-                         direction: rules}}
+        meta = {
+            "name": name,
+            "namespace": ns,
+            "labels": dict(MANAGED),
+            "annotations": {"fw2np.io/ruleset": _bounded(self.rs.name), "fw2np.io/rules": _bounded_list(ids) or "none"},
+        }
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": meta,
+            "spec": {"podSelector": selector, "policyTypes": [direction.capitalize()], direction: rules},
+        }
 
     def governed_classes(self) -> set[int]:
         """Pod classes the ruleset protects (all governed ones unless it names a host)."""
@@ -217,9 +229,13 @@ class Synth:
         out = {a.index for a in self.universe.pod_classes if a.governed and a.point in region}
         unknown = [a for a in self.universe.pod_classes if a.index in out and not a.legacy]
         if unknown:
-            self.findings.append(Finding(
-                "note", f"the protected host's addresses may be those of pods without legacy addresses: the "
-                        f"ruleset governs {_names(unknown)} too (name the host's workload in the inventory)"))
+            self.findings.append(
+                Finding(
+                    "note",
+                    f"the protected host's addresses may be those of pods without legacy addresses: the "
+                    f"ruleset governs {_names(unknown)} too (name the host's workload in the inventory)",
+                )
+            )
         return out
 
     def build(self) -> list[dict]:
@@ -248,8 +264,16 @@ class Synth:
                         continue
                     if atom.kind == "workload":
                         name = dns_name(f"{self.prefix}-{atom.workload.name}-{direction}", 253)
-                        pols.append(self.policy(ns, name, {"matchLabels": dict(sorted(atom.workload.labels.items()))},
-                                                direction, rules, contrib))
+                        pols.append(
+                            self.policy(
+                                ns,
+                                name,
+                                {"matchLabels": dict(sorted(atom.workload.labels.items()))},
+                                direction,
+                                rules,
+                                contrib,
+                            )
+                        )
                     else:
                         sels = complement([a.workload.labels for a in group if a.kind == "workload"])
                         for k, sel in enumerate(sels):
@@ -257,12 +281,20 @@ class Synth:
                             name = f"{self.prefix}-other-pods-{direction}{suffix}"
                             pols.append(self.policy(ns, name, sel, direction, rules, contrib))
             if isolated:
-                cleanup = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                           "metadata": {"name": f"{self.prefix}-default-deny", "namespace": ns,
-                                        "labels": dict(MANAGED),
-                                        "annotations": {"fw2np.io/ruleset": _bounded(self.rs.name),
-                                                        "fw2np.io/rules": "default deny (cleanup)"}},
-                           "spec": {"podSelector": {}, "policyTypes": isolated}}
+                cleanup = {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": {
+                        "name": f"{self.prefix}-default-deny",
+                        "namespace": ns,
+                        "labels": dict(MANAGED),
+                        "annotations": {
+                            "fw2np.io/ruleset": _bounded(self.rs.name),
+                            "fw2np.io/rules": "default deny (cleanup)",
+                        },
+                    },
+                    "spec": {"podSelector": {}, "policyTypes": isolated},
+                }
                 pols.insert(0, cleanup)
             per_ns[ns] = _unique_names(pols)
         return [p for ns in sorted(per_ns) for p in per_ns[ns]]
@@ -290,36 +322,56 @@ class Synth:
                     whose = "of workload " if a.kind == "workload" else ""
                     # an example with the pod class itself at that end, when one changes
                     ex = (self.changed_flow(k, side, a.point) if a.index >= 0 else None) or example.get()
-                    self.findings.append(Finding(
-                        "partial-cover",
-                        f"the {side} covers only part of the addresses {whose}{a}; the {r.action} {what} it",
-                        r, ex))
+                    self.findings.append(
+                        Finding(
+                            "partial-cover",
+                            f"the {side} covers only part of the addresses {whose}{a}; the {r.action} {what} it",
+                            r,
+                            ex,
+                        )
+                    )
                 # pods without legacy addresses: reported where the cover changes a decision
                 ex = next(filter(None, (self.changed_flow(k, side, a.point) for a in unknown)), None)
                 if ex:
                     where = "an address of the pod CIDRs" if self.inv.pod_cidrs else "any IPv4 or IPv6 address"
-                    self.findings.append(Finding(
-                        "partial-cover",
-                        f"the {side} holds only some of the addresses a pod without legacy addresses may have "
-                        f"({where}); the {r.action} {what} {_names(unknown)}", r, ex))
+                    self.findings.append(
+                        Finding(
+                            "partial-cover",
+                            f"the {side} holds only some of the addresses a pod without legacy addresses may have "
+                            f"({where}); the {r.action} {what} {_names(unknown)}",
+                            r,
+                            ex,
+                        )
+                    )
             if allow:
                 for side, expr in (("src", r.src), ("dst", r.dst)):
                     lower = self.resolver.address(expr).lower
                     if self.inv.pod_cidrs and any(
-                            self.universe.unknown & whole and (self.universe.unknown & whole).issubset(lower)
-                            and not whole.issubset(lower) for whole in FAMILIES.values()):
-                        self.findings.append(Finding(
-                            "note", f"the {side} holds the whole pod CIDR: it stands for the pods without legacy "
-                                    "addresses; workloads are matched by their legacy addresses", r))
-            for u in unresolved_items(self.rs, r.src.include + r.src.exclude + r.dst.include
-                                      + r.dst.exclude + tuple(r.services)):
+                        self.universe.unknown & whole
+                        and (self.universe.unknown & whole).issubset(lower)
+                        and not whole.issubset(lower)
+                        for whole in FAMILIES.values()
+                    ):
+                        self.findings.append(
+                            Finding(
+                                "note",
+                                f"the {side} holds the whole pod CIDR: it stands for the pods without legacy "
+                                "addresses; workloads are matched by their legacy addresses",
+                                r,
+                            )
+                        )
+            for u in unresolved_items(
+                self.rs, r.src.include + r.src.exclude + r.dst.include + r.dst.exclude + tuple(r.services)
+            ):
                 effect = "matches nothing there" if allow else "matches everything there"
-                self.findings.append(Finding("unresolved", f"{u.text}: {u.reason}; the {r.action} {effect}",
-                                             r, example.get()))
+                self.findings.append(
+                    Finding("unresolved", f"{u.text}: {u.reason}; the {r.action} {effect}", r, example.get())
+                )
             for c in r.conditions:
                 effect = "the allow is dropped" if allow else "the deny applies without it"
-                self.findings.append(Finding("condition", f"cannot enforce {c.text} ({c.reason}); {effect}",
-                                             r, example.get()))
+                self.findings.append(
+                    Finding("condition", f"cannot enforce {c.text} ({c.reason}); {effect}", r, example.get())
+                )
 
     def keep_splits(self, atom: PodClass, fixed: str, splits: list) -> None:
         """Remember pod pairs whose shared families decide apart (left denied), by the rule that allowed."""
@@ -335,11 +387,16 @@ class Synth:
         for key in sorted(self._splits):
             rule, pairs, example = self._splits[key]
             by = f"rule {rule.ref}" if rule else f"the default ({self.rs.default})"
-            self.findings.append(Finding(
-                "family-split",
-                f"{by} allows some pod-to-pod flows over one address family but not over the other; a "
-                f"NetworkPolicy pod peer cannot tell families apart, so they are left denied for "
-                f"{len(pairs)} pod pair(s)", rule, example))
+            self.findings.append(
+                Finding(
+                    "family-split",
+                    f"{by} allows some pod-to-pod flows over one address family but not over the other; a "
+                    f"NetworkPolicy pod peer cannot tell families apart, so they are left denied for "
+                    f"{len(pairs)} pod pair(s)",
+                    rule,
+                    example,
+                )
+            )
 
     def family_note(self) -> None:
         """Say which workloads have one address family only: their flows of the other family are denied."""
@@ -348,9 +405,13 @@ class Synth:
         for f, atoms in single.items():
             other = 6 if f == 4 else 4
             if atoms and self.universe.family_endpoints[other]:
-                self.findings.append(Finding(
-                    "note", f"{_names(atoms)} {'has' if len(atoms) == 1 else 'have'} IPv{f} legacy addresses only: "
-                            f"their IPv{other} flows are denied (the legacy network had none)"))
+                self.findings.append(
+                    Finding(
+                        "note",
+                        f"{_names(atoms)} {'has' if len(atoms) == 1 else 'have'} IPv{f} legacy addresses only: "
+                        f"their IPv{other} flows are denied (the legacy network had none)",
+                    )
+                )
 
     def changed_flow(self, position: int, side: str | None = None, point: int | None = None) -> str | None:
         """A flow inside the optimistic match of the rule at POSITION where the secure and
@@ -370,13 +431,13 @@ class Synth:
         for end, p in pins:
             other = "dst" if end == "src" else "src"
             key = (end, p)
-            if key not in self._differences:   # build keeps those of the pod classes it swept
+            if key not in self._differences:  # build keeps those of the pod classes it swept
                 atom = self.universe.pod_class_at(p)
                 self._keep_differences(key, self.readings.sweep(end, atom, regions=False).differences)
             los, found = self._differences[key]
             for f, _, opt in worlds:
                 for a, b in (getattr(opt, other) & self.universe.family_endpoints[f]).iv:
-                    for lo, hi, svc in found[max(0, bisect_right(los, a) - 1): bisect_right(los, b)]:
+                    for lo, hi, svc in found[max(0, bisect_right(los, a) - 1) : bisect_right(los, b)]:
                         if hi >= a and svc & mine:
                             s, d = (p, max(lo, a)) if end == "src" else (max(lo, a), p)
                             return flow_text(s, d, (classes.set(svc & mine) & opt.svc).first(), self.universe)
@@ -400,10 +461,14 @@ class Synth:
                 continue
             partly += 1
             if not (src & uni.governed) and not (dst & uni.governed):
-                self.findings.append(Finding(
-                    "out-of-reach", "no pod of the inventory's namespaces at either end: "
-                    "NetworkPolicy cannot enforce this rule", r,
-                    flow_text(src_out.first(), dst_out.first(), svc.first(), uni)))
+                self.findings.append(
+                    Finding(
+                        "out-of-reach",
+                        "no pod of the inventory's namespaces at either end: NetworkPolicy cannot enforce this rule",
+                        r,
+                        flow_text(src_out.first(), dst_out.first(), svc.first(), uni),
+                    )
+                )
         return partly
 
 
@@ -480,12 +545,25 @@ def convert(rs: Ruleset, inv: Inventory) -> Result:
     s.family_note()
     partly = s.reach()
     if not inv.pod_cidrs:
-        s.findings.append(Finding("note", "the inventory names no pod CIDR (cluster.podCIDRs): pods without "
-                                          "legacy addresses are taken to have any IPv4 or IPv6 address, and the "
-                                          "output is exact only on CNIs whose ipBlocks do not match pod IPs"))
-    peers = sum(len(r.get("from", r.get("to", []))) for p in policies
-                for r in p["spec"].get("ingress", []) + p["spec"].get("egress", []))
-    stats = {"rules": len(rs.rules), "policies": len(policies), "peers": peers,
-             "rules_partly_out_of_reach": partly, "workloads": len(inv.workloads),
-             "namespaces": len(inv.namespaces)}
+        s.findings.append(
+            Finding(
+                "note",
+                "the inventory names no pod CIDR (cluster.podCIDRs): pods without "
+                "legacy addresses are taken to have any IPv4 or IPv6 address, and the "
+                "output is exact only on CNIs whose ipBlocks do not match pod IPs",
+            )
+        )
+    peers = sum(
+        len(r.get("from", r.get("to", [])))
+        for p in policies
+        for r in p["spec"].get("ingress", []) + p["spec"].get("egress", [])
+    )
+    stats = {
+        "rules": len(rs.rules),
+        "policies": len(policies),
+        "peers": peers,
+        "rules_partly_out_of_reach": partly,
+        "workloads": len(inv.workloads),
+        "namespaces": len(inv.namespaces),
+    }
     return Result(rs, policies, s.findings, stats)

@@ -18,8 +18,8 @@ import netaddr
 
 from ..errors import InputError, line_of
 from ..model.inventory import Inventory, Workload
-from ..model.ruleset import ALLOW, AddrExpr, Ref, Rule, Ruleset
 from ..model.resolve import Resolver
+from ..model.ruleset import ALLOW, AddrExpr, Ref, Rule, Ruleset
 from ..model.space import ALL_IP, ALL_V4, ALL_V6, EMPTY, POD_BASE, IntervalSet, ip_range
 
 SECURE, OPTIMISTIC = "secure", "optimistic"
@@ -80,8 +80,9 @@ class Universe:
         for ns in sorted(inv.namespaces):
             group = []
             for w in sorted(inv.workloads_in(ns), key=lambda w: w.name):
-                group.append(PodClass(len(self.pod_classes) + len(group), "workload", ns, w,
-                                  self._legacy(w, rs, resolver)))
+                group.append(
+                    PodClass(len(self.pod_classes) + len(group), "workload", ns, w, self._legacy(w, rs, resolver))
+                )
             group.append(PodClass(len(self.pod_classes) + len(group), "others", ns))
             self.by_ns[ns] = group
             self.pod_classes += group
@@ -104,11 +105,14 @@ class Universe:
         self.endpoints = self.external | self.pods
         self.end = POD_BASE + len(self.pod_classes) - 1
         # per family: the pod classes that have addresses of it, and its endpoints
-        self.present = {f: IntervalSet((a.point, a.point) for a in self.pod_classes if self.addresses(a) & whole)
-                        for f, whole in FAMILIES.items()}
+        self.present = {
+            f: IntervalSet((a.point, a.point) for a in self.pod_classes if self.addresses(a) & whole)
+            for f, whole in FAMILIES.items()
+        }
         self.family_endpoints = {f: (self.external & FAMILIES[f]) | self.present[f] for f in FAMILIES}
         self.concrete_endpoints = (ALL_IP - self.workload_ips) | IntervalSet(
-            (a.point, a.point) for a in self.pod_classes if a.legacy)
+            (a.point, a.point) for a in self.pod_classes if a.legacy
+        )
 
     def addresses(self, a: PodClass) -> IntervalSet:
         """The addresses pods of A may have: the legacy ones, else any unknown one."""
@@ -123,8 +127,9 @@ class Universe:
             s = parse_legacy(text)
             if s is None:
                 if text not in rs.addresses:
-                    raise InputError(f"workload {w.name}: {text!r} is neither an address nor an object "
-                                     f"of ruleset {rs.name}", w.loc)
+                    raise InputError(
+                        f"workload {w.name}: {text!r} is neither an address nor an object of ruleset {rs.name}", w.loc
+                    )
                 b = resolver.address(AddrExpr((Ref(text),)))
                 if not b.exact:
                     raise InputError(f"workload {w.name}: object {text!r} has unresolved parts", w.loc)
@@ -142,8 +147,11 @@ class Universe:
         if pairs:
             ai, bi = min(pairs)
             a, b = self.pod_classes[ai], self.pod_classes[bi]
-            raise InputError(f"workloads {b.workload.name!r} and {a.workload.name!r} share legacy "
-                             f"addresses; an address belongs to one workload", a.workload.loc)
+            raise InputError(
+                f"workloads {b.workload.name!r} and {a.workload.name!r} share legacy "
+                f"addresses; an address belongs to one workload",
+                a.workload.loc,
+            )
 
     def pod_class_at(self, point: int) -> PodClass | None:
         i = point - POD_BASE
@@ -199,12 +207,12 @@ class Universe:
     def _denote(self, s: IntervalSet, full: bool, family: int) -> tuple[IntervalSet, list[PodClass]]:
         present = self.present[family]
         if not full and s & self.cluster:
-            return (s & self.external) | present, []   # a deny on the cluster's CIDRs may hit any pod
+            return (s & self.external) | present, []  # a deny on the cluster's CIDRs may hit any pod
         unknown = self.unknown & FAMILIES[family]
         inside = unknown & s
         partial = []
         if full and s & self.service_nets and inside != unknown:
-            partial.append(self.cluster_class)            # an allow to service IPs names no pod
+            partial.append(self.cluster_class)  # an allow to service IPs names no pod
         points = []
         for a in self._touched(s):
             if a.point not in present:
@@ -232,7 +240,7 @@ class CRule:
     dst: IntervalSet
     svc: IntervalSet
     partial: dict = field(default_factory=dict)  # side -> [PodClass]
-    sweep: dict = field(default_factory=dict)    # side -> its edges with the gaps of no endpoint closed
+    sweep: dict = field(default_factory=dict)  # side -> its edges with the gaps of no endpoint closed
 
     def sweep_edges(self, side: str) -> tuple:
         """Where SIDE starts and stops holding points (lo, hi + 1, ...); gaps with no endpoint may be closed."""
@@ -248,7 +256,7 @@ class CRules(list):
     whose src (dst) holds it without scanning every rule (see `rules_at`)."""
 
     end: int | None = None
-    holes: tuple = ([], ())   # (starts, intervals) of the points that are no endpoint
+    holes: tuple = ([], ())  # (starts, intervals) of the points that are no endpoint
 
     def closed_edges(self, s: IntervalSet) -> tuple:
         """Where S starts and stops holding points, each gap with no endpoint closed (a sweep need not stop there)."""
@@ -262,7 +270,7 @@ class CRules(list):
         if idx is None or idx[0] != len(self):
             idx = self.__dict__["_idx"] = (len(self), {})
         wide, per = self._side_index(side, idx[1])
-        return sorted(wide + per.get(point, []))   # two sorted runs: one merge; not kept, sweeps ask once
+        return sorted(wide + per.get(point, []))  # two sorted runs: one merge; not kept, sweeps ask once
 
     def _side_index(self, side: str, store: dict):
         if side not in store:
@@ -284,17 +292,18 @@ class CRules(list):
         return store[side]
 
 
-def compile_rules(rs: Ruleset, universe: Universe, resolver: Resolver, mode: str = SECURE,
-                  family: int | None = None) -> CRules:
+def compile_rules(
+    rs: Ruleset, universe: Universe, resolver: Resolver, mode: str = SECURE, family: int | None = None
+) -> CRules:
     """Each rule's match set in FAMILY's legacy flows, resolved to the secure (or optimistic) side.
 
     FAMILY None: lint's view (`Universe.concrete`), the legacy flows as they are."""
     out = CRules()
     out.end = universe.end
     endpoints = universe.concrete_endpoints if family is None else universe.family_endpoints[family]
-    gaps = IntervalSet([(0, universe.end)]) - endpoints   # no endpoint: a sweep need not stop there
+    gaps = IntervalSet([(0, universe.end)]) - endpoints  # no endpoint: a sweep need not stop there
     out.holes = ([lo for lo, _ in gaps.iv], gaps.iv)
-    edges: dict[IntervalSet, tuple] = {}    # a side's sweep edges, made once per distinct side
+    edges: dict[IntervalSet, tuple] = {}  # a side's sweep edges, made once per distinct side
     for r in rs.rules:
         allow = r.action == ALLOW
         # secure: allows match what they surely match, denies what they may match
@@ -305,8 +314,11 @@ def compile_rules(rs: Ruleset, universe: Universe, resolver: Resolver, mode: str
         sides, partial = [], {}
         for side, expr in (("src", r.src), ("dst", r.dst)):
             b = resolver.address(expr)
-            s, part = (universe.concrete(b.lower if sure else b.upper, sure) if family is None
-                       else universe.denote(b.lower if sure else b.upper, sure, family))
+            s, part = (
+                universe.concrete(b.lower if sure else b.upper, sure)
+                if family is None
+                else universe.denote(b.lower if sure else b.upper, sure, family)
+            )
             sides.append(s)
             if part:
                 partial[side] = part

@@ -34,8 +34,8 @@ from bisect import bisect_right
 
 import netaddr
 
-from ..model.ruleset import ALLOW, AddrExpr, Net, Rule, Ruleset
 from ..model.inventory import Inventory
+from ..model.ruleset import ALLOW, AddrExpr, Net, Rule, Ruleset
 from .endpoints import Endpoint, Ip, Pod
 from .firewall import OPTIMISTIC, SECURE, FirewallEvaluator, parse_range
 
@@ -58,15 +58,16 @@ class LegacyFlows:
 
     def __init__(self, rs: Ruleset, inv: Inventory):
         self.rs, self.inv = rs, inv
-        self.fw = FirewallEvaluator(rs, inv)   # only its per-address tests and legacy ranges
+        self.fw = FirewallEvaluator(rs, inv)  # only its per-address tests and legacy ranges
         self.default_allow = rs.default == ALLOW
         self.legacy = self.fw.legacy
         self.pod_ranges = [r for r in map(parse_range, inv.pod_cidrs) if r]
         self.svc_ranges = [r for r in map(parse_range, inv.service_cidrs) if r]
         leaves = net_leaves(rs)
         cuts = leaves + [r for rs_ in self.legacy.values() for r in rs_] + self.pod_ranges + self.svc_ranges
-        self.line = {v: self._line(v, [lf for lf in leaves if lf[0] == v], [c for c in cuts if c[0] == v])
-                     for v in (4, 6)}
+        self.line = {
+            v: self._line(v, [lf for lf in leaves if lf[0] == v], [c for c in cuts if c[0] == v]) for v in (4, 6)
+        }
         self._reps: dict = {}
         self._memo: dict = {}
 
@@ -74,11 +75,13 @@ class LegacyFlows:
     def _line(v: int, leaves, cuts) -> tuple[list[int], list[int]]:
         """Elementary intervals of family V: their starts, and per interval its class (which LEAVES hold it)."""
         starts = sorted({0} | {p for _, lo, hi in cuts for p in (lo, hi + 1) if p < END[v]})
-        events = sorted([(lo, k) for k, (_, lo, _) in enumerate(leaves)] + [(hi + 1, k) for k, (_, _, hi) in enumerate(leaves)])
+        events = sorted(
+            [(lo, k) for k, (_, lo, _) in enumerate(leaves)] + [(hi + 1, k) for k, (_, _, hi) in enumerate(leaves)]
+        )
         held, e, classes, out = 0, 0, {}, []
         for a in starts:
             while e < len(events) and events[e][0] <= a:
-                held ^= 1 << events[e][1]   # a leaf opens, then closes
+                held ^= 1 << events[e][1]  # a leaf opens, then closes
                 e += 1
             out.append(classes.setdefault(held, len(classes)))
         return starts, out
@@ -149,18 +152,23 @@ class LegacyFlows:
 
     # --- decisions ---------------------------------------------------------------------
 
-    def matches(self, rule: Rule, x: tuple[int, int], y: tuple[int, int], proto: int, port: int,
-                mode: str = SECURE) -> bool:
+    def matches(
+        self, rule: Rule, x: tuple[int, int], y: tuple[int, int], proto: int, port: int, mode: str = SECURE
+    ) -> bool:
         """Does RULE match the legacy flow X -> Y (same family) in MODE?"""
         sure = (rule.action == ALLOW) == (mode == SECURE)
         if rule.conditions and sure:
             return False
         upper = not sure
-        return (self.fw.svc_has(rule.services, proto, port, upper)
-                and self.fw.has(rule.src, x[0], x[1], upper) and self.fw.has(rule.dst, y[0], y[1], upper))
+        return (
+            self.fw.svc_has(rule.services, proto, port, upper)
+            and self.fw.has(rule.src, x[0], x[1], upper)
+            and self.fw.has(rule.dst, y[0], y[1], upper)
+        )
 
-    def decide_address(self, x: tuple[int, int], y: tuple[int, int], proto: int, port: int,
-                       mode: str = SECURE) -> tuple[bool, Rule | None]:
+    def decide_address(
+        self, x: tuple[int, int], y: tuple[int, int], proto: int, port: int, mode: str = SECURE
+    ) -> tuple[bool, Rule | None]:
         """(allowed, first matching rule or None for the default) of the legacy flow X -> Y."""
         if mode not in (SECURE, OPTIMISTIC):
             raise ValueError(f"mode must be {SECURE!r} or {OPTIMISTIC!r}, not {mode!r}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 PORT_PROTOS = ("TCP", "UDP", "SCTP")
 
@@ -18,7 +17,7 @@ class Pod:
     ip: str | None = None
 
     @staticmethod
-    def of(namespace: str, labels: dict[str, str] | None = None, ports=None, ip: str | None = None) -> "Pod":
+    def of(namespace: str, labels: dict[str, str] | None = None, ports=None, ip: str | None = None) -> Pod:
         """Build a Pod; PORTS is {name: number | (proto, number)} or [(name, proto, number)]."""
         items = []
         if isinstance(ports, dict):
@@ -55,4 +54,4 @@ class Ip:
         return self.address
 
 
-Endpoint = Union[Pod, Ip]
+Endpoint = Pod | Ip

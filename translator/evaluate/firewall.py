@@ -44,7 +44,8 @@ class FirewallEvaluator:
         self._bounds: dict = {}
         self._cache: dict = {}
         self.legacy: dict[str, list[tuple[int, int, int]]] = {
-            name: self._legacy(w) for name, w in sorted(inventory.workloads.items())}
+            name: self._legacy(w) for name, w in sorted(inventory.workloads.items())
+        }
         # the cluster's own CIDRs: pod IPs and service IPs are not external endpoints
         self.pod_ranges = [r for r in map(parse_range, inventory.pod_cidrs) if r]
         service_ranges = [r for r in map(parse_range, inventory.service_cidrs) if r]
@@ -128,8 +129,9 @@ class FirewallEvaluator:
                 out.append(r)
                 continue
             if text not in self.rs.addresses:
-                raise ValueError(f"workload {w.name}: {text!r} is neither an address nor an object "
-                                 f"of ruleset {self.rs.name}")
+                raise ValueError(
+                    f"workload {w.name}: {text!r} is neither an address nor an object of ruleset {self.rs.name}"
+                )
             try:
                 out += self.ranges_of(self._addr_def(text))
             except ValueError:
@@ -145,8 +147,10 @@ class FirewallEvaluator:
         key = ("workload", pod.namespace, pod.labels)
         if key not in self._cache:
             labels = pod.label_map
-            self._cache[key] = next((w for w in self._workloads_in(pod.namespace)
-                                     if all(labels.get(k) == v for k, v in w.labels.items())), None)
+            self._cache[key] = next(
+                (w for w in self._workloads_in(pod.namespace) if all(labels.get(k) == v for k, v in w.labels.items())),
+                None,
+            )
         return self._cache[key]
 
     def _workloads_in(self, ns: str) -> list[Workload]:
@@ -197,7 +201,7 @@ class FirewallEvaluator:
         """Does EXPR denote EP among FAMILY's addresses (None: either family)?
 
         full: a pod needs all its addresses of the family (else any one)."""
-        if isinstance(ep, Ip):    # an address is of its own family (flows are given one by `shared_families`)
+        if isinstance(ep, Ip):  # an address is of its own family (flows are given one by `shared_families`)
             v, x = self._ip(ep)
             return self.has(expr, v, x, upper)
         if family is None:
@@ -242,20 +246,23 @@ class FirewallEvaluator:
         if rule.conditions and sure:
             return False
         upper = not sure
-        return (self.svc_has(rule.services, proto, port, upper)
-                and self.side_matches(rule.src, src, upper, sure, family)
-                and self.side_matches(rule.dst, dst, upper, sure, family))
+        return (
+            self.svc_has(rule.services, proto, port, upper)
+            and self.side_matches(rule.src, src, upper, sure, family)
+            and self.side_matches(rule.dst, dst, upper, sure, family)
+        )
 
     def shared_families(self, src: Endpoint, dst: Endpoint) -> tuple[int, ...]:
         """The families of the legacy flows the flow stands for (both ends have addresses of them)."""
         self._check(src, dst)
         if isinstance(src, Ip) and isinstance(dst, Ip):
-            return self.families(src)      # out of any pod's reach: each side read as it is
+            return self.families(src)  # out of any pod's reach: each side read as it is
         theirs = self.families(dst)
         return tuple(f for f in self.families(src) if f in theirs)
 
-    def trace(self, src: Endpoint, dst: Endpoint, proto: int, port: int,
-              family: int | None = None) -> list[tuple[Rule, bool]]:
+    def trace(
+        self, src: Endpoint, dst: Endpoint, proto: int, port: int, family: int | None = None
+    ) -> list[tuple[Rule, bool]]:
         """Each rule checked, in order, until the first match (in FAMILY; None: the deciding family)."""
         if family is None:
             family = self.decision(src, dst, proto, port)[2]
@@ -283,7 +290,7 @@ class FirewallEvaluator:
         if not fams:
             return False, None, None
         results = [(*self.decide_in(src, dst, proto, port, f), f) for f in fams]
-        want = self.mode != SECURE    # the outcome that settles it: a deny (secure) or an allow (optimistic)
+        want = self.mode != SECURE  # the outcome that settles it: a deny (secure) or an allow (optimistic)
         return next((r for r in results if r[0] == want), results[0])
 
     def decide(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> tuple[bool, Rule | None]:

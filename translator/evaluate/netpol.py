@@ -109,23 +109,32 @@ class DefaultedPolicy:
         return f"{self.namespace}/{self.name}"
 
     @staticmethod
-    def of(obj: dict) -> "DefaultedPolicy":
+    def of(obj: dict) -> DefaultedPolicy:
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         types = tuple(spec.get("policyTypes") or ())
         if not types:
             # Kubernetes defaulting: Ingress always, Egress when there are egress rules
             types = (INGRESS, EGRESS) if spec.get("egress") else (INGRESS,)
-        return DefaultedPolicy(meta.get("namespace") or "default", meta.get("name") or "",
-                               spec.get("podSelector") or {}, types, [r or {} for r in spec.get("ingress") or []],
-                               [r or {} for r in spec.get("egress") or []])
+        return DefaultedPolicy(
+            meta.get("namespace") or "default",
+            meta.get("name") or "",
+            spec.get("podSelector") or {},
+            types,
+            [r or {} for r in spec.get("ingress") or []],
+            [r or {} for r in spec.get("egress") or []],
+        )
 
 
 class NetpolEvaluator:
     """Decides single flows under a set of NetworkPolicies."""
 
-    def __init__(self, policies: list[dict], namespace_labels: dict[str, dict[str, str]] | None = None,
-                 pod_ips_match_ipblocks: bool = False):
+    def __init__(
+        self,
+        policies: list[dict],
+        namespace_labels: dict[str, dict[str, str]] | None = None,
+        pod_ips_match_ipblocks: bool = False,
+    ):
         self.policies: list[DefaultedPolicy] = []
         for obj in policies:
             self._add(obj)
@@ -155,12 +164,13 @@ class NetpolEvaluator:
                 if isinstance(ep, Ip):
                     return in_ip_block(ep.address, block)
                 return self.pod_ips and ep.ip is not None and in_ip_block(ep.ip, block)
+
             return in_block
         pod_sel, ns_sel = peer.get("podSelector"), peer.get("namespaceSelector")
         if pod_sel is None and ns_sel is None:
             return lambda ep: False
         ns_ok: dict[str, bool] = {}
-        reqs: dict[str, tuple] = {}   # read on first use
+        reqs: dict[str, tuple] = {}  # read on first use
 
         def test(ep) -> bool:
             if not isinstance(ep, Pod):
@@ -181,6 +191,7 @@ class NetpolEvaluator:
             if "pod" not in reqs:
                 reqs["pod"] = requirements(pod_sel)
             return requirements_hold(reqs["pod"], ep.label_map)
+
         return test
 
     # --- matching -----------------------------------------------------------
@@ -188,8 +199,11 @@ class NetpolEvaluator:
     def selecting(self, pod: Pod, direction: str) -> list[DefaultedPolicy]:
         """Policies of that type that select POD."""
         labels = pod.label_map
-        return [p for p in self.policies
-                if direction in p.types and p.namespace == pod.namespace and selector_matches(p.pod_selector, labels)]
+        return [
+            p
+            for p in self.policies
+            if direction in p.types and p.namespace == pod.namespace and selector_matches(p.pod_selector, labels)
+        ]
 
     def peer_matches(self, peer: dict, policy_ns: str, ep: Endpoint) -> bool:
         return self.peer_test(peer, policy_ns)(ep)
@@ -210,19 +224,28 @@ class NetpolEvaluator:
         end = entry.get("endPort")
         return int(p) <= port <= int(end) if end is not None else port == int(p)
 
-    def rule_matches(self, rule: dict, direction: str, policy_ns: str, other: Endpoint, dst: Endpoint,
-                     proto: int, port: int) -> bool:
+    def rule_matches(
+        self, rule: dict, direction: str, policy_ns: str, other: Endpoint, dst: Endpoint, proto: int, port: int
+    ) -> bool:
         peers = rule.get("from" if direction == INGRESS else "to")
         if peers and not any(self.peer_matches(p, policy_ns, other) for p in peers):
             return False
         ports = rule.get("ports")
         return not ports or any(self.port_matches(e, proto, port, dst) for e in ports)
 
-    def _side(self, pod: Pod, direction: str, other: Endpoint, dst: Endpoint, proto: int, port: int,
-              first_only: bool) -> dict:
+    def _side(
+        self, pod: Pod, direction: str, other: Endpoint, dst: Endpoint, proto: int, port: int, first_only: bool
+    ) -> dict:
         pols = self.selecting(pod, direction)
-        out = {"applies": True, "pod": str(pod), "policies": [p.ref for p in pols], "isolated": bool(pols),
-               "allowed": not pols, "by": [], "reason": ""}
+        out = {
+            "applies": True,
+            "pod": str(pod),
+            "policies": [p.ref for p in pols],
+            "isolated": bool(pols),
+            "allowed": not pols,
+            "by": [],
+            "reason": "",
+        }
         if not pols:
             out["reason"] = f"no {direction} policy selects the pod: not isolated"
             return out
@@ -235,8 +258,9 @@ class NetpolEvaluator:
                     if first_only:
                         return out
         if not out["allowed"]:
-            out["reason"] = (f"isolated for {direction} by {', '.join(out['policies'])}; "
-                             "no rule of those policies matches")
+            out["reason"] = (
+                f"isolated for {direction} by {', '.join(out['policies'])}; no rule of those policies matches"
+            )
         else:
             out["reason"] = f"allowed by {out['by'][0][0]} {direction.lower()} rule {out['by'][0][1]}"
         return out
@@ -259,9 +283,7 @@ class NetpolEvaluator:
 
     def explain(self, src: Endpoint, dst: Endpoint, proto: int, port: int) -> dict:
         """Which policies select each end, isolation, and the rules that allow (or why not)."""
-        eg = (self._side(src, EGRESS, dst, dst, proto, port, False) if isinstance(src, Pod)
-              else {"applies": False})
-        ing = (self._side(dst, INGRESS, src, dst, proto, port, False) if isinstance(dst, Pod)
-               else {"applies": False})
+        eg = self._side(src, EGRESS, dst, dst, proto, port, False) if isinstance(src, Pod) else {"applies": False}
+        ing = self._side(dst, INGRESS, src, dst, proto, port, False) if isinstance(dst, Pod) else {"applies": False}
         allowed = all(s.get("allowed", True) for s in (eg, ing))
         return {"allowed": allowed, "egress": eg, "ingress": ing}

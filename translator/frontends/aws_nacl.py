@@ -10,17 +10,29 @@ stateful and unordered, not a first-match ruleset.
 from __future__ import annotations
 
 from ..errors import Warning_
+from ..io.jsonsrc import Doc, looks_like_json
 from ..model.ruleset import (
-    ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TYPE_PROTOCOLS, AddrExpr, Condition, Rule, Ruleset, Svc,
+    ALLOW,
+    DENY,
+    ICMP,
+    ICMPV6,
+    PORT_PROTOCOLS,
+    TYPE_PROTOCOLS,
+    AddrExpr,
+    Condition,
+    Rule,
+    Ruleset,
+    Svc,
     proto_label,
 )
-from ..io.jsonsrc import Doc, looks_like_json
 from .common.cloud import host_side, port_svc, to_net, with_loc
 
 NAME = "aws-nacl"
 LAST = 32767
-SG_MESSAGE = ("security groups are stateful and unordered: not a firewall ruleset; fw2np translates ordered "
-              "rulesets such as network ACLs (aws ec2 describe-network-acls)")
+SG_MESSAGE = (
+    "security groups are stateful and unordered: not a firewall ruleset; fw2np translates ordered "
+    "rulesets such as network ACLs (aws ec2 describe-network-acls)"
+)
 
 
 def detect(text: str, path: str) -> int:
@@ -130,10 +142,22 @@ def _ruleset(doc: Doc, acl: dict, egress: bool, host_addresses) -> Ruleset:
         remote = _remote(doc, e)
         src, dst = (local, remote) if egress else (remote, local)
         cidr = e.get("CidrBlock") or e.get("Ipv6CidrBlock")
-        comment = f"{action} {proto_label(int(e['Protocol'])) if str(e['Protocol']).isdigit() else 'all'} " \
-                  f"{'to' if egress else 'from'} {cidr}"
-        rs.rules.append(Rule(id=rid, action=action, src=src, dst=dst, services=services, loc=doc.loc(e),
-                             comment=comment, conditions=conds))
+        comment = (
+            f"{action} {proto_label(int(e['Protocol'])) if str(e['Protocol']).isdigit() else 'all'} "
+            f"{'to' if egress else 'from'} {cidr}"
+        )
+        rs.rules.append(
+            Rule(
+                id=rid,
+                action=action,
+                src=src,
+                dst=dst,
+                services=services,
+                loc=doc.loc(e),
+                comment=comment,
+                conditions=conds,
+            )
+        )
     return rs
 
 

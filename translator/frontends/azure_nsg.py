@@ -11,10 +11,22 @@ from __future__ import annotations
 import json
 
 from ..errors import Warning_
-from ..model.ruleset import (
-    ALLOW, DENY, ICMP, ICMPV6, TCP, UDP, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc, Unresolved,
-)
 from ..io.jsonsrc import Doc, looks_like_json
+from ..model.ruleset import (
+    ALLOW,
+    DENY,
+    ICMP,
+    ICMPV6,
+    TCP,
+    UDP,
+    AddrExpr,
+    AnyAddr,
+    Condition,
+    Rule,
+    Ruleset,
+    Svc,
+    Unresolved,
+)
 from .common.cloud import host_side, port_svc, to_net, with_loc
 
 NAME = "azure-nsg"
@@ -47,8 +59,10 @@ def _nsgs(doc: Doc) -> list:
     items = data if isinstance(data, list) else [data]
     for item in items:
         if not isinstance(item, dict) or not isinstance(_props(item).get("securityRules"), list):
-            raise doc.fail("expected an Azure network security group: an object with "
-                           "properties.securityRules (or securityRules)", item if isinstance(item, dict) else None)
+            raise doc.fail(
+                "expected an Azure network security group: an object with properties.securityRules (or securityRules)",
+                item if isinstance(item, dict) else None,
+            )
     return items
 
 
@@ -86,11 +100,17 @@ class _Nsg:
         for asg in doc.get(p, f"{side}ApplicationSecurityGroups", list, []):
             aid = str(asg.get("id", "")) if isinstance(asg, dict) else str(asg)
             name = aid.rstrip("/").rsplit("/", 1)[-1] or "?"
-            items.append(Unresolved(f"asg:{name}", f"application security group {name!r}: its members "
-                                    "are not in the export", doc.loc(asg)))
+            items.append(
+                Unresolved(
+                    f"asg:{name}",
+                    f"application security group {name!r}: its members are not in the export",
+                    doc.loc(asg),
+                )
+            )
         if not items:
-            raise doc.fail(f"rule has no {side} address (expected {side}AddressPrefix(es) or "
-                           f"{side}ApplicationSecurityGroups)", p)
+            raise doc.fail(
+                f"rule has no {side} address (expected {side}AddressPrefix(es) or {side}ApplicationSecurityGroups)", p
+            )
         return tuple(items)
 
     # ports and protocol
@@ -118,16 +138,19 @@ class _Nsg:
         for proto in protos:
             if proto not in (TCP, UDP):
                 if ports:
-                    self.warn(direction, f"destination ports {','.join(ports)} ignored for protocol "
-                              f"{proto_text}", p, rid)
+                    self.warn(
+                        direction, f"destination ports {','.join(ports)} ignored for protocol {proto_text}", p, rid
+                    )
                 out.append(Svc.whole(proto))
                 continue
             for spec in ports or ["*"]:
                 svc = port_svc(proto, spec, loc)
                 if svc is None:
-                    raise doc.fail(f"bad destination port {spec!r} (expected a port 1-65535, a range "
-                                   "such as 8000-8100, or *)", p, "destinationPortRange" if
-                                   "destinationPortRange" in p else "destinationPortRanges")
+                    raise doc.fail(
+                        f"bad destination port {spec!r} (expected a port 1-65535, a range such as 8000-8100, or *)",
+                        p,
+                        "destinationPortRange" if "destinationPortRange" in p else "destinationPortRanges",
+                    )
                 out.append(svc)
         if proto_text == "icmp":
             if action == DENY:
@@ -137,8 +160,12 @@ class _Nsg:
                 self.warn(direction, "Icmp allowed as ICMP (IPv4) only, not ICMPv6", p, rid)
         if proto_text in ANY and action == DENY:
             out += [Svc.whole(n) for n in range(256) if n not in (TCP, UDP)]
-            self.warn(direction, "protocol * with destination ports: other protocols than TCP and UDP "
-                      "are taken as denied too", p, rid)
+            self.warn(
+                direction,
+                "protocol * with destination ports: other protocols than TCP and UDP are taken as denied too",
+                p,
+                rid,
+            )
         return tuple(out)
 
     def warn(self, direction, msg, obj, rid) -> None:
@@ -171,8 +198,16 @@ class _Nsg:
             conditions = (Condition(f"source port {','.join(sports)}", "source port match"),)
         desc = str(p.get("description") or "")
         comment = f"priority {prio}" + (" (default rule)" if default else "") + (f": {desc}" if desc else "")
-        rule = Rule(id=rid, action=access, src=src, dst=dst, services=self.services(p, access, rid),
-                    loc=doc.loc(r), comment=comment, conditions=conditions)
+        rule = Rule(
+            id=rid,
+            action=access,
+            src=src,
+            dst=dst,
+            services=self.services(p, access, rid),
+            loc=doc.loc(r),
+            comment=comment,
+            conditions=conditions,
+        )
         return prio, direction, rule
 
     def default_rules(self) -> list[dict]:
@@ -181,10 +216,20 @@ class _Nsg:
 
         out = []
         for name, prio, direction, access, src, dst in DEFAULT_RULES:
-            d = LDict(name=name, properties=LDict(
-                priority=prio, direction=direction, access=access, protocol="*", sourcePortRange="*",
-                destinationPortRange="*", sourceAddressPrefix=src, destinationAddressPrefix=dst,
-                description="Azure default rule (not in the export)"))
+            d = LDict(
+                name=name,
+                properties=LDict(
+                    priority=prio,
+                    direction=direction,
+                    access=access,
+                    protocol="*",
+                    sourcePortRange="*",
+                    destinationPortRange="*",
+                    sourceAddressPrefix=src,
+                    destinationAddressPrefix=dst,
+                    description="Azure default rule (not in the export)",
+                ),
+            )
             d.loc = d["properties"].loc = self.nsg.loc
             out.append(d)
         return out
@@ -200,15 +245,21 @@ class _Nsg:
         out = []
         for direction in ("Inbound", "Outbound"):
             mine = sorted((x for x in rules if x[1] == direction), key=lambda x: x[0])
-            rs = Ruleset(name=f"{self.name}-{direction.lower()}", source=self.doc.path, default=DENY,
-                         text=self.doc.text)
+            rs = Ruleset(
+                name=f"{self.name}-{direction.lower()}", source=self.doc.path, default=DENY, text=self.doc.text
+            )
             rs.directions = ("ingress",) if direction == "Inbound" else ("egress",)
             rs.protects = self.host
             seen: dict[int, str] = {}
             for prio, _, rule in mine:
                 if prio in seen:
-                    rs.warnings.append(Warning_(f"priority {prio} is also used by rule {seen[prio]}; "
-                                                "keeping the export's order", rule.loc, rule.id))
+                    rs.warnings.append(
+                        Warning_(
+                            f"priority {prio} is also used by rule {seen[prio]}; keeping the export's order",
+                            rule.loc,
+                            rule.id,
+                        )
+                    )
                 seen[prio] = rule.id
                 rs.rules.append(rule)
             rs.warnings += self.warnings.get(direction, [])

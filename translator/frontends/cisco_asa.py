@@ -16,12 +16,37 @@ import netaddr
 
 from ..errors import InputError, Loc, Warning_
 from ..model.ruleset import (
-    ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, TCP, UDP, AddrExpr, AddressDef, AnyAddr, Condition, Net, Ref,
-    Rule, Ruleset, Svc, Unresolved, proto_label,
+    ALLOW,
+    DENY,
+    ICMP,
+    ICMPV6,
+    PORT_PROTOCOLS,
+    TCP,
+    UDP,
+    AddressDef,
+    AddrExpr,
+    AnyAddr,
+    Condition,
+    Net,
+    Ref,
+    Rule,
+    Ruleset,
+    Svc,
+    Unresolved,
+    proto_label,
 )
 from .common.cisco import (
-    CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, mask_bits, net_text, port_number,
-    port_ranges, port_svcs,
+    CISCO_PROTOS,
+    ICMP6_NAMES,
+    ICMP_NAMES,
+    Words,
+    icmp_svc,
+    line_words,
+    mask_bits,
+    net_text,
+    port_number,
+    port_ranges,
+    port_svcs,
 )
 
 NAME = "cisco-asa"
@@ -33,7 +58,9 @@ TOP = ("access-list", "object", "object-group", "access-group", "name")
 def detect(text: str, path: str) -> int:
     head = text[:200000]
     acl = len(re.findall(r"^access-list \S+ (extended|standard|remark|line \d+ extended)\b", head, re.M))
-    asa = re.search(r"^(ASA Version|object-group network|object network|access-group \S+ (in|out) interface)", head, re.M)
+    asa = re.search(
+        r"^(ASA Version|object-group network|object network|access-group \S+ (in|out) interface)", head, re.M
+    )
     if acl and asa:
         return 90
     if acl:
@@ -51,14 +78,14 @@ class AsaEntry:
 
 @dataclass
 class Objects:
-    names: dict[str, str] = field(default_factory=dict)                    # name -> IP
-    kinds: dict[str, str] = field(default_factory=dict)                    # object name -> kind
+    names: dict[str, str] = field(default_factory=dict)  # name -> IP
+    kinds: dict[str, str] = field(default_factory=dict)  # object name -> kind
     addresses: dict[str, AddressDef] = field(default_factory=dict)
-    services: dict[str, list[AsaEntry]] = field(default_factory=dict)         # object service / service group
+    services: dict[str, list[AsaEntry]] = field(default_factory=dict)  # object service / service group
     ports: dict[str, tuple[str, list[tuple[int, int]]]] = field(default_factory=dict)  # port groups
-    protocols: dict[str, list] = field(default_factory=dict)               # protocol groups
-    icmp: dict[str, list[int]] = field(default_factory=dict)               # icmp-type groups
-    refs: dict[str, list] = field(default_factory=dict)                    # group-object names, resolved later
+    protocols: dict[str, list] = field(default_factory=dict)  # protocol groups
+    icmp: dict[str, list[int]] = field(default_factory=dict)  # icmp-type groups
+    refs: dict[str, list] = field(default_factory=dict)  # group-object names, resolved later
 
 
 class ObjectHead(NamedTuple):
@@ -298,7 +325,7 @@ class AsaReader:
                 self.obj.icmp[name].append(t)
                 return
         else:
-            return        # user / security groups: not read
+            return  # user / security groups: not read
         raise w.fail(f"unexpected {str(tok)!r} in {kw} {kind} {name}", tok)
 
     def net_member(self, w: Words, k: str, group: str):
@@ -328,6 +355,7 @@ class AsaReader:
 
     def expand_groups(self) -> None:
         """Fold group-object / object references of non-network groups into their members."""
+
         def flat(name, table, stack=()):
             if name in stack:
                 raise InputError(f"object-group cycle: {' -> '.join(stack + (name,))}", Loc(self.path))
@@ -337,13 +365,14 @@ class AsaReader:
                     raise InputError(f"undefined group or object {ref!r}", loc, self._line(loc))
                 out += flat(ref, table, stack + (name,))
             return out
+
         for table in (self.obj.services, self.obj.protocols, self.obj.icmp):
             done = {n: flat(n, table) for n in table}
             table.update(done)
         ports = {n: v[1] for n, v in self.obj.ports.items()}
         for n in list(self.obj.ports):
             self.obj.ports[n] = (self.obj.ports[n][0], flat(n, ports))
-        for name, d in self.obj.addresses.items():
+        for d in self.obj.addresses.values():
             for item in d.expr.include:
                 if isinstance(item, Ref) and item.name not in self.obj.addresses:
                     raise InputError(f"undefined network object {item.name!r}", item.loc, self._line(item.loc))
@@ -407,16 +436,18 @@ class AsaReader:
             conds.append(Condition(f"source port {sport[0]}", "source port"))
         inactive = self.options(w, rid, conds)
         if inactive:
-            self.warn(f"inactive {'deny' if action == DENY else 'permit'} skipped: the firewall does not apply it",
-                      loc, rid)
+            self.warn(
+                f"inactive {'deny' if action == DENY else 'permit'} skipped: the firewall does not apply it", loc, rid
+            )
             return
         groups: dict[str, list] = {}
         for e in entries:
             groups.setdefault(e.cond, []).extend(e.svcs)
         for cond, svcs in sorted(groups.items()):
             extra = (Condition(cond, "source port" if "source" in cond else "icmp code"),) if cond else ()
-            rs.rules.append(Rule(rid, action, AddrExpr((src,)), AddrExpr((dst,)), tuple(svcs), loc, comment,
-                                 tuple(conds) + extra))
+            rs.rules.append(
+                Rule(rid, action, AddrExpr((src,)), AddrExpr((dst,)), tuple(svcs), loc, comment, tuple(conds) + extra)
+            )
 
     def proto_spec(self, w: Words, rid: str):
         """(entries, ports may follow, the port protocol, the ICMP protocol)."""
@@ -467,8 +498,9 @@ class AsaReader:
                     elif t in names:
                         items.append(icmp_svc(p, names[t][0]))
                     else:
-                        items.append(Unresolved(f"{t} in icmp-type group {g}", f"no such {proto_label(p)} type",
-                                                w.loc(g)))
+                        items.append(
+                            Unresolved(f"{t} in icmp-type group {g}", f"no such {proto_label(p)} type", w.loc(g))
+                        )
             return [AsaEntry(tuple(items))]
         names = ICMP6_NAMES if proto == ICMPV6 else ICMP_NAMES
         if nxt in names or nxt.isdigit():
@@ -482,9 +514,23 @@ class AsaReader:
             tok = w.take("")
             k = str(tok).lower()
             if k == "log":
-                while w.peek() is not None and (w.peek().isdigit() or w.peek().lower() in (
-                        "interval", "disable", "default", "emergencies", "alerts", "critical", "errors",
-                        "warnings", "notifications", "informational", "debugging")):
+                while w.peek() is not None and (
+                    w.peek().isdigit()
+                    or w.peek().lower()
+                    in (
+                        "interval",
+                        "disable",
+                        "default",
+                        "emergencies",
+                        "alerts",
+                        "critical",
+                        "errors",
+                        "warnings",
+                        "notifications",
+                        "informational",
+                        "debugging",
+                    )
+                ):
                     w.take("")
             elif k == "inactive":
                 inactive = True
@@ -515,15 +561,21 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
         rd.acl_line(line_words(raw, path, n), rulesets, counters, remarks, bindings)
     if not rulesets:
         raise InputError("no access-list lines found (expected 'access-list NAME extended permit ...')", Loc(path))
-    for name, where, loc in bindings:
+    for name, _where, loc in bindings:
         if name not in rulesets:
             rd.warn(f"access-group binds undefined access list {name}", loc)
     out = []
     for rs in rulesets.values():
         rs.addresses = dict(rd.obj.addresses)
         rs.warnings = [w for w in rd.warnings if w.rule is None or w.rule.startswith(rs.name + ":")]
-        rs.warnings += [Warning_(f"access list {name} is applied with 'access-group {name} {where}': the "
-                                 "interface binding is not translated (its rules apply to every pod)", loc)
-                        for name, where, loc in bindings if name == rs.name]
+        rs.warnings += [
+            Warning_(
+                f"access list {name} is applied with 'access-group {name} {where}': the "
+                "interface binding is not translated (its rules apply to every pod)",
+                loc,
+            )
+            for name, where, loc in bindings
+            if name == rs.name
+        ]
         out.append(rs)
     return out

@@ -12,9 +12,31 @@ import re
 import netaddr
 
 from ..errors import InputError, Loc, Warning_
-from ..model.ruleset import ALLOW, DENY, ICMP, ICMPV6, PORT_PROTOCOLS, AddrExpr, AnyAddr, Condition, Net, Rule, Ruleset, Svc, Unresolved
+from ..model.ruleset import (
+    ALLOW,
+    DENY,
+    ICMP,
+    ICMPV6,
+    PORT_PROTOCOLS,
+    AddrExpr,
+    AnyAddr,
+    Condition,
+    Net,
+    Rule,
+    Ruleset,
+    Svc,
+    Unresolved,
+)
 from .common.cisco import (
-    CISCO_PROTOS, ICMP6_NAMES, ICMP_NAMES, Words, icmp_svc, line_words, port_number, port_ranges, port_svcs,
+    CISCO_PROTOS,
+    ICMP6_NAMES,
+    ICMP_NAMES,
+    Words,
+    icmp_svc,
+    line_words,
+    port_number,
+    port_ranges,
+    port_svcs,
     wildcard_nets,
 )
 
@@ -22,8 +44,19 @@ NAME = "cisco-ios"
 ACTIONS = {"permit": ALLOW, "deny": DENY}
 PORT_OPS = ("eq", "neq", "lt", "gt", "range")
 FLAG_WORDS = {"ack", "fin", "psh", "rst", "syn", "urg"}
-VALUE_OPTIONS = {"dscp", "precedence", "tos", "time-range", "reflect", "option", "log-update", "flow-label",
-                 "routing-type", "dest-option-type", "hop-limit"}
+VALUE_OPTIONS = {
+    "dscp",
+    "precedence",
+    "tos",
+    "time-range",
+    "reflect",
+    "option",
+    "log-update",
+    "flow-label",
+    "routing-type",
+    "dest-option-type",
+    "hop-limit",
+}
 WILDCARD_LIMIT = 256
 
 
@@ -31,7 +64,7 @@ def detect(text: str, path: str) -> int:
     head = text[:200000]
     named = len(re.findall(r"^ip(v6)? access-list (extended |standard )?\S+\s*$", head, re.M))
     numbered = len(re.findall(r"^access-list \d+ (permit|deny|remark)\b", head, re.M))
-    if re.search(r"^access-list \S+ (extended|standard) ", head, re.M):     # ASA style
+    if re.search(r"^access-list \S+ (extended|standard) ", head, re.M):  # ASA style
         return 10 if named else 0
     if named:
         return 88
@@ -89,8 +122,9 @@ class IosReader:
             raise w.fail(f"expected a wildcard mask, got {str(wtok)!r}", wtok) from None
         if nets is None:
             rid_ref.append(f"{tok} {wtok}: non-contiguous wildcard needing more than {WILDCARD_LIMIT} ranges")
-            return Unresolved(f"{tok} {wtok}", f"non-contiguous wildcard mask (more than {WILDCARD_LIMIT} ranges)",
-                              w.loc(tok))
+            return Unresolved(
+                f"{tok} {wtok}", f"non-contiguous wildcard mask (more than {WILDCARD_LIMIT} ranges)", w.loc(tok)
+            )
         return nets
 
     def _ip(self, w: Words, tok, v6: bool) -> Net:
@@ -115,8 +149,12 @@ class IosReader:
             if p is None:
                 raise w.fail(f"unknown port {str(tok)!r} (a number or a name such as www, domain, ntp)", tok)
             args.append(p)
-            if len(args) >= n and not (op in ("eq", "neq") and w.peek() and port_number(w.peek(), proto) is not None
-                                       and w.peek().lower() not in FLAG_WORDS):
+            if len(args) >= n and not (
+                op in ("eq", "neq")
+                and w.peek()
+                and port_number(w.peek(), proto) is not None
+                and w.peek().lower() not in FLAG_WORDS
+            ):
                 break
         if op == "range" and args[0] > args[1]:
             raise w.fail("port range runs backwards", tok)
@@ -173,8 +211,9 @@ class IosReader:
             conds.append(Condition("established", "matches only return traffic"))
         srcs = src if isinstance(src, list) else [src]
         dsts = dst if isinstance(dst, list) else [dst]
-        rs.rules.append(Rule(rid, action, AddrExpr(tuple(srcs)), AddrExpr(tuple(dsts)), tuple(svcs), loc, comment,
-                             tuple(conds)))
+        rs.rules.append(
+            Rule(rid, action, AddrExpr(tuple(srcs)), AddrExpr(tuple(dsts)), tuple(svcs), loc, comment, tuple(conds))
+        )
 
     def _icmp_word(self, word: str, proto) -> bool:
         names = ICMP6_NAMES if proto == ICMPV6 else ICMP_NAMES
@@ -195,8 +234,8 @@ class IosReader:
             tok = w.take("")
             k = str(tok).lower()
             if k in ("log", "log-input"):
-                if w.peek() and not w.peek().lower() in FLAG_WORDS | VALUE_OPTIONS | {"established", "fragments"}:
-                    w.take("")          # a log cookie
+                if w.peek() and w.peek().lower() not in FLAG_WORDS | VALUE_OPTIONS | {"established", "fragments"}:
+                    w.take("")  # a log cookie
             elif k == "established":
                 established = True
             elif k in ("fragments",) or k in FLAG_WORDS:
@@ -239,7 +278,7 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
                 if head[0] == "ipv6":
                     k = "ipv6"
                 elif k is None:
-                    continue                     # ip access-list logging / resequence ...
+                    continue  # ip access-list logging / resequence ...
                 name_tok = w.take("an access list name")
                 acl, kind = str(name_tok), k
                 rd.ruleset(acl)
@@ -251,8 +290,9 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
                     raise w.fail(f"expected an access list number, got {str(num_tok)!r}", num_tok)
                 k = _kind(int(str(num_tok)))
                 if k is None:
-                    rd.warnings.append(Warning_(f"access list {num_tok} is not an IP access list: ignored",
-                                                Loc(path, n, 1)))
+                    rd.warnings.append(
+                        Warning_(f"access list {num_tok} is not an IP access list: ignored", Loc(path, n, 1))
+                    )
                     continue
                 if w.accept("remark"):
                     rd.remark[str(num_tok)] = w.rest()
@@ -279,13 +319,20 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
             continue
         rd.entry(acl, kind, w, Loc(path, n, w.loc().column), seq)
     if not rd.rulesets:
-        raise InputError("no access lists found (expected 'ip access-list extended NAME' or 'access-list 101 ...')",
-                         Loc(path))
+        raise InputError(
+            "no access lists found (expected 'ip access-list extended NAME' or 'access-list 101 ...')", Loc(path)
+        )
     out = []
     for rs in rd.rulesets.values():
         rs.warnings = rd.warnings + rs.warnings
-        rs.warnings += [Warning_(f"access list {name} is applied with {where}: the interface binding is not "
-                                 "translated (its rules apply to every pod)", loc)
-                        for name, where, loc in bindings if name == rs.name]
+        rs.warnings += [
+            Warning_(
+                f"access list {name} is applied with {where}: the interface binding is not "
+                "translated (its rules apply to every pod)",
+                loc,
+            )
+            for name, where, loc in bindings
+            if name == rs.name
+        ]
         out.append(rs)
     return out

@@ -16,7 +16,19 @@ import re
 
 from ..errors import InputError, Loc, Warning_, line_of
 from ..model.ruleset import (
-    ALLOW, DENY, ICMP, ICMPV6, PROTO_NAMES, TCP, UDP, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc,
+    ALLOW,
+    DENY,
+    ICMP,
+    ICMPV6,
+    PROTO_NAMES,
+    TCP,
+    UDP,
+    AddrExpr,
+    AnyAddr,
+    Condition,
+    Rule,
+    Ruleset,
+    Svc,
     Unresolved,
 )
 from .common.cloud import port_svc, to_net, with_loc
@@ -26,8 +38,7 @@ FIELDS = {
     "name": ("name", "rulename", "rule", "id", "ruleid", "policyid", "policy", "no", "number", "#"),
     "action": ("action", "ruleaction"),
     "src": ("source", "sourceaddress", "sourceaddresses", "src", "srcaddr", "sourceip", "srcip"),
-    "dst": ("destination", "destinationaddress", "destinationaddresses", "dst", "dstaddr", "destinationip",
-            "dstip"),
+    "dst": ("destination", "destinationaddress", "destinationaddresses", "dst", "dstaddr", "destinationip", "dstip"),
     "service": ("service", "services", "port", "ports", "dstport", "destinationport"),
     "protocol": ("protocol", "proto"),
     "application": ("application", "applications", "app", "apps"),
@@ -46,10 +57,18 @@ FIELDS = {
 ALLOWS = {"allow", "permit", "accept", "pass", "allowed"}
 DENIES = {"deny", "drop", "reject", "block", "discard", "denied", "reset-client", "reset-server", "reset-both"}
 NAMED_SERVICES = {
-    "service-http": ((TCP, 80), (TCP, 8080)), "service-https": ((TCP, 443),), "http": ((TCP, 80),),
-    "https": ((TCP, 443),), "ssh": ((TCP, 22),), "telnet": ((TCP, 23),), "smtp": ((TCP, 25),),
-    "dns": ((TCP, 53), (UDP, 53)), "domain": ((TCP, 53), (UDP, 53)), "ntp": ((UDP, 123),),
-    "rdp": ((TCP, 3389),), "ping": ((ICMP, 8),),
+    "service-http": ((TCP, 80), (TCP, 8080)),
+    "service-https": ((TCP, 443),),
+    "http": ((TCP, 80),),
+    "https": ((TCP, 443),),
+    "ssh": ((TCP, 22),),
+    "telnet": ((TCP, 23),),
+    "smtp": ((TCP, 25),),
+    "dns": ((TCP, 53), (UDP, 53)),
+    "domain": ((TCP, 53), (UDP, 53)),
+    "ntp": ((UDP, 123),),
+    "rdp": ((TCP, 3389),),
+    "ping": ((ICMP, 8),),
 }
 WHOLE_SERVICES = {"all_tcp": TCP, "all_udp": UDP, "all_icmp": ICMP, "all_icmp6": ICMPV6}
 ANY = {"any", "all", "*", ""}
@@ -77,8 +96,12 @@ class _Csv:
         self.text, self.path = text, path
         self.lines = text.splitlines()
         self.mapping = self.parse_columns(columns)
-        self.rs = Ruleset(name=re.sub(r"\.[^.]*$", "", path.replace("\\", "/").rsplit("/", 1)[-1]) or "csv",
-                          source=path, default=DENY, text=text)
+        self.rs = Ruleset(
+            name=re.sub(r"\.[^.]*$", "", path.replace("\\", "/").rsplit("/", 1)[-1]) or "csv",
+            source=path,
+            default=DENY,
+            text=text,
+        )
 
     def fail(self, msg: str, line: int, col: int = 1) -> InputError:
         return InputError(msg, Loc(self.path, line, col), line_of(self.text, line))
@@ -91,8 +114,9 @@ class _Csv:
             key, sep, val = part.partition("=")
             key = key.strip().lower()
             if not sep or key not in FIELDS or not val.strip():
-                raise InputError(f"--columns: bad entry {part.strip()!r} (expected FIELD=Header, FIELD one of "
-                                 f"{', '.join(FIELDS)})")
+                raise InputError(
+                    f"--columns: bad entry {part.strip()!r} (expected FIELD=Header, FIELD one of {', '.join(FIELDS)})"
+                )
             out[key] = val.strip()
         return out
 
@@ -117,11 +141,17 @@ class _Csv:
                     idx[field] = i
         missing = [f for f in ("action", "src", "dst") if f not in idx]
         if missing:
-            hint = (" (this looks like an object export, not a rule export)"
-                    if {"type", "value"} <= {n.lower() for n in names} else "")
-            raise self.fail(f"the header has no {', '.join(repr(m) for m in missing)} column{hint}; have: "
-                            f"{', '.join(names)}; map them with --columns "
-                            "'src=...,dst=...,service=...,action=...'", line)
+            hint = (
+                " (this looks like an object export, not a rule export)"
+                if {"type", "value"} <= {n.lower() for n in names}
+                else ""
+            )
+            raise self.fail(
+                f"the header has no {', '.join(repr(m) for m in missing)} column{hint}; have: "
+                f"{', '.join(names)}; map them with --columns "
+                "'src=...,dst=...,service=...,action=...'",
+                line,
+            )
         if "service" not in idx:
             self.rs.warnings.append(Warning_("no service column: every rule matches any service", Loc(self.path, line)))
         return idx
@@ -160,8 +190,9 @@ class _Csv:
             return [Svc.whole(WHOLE_SERVICES[low])]
         if low == "application-default":
             return [Unresolved(v, "application-default: the ports depend on the application", loc)]
-        m = re.fullmatch(r"(tcp|udp|sctp|icmp|icmpv6|icmp6)(?:[/_\-: ](\d+(?:-\d+)?|any))?", low) or \
-            re.fullmatch(r"(?P<p2>\d+(?:-\d+)?)/(tcp|udp|sctp)", low)
+        m = re.fullmatch(r"(tcp|udp|sctp|icmp|icmpv6|icmp6)(?:[/_\-: ](\d+(?:-\d+)?|any))?", low) or re.fullmatch(
+            r"(?P<p2>\d+(?:-\d+)?)/(tcp|udp|sctp)", low
+        )
         if m and m.re.pattern.startswith("(?P<p2>"):
             proto, spec = PROTO_NAMES[m.group(2)], m.group(1)
         elif m:
@@ -223,8 +254,11 @@ class _Csv:
         if not action:
             raise self.fail(f"rule {rid}: no action (expected allow/permit/accept or deny/drop/reject/block)", line)
         if action not in ALLOWS | DENIES:
-            raise self.fail(f"rule {rid}: unknown action {action_text!r} (expected allow/permit/accept or "
-                            "deny/drop/reject/block)", line, self.col_of(line, action_text))
+            raise self.fail(
+                f"rule {rid}: unknown action {action_text!r} (expected allow/permit/accept or deny/drop/reject/block)",
+                line,
+                self.col_of(line, action_text),
+            )
         if self.disabled(row, idx):
             self.rs.warnings.append(Warning_("disabled: skipped", loc, rid))
             return
@@ -232,23 +266,35 @@ class _Csv:
         def cloc(field):
             return Loc(self.path, line, self.col_of(line, self.cell(row, idx, field)))
 
-        src = self.addresses(self.cell(row, idx, "src"), self.cell(row, idx, "negate_src").lower() in TRUE,
-                             cloc("src"))
-        dst = self.addresses(self.cell(row, idx, "dst"), self.cell(row, idx, "negate_dst").lower() in TRUE,
-                             cloc("dst"))
+        src = self.addresses(self.cell(row, idx, "src"), self.cell(row, idx, "negate_src").lower() in TRUE, cloc("src"))
+        dst = self.addresses(self.cell(row, idx, "dst"), self.cell(row, idx, "negate_dst").lower() in TRUE, cloc("dst"))
         services = self.services(row, idx, cloc("service"))
         conditions, hints = [], []
-        for field, what in (("application", "application"), ("users", "source user"),
-                            ("categories", "URL category"), ("schedule", "schedule")):
+        for field, what in (
+            ("application", "application"),
+            ("users", "source user"),
+            ("categories", "URL category"),
+            ("schedule", "schedule"),
+        ):
             vals = [v for v in self.values(self.cell(row, idx, field)) if v.lower() not in ANY]
             if vals:
                 conditions.append(Condition(f"{what} {', '.join(vals)}", f"{what} match"))
         zf, zt = self.cell(row, idx, "from"), self.cell(row, idx, "to")
         if (zf or zt) and not (zf.lower() in ANY and zt.lower() in ANY):
             hints.append(("zone", f"{zf or 'any'} -> {zt or 'any'}"))
-        self.rs.rules.append(Rule(
-            id=rid, action=ALLOW if action in ALLOWS else DENY, src=src, dst=dst, services=tuple(services),
-            loc=loc, comment=self.cell(row, idx, "description"), conditions=tuple(conditions), hints=tuple(hints)))
+        self.rs.rules.append(
+            Rule(
+                id=rid,
+                action=ALLOW if action in ALLOWS else DENY,
+                src=src,
+                dst=dst,
+                services=tuple(services),
+                loc=loc,
+                comment=self.cell(row, idx, "description"),
+                conditions=tuple(conditions),
+                hints=tuple(hints),
+            )
+        )
 
     def services(self, row, idx, loc: Loc) -> list:
         proto = self.cell(row, idx, "protocol").lower()

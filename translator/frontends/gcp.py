@@ -16,20 +16,29 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import Loc, Warning_
+from ..io.jsonsrc import Doc, looks_like_json
+from ..model.resolve import Resolver, SetBounds
 from ..model.ruleset import (
-    ALLOW, DENY, PORT_PROTOCOLS, PROTO_NAMES, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Svc, Unresolved,
+    ALLOW,
+    DENY,
+    PORT_PROTOCOLS,
+    PROTO_NAMES,
+    AddrExpr,
+    AnyAddr,
+    Condition,
+    Rule,
+    Ruleset,
+    Svc,
+    Unresolved,
     proto_label,
 )
-from ..model.resolve import SetBounds, Resolver
 from ..model.space import ALL_IP, FULL_SVC, IntervalSet, split_svc
-from ..io.jsonsrc import Doc, looks_like_json
 from .common.cloud import host_side, port_svc, restrict, to_net, with_loc
 
 NAME = "gcp"
 GOTO = "goto_next"
 DIRS = (("INGRESS", "ingress", DENY), ("EGRESS", "egress", ALLOW))
-SRC_EXTRA = ("srcSecureTags", "srcFqdns", "srcRegionCodes", "srcThreatIntelligences", "srcAddressGroups",
-             "srcNetworks")
+SRC_EXTRA = ("srcSecureTags", "srcFqdns", "srcRegionCodes", "srcThreatIntelligences", "srcAddressGroups", "srcNetworks")
 DST_EXTRA = ("destFqdns", "destRegionCodes", "destThreatIntelligences", "destAddressGroups")
 
 
@@ -58,8 +67,16 @@ class GcpEntry:
     conditions: tuple = ()
 
     def rule(self) -> Rule:
-        return Rule(id=self.id, action=self.action, src=self.src, dst=self.dst, services=self.services,
-                    loc=self.loc, comment=self.comment, conditions=self.conditions)
+        return Rule(
+            id=self.id,
+            action=self.action,
+            src=self.src,
+            dst=self.dst,
+            services=self.services,
+            loc=self.loc,
+            comment=self.comment,
+            conditions=self.conditions,
+        )
 
 
 class _Gcp:
@@ -86,8 +103,13 @@ class _Gcp:
         for key in keys:
             for v in self.doc.get(obj, key, list, []):
                 text = v if isinstance(v, str) else str(v.get("name", v)) if isinstance(v, dict) else str(v)
-                out.append(Unresolved(f"{key}:{text}", f"{what} {key} {text!r}: the instances it names are "
-                                      "not in the export", self.doc.loc(obj, key)))
+                out.append(
+                    Unresolved(
+                        f"{key}:{text}",
+                        f"{what} {key} {text!r}: the instances it names are not in the export",
+                        self.doc.loc(obj, key),
+                    )
+                )
         return out
 
     def instance_side(self, obj, range_key, target_keys, ranges_obj=None) -> AddrExpr:
@@ -95,13 +117,19 @@ class _Gcp:
         expr = self.instance
         ranges = self.ranges(ranges_obj if ranges_obj is not None else obj, range_key)
         if ranges:
-            region = IntervalSet(iv for b in (self.resolver.address(AddrExpr((n,))) for n in ranges)
-                                 for iv in b.lower)
+            region = IntervalSet(iv for b in (self.resolver.address(AddrExpr((n,))) for n in ranges) for iv in b.lower)
             expr = AddrExpr(tuple(ranges)) if expr.include == (AnyAddr(),) else restrict(expr, region)
-        targets = [Unresolved(u.text, u.reason.replace("the instances it names are not in the export",
-                                                       "the rule applies only to instances it names, "
-                                                       "which are not in the export"), u.loc)
-                   for u in self.unresolved(obj, target_keys, "target")]
+        targets = [
+            Unresolved(
+                u.text,
+                u.reason.replace(
+                    "the instances it names are not in the export",
+                    "the rule applies only to instances it names, which are not in the export",
+                ),
+                u.loc,
+            )
+            for u in self.unresolved(obj, target_keys, "target")
+        ]
         if targets:
             expr = AddrExpr(expr.include, expr.exclude + tuple(targets))
         return expr
@@ -117,8 +145,12 @@ class _Gcp:
                 continue
             proto = int(raw) if raw.isdigit() else PROTO_NAMES.get(raw)
             if proto is None or not 0 <= proto <= 255:
-                raise doc.fail(f"unknown {proto_key} {raw!r} (expected tcp, udp, icmp, esp, ah, sctp, ipip, "
-                               "all or a number 0-255)", c, proto_key)
+                raise doc.fail(
+                    f"unknown {proto_key} {raw!r} (expected tcp, udp, icmp, esp, ah, sctp, ipip, "
+                    "all or a number 0-255)",
+                    c,
+                    proto_key,
+                )
             ports = doc.get(c, "ports", list, [])
             if ports and proto not in PORT_PROTOCOLS:
                 raise doc.fail(f"ports are only allowed with tcp, udp and sctp, not {raw}", c, "ports")
@@ -146,8 +178,9 @@ class _Gcp:
             raise doc.fail("a firewall rule needs exactly one of 'allowed' and 'denied'", r)
         action = ALLOW if allowed is not None else DENY
         services = self.services(r, allowed if allowed is not None else denied, "IPProtocol", name)
-        remote_key, local_key = ("sourceRanges", "destinationRanges") if direction == "INGRESS" else (
-            "destinationRanges", "sourceRanges")
+        remote_key, local_key = (
+            ("sourceRanges", "destinationRanges") if direction == "INGRESS" else ("destinationRanges", "sourceRanges")
+        )
         remote = self.ranges(r, remote_key)
         if direction == "INGRESS":
             remote += self.unresolved(r, ("sourceTags", "sourceServiceAccounts"), "source")
@@ -220,8 +253,14 @@ class _Gcp:
         if not self.resolver.address(src).upper or not self.resolver.address(dst).upper or not svc_set:
             return None
         services = rule.services if svc_set == self.resolver.services(rule.services).upper else svcs_of(svc_set)
-        return replace(rule, id=f"{rule.id}@{g.id}", src=src, dst=dst, services=services,
-                       comment=f"{rule.comment} [for flows sent on by goto_next rule {g.id}]")
+        return replace(
+            rule,
+            id=f"{rule.id}@{g.id}",
+            src=src,
+            dst=dst,
+            services=services,
+            comment=f"{rule.comment} [for flows sent on by goto_next rule {g.id}]",
+        )
 
     def flatten(self, levels: list[list[GcpEntry]], k: int, default: str) -> list[Rule]:
         if k == len(levels):
@@ -233,8 +272,10 @@ class _Gcp:
             if e.action != GOTO:
                 rule = e.rule()
                 if unsure and rule.action == ALLOW:
-                    rule.conditions += tuple(Condition(f"not sent on by goto_next rule {g.id}",
-                                                       "goto_next rule with unresolved parts") for g in unsure)
+                    rule.conditions += tuple(
+                        Condition(f"not sent on by goto_next rule {g.id}", "goto_next rule with unresolved parts")
+                        for g in unsure
+                    )
                 out.append(rule)
                 continue
             if rest is None:
@@ -242,13 +283,26 @@ class _Gcp:
             gb = self.bounds(e)
             if all(b.lower == full for b, full in zip(gb, (ALL_IP, ALL_IP, FULL_SVC))):
                 return out + rest  # everything goes on: the rest of this level is unreachable
-            implied = Rule(id=f"implied-{default}", action=default, src=AddrExpr.any(), dst=AddrExpr.any(),
-                           services=(Svc.any(),), loc=e.loc, comment="GCP implied rule")
+            implied = Rule(
+                id=f"implied-{default}",
+                action=default,
+                src=AddrExpr.any(),
+                dst=AddrExpr.any(),
+                services=(Svc.any(),),
+                loc=e.loc,
+                comment="GCP implied rule",
+            )
             out += [r for r in (self.limit(x, e, gb) for x in rest + [implied]) if r is not None]
             if not all(b.exact for b in gb):
                 unsure.append(e)
-                self.warnings.append(Warning_("goto_next rule with unresolved parts: later allow rules of "
-                                              "this policy are taken as not matching", e.loc, e.id))
+                self.warnings.append(
+                    Warning_(
+                        "goto_next rule with unresolved parts: later allow rules of "
+                        "this policy are taken as not matching",
+                        e.loc,
+                        e.id,
+                    )
+                )
         return out + (rest if rest is not None else self.flatten(levels, k + 1, default))
 
     # --- rulesets ------------------------------------------------------------
@@ -267,11 +321,16 @@ class _Gcp:
         netpol = [p for p in policies if p not in hier]
         base = []
         if netpol:
-            base.append(Warning_("network firewall policies are evaluated after the VPC rules "
-                                          "(the default enforcement order)", doc.loc(netpol[0])))
+            base.append(
+                Warning_(
+                    "network firewall policies are evaluated after the VPC rules (the default enforcement order)",
+                    doc.loc(netpol[0]),
+                )
+            )
         out = []
         for net, rules in networks.items():
             for direction, suffix, default in DIRS:
+
                 def level_of(items, make):
                     return [x for x in (make(i) for i in items) if x is not None]
 
@@ -283,10 +342,17 @@ class _Gcp:
                         mine.sort(key=lambda r: (doc.get(r, "priority", int, 1000), "denied" not in r))
                         levels.append(level_of(mine, lambda r: self.vpc_entry(r, direction)))
                     else:
-                        prs = [r for r in doc.get(pol, "rules", list, []) if isinstance(r, dict)
-                               and str(r.get("direction", "")).upper() == direction]
-                        prs.sort(key=lambda r: (doc.get(r, "priority", int, required=True),
-                                                str(r.get("action", "")).lower() != DENY))
+                        prs = [
+                            r
+                            for r in doc.get(pol, "rules", list, [])
+                            if isinstance(r, dict) and str(r.get("direction", "")).upper() == direction
+                        ]
+                        prs.sort(
+                            key=lambda r: (
+                                doc.get(r, "priority", int, required=True),
+                                str(r.get("action", "")).lower() != DENY,
+                            )
+                        )
                         levels.append(level_of(prs, lambda r, pol=pol: self.policy_entry(pol, r, direction)))
                 rs = Ruleset(name=f"{net}-{suffix}", source=doc.path, default=default, text=doc.text)
                 rs.directions = ("ingress",) if direction == "INGRESS" else ("egress",)
@@ -333,6 +399,9 @@ def load(text: str, path: str, host_addresses=None, **_options) -> list[Ruleset]
     elif isinstance(data, list):
         vpc, policies = data, []
     else:
-        raise doc.fail("expected GCP firewall rules: a JSON list (gcloud compute firewall-rules list "
-                       "--format=json) or an object with firewalls/firewallPolicys (getEffectiveFirewalls)", data)
+        raise doc.fail(
+            "expected GCP firewall rules: a JSON list (gcloud compute firewall-rules list "
+            "--format=json) or an object with firewalls/firewallPolicys (getEffectiveFirewalls)",
+            data,
+        )
     return _Gcp(doc, host_addresses).rulesets(vpc, policies)

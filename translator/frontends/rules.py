@@ -12,13 +12,25 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..errors import InputError, Loc, Warning_, line_of
-from ..limits import check_lines
-from ..model.ruleset import (
-    PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, AddrExpr, AddressDef, AnyAddr, Condition,
-    Net, Ref, Rule, Ruleset, ServiceDef, Svc, port_domain,
-)
-from ..model.resolve import check_references
 from ..io.resources import lalr_parser
+from ..limits import check_lines
+from ..model.resolve import check_references
+from ..model.ruleset import (
+    PORT_PROTOCOLS,
+    PROTO_NAMES,
+    TYPE_PROTOCOLS,
+    AddressDef,
+    AddrExpr,
+    AnyAddr,
+    Condition,
+    Net,
+    Ref,
+    Rule,
+    Ruleset,
+    ServiceDef,
+    Svc,
+    port_domain,
+)
 from .common.addresses import IPV4, ipv4_int, ipv4_text
 from .common.icmp import RULESET_ICMP_TYPES
 from .common.syntax import terminal, terminal_regex
@@ -26,13 +38,25 @@ from .common.syntax import terminal, terminal_regex
 NAME = "rules"
 
 _TERMINALS = {
-    "ACTION": "'allow' or 'deny'", "ANY": "'any'", "EXCEPT": "'except'", "ARROW": "'->'",
+    "ACTION": "'allow' or 'deny'",
+    "ANY": "'any'",
+    "EXCEPT": "'except'",
+    "ARROW": "'->'",
     "ADDR": "an address (10.0.0.1, 10.0.0.0/8, 10.0.0.5-10.0.0.9, 2001:db8::/32)",
     "SVC": "a service (tcp/443, udp/53, tcp/8000-8100, icmp/8, proto/47)",
-    "NAME": "an object name", "RULE_ID": "a rule id", "COMMENT": "a comment",
-    "_NL": "end of line", "_COMMA": "','", "$END": "end of input",
-    "RULESET": "'ruleset'", "DEFAULT": "'default'", "ADDRESS": "'address'",
-    "SERVICE": "'service'", "ZONE": "'zone'", "VIA": "'via'", "SCOPE": "'ingress', 'egress' or 'both'",
+    "NAME": "an object name",
+    "RULE_ID": "a rule id",
+    "COMMENT": "a comment",
+    "_NL": "end of line",
+    "_COMMA": "','",
+    "$END": "end of input",
+    "RULESET": "'ruleset'",
+    "DEFAULT": "'default'",
+    "ADDRESS": "'address'",
+    "SERVICE": "'service'",
+    "ZONE": "'zone'",
+    "VIA": "'via'",
+    "SCOPE": "'ingress', 'egress' or 'both'",
     "PROTECT": "'protect'",
 }
 
@@ -112,40 +136,40 @@ class DeclRecord(NamedTuple):
 
 
 class ProtectRecord(NamedTuple):
-    kind: str                  # protect_decl
-    where: RulesToken          # the keyword
+    kind: str  # protect_decl
+    where: RulesToken  # the keyword
     expr: ExprRecord
     comment: RulesToken | None
 
 
 class AddressRecord(NamedTuple):
-    kind: str                  # address_def
+    kind: str  # address_def
     name: RulesToken
     expr: ExprRecord
     comment: RulesToken | None
 
 
 class ServiceRecord(NamedTuple):
-    kind: str                  # service_def
+    kind: str  # service_def
     name: RulesToken
     items: list[Item]
     comment: RulesToken | None
 
 
 class ZoneHint(NamedTuple):
-    kind: str                  # zone_hint
+    kind: str  # zone_hint
     src: RulesToken
     arrow: RulesToken
     dst: RulesToken
 
 
 class ViaHint(NamedTuple):
-    kind: str                  # via_hint
+    kind: str  # via_hint
     iface: RulesToken
 
 
 class RuleRecord(NamedTuple):
-    kind: str                  # rule
+    kind: str  # rule
     rule_id: RulesToken | None
     action: RulesToken
     src: ExprRecord
@@ -202,8 +226,19 @@ def _tree_records(tree: Tree, text: str) -> list:
             rid = _tok(kids.pop(0).children[0]) if isinstance(kids[0], Tree) and kids[0].data == "rule_id" else None
             action, src, arrow, dst, svcs, *hints = kids
             hints = tuple(_HINTS[str(h.data)](str(h.data), *(_tok(c) for c in h.children)) for h in hints)
-            out.append(RuleRecord(kind, rid, _tok(action), _tree_expr(src), _tok(arrow), _tree_expr(dst),
-                                  _tree_items(svcs), hints, comment))
+            out.append(
+                RuleRecord(
+                    kind,
+                    rid,
+                    _tok(action),
+                    _tree_expr(src),
+                    _tok(arrow),
+                    _tree_expr(dst),
+                    _tree_items(svcs),
+                    hints,
+                    comment,
+                )
+            )
     return out
 
 
@@ -398,12 +433,24 @@ class _Builder:
         self.rule_ids[rid] = loc
         conditions = hint_pairs = ()
         if hints:
-            conditions = tuple(Condition(f"via {h.iface.text}", "interface match")
-                               for h in hints if h.kind == "via_hint")
+            conditions = tuple(
+                Condition(f"via {h.iface.text}", "interface match") for h in hints if h.kind == "via_hint"
+            )
             hint_pairs = tuple(("zone", f"{h.src.text} -> {h.dst.text}") for h in hints if h.kind == "zone_hint")
         comment = comment_tok.text[1:].strip() if comment_tok else ""
-        self.rs.rules.append(Rule(rid, action_tok.text, self.addr_expr(src), self.addr_expr(dst),
-                                  self.svc_list(svcs), loc, comment, conditions, hint_pairs))
+        self.rs.rules.append(
+            Rule(
+                rid,
+                action_tok.text,
+                self.addr_expr(src),
+                self.addr_expr(dst),
+                self.svc_list(svcs),
+                loc,
+                comment,
+                conditions,
+                hint_pairs,
+            )
+        )
 
 
 # --- fast path: plain one-line statements without lark --------------------------
@@ -412,14 +459,15 @@ class _Builder:
 # as names, unusual spacing, syntax errors) sends the whole text through lark.
 
 _KEYWORDS = ("ruleset", "default", "address", "service", "allow", "deny", "any", "except", "via", "zone")
-_KW = re.compile(r"(?:%s)" % "|".join(_KEYWORDS))
+_KW = re.compile("(?:" + "|".join(_KEYWORDS) + ")")
 _WORD_RE = re.compile(r"[^\s,]+")
 _ITEM = r"[^\s,#]+"
 _LIST = rf"{_ITEM}(?: ?, ?{_ITEM})*"
 _EXPR = rf"{_LIST}(?: except {_LIST})?"
 _LINE_RE = re.compile(
     rf"(?:(?P<id>{_ITEM}) +)?(?P<action>allow|deny) +(?P<src>{_EXPR}) +-> +(?P<dst>{_EXPR}) +(?P<svc>{_LIST})"
-    r"(?P<tail> *(?:#.*)?)")
+    r"(?P<tail> *(?:#.*)?)"
+)
 _DEF_RE = re.compile(rf"(?P<kw>address|service) +(?P<name>{_ITEM}) +(?P<body>{_EXPR})(?P<tail> *(?:#.*)?)")
 _HEAD_RE = re.compile(rf"(?P<kw>ruleset|default) +(?P<name>{_ITEM})(?P<tail> *(?:#.*)?)")
 
@@ -428,10 +476,10 @@ class _Scanner:
     """Records of plain lines; None for a line lark must read."""
 
     def __init__(self):
-        self.kinds: tuple[dict, dict] = ({}, {})     # word -> kind, in address and in service lists
+        self.kinds: tuple[dict, dict] = ({}, {})  # word -> kind, in address and in service lists
         # the grammar's terminals (grammars/ruleset.lark)
         self.addr, self.svc, self.any, self.name = (terminal("ruleset.lark", t) for t in ("ADDR", "SVC", "ANY", "NAME"))
-        self.rule_id = re.compile(rf"(?!{_KW.pattern}){terminal_regex('ruleset.lark', 'RULE_ID')}")   # not a keyword
+        self.rule_id = re.compile(rf"(?!{_KW.pattern}){terminal_regex('ruleset.lark', 'RULE_ID')}")  # not a keyword
 
     def is_name(self, word: str) -> bool:
         return bool(self.name.fullmatch(word)) and not _KW.match(word)
@@ -450,7 +498,7 @@ class _Scanner:
 
     def items(self, text: str, base: int, n: int, svc: bool) -> list | None:
         kinds = self.kinds[svc]
-        if "," not in text:                         # one item
+        if "," not in text:  # one item
             kind = kinds.get(text)
             if kind is None:
                 kind = kinds[text] = self.kind(text, svc)
@@ -493,10 +541,17 @@ class _Scanner:
             svcs = self.items(svc, m.start(5), n, True)
             if src_e is None or dst_e is None or svcs is None:
                 return None
-            return RuleRecord("rule", None if rid is None else RulesToken(rid, n, m.start(1) + 1),
-                              RulesToken(action, n, m.start(2) + 1), src_e,
-                              RulesToken("->", n, line.index("->", m.end(3)) + 1), dst_e, svcs, (),
-                              self.comment(m, n) if tail else None)
+            return RuleRecord(
+                "rule",
+                None if rid is None else RulesToken(rid, n, m.start(1) + 1),
+                RulesToken(action, n, m.start(2) + 1),
+                src_e,
+                RulesToken("->", n, line.index("->", m.end(3)) + 1),
+                dst_e,
+                svcs,
+                (),
+                self.comment(m, n) if tail else None,
+            )
         m = _DEF_RE.fullmatch(line)
         if m:
             kw, name, body, _tail = m.groups()
@@ -512,8 +567,11 @@ class _Scanner:
         if m:
             kw, word, _tail = m.groups()
             if kw == "default":
-                return None if word not in ("allow", "deny") else \
-                    DeclRecord("default_decl", RulesToken(word, n, m.start(2) + 1), self.comment(m, n))
+                return (
+                    None
+                    if word not in ("allow", "deny")
+                    else DeclRecord("default_decl", RulesToken(word, n, m.start(2) + 1), self.comment(m, n))
+                )
             if not self.is_name(word):
                 return None
             return DeclRecord("ruleset_decl", RulesToken(word, n, m.start(2) + 1), self.comment(m, n))
@@ -604,7 +662,7 @@ def _streamed(text: str, path: str) -> Ruleset | None:
     needs lark or anything is wrong (then _built decides, with the error it gives)."""
     b = _Builder(text, path)
     warnings = b.rs.warnings
-    first: list = []                 # warnings of definitions, which _built gives before those of rules
+    first: list = []  # warnings of definitions, which _built gives before those of rules
     try:
         for rec in _scan(text):
             if rec is None:
@@ -624,4 +682,3 @@ def _streamed(text: str, path: str) -> Ruleset | None:
 
 def load(text: str, path: str, **_options) -> list[Ruleset]:
     return [parse(text, path)]
-

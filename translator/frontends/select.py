@@ -24,12 +24,16 @@ def pick_many(rulesets, names):
     else:
         chosen = rulesets
         if overlap(chosen):
-            raise InputError(f"the input holds {len(rulesets)} rulesets; choose with --ruleset "
-                             f"({', '.join(r.name for r in rulesets)})")
+            raise InputError(
+                f"the input holds {len(rulesets)} rulesets; choose with --ruleset "
+                f"({', '.join(r.name for r in rulesets)})"
+            )
     clash = overlap(chosen)
     if clash:
-        raise InputError(f"rulesets {clash[0]} and {clash[1]} both govern {clash[2]}: a NetworkPolicy set cannot "
-                         "apply two ordered rulesets in series; convert them separately")
+        raise InputError(
+            f"rulesets {clash[0]} and {clash[1]} both govern {clash[2]}: a NetworkPolicy set cannot "
+            "apply two ordered rulesets in series; convert them separately"
+        )
     return chosen
 
 
@@ -52,6 +56,8 @@ def pick(rulesets, name):
                 return rs
         raise InputError(f"no ruleset named {name!r} (have: {', '.join(r.name for r in rulesets)})")
     if len(rulesets) != 1:
-        raise InputError(f"the input holds {len(rulesets)} rulesets; choose one with --ruleset "
-                         f"({', '.join(r.name for r in rulesets)})")
+        raise InputError(
+            f"the input holds {len(rulesets)} rulesets; choose one with --ruleset "
+            f"({', '.join(r.name for r in rulesets)})"
+        )
     return rulesets[0]

@@ -48,7 +48,7 @@ class JsonReader:
 
     def value(self, i: int):
         i = self.ws(i)
-        c = self.s[i:i + 1]
+        c = self.s[i : i + 1]
         if c in ("{", "["):
             self.depth += 1
             if self.depth > self.max_depth:
@@ -152,7 +152,12 @@ class Doc:
         val = obj[key]
         if not isinstance(val, kind) or (isinstance(val, bool) and kind in (int, (int, str))):
             names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            names = names.replace("str", "a string").replace("int", "a number").replace(
-                "list", "a list").replace("dict", "an object").replace("bool", "true/false")
+            names = (
+                names.replace("str", "a string")
+                .replace("int", "a number")
+                .replace("list", "a list")
+                .replace("dict", "an object")
+                .replace("bool", "true/false")
+            )
             raise self.fail(f"{key!r} must be {names}, got {json.dumps(val)[:40]}", obj, key)
         return val

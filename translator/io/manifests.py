@@ -33,8 +33,16 @@ def emit(docs: list[dict], fmt: str, fh) -> None:
         json.dump({"apiVersion": "v1", "kind": "List", "items": docs}, fh, indent=2, ensure_ascii=False)
         fh.write("\n")
     else:
-        yaml.dump_all(docs, fh, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                      allow_unicode=True, width=4096, explicit_start=True)
+        yaml.dump_all(
+            docs,
+            fh,
+            Dumper=_Dumper,
+            sort_keys=False,
+            default_flow_style=False,
+            allow_unicode=True,
+            width=4096,
+            explicit_start=True,
+        )
 
 
 def render(docs: list[dict], fmt: str) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent.parent   # translator/
+_PACKAGE = Path(__file__).resolve().parent.parent  # translator/
 
 
 def _find(name: str) -> Path:
@@ -25,7 +25,7 @@ def templates_dir() -> Path:
     return _find("templates")
 
 
-@lru_cache(maxsize=None)
+@cache
 def lalr_parser(name: str, positions: bool = False):
     """The LALR parser (contextual lexer) of grammars/NAME, built once.
 

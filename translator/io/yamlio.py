@@ -38,11 +38,14 @@ def _loader(path: str):
             try:
                 hash(key)
             except TypeError:
-                raise InputError("a mapping key must be a plain value",
-                                 Loc(path, knode.start_mark.line + 1, knode.start_mark.column + 1)) from None
+                raise InputError(
+                    "a mapping key must be a plain value",
+                    Loc(path, knode.start_mark.line + 1, knode.start_mark.column + 1),
+                ) from None
             if key in out:
-                raise InputError(f"duplicate key {key!r}",
-                                 Loc(path, knode.start_mark.line + 1, knode.start_mark.column + 1))
+                raise InputError(
+                    f"duplicate key {key!r}", Loc(path, knode.start_mark.line + 1, knode.start_mark.column + 1)
+                )
             out[key] = loader.construct_object(vnode, deep=True)
             out.key_locs[key] = Loc(path, knode.start_mark.line + 1, knode.start_mark.column + 1)
         return out
@@ -104,15 +107,19 @@ def _check_bounds(text: str, path: str) -> None:
             grow(n)
             if nodes_max and added > nodes_max:
                 loc = Loc(path, ev.start_mark.line + 1, ev.start_mark.column + 1)
-                raise InputError(f"more than {nodes_max} YAML nodes once aliases are expanded "
-                                 f"(bound FW2NP_MAX_YAML_NODES; 0 removes it)", loc, line_of(text, loc.line))
+                raise InputError(
+                    f"more than {nodes_max} YAML nodes once aliases are expanded "
+                    f"(bound FW2NP_MAX_YAML_NODES; 0 removes it)",
+                    loc,
+                    line_of(text, loc.line),
+                )
 
 
 def load_all(text: str, path: str) -> list:
     """All documents of TEXT (safe loader); InputError with line:column on bad YAML."""
     try:
         _check_bounds(text, path)
-        return list(yaml.load_all(text, Loader=_loader(path)))  # noqa: S506 - SafeLoader subclass
+        return list(yaml.load_all(text, Loader=_loader(path)))  # SafeLoader subclass
     except InputError as exc:
         raise InputError(exc.message, exc.loc, line_of(text, exc.loc.line) if exc.loc else None) from None
     except yaml.MarkedYAMLError as exc:

@@ -12,28 +12,54 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..compiler.findings import APPROXIMATIONS, flow_text
-from ..model.inventory import Inventory
-from .regions import Box, TooComplex, box, meet, minus, sample
-from ..model.ruleset import ALLOW, TCP, UDP, Rule, Ruleset
-from ..model.resolve import Resolver
-from ..compiler.universe import OPTIMISTIC, SECURE, Universe, compile_rules
-from ..model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, IntervalSet, svc_range, whole_proto
 from ..compiler.svcclasses import svc_classes
 from ..compiler.sweep import along
+from ..compiler.universe import OPTIMISTIC, SECURE, Universe, compile_rules
+from ..model.inventory import Inventory
+from ..model.resolve import Resolver
+from ..model.ruleset import ALLOW, TCP, UDP, Rule, Ruleset
+from ..model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, IntervalSet, svc_range, whole_proto
+from .regions import Box, TooComplex, box, meet, minus, sample
 
 # Cleartext admin / file-transfer services flagged when allowed from external addresses.
 CLEARTEXT = (
-    (TCP, 21, 21, "ftp"), (TCP, 23, 23, "telnet"), (UDP, 69, 69, "tftp"),
-    (TCP, 512, 512, "rexec"), (TCP, 513, 513, "rlogin"), (TCP, 514, 514, "rsh"),
-    (TCP, 5900, 5900, "vnc"), (TCP, 8080, 8080, "http-alt (admin consoles)"),
+    (TCP, 21, 21, "ftp"),
+    (TCP, 23, 23, "telnet"),
+    (UDP, 69, 69, "tftp"),
+    (TCP, 512, 512, "rexec"),
+    (TCP, 513, 513, "rlogin"),
+    (TCP, 514, 514, "rsh"),
+    (TCP, 5900, 5900, "vnc"),
+    (TCP, 8080, 8080, "http-alt (admin consoles)"),
 )
 CLEARTEXT_SVC = IntervalSet(iv for p, lo, hi, _ in CLEARTEXT for iv in svc_range(p, lo, hi))
 DNS = ((UDP, "udp/53"), (TCP, "tcp/53"))
-KINDS = ("never-matches", "shadowed", "redundant", "conflict", "broad-allow", "cleartext-admin",
-         "dns-egress", "unenforceable", "approximation", "undecided", "note")
-SEVERITY = {"never-matches": "warning", "shadowed": "warning", "redundant": "info", "conflict": "warning",
-            "broad-allow": "warning", "cleartext-admin": "warning", "dns-egress": "warning",
-            "unenforceable": "warning", "approximation": "info", "undecided": "info", "note": "info"}
+KINDS = (
+    "never-matches",
+    "shadowed",
+    "redundant",
+    "conflict",
+    "broad-allow",
+    "cleartext-admin",
+    "dns-egress",
+    "unenforceable",
+    "approximation",
+    "undecided",
+    "note",
+)
+SEVERITY = {
+    "never-matches": "warning",
+    "shadowed": "warning",
+    "redundant": "info",
+    "conflict": "warning",
+    "broad-allow": "warning",
+    "cleartext-admin": "warning",
+    "dns-egress": "warning",
+    "unenforceable": "warning",
+    "approximation": "info",
+    "undecided": "info",
+    "note": "info",
+}
 
 
 @dataclass
@@ -113,9 +139,13 @@ class Linter:
         for i, r in enumerate(rules):
             if self.big[i] is None:
                 self.shadowed.add(i)
-                self.add("never-matches", "the rule matches no flow of the universe in any reading",
-                         "delete it; check its addresses against the inventory (legacy addresses of workloads "
-                         "are no longer endpoints) and its services", r)
+                self.add(
+                    "never-matches",
+                    "the rule matches no flow of the universe in any reading",
+                    "delete it; check its addresses against the inventory (legacy addresses of workloads "
+                    "are no longer endpoints) and its services",
+                    r,
+                )
                 continue
             try:
                 region, covering = [self.big[i]], []
@@ -127,14 +157,22 @@ class Linter:
                             break
                 if not region:
                     self.shadowed.add(i)
-                    self.add("shadowed", f"no flow reaches it: earlier rule(s) {', '.join(covering)} "
-                             f"decide all its flows",
-                             f"delete it, or move it above {covering[0]} if it was meant to apply", r, covering)
+                    self.add(
+                        "shadowed",
+                        f"no flow reaches it: earlier rule(s) {', '.join(covering)} decide all its flows",
+                        f"delete it, or move it above {covering[0]} if it was meant to apply",
+                        r,
+                        covering,
+                    )
                     continue
                 self.redundant(i, region)
             except TooComplex:
-                self.add("undecided", "too many disjoint pieces to decide shadowing/redundancy exactly; skipped",
-                         "split the rule or lint a smaller ruleset", r)
+                self.add(
+                    "undecided",
+                    "too many disjoint pieces to decide shadowing/redundancy exactly; skipped",
+                    "split the rule or lint a smaller ruleset",
+                    r,
+                )
 
     def redundant(self, i: int, region) -> None:
         """Does deleting rule I change no decision?  REGION: the flows it may decide."""
@@ -154,11 +192,21 @@ class Linter:
         if region:
             absorbed.append(f"default {self.rs.default}")
         if absorbed == [f"default {self.rs.default}"]:
-            self.add("redundant", f"it restates the default action ({self.rs.default}) for every flow it decides",
-                     "harmless; delete it if you do not want an explicit cleanup rule", r, absorbed)
+            self.add(
+                "redundant",
+                f"it restates the default action ({self.rs.default}) for every flow it decides",
+                "harmless; delete it if you do not want an explicit cleanup rule",
+                r,
+                absorbed,
+            )
         else:
-            self.add("redundant", f"deleting it changes no decision: {', '.join(absorbed)} decide its flows "
-                     f"the same way", "delete it", r, absorbed)
+            self.add(
+                "redundant",
+                f"deleting it changes no decision: {', '.join(absorbed)} decide its flows the same way",
+                "delete it",
+                r,
+                absorbed,
+            )
 
     # --- secure-reading checks -----------------------------------------------
 
@@ -185,9 +233,14 @@ class Linter:
                 continue
             if takers:
                 word = "deny" if c.allow else "allow"
-                self.add("conflict", f"earlier {word} rule(s) {', '.join(takers)} decide part of its flows first",
-                         f"check the intent: move it above {takers[0]} or narrow {takers[0]}",
-                         c.rule, takers, self.example(first_taken))
+                self.add(
+                    "conflict",
+                    f"earlier {word} rule(s) {', '.join(takers)} decide part of its flows first",
+                    f"check the intent: move it above {takers[0]} or narrow {takers[0]}",
+                    c.rule,
+                    takers,
+                    self.example(first_taken),
+                )
             if c.allow and region:
                 self.risky(c.rule, region)
 
@@ -198,18 +251,31 @@ class Linter:
         any_svc = FULL_SVC.issubset(svc)
         if any_src and any_dst:
             what = "any source to any destination" + (", any service" if any_svc else "")
-            self.add("broad-allow", f"allows {what}", "narrow the source, destination and services to what "
-                     "is needed", r, example=self.example(region))
+            self.add(
+                "broad-allow",
+                f"allows {what}",
+                "narrow the source, destination and services to what is needed",
+                r,
+                example=self.example(region),
+            )
         elif any_svc and (any_src or any_dst):
-            self.add("broad-allow", f"allows every service {'from any source' if any_src else 'to any destination'}",
-                     "list the services that are needed", r, example=self.example(region))
+            self.add(
+                "broad-allow",
+                f"allows every service {'from any source' if any_src else 'to any destination'}",
+                "list the services that are needed",
+                r,
+                example=self.example(region),
+            )
         admin = meet(region, Box(self.external, self.universe.concrete_endpoints, CLEARTEXT_SVC))
         if admin:
-            names = [n for p, lo, hi, n in CLEARTEXT
-                     if any(b.svc & svc_range(p, lo, hi) for b in admin)]
-            self.add("cleartext-admin", f"allows {', '.join(names)} from external addresses",
-                     "restrict the source to management networks, or use an encrypted protocol "
-                     "(ssh, sftp, https)", r, example=self.example(admin))
+            names = [n for p, lo, hi, n in CLEARTEXT if any(b.svc & svc_range(p, lo, hi) for b in admin)]
+            self.add(
+                "cleartext-admin",
+                f"allows {', '.join(names)} from external addresses",
+                "restrict the source to management networks, or use an encrypted protocol (ssh, sftp, https)",
+                r,
+                example=self.example(admin),
+            )
 
     # --- pod checks (inventory only) ------------------------------------------
 
@@ -230,28 +296,40 @@ class Linter:
         ends = self.universe.concrete_endpoints
         for atom in self.universe.pod_classes:
             if atom.index not in scope or not atom.legacy:
-                continue    # lint reads a pod without legacy addresses by its possible addresses
+                continue  # lint reads a pod without legacy addresses by its possible addresses
             groups = along(self.secure, "src", atom.point, self.default_allow, self.universe.end)
             if len(groups) == 1 and groups[0].allowed == classes.full and ends.issubset(groups[0].ends):
                 continue  # egress not restricted
-            allowed = IntervalSet(iv for region, svc, *_ in groups if region & ends
-                                  for iv in classes.set(svc))
+            allowed = IntervalSet(iv for region, svc, *_ in groups if region & ends for iv in classes.set(svc))
             missing = [label for proto, label in DNS if not svc_range(proto, 53, 53).issubset(allowed)]
             if missing:
                 what = "neither udp/53 nor tcp/53 is" if len(missing) == 2 else f"{missing[0]} is not"
-                self.add("dns-egress", f"{atom}: egress is restricted and {what} allowed to any destination: "
-                         f"name resolution will break" + ("" if len(missing) == 2 else " for large answers"),
-                         "allow udp/53 and tcp/53 to the cluster DNS (kube-system/kube-dns) or your resolvers, "
-                         "above the cleanup rule")
+                self.add(
+                    "dns-egress",
+                    f"{atom}: egress is restricted and {what} allowed to any destination: "
+                    f"name resolution will break" + ("" if len(missing) == 2 else " for large answers"),
+                    "allow udp/53 and tcp/53 to the cluster DNS (kube-system/kube-dns) or your resolvers, "
+                    "above the cleanup rule",
+                )
 
     def approximations(self, result) -> None:
         for f in result.findings:
             if f.kind == "out-of-reach" and self.inv:
-                self.add("unenforceable", f.message, "enforce it outside Kubernetes (cloud firewall, network "
-                         "ACL) or drop it", f.rule, example=f.example)
+                self.add(
+                    "unenforceable",
+                    f.message,
+                    "enforce it outside Kubernetes (cloud firewall, network ACL) or drop it",
+                    f.rule,
+                    example=f.example,
+                )
             elif f.kind in APPROXIMATIONS and (self.inv or f.kind in ("unresolved", "condition")):
-                self.add("approximation", f"{f.kind}: {f.message}", "review: the output is never more "
-                         "permissive than the firewall, so flows here may be denied", f.rule, example=f.example)
+                self.add(
+                    "approximation",
+                    f"{f.kind}: {f.message}",
+                    "review: the output is never more permissive than the firewall, so flows here may be denied",
+                    f.rule,
+                    example=f.example,
+                )
             elif f.kind == "note" and self.inv:
                 self.add("note", f.message, "", f.rule, example=f.example)
 
@@ -292,8 +370,11 @@ def echo_summary(result, inv) -> None:
     import click
 
     if len(result.ruleset.rules) > CONVERT_LINT_MAX_RULES:
-        click.echo(f"fw2np: lint skipped inside convert ({len(result.ruleset.rules)} rules > "
-                   f"{CONVERT_LINT_MAX_RULES}); run `fw2np lint` for it", err=True)
+        click.echo(
+            f"fw2np: lint skipped inside convert ({len(result.ruleset.rules)} rules > "
+            f"{CONVERT_LINT_MAX_RULES}); run `fw2np lint` for it",
+            err=True,
+        )
         return
     extra = [f for f in lint(result.ruleset, inv, result) if f.kind not in _IN_CONVERT]
     if extra:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import netaddr
 
 from ..errors import InputError, Loc, line_of
-from .names import is_dns_label, label_key_error, label_value_error
 from ..io.yamlio import LDict, load_all, loc_of
+from .names import is_dns_label, label_key_error, label_value_error
 
 NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -114,12 +114,15 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
         spec = chk.mapping(spec, f"workload {name}", wloc)
         for k in spec:
             if k not in ("namespace", "labels", "addresses", "ports"):
-                raise chk.fail(f"unknown workload field {k!r} (expected namespace, labels, addresses, ports)",
-                               loc_of(spec, k))
+                raise chk.fail(
+                    f"unknown workload field {k!r} (expected namespace, labels, addresses, ports)", loc_of(spec, k)
+                )
         ns = spec.get("namespace")
         if not isinstance(ns, str) or not is_dns_label(ns):
-            raise chk.fail(f"workload {name}: namespace must be a valid DNS-1123 label, got {ns!r}",
-                           loc_of(spec, "namespace", wloc))
+            raise chk.fail(
+                f"workload {name}: namespace must be a valid DNS-1123 label, got {ns!r}",
+                loc_of(spec, "namespace", wloc),
+            )
         labels = chk.labels(spec.get("labels"), f"workload {name} labels", loc_of(spec, "labels", wloc))
         if not labels:
             raise chk.fail(f"workload {name}: needs at least one pod label", loc_of(spec, "labels", wloc))
@@ -127,8 +130,10 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
         if isinstance(addrs, str):
             addrs = [addrs]
         if not isinstance(addrs, list) or not all(isinstance(a, str) for a in addrs):
-            raise chk.fail(f"workload {name}: addresses must be a list of CIDRs, ranges or object names",
-                           loc_of(spec, "addresses", wloc))
+            raise chk.fail(
+                f"workload {name}: addresses must be a list of CIDRs, ranges or object names",
+                loc_of(spec, "addresses", wloc),
+            )
         ports = {}
         pspec = chk.mapping(spec.get("ports"), f"workload {name} ports", wloc)
         for pname, pval in pspec.items():
@@ -137,8 +142,9 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
                 proto, _, num = pval.partition("/")
                 proto = proto.upper()
             if proto not in ("TCP", "UDP", "SCTP") or not str(num).isdigit() or not 1 <= int(num) <= 65535:
-                raise chk.fail(f"workload {name}: port {pname!r} must be a number or tcp/N, udp/N, sctp/N",
-                               loc_of(pspec, pname))
+                raise chk.fail(
+                    f"workload {name}: port {pname!r} must be a number or tcp/N, udp/N, sctp/N", loc_of(pspec, pname)
+                )
             ports[str(pname)] = (proto, int(num))
         inv.workloads[name] = Workload(name, ns, labels, list(addrs), ports, wloc)
         inv.namespaces.setdefault(ns, {})
@@ -152,12 +158,14 @@ def _check_disjoint(inv: Inventory, chk: _Checker) -> None:
     for ns in inv.namespaces:
         wl = inv.workloads_in(ns)
         for i, a in enumerate(wl):
-            for b in wl[i + 1:]:
+            for b in wl[i + 1 :]:
                 if all(a.labels[k] == b.labels[k] for k in a.labels.keys() & b.labels.keys()):
                     both = {**a.labels, **b.labels}
                     raise chk.fail(
                         f"workloads {a.name!r} and {b.name!r} overlap in namespace {ns}: a pod labelled "
-                        f"{both} would belong to both (give them a label with different values)", b.loc)
+                        f"{both} would belong to both (give them a label with different values)",
+                        b.loc,
+                    )
 
 
 def load_inventory(path: str) -> Inventory:

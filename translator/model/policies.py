@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ..errors import InputError, Loc, line_of
 from ..io.text import read_text
-from .names import is_dns_label, is_dns_subdomain
 from ..io.yamlio import load_all, loc_of
+from .names import is_dns_label, is_dns_subdomain
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -92,8 +92,13 @@ def _check_spec(spec: dict, text: str, path: str) -> None:
                 raise _fail(text, path, f"each {key} rule must be a mapping", rules)
             for peer in rule.get(peer_key) or []:
                 if not isinstance(peer, dict) or not peer:
-                    raise _fail(text, path, f"each {peer_key} peer must set podSelector, namespaceSelector or ipBlock",
-                                rule, peer_key)
+                    raise _fail(
+                        text,
+                        path,
+                        f"each {peer_key} peer must set podSelector, namespaceSelector or ipBlock",
+                        rule,
+                        peer_key,
+                    )
                 if "ipBlock" in peer and len(peer) > 1:
                     raise _fail(text, path, "an ipBlock peer cannot also carry selectors", peer, "ipBlock")
             for port in rule.get("ports") or []:

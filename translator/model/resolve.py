@@ -26,8 +26,6 @@ class SetBounds:
         return self.lower == self.upper
 
 
-
-
 def _fail(rs: Ruleset, msg: str, loc: Loc | None) -> InputError:
     src = line_of(rs.text, loc.line) if (rs.text and loc and loc.line) else None
     return InputError(msg, loc or Loc(rs.source), src)
@@ -42,8 +40,10 @@ def check_references(rs: Ruleset) -> None:
     def addr_refs(expr: AddrExpr):
         return refs(expr.include) + refs(expr.exclude)
 
-    for table, kind, get in ((rs.addresses, "address", lambda d: addr_refs(d.expr)),
-                             (rs.services, "service", lambda d: refs(d.items))):
+    for table, kind, get in (
+        (rs.addresses, "address", lambda d: addr_refs(d.expr)),
+        (rs.services, "service", lambda d: refs(d.items)),
+    ):
         state: dict[str, int] = {}
 
         def visit(name: str, path: list[str]):
@@ -54,7 +54,7 @@ def check_references(rs: Ruleset) -> None:
                 if r.name not in table:
                     raise _fail(rs, f"undefined {kind} {r.name!r}", r.loc)
                 if state.get(r.name) == 1:
-                    cycle = " -> ".join(path[path.index(r.name):] + [r.name]) if r.name in path else r.name
+                    cycle = " -> ".join(path[path.index(r.name) :] + [r.name]) if r.name in path else r.name
                     raise _fail(rs, f"{kind} group cycle: {cycle}", r.loc)
                 visit(r.name, path + [r.name])
             state[name] = 2
@@ -101,7 +101,7 @@ class Resolver:
         return SetBounds(EMPTY, ALL_IP)
 
     def address(self, expr: AddrExpr) -> SetBounds:
-        if len(expr.include) == 1 and not expr.exclude:      # the item's own sets (no union to make)
+        if len(expr.include) == 1 and not expr.exclude:  # the item's own sets (no union to make)
             return self._addr_item(expr.include[0])
         inc = [self._addr_item(i) for i in expr.include]
         exc = [self._addr_item(i) for i in expr.exclude]
@@ -125,8 +125,7 @@ class Resolver:
         if len(items) == 1:
             return self._svc_item(items[0])
         bs = [self._svc_item(i) for i in items]
-        return SetBounds(IntervalSet(iv for b in bs for iv in b.lower),
-                      IntervalSet(iv for b in bs for iv in b.upper))
+        return SetBounds(IntervalSet(iv for b in bs for iv in b.lower), IntervalSet(iv for b in bs for iv in b.upper))
 
 
 def unresolved_items(rs: Ruleset, expr_items, seen=None) -> list[Unresolved]:

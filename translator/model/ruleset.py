@@ -11,7 +11,6 @@ it to the secure side and reports it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from ..errors import Loc, Warning_
 
@@ -23,18 +22,29 @@ TCP, UDP, SCTP, ICMP, ICMPV6 = 6, 17, 132, 1, 58
 PORT_PROTOCOLS = (TCP, UDP, SCTP)
 TYPE_PROTOCOLS = (ICMP, ICMPV6)
 PROTO_NAMES = {
-    "icmp": ICMP, "igmp": 2, "ipip": 4, "tcp": TCP, "udp": UDP, "gre": 47,
-    "esp": 50, "ah": 51, "icmpv6": ICMPV6, "ipv6-icmp": ICMPV6, "icmp6": ICMPV6,
-    "eigrp": 88, "ospf": 89, "pim": 103, "vrrp": 112, "sctp": SCTP,
+    "icmp": ICMP,
+    "igmp": 2,
+    "ipip": 4,
+    "tcp": TCP,
+    "udp": UDP,
+    "gre": 47,
+    "esp": 50,
+    "ah": 51,
+    "icmpv6": ICMPV6,
+    "ipv6-icmp": ICMPV6,
+    "icmp6": ICMPV6,
+    "eigrp": 88,
+    "ospf": 89,
+    "pim": 103,
+    "vrrp": 112,
+    "sctp": SCTP,
 }
 PROTO_LABELS = {TCP: "tcp", UDP: "udp", SCTP: "sctp", ICMP: "icmp", ICMPV6: "icmpv6"}
 
 
 def proto_label(proto: int) -> str:
     """'tcp', 'icmp', ... or 'proto/N'."""
-    return PROTO_LABELS.get(proto) or next(
-        (k for k, v in PROTO_NAMES.items() if v == proto), f"proto/{proto}"
-    )
+    return PROTO_LABELS.get(proto) or next((k for k, v in PROTO_NAMES.items() if v == proto), f"proto/{proto}")
 
 
 def port_domain(proto: int) -> tuple[int, int]:
@@ -85,7 +95,7 @@ class Unresolved:
     loc: Loc | None = field(default=None, compare=False)
 
 
-AddrItem = Union[Net, AnyAddr, Ref, Unresolved]
+AddrItem = Net | AnyAddr | Ref | Unresolved
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,7 @@ class AddrExpr:
     exclude: tuple[AddrItem, ...] = ()
 
     @staticmethod
-    def any() -> "AddrExpr":
+    def any() -> AddrExpr:
         return AddrExpr((AnyAddr(),))
 
 
@@ -114,16 +124,16 @@ class Svc:
     loc: Loc | None = field(default=None, compare=False)
 
     @staticmethod
-    def any() -> "Svc":
+    def any() -> Svc:
         return Svc(None, 0, 0, "any")
 
     @staticmethod
-    def whole(proto: int) -> "Svc":
+    def whole(proto: int) -> Svc:
         lo, hi = port_domain(proto)
         return Svc(proto, lo, hi, proto_label(proto))
 
 
-SvcItem = Union[Svc, Ref, Unresolved]
+SvcItem = Svc | Ref | Unresolved
 
 
 # --- rules -----------------------------------------------------------------

@@ -8,7 +8,7 @@ other namespaces) from POD_BASE.  Services: proto * 65536 + port (or ICMP type).
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .ruleset import port_domain
 
@@ -36,13 +36,13 @@ class IntervalSet:
         self._los = self._hash = None
 
     @classmethod
-    def _raw(cls, iv: tuple) -> "IntervalSet":
+    def _raw(cls, iv: tuple) -> IntervalSet:
         s = cls.__new__(cls)
         s.iv, s._los, s._hash = iv, None, None
         return s
 
     @classmethod
-    def point(cls, x: int) -> "IntervalSet":
+    def point(cls, x: int) -> IntervalSet:
         return cls._raw(((x, x),))
 
     def __bool__(self) -> bool:
@@ -77,7 +77,7 @@ class IntervalSet:
     def size(self) -> int:
         return sum(hi - lo + 1 for lo, hi in self.iv)
 
-    def __or__(self, other: "IntervalSet") -> "IntervalSet":
+    def __or__(self, other: IntervalSet) -> IntervalSet:
         if not other.iv:
             return self
         if not self.iv:
@@ -91,25 +91,25 @@ class IntervalSet:
             out = out._add(lo, hi)
         return out
 
-    def _add(self, lo: int, hi: int) -> "IntervalSet":
+    def _add(self, lo: int, hi: int) -> IntervalSet:
         """This set with lo..hi added (one bisect and a splice)."""
         iv = self.iv
         starts = self._starts()
-        i = bisect_right(starts, lo) - 1          # last interval starting at or before lo
+        i = bisect_right(starts, lo) - 1  # last interval starting at or before lo
         if i >= 0 and iv[i][1] + 1 >= lo:
             if iv[i][1] >= hi:
                 return self
             lo = iv[i][0]
         else:
             i += 1
-        k = i                                     # absorb every interval that touches lo..hi
+        k = i  # absorb every interval that touches lo..hi
         while k < len(iv) and iv[k][0] <= hi + 1:
             if iv[k][1] > hi:
                 hi = iv[k][1]
             k += 1
         return IntervalSet._raw(iv[:i] + ((lo, hi),) + iv[k:])
 
-    def __and__(self, other: "IntervalSet") -> "IntervalSet":
+    def __and__(self, other: IntervalSet) -> IntervalSet:
         if not self.iv or not other.iv:
             return IntervalSet._raw(())
         if len(self.iv) > len(other.iv):
@@ -130,17 +130,17 @@ class IntervalSet:
                 out.append((max(lo, a[i][0]), min(hi, a[i][1])))
                 continue
             out.append((max(lo, a[i][0]), a[i][1]))
-            out.extend(a[i + 1:k])
+            out.extend(a[i + 1 : k])
             out.append((a[k][0], min(hi, a[k][1])))
         return out
 
-    def __sub__(self, other: "IntervalSet") -> "IntervalSet":
+    def __sub__(self, other: IntervalSet) -> IntervalSet:
         if not other.iv or not self.iv:
             return self
         b = other.iv
         if self.iv[-1][1] < b[0][0] or b[-1][1] < self.iv[0][0]:
             return self
-        if len(b) < len(self.iv):           # keep what lies in the gaps of OTHER
+        if len(b) < len(self.iv):  # keep what lies in the gaps of OTHER
             gaps, cur = [], self.iv[0][0]
             for lo, hi in b:
                 if lo > cur:
@@ -163,7 +163,7 @@ class IntervalSet:
                 out.append((cur, hi))
         return IntervalSet._raw(tuple(out))
 
-    def issubset(self, other: "IntervalSet") -> bool:
+    def issubset(self, other: IntervalSet) -> bool:
         return not (self - other)
 
     def first(self) -> int:

@@ -24,9 +24,14 @@ def _md(text) -> str:
 
 
 def environment(html: bool) -> Environment:
-    env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=html,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=html,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["md"] = _md
     return env
 
@@ -47,8 +52,7 @@ def render_table(table: FirewallTable, fmt: str) -> str:
         return to_csv(table)
     widths = {c: max([len(c)] + [len(getattr(r, c)) for r in table.rows]) for c in SHOWN}
     tpl = environment(fmt == "html").get_template(TEMPLATES[fmt])
-    return tpl.render(groups=_groups(table), columns=SHOWN, widths=widths, notes=table.notes,
-                      policies=table.policies)
+    return tpl.render(groups=_groups(table), columns=SHOWN, widths=widths, notes=table.notes, policies=table.policies)
 
 
 def to_csv(table: FirewallTable) -> str:

@@ -61,11 +61,15 @@ def normalize(obj: dict) -> NormalizedPolicy:
     if not types:
         # as the API server defaults it: Egress only when there are egress rules
         types = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
-    return NormalizedPolicy(str(meta.get("name")), str(meta.get("namespace", "default")),
-                            spec.get("podSelector") or {}, tuple(t.lower() for t in types),
-                            [_rule(r, "from") for r in spec.get("ingress") or []],
-                            [_rule(r, "to") for r in spec.get("egress") or []],
-                            {str(k): str(v) for k, v in ((meta.get("annotations") or {}).items())})
+    return NormalizedPolicy(
+        str(meta.get("name")),
+        str(meta.get("namespace", "default")),
+        spec.get("podSelector") or {},
+        tuple(t.lower() for t in types),
+        [_rule(r, "from") for r in spec.get("ingress") or []],
+        [_rule(r, "to") for r in spec.get("egress") or []],
+        {str(k): str(v) for k, v in ((meta.get("annotations") or {}).items())},
+    )
 
 
 def requirements(sel: dict | None) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -135,8 +139,10 @@ def pod_match(sel: dict | None, k: PodClass, inv: Inventory) -> str:
     if not reqs:
         return ALL
     if k.kind == "workload":
-        return _combine(_holds(op, v, k.workload.labels[key]) and ALL or NONE if key in k.workload.labels
-                        else SOME for key, op, v in reqs)
+        return _combine(
+            _holds(op, v, k.workload.labels[key]) and ALL or NONE if key in k.workload.labels else SOME
+            for key, op, v in reqs
+        )
     if k.kind == "others":
         wls = inv.workloads_in(k.namespace)
         if _inside_workloads(reqs, wls):

@@ -13,14 +13,42 @@ import re
 
 import netaddr
 
-from ..model.ruleset import (
-    ALLOW, PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, AddrExpr, AnyAddr, Net, Ref, Ruleset, Svc,
-    Unresolved, port_domain, proto_label,
-)
 from ..model.resolve import unresolved_items
+from ..model.ruleset import (
+    ALLOW,
+    PORT_PROTOCOLS,
+    PROTO_NAMES,
+    TYPE_PROTOCOLS,
+    AddrExpr,
+    AnyAddr,
+    Net,
+    Ref,
+    Ruleset,
+    Svc,
+    Unresolved,
+    port_domain,
+    proto_label,
+)
 
-KEYWORDS = {"allow", "deny", "any", "any4", "any6", "except", "ruleset", "default", "address",
-            "service", "zone", "via", "scope", "protect", "ingress", "egress", "both"}
+KEYWORDS = {
+    "allow",
+    "deny",
+    "any",
+    "any4",
+    "any6",
+    "except",
+    "ruleset",
+    "default",
+    "address",
+    "service",
+    "zone",
+    "via",
+    "scope",
+    "protect",
+    "ingress",
+    "egress",
+    "both",
+}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _RULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 NOTHING = "any except any"
@@ -103,8 +131,7 @@ class _Renderer:
         # a service name follows the destination, where 'except' may also come
         self.svc_names = Names(KEYWORDS | set(PROTO_NAMES), bad_prefixes=("except",))
         # objects that hold an unresolved item need a secure variant per use
-        self.vague_addr = {n for n, d in rs.addresses.items()
-                           if unresolved_items(rs, d.expr.include + d.expr.exclude)}
+        self.vague_addr = {n for n, d in rs.addresses.items() if unresolved_items(rs, d.expr.include + d.expr.exclude)}
         self.vague_svc = {n for n, d in rs.services.items() if unresolved_items(rs, d.items)}
         self.empty_svc: set[tuple[str, bool]] = set()
         for n in rs.addresses:
@@ -170,8 +197,10 @@ class _Renderer:
         for name, d in self.rs.addresses.items():
             variants = (False, True) if name in self.vague_addr else (False,)
             for upper in variants:
-                lines.append(f"address {self.addr_name(name, upper)} {self.addr_expr(d.expr, upper)}"
-                             + self.vague_note(d.expr.include + d.expr.exclude, upper))
+                lines.append(
+                    f"address {self.addr_name(name, upper)} {self.addr_expr(d.expr, upper)}"
+                    + self.vague_note(d.expr.include + d.expr.exclude, upper)
+                )
         for name in self.svc_order():
             d = self.rs.services[name]
             variants = (False, True) if name in self.vague_svc else (False,)
@@ -181,8 +210,9 @@ class _Renderer:
                     self.empty_svc.add((name, upper))
                     lines.append(f"# fw2np: service {name} holds nothing here (unresolved parts)")
                     continue
-                lines.append(f"service {self.svc_name(name, upper)} {', '.join(items)}"
-                             + self.vague_note(d.items, upper))
+                lines.append(
+                    f"service {self.svc_name(name, upper)} {', '.join(items)}" + self.vague_note(d.items, upper)
+                )
         return lines
 
     def svc_order(self) -> list[str]:
@@ -197,6 +227,7 @@ class _Renderer:
                 if isinstance(it, Ref) and it.name in self.rs.services:
                     visit(it.name)
             order.append(n)
+
         for n in self.rs.services:
             visit(n)
         return order
@@ -211,10 +242,13 @@ class _Renderer:
     def rule(self, r, ids: Names) -> list[str]:
         upper = r.action != ALLOW
         lines = []
-        for u in unresolved_items(self.rs, r.src.include + r.src.exclude + r.dst.include + r.dst.exclude
-                                  + tuple(r.services)):
-            lines.append(f"# fw2np: rule {comment_text(r.id)}: unresolved {comment_text(u.text)} "
-                         f"({comment_text(u.reason)}) read on the secure side")
+        for u in unresolved_items(
+            self.rs, r.src.include + r.src.exclude + r.dst.include + r.dst.exclude + tuple(r.services)
+        ):
+            lines.append(
+                f"# fw2np: rule {comment_text(r.id)}: unresolved {comment_text(u.text)} "
+                f"({comment_text(u.reason)}) read on the secure side"
+            )
         svcs = self.svc_list(r.services, upper)
         head = "" if r.id.startswith("#") else ids.fresh(r.id) + " "
         if svcs is None:
@@ -229,8 +263,10 @@ class _Renderer:
             name = as_name(c.text[4:] if c.text.startswith("via ") else c.text)
             text += f" via {name}"
             if c.text != f"via {name}":
-                lines.append(f"# fw2np: rule {comment_text(r.id)}: condition {comment_text(c.text)} "
-                             f"({comment_text(c.reason)}) written as via {name}")
+                lines.append(
+                    f"# fw2np: rule {comment_text(r.id)}: condition {comment_text(c.text)} "
+                    f"({comment_text(c.reason)}) written as via {name}"
+                )
         comment = comment_text(r.comment)
         return lines + [text + (f"  # {comment}" if comment else "")]
 

@@ -24,17 +24,27 @@ from __future__ import annotations
 import netaddr
 
 from ..compiler.ipblocks import ip_blocks
+from ..compiler.universe import parse_legacy
 from ..frontends import load as load_rules
 from ..model.inventory import Inventory
-from .render import Names, net_text
 from ..model.resolve import Resolver
-from .table import peer_text, selector_text
-from .match import ALL, PROTOS, SOME, NormalizedPolicy, PodClass, normalize, peer_match, pod_classes, selects
-from ..compiler.universe import parse_legacy
-from ..model.space import (
-    ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc, svc_range, whole_proto,
-)
 from ..model.ruleset import AddrExpr, Ref, port_domain, proto_label
+from ..model.space import (
+    ALL_IP,
+    ALL_V4,
+    ALL_V6,
+    EMPTY,
+    FULL_SVC,
+    V6_BASE,
+    IntervalSet,
+    ip_range,
+    split_svc,
+    svc_range,
+    whole_proto,
+)
+from .match import ALL, PROTOS, SOME, NormalizedPolicy, PodClass, normalize, peer_match, pod_classes, selects
+from .render import Names, net_text
+from .table import peer_text, selector_text
 
 
 def svc_words(s: IntervalSet) -> str:
@@ -69,8 +79,9 @@ def _texts_cidr(s: IntervalSet) -> list[str]:
     out = []
     for fam, base, version in ((ALL_V4, 0, 4), (ALL_V6, V6_BASE, 6)):
         for lo, hi in s & fam:
-            for c in netaddr.iprange_to_cidrs(netaddr.IPAddress(lo - base, version),
-                                              netaddr.IPAddress(hi - base, version)):
+            for c in netaddr.iprange_to_cidrs(
+                netaddr.IPAddress(lo - base, version), netaddr.IPAddress(hi - base, version)
+            ):
                 out.append(str(c.ip) if c.size == 1 else str(c))
     return out
 
@@ -107,7 +118,7 @@ class Reverser:
         self.external = ALL_IP - self.workload_ips - cluster
         pods = IntervalSet(iv for c in inv.pod_cidrs for iv in _ip_set(c)) if inv.pod_cidrs else ALL_IP
         services = IntervalSet(iv for c in inv.service_cidrs for iv in _ip_set(c))
-        self.unknown = pods - self.workload_ips - services    # the addresses the lump may have
+        self.unknown = pods - self.workload_ips - services  # the addresses the lump may have
 
     def note(self, text: str) -> None:
         self.notes.setdefault(text, None)
@@ -130,13 +141,19 @@ class Reverser:
         for text, s in known.items():
             name = self.names.get(text)
             if name != text:
-                self.note(f"inventory object {text!r} is not a valid name in the ruleset language; the inventory "
-                          f"will not find it")
+                self.note(
+                    f"inventory object {text!r} is not a valid name in the ruleset language; the inventory "
+                    f"will not find it"
+                )
             if s is None:
-                self.defs.append(f"address {name} any except any  # fw2np: approximation: addresses of {text} "
-                                 f"unknown (use --objects); its workloads count as workloads without addresses")
-                self.note(f"the addresses of inventory object {text!r} are unknown (give --objects RULES): its "
-                          f"workloads are treated like pods without legacy addresses")
+                self.defs.append(
+                    f"address {name} any except any  # fw2np: approximation: addresses of {text} "
+                    f"unknown (use --objects); its workloads count as workloads without addresses"
+                )
+                self.note(
+                    f"the addresses of inventory object {text!r} are unknown (give --objects RULES): its "
+                    f"workloads are treated like pods without legacy addresses"
+                )
             else:
                 self.defs.append(f"address {name} {', '.join(_texts(s))}")
             known[text] = s or EMPTY
@@ -175,8 +192,10 @@ class Reverser:
                 if got and got[0] == p.proto:
                     s |= svc_range(proto, got[1], got[1])
             elif dest is not None:
-                self.note(f"policy {pol.namespace}/{pol.name}: named port {p.port} cannot be resolved for "
-                          f"{dest}; treated as matching none of them")
+                self.note(
+                    f"policy {pol.namespace}/{pol.name}: named port {p.port} cannot be resolved for "
+                    f"{dest}; treated as matching none of them"
+                )
         return s
 
     def _typed(self, c: PodClass, d: str) -> tuple[list[NormalizedPolicy], list[NormalizedPolicy]]:
@@ -202,8 +221,10 @@ class Reverser:
                 hit = ALL in got
                 if not hit and SOME in got:
                     peer = r.peers[got.index(SOME)]
-                    self.note(f"policy {p.namespace}/{p.name}: peer '{peer_text(peer, p.namespace)}' picks only "
-                              f"part of the {other}; the rules treat it as picking none of them")
+                    self.note(
+                        f"policy {p.namespace}/{p.name}: peer '{peer_text(peer, p.namespace)}' picks only "
+                        f"part of the {other}; the rules treat it as picking none of them"
+                    )
             if hit:
                 s |= self.port_svc(r.ports, dest, p)
         return s
@@ -214,9 +235,11 @@ class Reverser:
         if key not in self._cache:
             full, part = self._typed(c, d)
             if part:
-                self.note(f"{c}: {', '.join(p.name for p in part)} select(s) only part of these pods "
-                          f"({'; '.join(selector_text(p.selector) for p in part)}); the rules apply the "
-                          f"strictest reading to all of them")
+                self.note(
+                    f"{c}: {', '.join(p.name for p in part)} select(s) only part of these pods "
+                    f"({'; '.join(selector_text(p.selector) for p in part)}); the rules apply the "
+                    f"strictest reading to all of them"
+                )
             if full:
                 s = EMPTY
                 for p in full:
@@ -279,8 +302,7 @@ class Reverser:
             low &= v
         for a, b, v in vals:
             if v - low:
-                self.note(f"{a} -> {b} {example_svc(v - low)}: allowed by the policies, "
-                          f"denied by the rules ({what})")
+                self.note(f"{a} -> {b} {example_svc(v - low)}: allowed by the policies, denied by the rules ({what})")
         return low
 
     def lump_ip(self, d: str) -> list[tuple[IntervalSet, IntervalSet]]:
@@ -295,8 +317,10 @@ class Reverser:
                     if extra and region & r2:
                         ip = _texts(region & r2)[0].split("-")[0].split("/")[0]
                         flow = f"{c} -> {ip}" if d == "egress" else f"{ip} -> {c}"
-                        self.note(f"{flow} {example_svc(extra)}: allowed by the policies, "
-                                  "denied by the rules (pods without legacy addresses are only 'any')")
+                        self.note(
+                            f"{flow} {example_svc(extra)}: allowed by the policies, "
+                            "denied by the rules (pods without legacy addresses are only 'any')"
+                        )
                         break
         return parts
 
@@ -311,7 +335,7 @@ class Reverser:
             if not part:
                 continue
             lump = self.unknown & fam
-            if lump and lump.issubset(part) and lump.size() > 1:   # would denote the lump: split it
+            if lump and lump.issubset(part) and lump.size() > 1:  # would denote the lump: split it
                 cut = lump.first()
                 halves = [part & IntervalSet([(0, cut)]), part - IntervalSet([(0, cut)])]
             else:
@@ -341,20 +365,26 @@ class Reverser:
         for k, name in ends:
             mine = self.families(k)
             for d in ("egress", "ingress"):
-                for c in ([k] if k else [c for c in self.lump if c.kind != "outside"]):
+                for c in [k] if k else [c for c in self.lump if c.kind != "outside"]:
                     for region, svc in self.ip_allowed(c, d):
                         lost = [v for v, fam in ((4, ALL_V4), (6, ALL_V6)) if v not in mine and svc and region & fam]
                         if lost:
-                            self.note(f"{name} {'have' if k is None else 'has'} no IPv{lost[0]} address: the "
-                                      f"{d} the policies allow over IPv{lost[0]} is denied by the rules")
+                            self.note(
+                                f"{name} {'have' if k is None else 'has'} no IPv{lost[0]} address: the "
+                                f"{d} the policies allow over IPv{lost[0]} is denied by the rules"
+                            )
                             break
             for other, oname in ends:
                 if not mine & self.families(other) and (k or other):
-                    pairs = [(k, other)] if k and other else (
-                        [(k, c) for c in self.lump] if k else [(c, other) for c in self.lump])
+                    pairs = (
+                        [(k, other)]
+                        if k and other
+                        else ([(k, c) for c in self.lump] if k else [(c, other) for c in self.lump])
+                    )
                     if any(self.pair(a, b) for a, b in pairs):
-                        self.note(f"{name} -> {oname}: no shared address family, so the rules deny what the "
-                                  "policies allow")
+                        self.note(
+                            f"{name} -> {oname}: no shared address family, so the rules deny what the policies allow"
+                        )
 
     def node_name(self, k: PodClass) -> str:
         return self.addr_of[k.workload.name]
@@ -400,15 +430,24 @@ class Reverser:
                 rule("deny", "any", self.node_name(d), "any")
         # 3. the lump
         body.append("# pods without legacy addresses (other pods, pods of other namespaces)")
-        low = self.lumped([(a, b) for a in self.lump for b in self.lump
-                           if a.kind != "outside" or b.kind != "outside"], lump_words)
+        low = self.lumped(
+            [(a, b) for a in self.lump for b in self.lump if a.kind != "outside" or b.kind != "outside"], lump_words
+        )
         self.ip_rules(rule, self.lump_ip("ingress"), low, lambda x: (x, "any"))
         self.ip_rules(rule, self.lump_ip("egress"), low, lambda x: ("any", x))
         rule("allow", "any", "any", low)
         self.family_notes()
         head = [f"# fw2np: approximation: {n}" for n in self.notes]
-        return "\n".join(["# fw2np reverse: NetworkPolicies as an ordered ruleset (first match wins)"] + head
-                         + lines + [""] + body) + "\n"
+        return (
+            "\n".join(
+                ["# fw2np reverse: NetworkPolicies as an ordered ruleset (first match wins)"]
+                + head
+                + lines
+                + [""]
+                + body
+            )
+            + "\n"
+        )
 
     def ip_rules(self, rule, parts, low: IntervalSet, ends) -> None:
         """Rules for the external regions whose services differ from LOW (what the lump gets)."""
@@ -424,8 +463,10 @@ class Reverser:
         every = IntervalSet(iv for svc, r in by_svc.items() if svc != FULL_SVC for iv in r)
         if every:
             if low and every & self.unknown:
-                self.note(f"{_texts(every & self.unknown)[0]}: pods without legacy addresses may have this "
-                          f"address (the inventory names no pod CIDR), so the rule denying it denies them too")
+                self.note(
+                    f"{_texts(every & self.unknown)[0]}: pods without legacy addresses may have this "
+                    f"address (the inventory names no pod CIDR), so the rule denying it denies them too"
+                )
             for piece in self.pieces(every):
                 rule("deny", *ends(piece), "any")
 
@@ -474,4 +515,3 @@ def reverse_rules(objs: list[dict], inv: Inventory, objects_path: str | None = N
     r = Reverser(objs, inv, objects_path)
     text = r.build()
     return text, list(r.notes)
-

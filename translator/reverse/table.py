@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 
 from ..model.inventory import NAME_LABEL, Inventory
 from .match import (
-    ALL, SOME, NormalizedPolicy, Port, normalize, peer_match, pod_classes, requirements, selects,
+    ALL,
+    SOME,
+    NormalizedPolicy,
+    Port,
+    normalize,
+    peer_match,
+    pod_classes,
+    requirements,
+    selects,
 )
 
 COLUMNS = ("target", "direction", "action", "source", "destination", "service", "policy")
@@ -204,11 +212,12 @@ def _by_selector(pols: list[NormalizedPolicy], namer: _Namer, table: FirewallTab
         for d in DIRECTIONS:
             table.rows += _rows(target, d, [(p, "") for p in group], namer)
     for i, (ns, a, ta) in enumerate(targets):
-        for nb, b, tb in targets[i + 1:]:
+        for nb, b, tb in targets[i + 1 :]:
             if ns == nb and not _disjoint(a, b):
                 table.notes.append(
                     f"Pods that are both {ta} and {tb} get the union: in each direction they are isolated when "
-                    f"either target is, and then allow the allow rows of both.")
+                    f"either target is, and then allow the allow rows of both."
+                )
     table.notes.append("Pods selected by no policy are not isolated: everything is allowed to and from them.")
 
 
@@ -250,11 +259,14 @@ def _by_class(pols: list[NormalizedPolicy], inv: Inventory, namer: _Namer, table
         for d in DIRECTIONS:
             table.rows += _rows(str(k), d, picked, namer)
         if any(note for _, note in picked):
-            table.notes.append(f"{k}: some policies select only part of these pods; their rows and their "
-                               "isolation apply to those pods only.")
+            table.notes.append(
+                f"{k}: some policies select only part of these pods; their rows and their "
+                "isolation apply to those pods only."
+            )
     if idle:
-        table.notes.append("Not selected by any policy, so everything is allowed to and from them: "
-                           + "; ".join(idle) + ".")
+        table.notes.append(
+            "Not selected by any policy, so everything is allowed to and from them: " + "; ".join(idle) + "."
+        )
     outside = sorted({p.namespace for p in pols if p.namespace not in inv.namespaces})
     for ns in outside:
         for p in pols:
@@ -263,5 +275,7 @@ def _by_class(pols: list[NormalizedPolicy], inv: Inventory, namer: _Namer, table
                 for d in DIRECTIONS:
                     table.rows += _rows(target, d, [(p, "")], namer)
     if outside:
-        table.notes.append(f"Namespaces not in the inventory: {', '.join(outside)}; their policies are listed "
-                           "per policy, their pods may be selected by several of them (union).")
+        table.notes.append(
+            f"Namespaces not in the inventory: {', '.join(outside)}; their policies are listed "
+            "per policy, their pods may be selected by several of them (union)."
+        )

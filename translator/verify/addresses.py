@@ -39,6 +39,7 @@ def rule_leaves(rs: Ruleset) -> tuple[list[Net], list[Svc]]:
 
 def addr_contains(rs: Ruleset, expr: AddrExpr, version: int, x: int, depth: int = 0) -> bool:
     """Is address X (of VERSION) in EXPR, unresolved parts left out."""
+
     def item_has(item) -> bool:
         if isinstance(item, Net):
             return item.version == version and item.first <= x <= item.last
@@ -47,6 +48,7 @@ def addr_contains(rs: Ruleset, expr: AddrExpr, version: int, x: int, depth: int 
         if isinstance(item, Ref) and item.name in rs.addresses and depth < 64:
             return addr_contains(rs, rs.addresses[item.name].expr, version, x, depth + 1)
         return False
+
     return any(item_has(i) for i in expr.include) and not any(item_has(i) for i in expr.exclude)
 
 
@@ -65,8 +67,9 @@ class Legacy:
                 elif text in rs.addresses:
                     self.objects.append(rs.addresses[text].expr)
                 else:
-                    raise InputError(f"workload {w.name}: {text!r} is neither an address nor an object "
-                                     f"of ruleset {rs.name}", w.loc)
+                    raise InputError(
+                        f"workload {w.name}: {text!r} is neither an address nor an object of ruleset {rs.name}", w.loc
+                    )
 
         self.line = RangeSet(self.ranges)
 

@@ -17,9 +17,9 @@ class PodClass:
     governed: bool
     workload: str | None = None
     ports: tuple[tuple[str, str, int], ...] = ()
-    world: tuple | None = None     # the namespace-label assignment its evaluator needs
-    open_ports: bool = False       # may declare any named port (not a workload pod)
-    ip: str | None = None          # a pod IP, when ipBlocks may match pods
+    world: tuple | None = None  # the namespace-label assignment its evaluator needs
+    open_ports: bool = False  # may declare any named port (not a workload pod)
+    ip: str | None = None  # a pod IP, when ipBlocks may match pods
 
     @property
     def label_map(self) -> dict[str, str]:

@@ -79,7 +79,7 @@ from .pairs import FirewallPairs, NetpolPairs
 from .partition import Partition
 from .walk import Walk
 
-METHODS = ("index", "pairs", "flows")   # the CLI uses "index"; "pairs" and "flows" are test oracles
+METHODS = ("index", "pairs", "flows")  # the CLI uses "index"; "pairs" and "flows" are test oracles
 
 
 @dataclass
@@ -135,7 +135,7 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        """"equivalent", "approximations" (only reported less-permissive differences) or "not-equivalent"."""
+        """ "equivalent", "approximations" (only reported less-permissive differences) or "not-equivalent"."""
         if self.equivalent:
             return "equivalent"
         return "approximations" if self.by_direction[MORE] == 0 and self.unreported == 0 else "not-equivalent"
@@ -156,8 +156,15 @@ def service_text(proto: int, port: int) -> str:
 class Verifier:
     """Compares the secure firewall reading with the policies over every flow class."""
 
-    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict], fast: bool = True,
-                 method: str | None = None, approximations: list | None = None):
+    def __init__(
+        self,
+        rs: Ruleset,
+        inv: Inventory,
+        policies: list[dict],
+        fast: bool = True,
+        method: str | None = None,
+        approximations: list | None = None,
+    ):
         """APPROXIMATIONS: the rules (None: no rule) of the compiler's approximation findings."""
         method = method or ("index" if fast else "flows")
         if method not in METHODS:
@@ -165,10 +172,10 @@ class Verifier:
         self.rs, self.inv, self.policies, self.method = rs, inv, policies, method
         self.fast = method != "flows"
         self.part = Partition(rs, inv, policies)
-        self.fw = FirewallEvaluator(rs, inv, "secure")   # the scope, and per-address tests
+        self.fw = FirewallEvaluator(rs, inv, "secure")  # the scope, and per-address tests
         self.lf = LegacyFlows(rs, inv)
         self.fw_pairs = FirewallPairs(self.lf)
-        self.approx = list({id(r): r for r in approximations or ()}.values())   # Rule is unhashable
+        self.approx = list({id(r): r for r in approximations or ()}.values())  # Rule is unhashable
         self._touched: dict = {}
         base = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces}
         for c in self.part.pods:
@@ -217,8 +224,9 @@ class Verifier:
 
     def in_reach(self, s, d) -> bool:
         # governed: a pod of an inventory namespace that the ruleset's scope covers, per direction
-        return ((isinstance(s, PodClass) and s.governed and self.governs(s, "egress"))
-                or (isinstance(d, PodClass) and d.governed and self.governs(d, "ingress")))
+        return (isinstance(s, PodClass) and s.governed and self.governs(s, "egress")) or (
+            isinstance(d, PodClass) and d.governed and self.governs(d, "ingress")
+        )
 
     def governs(self, c: PodClass, direction: str) -> bool:
         """Does the ruleset's scope cover pod class C in DIRECTION (remembered)?"""
@@ -236,8 +244,16 @@ class Verifier:
 
     def run(self, limit: int = 10, only: str | None = None) -> Report:
         part = self.part
-        rep = Report(self.rs.name, {"pods": len(part.pods), "ips": len(part.ips), "services": len(part.services),
-                                    "pod_ips": len(part.pod_ips)}, only=only)
+        rep = Report(
+            self.rs.name,
+            {
+                "pods": len(part.pods),
+                "ips": len(part.ips),
+                "services": len(part.services),
+                "pod_ips": len(part.pod_ips),
+            },
+            only=only,
+        )
         if self.method == "index":
             self._walk_index(rep, limit, only)
         else:
@@ -283,9 +299,14 @@ class Verifier:
         if key not in self._touched:
             xs, ys = lf.addresses(src), lf.addresses(dst)
             self._touched[key] = any(
-                r is None or (fw.svc_has(r.services, proto, port, True) and any(fw.has(r.src, *x, True) for x in xs)
-                              and any(fw.has(r.dst, *y, True) for y in ys))
-                for r in self.approx)
+                r is None
+                or (
+                    fw.svc_has(r.services, proto, port, True)
+                    and any(fw.has(r.src, *x, True) for x in xs)
+                    and any(fw.has(r.dst, *y, True) for y in ys)
+                )
+                for r in self.approx
+            )
         return self._touched[key]
 
     def _checks(self, dc):
@@ -317,8 +338,14 @@ class Verifier:
         npp = self._np[(world, pod_ips)][1]
         eg = npp.rules(src, sc, EGRESS, dst0) if isinstance(src, Pod) else None
         ing = npp.rules(dst0, dc, INGRESS, src) if isinstance(dst0, Pod) else None
-        key = (cands, _sig(eg), _sig(ing), isinstance(dc, PodClass),
-               getattr(dc, "ports", ()), getattr(dc, "open_ports", False))
+        key = (
+            cands,
+            _sig(eg),
+            _sig(ing),
+            isinstance(dc, PodClass),
+            getattr(dc, "ports", ()),
+            getattr(dc, "open_ports", False),
+        )
         if key not in self._sweeps:
             n, diffs = 0, []
             for svc, names in self._checks(dc):
@@ -341,9 +368,13 @@ class Verifier:
             by = "the absence of any legacy flow (the ends share no IP family)"
         else:
             by = f"rule {rule.ref}" if rule else f"the default ({self.rs.default})"
-        fw = {"decision": "allow" if allowed else "deny",
-              "rule": rule.id if rule else None, "line": rule.loc.line if rule else None, "by": by,
-              "legacy_flow": None if legacy is None else " -> ".join(map(address_text, legacy))}
+        fw = {
+            "decision": "allow" if allowed else "deny",
+            "rule": rule.id if rule else None,
+            "line": rule.loc.line if rule else None,
+            "by": by,
+            "legacy_flow": None if legacy is None else " -> ".join(map(address_text, legacy)),
+        }
         return {"firewall": fw, "policies": np}
 
 
@@ -355,8 +386,16 @@ def _sig(rules: list | None):
     return None if rules is None else tuple(None if p is None else id(p) for p in rules)
 
 
-def verify(rs: Ruleset, inv: Inventory, policies: list[dict], limit: int = 10, only: str | None = None,
-           approximations: bool = True, fast: bool = True, method: str | None = None) -> tuple[Report, Verifier]:
+def verify(
+    rs: Ruleset,
+    inv: Inventory,
+    policies: list[dict],
+    limit: int = 10,
+    only: str | None = None,
+    approximations: bool = True,
+    fast: bool = True,
+    method: str | None = None,
+) -> tuple[Report, Verifier]:
     """Decide equivalence.  APPROXIMATIONS: compile RS to count the compiler's approximations and tell the
     less-permissive differences they touch (reported) from the rest; without, every one is unreported.
 

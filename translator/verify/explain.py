@@ -11,16 +11,18 @@ from ..errors import InputError, Loc
 from ..evaluate.endpoints import Ip, Pod
 from ..evaluate.firewall import FirewallEvaluator
 from ..evaluate.netpol import NetpolEvaluator
+from ..frontends.common.icmp import RULESET_ICMP_TYPES as ICMP_TYPES
 from ..model.inventory import Inventory
 from ..model.names import is_dns_label, label_key_error, label_value_error
 from ..model.ruleset import ALLOW, PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, Ruleset
-from ..frontends.common.icmp import RULESET_ICMP_TYPES as ICMP_TYPES
 from .core import service_text
 from .report import endpoint_dict, pod_text, side_lines
 
-FLOW_FORM = ("expected 'SRC -> DST SERVICE', e.g. \"10.1.0.5 -> staging/app=api tcp/8080\"; "
-             "an endpoint is an IP address, a workload name or namespace/key=value,key2=value2; "
-             "a service is tcp/PORT, udp/PORT, sctp/PORT, icmp/TYPE, icmpv6/TYPE or proto/NUMBER")
+FLOW_FORM = (
+    "expected 'SRC -> DST SERVICE', e.g. \"10.1.0.5 -> staging/app=api tcp/8080\"; "
+    "an endpoint is an IP address, a workload name or namespace/key=value,key2=value2; "
+    "a service is tcp/PORT, udp/PORT, sctp/PORT, icmp/TYPE, icmpv6/TYPE or proto/NUMBER"
+)
 
 
 def _bad(flow: str, why: str) -> InputError:
@@ -128,16 +130,29 @@ def explain_rules(rs: Ruleset, inv: Inventory, flow: tuple) -> dict:
         raise InputError(str(exc), Loc("--flow")) from None
     steps = []
     for rule, matched in trace:
-        steps.append({"rule": rule.id, "line": rule.loc.line, "action": rule.action, "matched": matched,
-                      "why": "source, destination and service match" if matched
-                      else _why_not(ev, rule, flow, family)})
-    return {"kind": "ruleset", "ruleset": rs.name, "reading": "secure",
-            "flow": _flow_dict(flow), "in_reach": ev.in_reach(src, dst),
-            "families": [f"IPv{f}" for f in families], "family": f"IPv{family}" if family else None,
-            "src_is": _denotes(ev, src), "dst_is": _denotes(ev, dst),
-            "decision": "allow" if allowed else "deny",
-            "by": {"rule": by.id, "line": by.loc.line} if by else {"default": rs.default},
-            "trace": steps}
+        steps.append(
+            {
+                "rule": rule.id,
+                "line": rule.loc.line,
+                "action": rule.action,
+                "matched": matched,
+                "why": "source, destination and service match" if matched else _why_not(ev, rule, flow, family),
+            }
+        )
+    return {
+        "kind": "ruleset",
+        "ruleset": rs.name,
+        "reading": "secure",
+        "flow": _flow_dict(flow),
+        "in_reach": ev.in_reach(src, dst),
+        "families": [f"IPv{f}" for f in families],
+        "family": f"IPv{family}" if family else None,
+        "src_is": _denotes(ev, src),
+        "dst_is": _denotes(ev, dst),
+        "decision": "allow" if allowed else "deny",
+        "by": {"rule": by.id, "line": by.loc.line} if by else {"default": rs.default},
+        "trace": steps,
+    }
 
 
 def _why_not(ev: FirewallEvaluator, rule, flow: tuple, family: int) -> str:
@@ -145,8 +160,7 @@ def _why_not(ev: FirewallEvaluator, rule, flow: tuple, family: int) -> str:
     src, dst, proto, port = flow
     sure = rule.action == ALLOW
     if rule.conditions and sure:
-        return (f"an allow with a condition NetworkPolicy cannot check ({rule.conditions[0].text}) "
-                "never matches")
+        return f"an allow with a condition NetworkPolicy cannot check ({rule.conditions[0].text}) never matches"
     why = []
     if not ev.side_matches(rule.src, src, not sure, sure, family):
         why.append("source does not match")
@@ -165,19 +179,23 @@ def _denotes(ev: FirewallEvaluator, ep) -> str:
     if w is not None and w.addresses:
         return f"workload {w.name} (legacy addresses: {', '.join(w.addresses)})"
     where = "an address of the pod CIDRs" if ev.pod_ranges else "any IPv4 or IPv6 address"
-    unknown = (f"its address is unknown ({where} that is no workload's): an allow must hold all of them, "
-               "a deny any one")
+    unknown = f"its address is unknown ({where} that is no workload's): an allow must hold all of them, a deny any one"
     if w is not None or ep.namespace in ev.inv.namespaces:
-        what = f"workload {w.name} with no legacy addresses" if w else f"a pod of namespace {ep.namespace} in no workload"
+        what = (
+            f"workload {w.name} with no legacy addresses" if w else f"a pod of namespace {ep.namespace} in no workload"
+        )
         return f"{what}: {unknown}"
     return f"a pod outside the inventory's namespaces: {unknown}"
 
 
 def render_rules(doc: dict, flow: tuple, inv: Inventory) -> str:
     src, dst, proto, port = flow
-    lines = [f"flow: {endpoint_text(src, inv)} -> {endpoint_text(dst, inv)} {service_text(proto, port)}",
-             f"  source is {doc['src_is']}", f"  destination is {doc['dst_is']}",
-             f"ruleset {doc['ruleset']} (secure reading), first match wins:"]
+    lines = [
+        f"flow: {endpoint_text(src, inv)} -> {endpoint_text(dst, inv)} {service_text(proto, port)}",
+        f"  source is {doc['src_is']}",
+        f"  destination is {doc['dst_is']}",
+        f"ruleset {doc['ruleset']} (secure reading), first match wins:",
+    ]
     for s in doc["trace"]:
         where = f" (line {s['line']})" if s["line"] else ""
         verdict = "MATCH" if s["matched"] else "no match"
@@ -188,13 +206,17 @@ def render_rules(doc: dict, flow: tuple, inv: Inventory) -> str:
     elif "families" in doc:
         lines.insert(3, "  the two ends share no address family: the legacy network had no such flow")
     by = doc["by"]
-    how = f"rule {by['rule']} (line {by['line']})" if "rule" in by else f"the default ({by['default']}): no rule matched"
+    how = (
+        f"rule {by['rule']} (line {by['line']})" if "rule" in by else f"the default ({by['default']}): no rule matched"
+    )
     if not doc.get("family") and "families" in doc:
         how = "no shared address family"
     lines.append(f"decision: {doc['decision']} by {how}")
     if not doc["in_reach"]:
-        lines.append("note: out of the ruleset's reach (no pod it governs sends or receives this flow): "
-                     "NetworkPolicy cannot govern this flow")
+        lines.append(
+            "note: out of the ruleset's reach (no pod it governs sends or receives this flow): "
+            "NetworkPolicy cannot govern this flow"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -205,9 +227,14 @@ def explain_policies(policies: list[dict], inv: Inventory | None, flow: tuple) -
     src, dst, proto, port = flow
     labels = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces} if inv else {}
     np = NetpolEvaluator(policies, labels).explain(src, dst, proto, port)
-    return {"kind": "policies", "policies": len(policies), "flow": _flow_dict(flow),
-            "decision": "allow" if np["allowed"] else "deny",
-            "egress": _side(np["egress"]), "ingress": _side(np["ingress"])}
+    return {
+        "kind": "policies",
+        "policies": len(policies),
+        "flow": _flow_dict(flow),
+        "decision": "allow" if np["allowed"] else "deny",
+        "egress": _side(np["egress"]),
+        "ingress": _side(np["ingress"]),
+    }
 
 
 def _side(side: dict) -> dict:
@@ -219,10 +246,11 @@ def _side(side: dict) -> dict:
 
 def render_policies(doc: dict, flow: tuple, inv: Inventory | None) -> str:
     src, dst, proto, port = flow
-    lines = [f"flow: {endpoint_text(src, inv)} -> {endpoint_text(dst, inv)} {service_text(proto, port)}",
-             f"{doc['policies']} NetworkPolicies:"]
-    raw = {k: {**doc[k], "by": [(b["policy"], b["rule"]) for b in doc[k].get("by", [])]}
-           for k in ("egress", "ingress")}
+    lines = [
+        f"flow: {endpoint_text(src, inv)} -> {endpoint_text(dst, inv)} {service_text(proto, port)}",
+        f"{doc['policies']} NetworkPolicies:",
+    ]
+    raw = {k: {**doc[k], "by": [(b["policy"], b["rule"]) for b in doc[k].get("by", [])]} for k in ("egress", "ingress")}
     lines += [f"  {ln}" for ln in side_lines(raw)]
     for key in ("egress", "ingress"):
         for b in doc[key].get("by", [])[1:]:
@@ -235,5 +263,10 @@ def render_policies(doc: dict, flow: tuple, inv: Inventory | None) -> str:
 
 def _flow_dict(flow: tuple) -> dict:
     src, dst, proto, port = flow
-    return {"src": endpoint_dict(src), "dst": endpoint_dict(dst), "protocol_number": proto, "port": port,
-            "service": service_text(proto, port)}
+    return {
+        "src": endpoint_dict(src),
+        "dst": endpoint_dict(dst),
+        "protocol_number": proto,
+        "port": port,
+        "service": service_text(proto, port),
+    }

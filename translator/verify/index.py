@@ -125,8 +125,8 @@ class PeerIndex:
         self.line = IpLine(ips)
         self.eps = [verifier.endpoint(c) for c in pods]
         self.nps = [verifier.netpol(c.world, False) for c in pods]
-        self.grules: list[tuple[int, str, dict]] = []    # (policy index, direction, rule dict)
-        self.first: list[dict[str, int]] = []             # per policy: direction -> its first grule
+        self.grules: list[tuple[int, str, dict]] = []  # (policy index, direction, rule dict)
+        self.first: list[dict[str, int]] = []  # per policy: direction -> its first grule
         for i, p in enumerate(base.policies):
             firsts = {}
             for direction, rules in ((INGRESS, p.ingress), (EGRESS, p.egress)):
@@ -135,8 +135,8 @@ class PeerIndex:
             self.first.append(firsts)
         self._selection()
         self._index_pods()
-        self.blocks: dict = {}   # ipBlock peers: key -> (peer, policy namespace)
-        self.answers = self._peers()   # per grule: None (no peers: everyone) or [per-peer answers]
+        self.blocks: dict = {}  # ipBlock peers: key -> (peer, policy namespace)
+        self.answers = self._peers()  # per grule: None (no peers: everyone) or [per-peer answers]
 
     def rules_of(self, i: int, direction: str) -> range:
         """The grules of policy I in DIRECTION."""
@@ -155,8 +155,9 @@ class PeerIndex:
         for k, p in enumerate(self.base.policies):
             key = (p.namespace, self.keys.key(p.pod_selector))
             if key not in memo:
-                memo[key] = mask_of(i for i in by_ns.get(p.namespace, ())
-                                    if selector_matches(p.pod_selector, self.eps[i].label_map))
+                memo[key] = mask_of(
+                    i for i in by_ns.get(p.namespace, ()) if selector_matches(p.pod_selector, self.eps[i].label_map)
+                )
             self.sel_pods.append(memo[key])
             for direction in p.types:
                 if direction in (INGRESS, EGRESS):
@@ -217,7 +218,7 @@ class PeerIndex:
             key = self.keys.key(pe)
             self.blocks[key] = (pe, policy_ns)
             return ("ips", self.line.mask(self._ip_intervals(pe, policy_ns)), key)
-        tests: dict[int, object] = {}   # one peer test per evaluator (namespace labels)
+        tests: dict[int, object] = {}  # one peer test per evaluator (namespace labels)
         out = []
         for i in self._candidates(pe, policy_ns):
             np = self.nps[i]

@@ -26,7 +26,7 @@ from bisect import bisect_left, bisect_right
 from ..evaluate.concrete import UNKNOWN, LegacyFlows
 from .index import TOP, IpLine, merge
 
-ALL = None   # a hit list holding every representative
+ALL = None  # a hit list holding every representative
 
 
 class AddressIndex:
@@ -38,7 +38,9 @@ class AddressIndex:
         self.ip_fam = {v: self.line.mask({v: [(0, TOP[v])]}) for v in (4, 6)}
         self.idents = [("workload", n) for n in sorted(lf.legacy) if lf.legacy[n]] + [UNKNOWN]
         self.reps = [lf.addresses_of(a) for a in self.idents]
-        self.flat = [(a, r, x) for a, xs in enumerate(self.reps) for r, x in enumerate(xs)]   # (identity, layer, address)
+        self.flat = [
+            (a, r, x) for a, xs in enumerate(self.reps) for r, x in enumerate(xs)
+        ]  # (identity, layer, address)
         self.first = [0]
         for xs in self.reps:
             self.first.append(self.first[-1] + len(xs))
@@ -47,7 +49,9 @@ class AddressIndex:
             pts = sorted((x[1], h) for h, (_, _, x) in enumerate(self.flat) if x[0] == v)
             self.pos[v] = ([p for p, _ in pts], [h for _, h in pts])
         self._memo: dict = {}
-        self.hits = {which: [self.holds(getattr(r, which), not sure) for _, r, sure in rules] for which in ("src", "dst")}
+        self.hits = {
+            which: [self.holds(getattr(r, which), not sure) for _, r, sure in rules] for which in ("src", "dst")
+        }
         # per representative: the rules whose side holds it, in order
         self.order = {which: self._orders(self.hits[which]) for which in ("src", "dst")}
 
@@ -55,13 +59,15 @@ class AddressIndex:
         """(representatives in EXPR's lower or upper set: sorted flat indices or ALL, IP class mask)."""
         key = (expr, upper)
         if key not in self._memo:
-            ivs = {v: merge(list(self.fw.boundaries(expr, v)), lambda p, v=v: self.fw.has(expr, v, p, upper), TOP[v])
-                   for v in (4, 6)}
+            ivs = {
+                v: merge(list(self.fw.boundaries(expr, v)), lambda p, v=v: self.fw.has(expr, v, p, upper), TOP[v])
+                for v in (4, 6)
+            }
             hits: list[int] = []
             for v, spans in ivs.items():
                 xs, idx = self.pos[v]
                 for a, b in spans:
-                    hits += idx[bisect_left(xs, a):bisect_right(xs, b)]
+                    hits += idx[bisect_left(xs, a) : bisect_right(xs, b)]
             self._memo[key] = (ALL if len(hits) == len(self.flat) else sorted(hits), self.line.mask(ivs))
         return self._memo[key]
 
@@ -82,8 +88,17 @@ class LegacyRows:
     Partner bits are stacked: layer 0 is the ends (pods, then IP classes), then A's columns; layer r > 0
     is the pods again, for the r-th address of their workload."""
 
-    def __init__(self, ax: AddressIndex, pod_idents: list[int], n_ips: int, n_svc: int, svc: list[int], svc_bits,
-                 allow, default_allow: bool):
+    def __init__(
+        self,
+        ax: AddressIndex,
+        pod_idents: list[int],
+        n_ips: int,
+        n_svc: int,
+        svc: list[int],
+        svc_bits,
+        allow,
+        default_allow: bool,
+    ):
         """SVC, SVC_BITS, ALLOW: per rule, its services (mask and bits) and whether it allows."""
         self.ax, self.n_svc = ax, n_svc
         self.svc, self.svc_bits, self.allow, self.default_allow = svc, svc_bits, allow, default_allow
@@ -95,15 +110,15 @@ class LegacyRows:
         for i, a in enumerate(pod_idents):
             self.pods_of[a] |= 1 << i
         self.unknown = self.pods_of[-1]
-        u_first = ax.first[-2]           # A's representatives come last
+        u_first = ax.first[-2]  # A's representatives come last
         self.u_shift = n_pods + n_ips - u_first
         n_cols = len(ax.flat) - u_first if self.unknown else 0
         self.cols = ((1 << n_cols) - 1) << (n_pods + n_ips)
         depth = max([len(xs) for a, xs in enumerate(ax.reps[:-1]) if self.pods_of[a]] + [1])
         self.off = [0] + [n_pods + n_ips + n_cols + (r - 1) * n_pods for r in range(1, depth)]
-        self.fam = {v: ax.ip_fam[v] << n_pods for v in (4, 6)}   # the ends with an address of family v
-        self.start = dict(self.fam)                               # the same, as stacked partner bits
-        self.bit = [0] * len(ax.flat)                             # per representative: its partner bits
+        self.fam = {v: ax.ip_fam[v] << n_pods for v in (4, 6)}  # the ends with an address of family v
+        self.start = dict(self.fam)  # the same, as stacked partner bits
+        self.bit = [0] * len(ax.flat)  # per representative: its partner bits
         for h, (a, r, x) in enumerate(ax.flat):
             if self.pods_of[a]:
                 self.bit[h] = 1 << (h + self.u_shift) if h >= u_first else self.pods_of[a] << self.off[r]
@@ -189,7 +204,7 @@ class LegacyRows:
             potential |= self.fam[ax.family(h)]
         potential &= within
         reach = self._stacked(within)
-        denied = [0] * self.n_svc    # partner bits of a denied legacy flow
+        denied = [0] * self.n_svc  # partner bits of a denied legacy flow
         for h in reps:
             start = self.start[ax.family(h)] & reach
             if not start:
@@ -234,7 +249,9 @@ class Touches:
         # per side: identity -> [(the other side's ends, services)]; ALL: findings touching every identity
         self.by = {"src": {}, "dst": {}}
         for rule in rules:
-            src, dst = (everything, everything) if rule is None else (ax.holds(rule.src, True), ax.holds(rule.dst, True))
+            src, dst = (
+                (everything, everything) if rule is None else (ax.holds(rule.src, True), ax.holds(rule.dst, True))
+            )
             svc = svc_mask(rule)
             if not svc:
                 continue

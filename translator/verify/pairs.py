@@ -25,8 +25,9 @@ class FirewallPairs:
     def __init__(self, lf: LegacyFlows):
         self.lf, self.fw = lf, lf.fw
         # an allow with a condition NetworkPolicy cannot check never matches
-        self.rules = [(i, r, r.action == ALLOW) for i, r in enumerate(lf.rs.rules)
-                      if not (r.conditions and r.action == ALLOW)]
+        self.rules = [
+            (i, r, r.action == ALLOW) for i, r in enumerate(lf.rs.rules) if not (r.conditions and r.action == ALLOW)
+        ]
         self.rules_by = {x[0]: x for x in self.rules}
         self._side: dict = {}
         self._pairs: dict = {}
@@ -43,9 +44,13 @@ class FirewallPairs:
         key = (self.lf.identity(src), self.lf.identity(dst))
         if key not in self._pairs:
             self._pairs[key] = tuple(
-                tuple(i for i, r, sure in self.rules
-                      if self._holds(i, r, sure, "src", x) and self._holds(i, r, sure, "dst", y))
-                for x, y in self.lf.pairs(src, dst))
+                tuple(
+                    i
+                    for i, r, sure in self.rules
+                    if self._holds(i, r, sure, "src", x) and self._holds(i, r, sure, "dst", y)
+                )
+                for x, y in self.lf.pairs(src, dst)
+            )
         return self._pairs[key]
 
     def decide(self, cands: tuple, proto: int, port: int) -> bool:

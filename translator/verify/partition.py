@@ -41,12 +41,17 @@ class Partition:
 
         def external(version, a):
             return (version, a) not in self.legacy and (version, a) not in cluster
+
         return ip_classes(leaves, skip, external)
 
     def _pod_ip_classes(self) -> list[str]:
         """Pod IPs, for CNIs that match pod IPs against ipBlocks: classes inside the pod CIDRs."""
-        return [c.address for c in ip_classes(self.src.blocks, self.pod_ranges,
-                                            lambda version, a: in_ranges(self.pod_ranges, version, a))]
+        return [
+            c.address
+            for c in ip_classes(
+                self.src.blocks, self.pod_ranges, lambda version, a: in_ranges(self.pod_ranges, version, a)
+            )
+        ]
 
     # services: elementary port intervals per protocol, merged by which leaves hold them
     def _svc_classes(self) -> list[SvcClass]:
@@ -66,7 +71,7 @@ class Partition:
             mine = [(i, lo, hi) for i, (p, lo, hi) in enumerate(leaves) if p == proto]
             cuts = {dlo, dhi + 1} | {x for _, lo, hi in mine for x in (lo, hi + 1) if dlo <= x <= dhi}
             seen: dict[int, list] = {}
-            for a, b, sig in elementary_intervals(sorted(cuts), mine):
+            for a, _b, sig in elementary_intervals(sorted(cuts), mine):
                 if sig in seen:
                     seen[sig][1] += 1
                 else:
@@ -110,7 +115,16 @@ class Partition:
         for labels in label_classes(sels):
             w = next((w for w in workloads if all(labels.get(k) == v for k, v in w.labels.items())), None)
             ports = tuple(sorted((n, p, v) for n, (p, v) in w.ports.items())) if w else ()
-            out.append(PodClass(ns, tuple(sorted(ns_labels.items())), tuple(sorted(labels.items())), governed,
-                                w.name if w else None, ports, world,
-                                open_ports=w is None and bool(self.src.port_names)))
+            out.append(
+                PodClass(
+                    ns,
+                    tuple(sorted(ns_labels.items())),
+                    tuple(sorted(labels.items())),
+                    governed,
+                    w.name if w else None,
+                    ports,
+                    world,
+                    open_ports=w is None and bool(self.src.port_names),
+                )
+            )
         return out

@@ -61,13 +61,22 @@ def difference_dict(v: Verifier, d: Difference) -> dict:
     why = v.why(d)
     f = d.flow
     np = why["policies"]
-    return {"direction": d.direction, "reported": d.reported,
-            "src": endpoint_dict(f.src, d.src_class), "dst": endpoint_dict(f.dst, d.dst_class),
-            "protocol": proto_label(f.proto), "protocol_number": f.proto, "port": f.port,
-            "service": service_text(f.proto, f.port),
-            "firewall": why["firewall"],
-            "policies": {"decision": "allow" if np["allowed"] else "deny",
-                         "egress": _jsonable(np["egress"]), "ingress": _jsonable(np["ingress"])}}
+    return {
+        "direction": d.direction,
+        "reported": d.reported,
+        "src": endpoint_dict(f.src, d.src_class),
+        "dst": endpoint_dict(f.dst, d.dst_class),
+        "protocol": proto_label(f.proto),
+        "protocol_number": f.proto,
+        "port": f.port,
+        "service": service_text(f.proto, f.port),
+        "firewall": why["firewall"],
+        "policies": {
+            "decision": "allow" if np["allowed"] else "deny",
+            "egress": _jsonable(np["egress"]),
+            "ingress": _jsonable(np["ingress"]),
+        },
+    }
 
 
 def _jsonable(side: dict) -> dict:
@@ -79,10 +88,12 @@ def _jsonable(side: dict) -> dict:
 
 def summary(rep: Report, n_policies: int) -> str:
     cl = rep.classes
-    counts = (f"{rep.checked} flow classes checked ({cl['pods']} pod classes, {cl['ips']} address classes, "
-              f"{cl['services']} service classes"
-              + (f"; pods also with IPs in the pod CIDRs, {cl['pod_ips']} class(es)" if cl.get("pod_ips") else "")
-              + ")")
+    counts = (
+        f"{rep.checked} flow classes checked ({cl['pods']} pod classes, {cl['ips']} address classes, "
+        f"{cl['services']} service classes"
+        + (f"; pods also with IPs in the pod CIDRs, {cl['pod_ips']} class(es)" if cl.get("pod_ips") else "")
+        + ")"
+    )
     approx = ""
     if rep.approximations is not None:
         approx = f"; the compiler reports {rep.approximations} approximation(s) for this ruleset"
@@ -94,8 +105,10 @@ def summary(rep: Report, n_policies: int) -> str:
     if rep.verdict == "approximations":
         return head + f"equivalent but for {rep.reported} reported approximations (deny more): {counts}{approx}"
     by = rep.by_direction
-    return (head + f"NOT equivalent: {rep.differences} of {rep.checked} flow classes differ "
-            f"({by[MORE]} more permissive, {by[LESS]} less permissive of which {rep.unreported} unreported){approx}")
+    return (
+        head + f"NOT equivalent: {rep.differences} of {rep.checked} flow classes differ "
+        f"({by[MORE]} more permissive, {by[LESS]} less permissive of which {rep.unreported} unreported){approx}"
+    )
 
 
 def difference_title(d: Difference) -> str:
@@ -114,8 +127,10 @@ def render_text(v: Verifier, rep: Report, n_policies: int) -> str:
         why = v.why(d)
         fw = why["firewall"]
         np = why["policies"]
-        lines.append(f"{k}. {difference_title(d)}: {endpoint_text(f.src, d.src_class)} -> "
-                     f"{endpoint_text(f.dst, d.dst_class)} {f.service()}")
+        lines.append(
+            f"{k}. {difference_title(d)}: {endpoint_text(f.src, d.src_class)} -> "
+            f"{endpoint_text(f.dst, d.dst_class)} {f.service()}"
+        )
         legacy = f" (legacy flow {fw['legacy_flow']})" if fw["legacy_flow"] else ""
         lines.append(f"   ruleset:  {fw['decision']} by {fw['by']}{legacy}")
         lines.append(f"   policies: {'allow' if np['allowed'] else 'deny'}")
@@ -124,12 +139,22 @@ def render_text(v: Verifier, rep: Report, n_policies: int) -> str:
 
 
 def render_json(v: Verifier, rep: Report, n_policies: int) -> str:
-    doc = {"ruleset": rep.ruleset, "policies": n_policies, "only": rep.only,
-           "equivalent": rep.equivalent if not rep.only else None,
-           "differs": not rep.equivalent, "verdict": rep.verdict,
-           "flow_classes_checked": rep.checked, "classes": rep.classes,
-           "approximations": rep.approximations,
-           "differences": {"total": rep.differences, **rep.by_direction,
-                           "less-permissive-reported": rep.reported, "less-permissive-unreported": rep.unreported},
-           "counterexamples": [difference_dict(v, d) for d in rep.examples]}
+    doc = {
+        "ruleset": rep.ruleset,
+        "policies": n_policies,
+        "only": rep.only,
+        "equivalent": rep.equivalent if not rep.only else None,
+        "differs": not rep.equivalent,
+        "verdict": rep.verdict,
+        "flow_classes_checked": rep.checked,
+        "classes": rep.classes,
+        "approximations": rep.approximations,
+        "differences": {
+            "total": rep.differences,
+            **rep.by_direction,
+            "less-permissive-reported": rep.reported,
+            "less-permissive-unreported": rep.unreported,
+        },
+        "counterexamples": [difference_dict(v, d) for d in rep.examples],
+    }
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"

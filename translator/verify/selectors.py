@@ -54,8 +54,9 @@ def label_classes(sels: list[Sel], fixed: dict[str, str] | None = None) -> list[
         for k, _, vals in s.reqs:
             if k in mentioned:
                 mentioned[k] |= vals
-    start = frozenset(i for i, s in enumerate(sels)
-                      if all(req_holds(op, vals, fixed.get(k)) for k, op, vals in s.reqs if k in fixed))
+    start = frozenset(
+        i for i, s in enumerate(sels) if all(req_holds(op, vals, fixed.get(k)) for k, op, vals in s.reqs if k in fixed)
+    )
     states: dict[frozenset, dict[str, str]] = {start: dict(fixed)}
     for key in keys:
         options = sorted(mentioned[key]) + [None, fresh_value(mentioned[key])]

@@ -14,7 +14,7 @@ from .selectors import OPS, Sel, freeze, text_value
 PROTO_BY_NAME = {"TCP": 6, "UDP": 17, "SCTP": 132}
 
 
-def parse_selector(obj, src: "PolicySource") -> Sel:
+def parse_selector(obj, src: PolicySource) -> Sel:
     """A Sel from a LabelSelector dict (InputError on an unknown operator)."""
     obj = obj or {}
     if not isinstance(obj, dict):
@@ -35,12 +35,12 @@ class PolicySource:
 
     policies: list[dict]
     ns_of: list[str] = field(default_factory=list)
-    targets: list[tuple[str, Sel]] = field(default_factory=list)          # (namespace, podSelector)
+    targets: list[tuple[str, Sel]] = field(default_factory=list)  # (namespace, podSelector)
     peers: list[tuple[str, Sel | None, Sel | None]] = field(default_factory=list)  # (policy ns, nsSel, podSel)
-    blocks: list[tuple[int, int, int]] = field(default_factory=list)      # (version, first, last)
-    ports: list[tuple[int, int, int]] = field(default_factory=list)       # (proto, lo, hi)
+    blocks: list[tuple[int, int, int]] = field(default_factory=list)  # (version, first, last)
+    ports: list[tuple[int, int, int]] = field(default_factory=list)  # (proto, lo, hi)
     protos: set[int] = field(default_factory=set)
-    port_names: set[tuple[str, int]] = field(default_factory=set)         # (name, proto)
+    port_names: set[tuple[str, int]] = field(default_factory=set)  # (name, proto)
     _distinct: list | None = None
     _keys: dict = field(default_factory=dict)
 
@@ -55,7 +55,7 @@ class PolicySource:
         loc = loc_of(obj) or Loc("<policies>")
         return InputError(msg, loc, _source_line(loc))
 
-    def scan(self) -> "PolicySource":
+    def scan(self) -> PolicySource:
         """Read every policy; a peer or port entry equal to one already read adds nothing and is skipped."""
         seen_lists: set = set()
         seen_peers: set = set()
@@ -100,8 +100,13 @@ class PolicySource:
             return
         ns_sel = peer.get("namespaceSelector")
         pod_sel = peer.get("podSelector")
-        self.peers.append((ns, None if ns_sel is None else parse_selector(ns_sel, self),
-                           None if pod_sel is None else parse_selector(pod_sel, self)))
+        self.peers.append(
+            (
+                ns,
+                None if ns_sel is None else parse_selector(ns_sel, self),
+                None if pod_sel is None else parse_selector(pod_sel, self),
+            )
+        )
 
     def port(self, entry: dict) -> None:
         proto = PROTO_BY_NAME.get(str(entry.get("protocol") or "TCP").upper())
@@ -130,7 +135,7 @@ class PolicySource:
         """Namespaces named by the policies (their own, and kubernetes.io/metadata.name tests)."""
         names = set(self.ns_of)
         for _, ns_sel, _ in self.peers:
-            for k, _, vals in (ns_sel.reqs if ns_sel else ()):
+            for k, _, vals in ns_sel.reqs if ns_sel else ():
                 if k == NAME_LABEL:
                     names |= vals
         return names

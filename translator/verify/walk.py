@@ -60,15 +60,16 @@ class Walk:
         self.svc_bits = [bits_of(m) for m in self.svc]
         self.allow = [sure for _, _, sure in self.rules]
         self._slots: dict = {}
-        self._ports: dict = {}   # port masks per (port list or entry, profile), for every pod set
+        self._ports: dict = {}  # port masks per (port list or entry, profile), for every pod set
         self._bits: dict = {}
         self.peers: PeerIndex | None = None
 
     # --- services and ports -------------------------------------------------------
 
     def _svc_mask(self, r, sure: bool) -> int:
-        return sum(1 << j for j, s in enumerate(self.services)
-                   if self.fw.svc_has(r.services, s.proto, s.port, not sure))
+        return sum(
+            1 << j for j, s in enumerate(self.services) if self.fw.svc_has(r.services, s.proto, s.port, not sure)
+        )
 
     def slots(self, profile) -> list:
         """The flow classes of a destination: (service index, extra named ports), in walk order."""
@@ -90,8 +91,14 @@ class Walk:
             out = []
             for j, names in self.slots(profile):
                 s = self.services[j]
-                out.append((s, Pod.of("-", {}, ports=list(profile.ports) + [(n, p, s.port) for n, p in names])
-                            if profile.pod else Ip("0.0.0.0")))
+                out.append(
+                    (
+                        s,
+                        Pod.of("-", {}, ports=list(profile.ports) + [(n, p, s.port) for n, p in names])
+                        if profile.pod
+                        else Ip("0.0.0.0"),
+                    )
+                )
             self._slots[key] = out
         return self._slots[key]
 
@@ -120,8 +127,9 @@ class Walk:
         key = ("entry", self.v.part.src.key(entry), profile)
         if key not in self._ports:
             match = self.pix.base.port_matches
-            self._ports[key] = sum(1 << k for k, (s, dst) in enumerate(self._probes(profile))
-                                   if match(entry, s.proto, s.port, dst))
+            self._ports[key] = sum(
+                1 << k for k, (s, dst) in enumerate(self._probes(profile)) if match(entry, s.proto, s.port, dst)
+            )
         return self._ports[key]
 
     def bits(self, m: int) -> list[int]:
@@ -225,9 +233,15 @@ class Walk:
     def _signature(self) -> tuple:
         """Everything `_pod_set` reads (port masks depend on profiles only)."""
         pix = self.pix
-        return (tuple(self.idents), tuple(self.gov_eg), tuple(self.gov_in), tuple(self.pod_profile),
-                tuple(pix.peer_ends), tuple(self.sel_in),
-                tuple((tuple(x[INGRESS]), tuple(x[EGRESS])) for x in pix.sel))
+        return (
+            tuple(self.idents),
+            tuple(self.gov_eg),
+            tuple(self.gov_in),
+            tuple(self.pod_profile),
+            tuple(pix.peer_ends),
+            tuple(self.sel_in),
+            tuple((tuple(x[INGRESS]), tuple(x[EGRESS])) for x in pix.sel),
+        )
 
     def _setup(self, pods, pod_ips) -> None:
         v = self.v
@@ -244,8 +258,16 @@ class Walk:
         self.all_ends = (1 << (n_pods + len(ips))) - 1
         self.ip_ends = self.all_ends ^ self.all_pods
         self.idents = [self.ident_no[v.lf.identity(ep)] for ep in pix.eps]
-        self.rows = LegacyRows(self.ax, self.idents, len(ips), len(self.services), self.svc, self.svc_bits, self.allow,
-                               self.fw.default_allow)
+        self.rows = LegacyRows(
+            self.ax,
+            self.idents,
+            len(ips),
+            len(self.services),
+            self.svc,
+            self.svc_bits,
+            self.allow,
+            self.fw.default_allow,
+        )
         self.touches = Touches(self.ax, self.rows, v.approx, self._svc_of, len(self.services)) if v.approx else None
         self.gov_eg = [c.governed and v.governs(c, "egress") for c in pods]
         self.gov_in = [c.governed and v.governs(c, "ingress") for c in pods]

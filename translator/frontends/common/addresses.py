@@ -7,7 +7,7 @@ import re
 import netaddr
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")       # a dotted quad netaddr reads as the obvious number
+IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # a dotted quad netaddr reads as the obvious number
 
 
 def ipv4_int(text: str) -> int:

@@ -49,8 +49,10 @@ def host_side(host_addresses, where: str = "--host") -> AddrExpr:
     for a in host_addresses:
         net = to_net(str(a))
         if net is None:
-            raise InputError(f"{where}: workload address {a!r} is not an IP address, CIDR or range "
-                             "(cloud exports have no named objects)")
+            raise InputError(
+                f"{where}: workload address {a!r} is not an IP address, CIDR or range "
+                "(cloud exports have no named objects)"
+            )
         items.append(net)
     return AddrExpr(tuple(items))
 
@@ -64,8 +66,11 @@ def nets_of(region: IntervalSet) -> tuple[Net, ...]:
                 continue
             first, last = a - base, b - base
             cidrs = netaddr.IPRange(netaddr.IPAddress(first, version), netaddr.IPAddress(last, version)).cidrs()
-            text = str(cidrs[0]) if len(cidrs) == 1 else (
-                f"{netaddr.IPAddress(first, version)}-{netaddr.IPAddress(last, version)}")
+            text = (
+                str(cidrs[0])
+                if len(cidrs) == 1
+                else (f"{netaddr.IPAddress(first, version)}-{netaddr.IPAddress(last, version)}")
+            )
             out.append(Net(first, last, version, text))
     return tuple(out)
 

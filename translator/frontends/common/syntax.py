@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -11,13 +11,13 @@ from ...errors import InputError, Loc, line_of
 from ...io.resources import lalr_parser
 
 
-@lru_cache(maxsize=None)
+@cache
 def terminal_regex(grammar: str, name: str) -> str:
     """The regex of terminal NAME of grammars/GRAMMAR, as lark matches it."""
     return lalr_parser(grammar).get_terminal(name).pattern.to_regexp()
 
 
-@lru_cache(maxsize=None)
+@cache
 def terminal(grammar: str, name: str) -> re.Pattern:
     """terminal_regex compiled."""
     return re.compile(terminal_regex(grammar, name))

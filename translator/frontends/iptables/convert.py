@@ -8,7 +8,17 @@ import netaddr
 
 from ...errors import InputError, Loc, Warning_, line_of
 from ...model.ruleset import (
-    ALLOW, DENY, AddrExpr, AnyAddr, Net, Rule, Ruleset, Svc, Unresolved, port_domain, proto_label,
+    ALLOW,
+    DENY,
+    AddrExpr,
+    AnyAddr,
+    Net,
+    Rule,
+    Ruleset,
+    Svc,
+    Unresolved,
+    port_domain,
+    proto_label,
 )
 from ...model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc
 from ..common.addresses import ipv4_text, net_text
@@ -19,7 +29,7 @@ from .tables import parse
 
 
 def addr_items(s: IntervalSet) -> tuple:
-    if len(s.iv) == 1 and s.iv[0][1] < V6_BASE and s.iv[0] != (0, V6_BASE - 1):    # one IPv4 range, not all
+    if len(s.iv) == 1 and s.iv[0][1] < V6_BASE and s.iv[0] != (0, V6_BASE - 1):  # one IPv4 range, not all
         lo, hi = s.iv[0]
         return (Net(lo, hi, 4, addr_text(lo, hi, 4)),)
     if s == ALL_IP:
@@ -41,7 +51,7 @@ def addr_text(first: int, last: int, version: int) -> str:
     if first == last:
         return ipv4_text(first)
     size = last - first + 1
-    if size & (size - 1) == 0 and first & (size - 1) == 0:     # one CIDR
+    if size & (size - 1) == 0 and first & (size - 1) == 0:  # one CIDR
         return f"{ipv4_text(first)}/{33 - size.bit_length()}"
     return f"{ipv4_text(first)}-{ipv4_text(last)}"
 
@@ -50,8 +60,10 @@ def addr_expr(b: MatchBounds) -> AddrExpr:
     if b.lower == b.upper:
         return AddrExpr(addr_items(b.lower))
     why = "; ".join(b.notes) or "unresolved"
-    return AddrExpr(addr_items(b.lower) + (Unresolved(why, "resolved by iptables when loaded, not known offline"),),
-                    addr_items(ALL_IP - b.upper))
+    return AddrExpr(
+        addr_items(b.lower) + (Unresolved(why, "resolved by iptables when loaded, not known offline"),),
+        addr_items(ALL_IP - b.upper),
+    )
 
 
 def svc_items(s: IntervalSet) -> tuple:
@@ -78,15 +90,17 @@ def host_bounds(addrs: list[str], path: str, family: int) -> MatchBounds:
                 n = netaddr.IPNetwork(a)
                 sets.append(ip_range(int(n.first), int(n.last), n.version))
         except (netaddr.AddrFormatError, ValueError):
-            raise InputError(f"--host: {a!r} is not a CIDR or range; iptables rules need the "
-                             "workload's addresses as CIDRs", Loc(path)) from None
+            raise InputError(
+                f"--host: {a!r} is not a CIDR or range; iptables rules need the workload's addresses as CIDRs",
+                Loc(path),
+            ) from None
     s = IntervalSet(iv for x in sets for iv in x)
     return MatchBounds(s, s)
 
 
 def model_rules(flat: Flattener) -> list[Rule]:
     """The model's rules; equal sets share their (immutable) output items."""
-    out, cache = [], flat.rd.out       # id(set) -> (set, items): holding the set keeps its id unique
+    out, cache = [], flat.rd.out  # id(set) -> (set, items): holding the set keeps its id unique
     get = cache.get
     for r, m, via in flat.out:
         src, dst, svc = get(id(m.src)), get(id(m.dst)), get(id(m.svc))
@@ -96,9 +110,19 @@ def model_rules(flat: Flattener) -> list[Rule]:
             dst = cache[id(m.dst)] = (m.dst, addr_expr(m.dst))
         if svc is None:
             svc = cache[id(m.svc)] = (m.svc, svc_items(m.svc))
-        out.append(Rule(r.id, TERMINAL[r.target], src[1], dst[1], svc[1], r.loc,
-                        r.comment or (r.text if len(r.text) <= 160 else ""), m.conds,
-                        (("via", " > ".join(via)),) if via else ()))
+        out.append(
+            Rule(
+                r.id,
+                TERMINAL[r.target],
+                src[1],
+                dst[1],
+                svc[1],
+                r.loc,
+                r.comment or (r.text if len(r.text) <= 160 else ""),
+                m.conds,
+                (("via", " > ".join(via)),) if via else (),
+            )
+        )
     return out
 
 
@@ -109,37 +133,50 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
             rd.warnings.append(Warning_(f"table {name} skipped: only the filter table decides what is allowed", t.loc))
     if "filter" not in tables:
         found = ", ".join(tables) or "none"
-        raise InputError(f"no *filter table in this file (found: {found}); fw2np reads the filter table only",
-                         Loc(path, 1))
+        raise InputError(
+            f"no *filter table in this file (found: {found}); fw2np reads the filter table only", Loc(path, 1)
+        )
     table = tables["filter"]
     for rules in table.rules.values():
         for r in rules:
-            if r.target and r.target not in TERMINAL and r.target not in NON_TERMINAL \
-                    and r.target != "RETURN" and r.target not in table.chains:
-                raise rd.fail_at(f"jump to {r.target!r}: no such chain in the filter table and not a known target",
-                                 r.target_loc)
+            if (
+                r.target
+                and r.target not in TERMINAL
+                and r.target not in NON_TERMINAL
+                and r.target != "RETURN"
+                and r.target not in table.chains
+            ):
+                raise rd.fail_at(
+                    f"jump to {r.target!r}: no such chain in the filter table and not a known target", r.target_loc
+                )
             if r.target in BUILTIN:
                 raise rd.fail_at(f"cannot jump to built-in chain {r.target}", r.target_loc)
     stem = PurePath(path).stem or "iptables"
     policy = {c: table.chains.get(c, ChainDecl("ACCEPT", table.loc)) for c in BUILTIN}
     for c in BUILTIN:
         if c not in table.chains:
-            rd.warnings.append(Warning_(f"chain {c} is not declared: its policy is taken as ACCEPT (the kernel default)",
-                                        table.loc))
+            rd.warnings.append(
+                Warning_(f"chain {c} is not declared: its policy is taken as ACCEPT (the kernel default)", table.loc)
+            )
     out = []
     host_rules = table.rules.get("INPUT", []) + table.rules.get("OUTPUT", [])
     if host_rules and not host_addresses:
         first = host_rules[0]
-        raise InputError("the INPUT/OUTPUT chains protect one host: pass --host WORKLOAD (the inventory workload "
-                         "that replaces this host) so fw2np knows its addresses", first.loc,
-                         line_of(text, first.loc.line))
+        raise InputError(
+            "the INPUT/OUTPUT chains protect one host: pass --host WORKLOAD (the inventory workload "
+            "that replaces this host) so fw2np knows its addresses",
+            first.loc,
+            line_of(text, first.loc.line),
+        )
     if host_addresses:
         host = host_bounds(host_addresses, path, rd.family)
         rs = Ruleset(name=stem, source=path, default=DENY, text=text)
         rs.protects = addr_expr(host)  # the host's own chains govern only the host's traffic
         everything = rd.everything
-        for chain, guard, is_in in (("INPUT", Match(everything.src, host, FULL_SVC), True),
-                                    ("OUTPUT", Match(host, everything.dst, FULL_SVC), False)):
+        for chain, guard, is_in in (
+            ("INPUT", Match(everything.src, host, FULL_SVC), True),
+            ("OUTPUT", Match(host, everything.dst, FULL_SVC), False),
+        ):
             flat = Flattener(table, rd)
             flat.chain(chain, guard, (), (chain,))
             rs.rules += model_rules(flat)
@@ -147,27 +184,45 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
             act = ALLOW if pol == "ACCEPT" else DENY
             anywhere = addr_expr(everything.src)
             src, dst = (anywhere, addr_expr(host)) if is_in else (addr_expr(host), anywhere)
-            rs.rules.append(Rule(id=f"{chain}:policy", action=act, src=src, dst=dst, services=(Svc.any(),),
-                                 loc=ploc, comment=f"policy of chain {chain} ({pol})"))
+            rs.rules.append(
+                Rule(
+                    id=f"{chain}:policy",
+                    action=act,
+                    src=src,
+                    dst=dst,
+                    services=(Svc.any(),),
+                    loc=ploc,
+                    comment=f"policy of chain {chain} ({pol})",
+                )
+            )
         out.append(rs)
     if table.rules.get("FORWARD"):
-        rs = Ruleset(name=f"{stem}-forward", source=path, text=text,
-                     default=ALLOW if policy["FORWARD"].policy == "ACCEPT" else DENY)
+        rs = Ruleset(
+            name=f"{stem}-forward",
+            source=path,
+            text=text,
+            default=ALLOW if policy["FORWARD"].policy == "ACCEPT" else DENY,
+        )
         flat = Flattener(table, rd)
         flat.chain("FORWARD", rd.everything, (), ("FORWARD",))
         rs.rules = model_rules(flat)
         out.append(rs)
     elif "FORWARD" in table.chains:
         forward = policy["FORWARD"]
-        rd.warnings.append(Warning_(f"chain FORWARD has no rules (policy {forward.policy}): no forward ruleset",
-                                    forward.loc))
+        rd.warnings.append(
+            Warning_(f"chain FORWARD has no rules (policy {forward.policy}): no forward ruleset", forward.loc)
+        )
     unreached = [c for c in table.chains if c not in BUILTIN and not reached(table, c)]
     for c in unreached:
-        rd.warnings.append(Warning_(f"chain {c} is never jumped to from INPUT, OUTPUT or FORWARD: ignored",
-                                    table.chains[c].loc))
+        rd.warnings.append(
+            Warning_(f"chain {c} is never jumped to from INPUT, OUTPUT or FORWARD: ignored", table.chains[c].loc)
+        )
     if not out:
-        raise InputError("the filter table has no INPUT, OUTPUT or FORWARD rules to translate", table.loc,
-                         line_of(text, table.loc.line))
+        raise InputError(
+            "the filter table has no INPUT, OUTPUT or FORWARD rules to translate",
+            table.loc,
+            line_of(text, table.loc.line),
+        )
     for rs in out:
         rs.warnings = list(dict.fromkeys(rd.warnings))
     return out

@@ -42,7 +42,7 @@ class Flattener:
                 if t == "RETURN" or r.goto:
                     live = self.exclude(live, r)
             elif t in NON_TERMINAL or t == "":
-                continue                        # LOG and friends do not end matching
+                continue  # LOG and friends do not end matching
             else:
                 raise self.rd.fail_at(f"jump to {t!r}: no such chain in this table and not a known target", r.loc)
 
@@ -51,9 +51,14 @@ class Flattener:
         split = [m for g in live for d in neg for m in [g & d] if m is not None]
         if len(split) <= MAX_GUARDS:
             return split
-        self.rd.warnings.append(Warning_(
-            f"RETURN at {r.id}: excluding its match from the rest of {r.chain} would take {len(split)} "
-            "rules; later rules of the chain carry it as a condition instead (allows never match, denies ignore it)",
-            r.loc, r.id))
+        self.rd.warnings.append(
+            Warning_(
+                f"RETURN at {r.id}: excluding its match from the rest of {r.chain} would take {len(split)} "
+                "rules; later rules of the chain carry it as a condition instead "
+                "(allows never match, denies ignore it)",
+                r.loc,
+                r.id,
+            )
+        )
         c = Condition(f"not matched by {r.id} (RETURN)", "RETURN exclusion too large to expand")
         return [Match(g.src, g.dst, g.svc, g.conds + (c,)) for g in live]

@@ -19,9 +19,9 @@ class MatchBounds:
     upper: IntervalSet
     notes: tuple[str, ...] = ()
 
-    def __and__(self, o: "MatchBounds") -> "MatchBounds":
+    def __and__(self, o: MatchBounds) -> MatchBounds:
         if self.lower is self.upper and len(self.lower.iv) == 1 and not self.notes and len(o.notes) < 2:
-            (lo, hi), x, y = self.lower.iv[0], o.lower.iv, o.upper.iv     # SELF is one interval: o when inside it
+            (lo, hi), x, y = self.lower.iv[0], o.lower.iv, o.upper.iv  # SELF is one interval: o when inside it
             if (not x or lo <= x[0][0] and x[-1][1] <= hi) and (not y or lo <= y[0][0] and y[-1][1] <= hi):
                 return o
         lower, upper, notes = meet(self.lower, o.lower), meet(self.upper, o.upper), merge(self.notes, o.notes)
@@ -31,7 +31,7 @@ class MatchBounds:
             return self
         return MatchBounds(lower, upper, notes)
 
-    def negate(self, whole: IntervalSet) -> "MatchBounds":
+    def negate(self, whole: IntervalSet) -> MatchBounds:
         return MatchBounds(whole - self.upper, whole - self.lower, self.notes)
 
 
@@ -69,7 +69,7 @@ class Match:
     svc: IntervalSet
     conds: tuple[Condition, ...] = ()
 
-    def __and__(self, o: "Match") -> "Match | None":
+    def __and__(self, o: Match) -> Match | None:
         src, dst, svc = self.src & o.src, self.dst & o.dst, svc_meet(self.svc, o.svc)
         if not (src.upper and dst.upper and svc):
             return None
@@ -78,7 +78,7 @@ class Match:
             return o
         return Match(src, dst, svc, conds)
 
-    def negate(self, everything: "Match", rid: str) -> list["Match"]:
+    def negate(self, everything: Match, rid: str) -> list[Match]:
         """Disjuncts of NOT self (each a Match), the others dimensions left whole."""
         out = []
         if self.src != everything.src:
@@ -89,8 +89,14 @@ class Match:
             out.append(Match(everything.src, everything.dst, FULL_SVC - self.svc))
         if self.conds:
             text = " and ".join(c.text for c in self.conds)
-            out.append(Match(everything.src, everything.dst, FULL_SVC,
-                             (Condition(f"not ({text}) [{rid} RETURN]", "negated match condition"),)))
+            out.append(
+                Match(
+                    everything.src,
+                    everything.dst,
+                    FULL_SVC,
+                    (Condition(f"not ({text}) [{rid} RETURN]", "negated match condition"),),
+                )
+            )
         return [m for m in out if m.src.upper and m.dst.upper and m.svc]
 
 
@@ -103,7 +109,7 @@ class IptRule:
     match: Match
     target: str = ""
     goto: bool = False
-    skip: str = ""          # why an ACCEPT is left out (return traffic, loopback)
+    skip: str = ""  # why an ACCEPT is left out (return traffic, loopback)
     target_loc: Loc | None = None
     comment: str = ""
 

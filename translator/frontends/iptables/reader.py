@@ -12,7 +12,15 @@ from ...model.space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_rang
 from ..common.addresses import IPV4, ipv4_int
 from .match import IptRule, Match, MatchBounds
 from .options import (
-    ADDR_OPTS, BASIC_OPTS, ICMP6_TYPES, ICMP_CODES, ICMP_TYPES, OPTIONS, PLAIN_MODULES, PORT_NAMES, TERMINAL,
+    ADDR_OPTS,
+    BASIC_OPTS,
+    ICMP6_TYPES,
+    ICMP_CODES,
+    ICMP_TYPES,
+    OPTIONS,
+    PLAIN_MODULES,
+    PORT_NAMES,
+    TERMINAL,
 )
 from .scanner import IptToken
 
@@ -27,10 +35,10 @@ class IptablesReader:
         self.everything = Match(self.whole, self.whole, FULL_SVC)
         self.warnings: list[Warning_] = []
         self._lines: list[str] | None = None
-        self._values: dict = {}          # (what, text, flag) -> value or error message, see value()
+        self._values: dict = {}  # (what, text, flag) -> value or error message, see value()
         self._svcs: dict = {}
-        self._plans: dict = {}           # see rule()
-        self.out: dict = {}              # output items by set, see model_rules()
+        self._plans: dict = {}  # see rule()
+        self.out: dict = {}  # output items by set, see model_rules()
 
     def loc(self, tok) -> Loc:
         return Loc(self.path, tok.line, tok.column)
@@ -73,9 +81,10 @@ class IptablesReader:
         if len(lower) == 1 and len(upper) == 1:
             b = MatchBounds(lower[0], lower[0])
         else:
-            b = MatchBounds(IntervalSet(iv for s in lower for iv in s), IntervalSet(iv for s in upper for iv in s),
-                       tuple(notes))
-        return self.whole & (b.negate(self.all) if neg else b)      # as a rule's first -s or -d gives it
+            b = MatchBounds(
+                IntervalSet(iv for s in lower for iv in s), IntervalSet(iv for s in upper for iv in s), tuple(notes)
+            )
+        return self.whole & (b.negate(self.all) if neg else b)  # as a rule's first -s or -d gives it
 
     def addr_range(self, text: str, neg: bool) -> MatchBounds | str:
         try:
@@ -108,8 +117,9 @@ class IptablesReader:
             out.append((lo, hi))
         return tuple(out)
 
-    def rule(self, line: int, column: int, first: IptToken, chain_tok: IptToken, args: list[IptToken],
-             pos: int) -> IptRule:
+    def rule(
+        self, line: int, column: int, first: IptToken, chain_tok: IptToken, args: list[IptToken], pos: int
+    ) -> IptRule:
         """Interpret the options of one -A line (at LINE, COLUMN; FIRST: its first token).
 
         Rules alike but for their -s/-d values share a plan: what _rule made of the first of them."""
@@ -132,11 +142,22 @@ class IptablesReader:
         if self._lines is None:
             self._lines = self.text.splitlines()
         text = self._lines[chain_tok.line - 1] if 1 <= chain_tok.line <= len(self._lines) else ""
-        return IptRule(chain_tok.text, pos, Loc(self.path, line, column), text.strip(), Match(src, dst, svc, conds),
-                       target, goto, skip, None if at is None else self.loc(args[at]), comment)
+        return IptRule(
+            chain_tok.text,
+            pos,
+            Loc(self.path, line, column),
+            text.strip(),
+            Match(src, dst, svc, conds),
+            target,
+            goto,
+            skip,
+            None if at is None else self.loc(args[at]),
+            comment,
+        )
 
-    def _rule(self, line: int, column: int, first: IptToken, chain_tok: IptToken, args: list[IptToken],
-              pos: int) -> IptRule:
+    def _rule(
+        self, line: int, column: int, first: IptToken, chain_tok: IptToken, args: list[IptToken], pos: int
+    ) -> IptRule:
         if self._lines is None:
             self._lines = self.text.splitlines()
         text = self._lines[chain_tok.line - 1] if 1 <= chain_tok.line <= len(self._lines) else ""
@@ -154,7 +175,7 @@ class IptablesReader:
             if o in BASIC_OPTS:
                 target_opts = False
             elif target_opts:
-                continue                   # --reject-with, --log-prefix ...: no effect on matching
+                continue  # --reject-with, --log-prefix ...: no effect on matching
             val = vals[0] if vals else None
             if val is None and o not in ("--syn", "-f", "--fragment"):
                 raise self.fail(f"option {o} needs a value", opt)
@@ -221,23 +242,22 @@ class IptablesReader:
             elif kind == "comment":
                 r.comment = _unquote(val.text)
             elif kind == "syn" and not neg:
-                pass                       # new TCP connections: what the model is about
+                pass  # new TCP connections: what the model is about
             elif module and module not in PLAIN_MODULES:
                 module_opts.append(" ".join([bang.strip(), o] + [v.text for v in vals]).strip())
             else:
-                conds.append(Condition(" ".join([bang.strip(), o] + [v.text for v in vals]).strip(),
-                                       "unsupported match"))
+                conds.append(
+                    Condition(" ".join([bang.strip(), o] + [v.text for v in vals]).strip(), "unsupported match")
+                )
         if module and module not in PLAIN_MODULES:
             conds.append(_module_condition(module, module_opts))
         r.match = Match(src, dst, self.services(protos, dports, icmp, dport_tok, first), tuple(conds))
         if return_only or loopback:
-            why = (f"{return_only} matches only return traffic" if return_only
-                   else f"{loopback} is loopback traffic")
+            why = f"{return_only} matches only return traffic" if return_only else f"{loopback} is loopback traffic"
             if TERMINAL.get(r.target) == ALLOW:
                 r.skip = why
-            else:                          # never skip a deny: keep it, condition ignored by denies
-                r.match = Match(src, dst, r.match.svc, r.match.conds
-                                + (Condition(return_only or loopback, why),))
+            else:  # never skip a deny: keep it, condition ignored by denies
+                r.match = Match(src, dst, r.match.svc, r.match.conds + (Condition(return_only or loopback, why),))
         return r
 
     def services(self, protos, dports, icmp, dport_tok, first) -> IntervalSet:
@@ -331,7 +351,7 @@ def shape(args: list[IptToken]) -> tuple[tuple, tuple] | None:
     key, spots = [], []
     is_src = None
     for i, (kind, text, _line, _column) in enumerate(args):
-        if is_src is not None:                 # the value right after -s or -d
+        if is_src is not None:  # the value right after -s or -d
             if kind != "WORD":
                 return None
             spots.append((i, is_src))
@@ -376,7 +396,7 @@ _V6_HINT = re.compile(r"-(?:s|d|-source|-destination|-src-range|-dst-range)\s+[^
 
 def family(text: str) -> int:
     """6 when the rules name IPv6 addresses (an ip6tables-save file), else 4."""
-    if not _V6_HINT.search(text):          # no option value with a ':' (a quick superset of the loop below)
+    if not _V6_HINT.search(text):  # no option value with a ':' (a quick superset of the loop below)
         return 4
     for m in re.finditer(r"(?:^|\s)(?:-s|-d|--source|--destination|--src-range|--dst-range)\s+(\S+)", text):
         if ":" in m.group(1):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import NamedTuple
 
 from lark import Lark, Tree
@@ -38,18 +38,29 @@ def parser() -> Lark:
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_.:/,\-]+")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _line_syntax() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
     """(OPT, WORD, TABLE, chain declaration line) from the grammar's terminals (grammars/iptables.lark)."""
     chain, policy, counters = (terminal_regex("iptables.lark", t) for t in ("CHAIN_DECL", "POLICY", "COUNTERS"))
-    return (terminal("iptables.lark", "OPT"), terminal("iptables.lark", "WORD"), terminal("iptables.lark", "TABLE"),
-            re.compile(rf"({chain}) ({policy})(?: ({counters}))?"))
+    return (
+        terminal("iptables.lark", "OPT"),
+        terminal("iptables.lark", "WORD"),
+        terminal("iptables.lark", "TABLE"),
+        re.compile(rf"({chain}) ({policy})(?: ({counters}))?"),
+    )
 
 
 def tree_records(tree: Tree) -> list[IptRecord]:
     """Records of lark's tree; a statement is where its first token is (what propagate_positions gives)."""
-    return [IptRecord(str(node.data), node.children[0].line, node.children[0].column,
-                      [IptToken(t.type, str(t), t.line, t.column) for t in node.children]) for node in tree.children]
+    return [
+        IptRecord(
+            str(node.data),
+            node.children[0].line,
+            node.children[0].column,
+            [IptToken(t.type, str(t), t.line, t.column) for t in node.children],
+        )
+        for node in tree.children
+    ]
 
 
 def _word_type(w: str) -> str:

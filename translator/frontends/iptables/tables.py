@@ -12,19 +12,28 @@ from .match import ChainDecl, IptablesTable
 from .options import BUILTIN
 from .reader import IptablesReader, family
 
-TERMINAL_NAMES = {"TABLE": "a table (*filter)", "CHAIN_DECL": "a chain (:INPUT ACCEPT)", "POLICY": "a policy",
-                  "COUNTERS": "counters [0:0]", "OPT": "an option (-A, -s, --dport ...)", "COMMIT": "COMMIT",
-                  "WORD": "a value", "STRING": "a quoted string", "NEG": "'!'", "_NL": "end of line"}
+TERMINAL_NAMES = {
+    "TABLE": "a table (*filter)",
+    "CHAIN_DECL": "a chain (:INPUT ACCEPT)",
+    "POLICY": "a policy",
+    "COUNTERS": "counters [0:0]",
+    "OPT": "an option (-A, -s, --dport ...)",
+    "COMMIT": "COMMIT",
+    "WORD": "a value",
+    "STRING": "a quoted string",
+    "NEG": "'!'",
+    "_NL": "end of line",
+}
 
 
 def parse(text: str, path: str) -> tuple[dict[str, IptablesTable], IptablesReader]:
     from ...limits import check_lines
 
     check_lines(text, path)
-    try:                               # each line read as it is scanned, no records kept
+    try:  # each line read as it is scanned, no records kept
         got = read(scanner.scan(text), text, path)
     except InputError:
-        got = None                     # the error lark's reading gives (a syntax error may come first)
+        got = None  # the error lark's reading gives (a syntax error may come first)
     if got is not None:
         return got
     records = scanner.fast_records(text)
