@@ -16,7 +16,7 @@ from ..model.inventory import Inventory
 from ..model.names import is_dns_label, label_key_error, label_value_error
 from ..model.ruleset import ALLOW, PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, Ruleset
 from .core import service_text
-from .report import endpoint_dict, pod_text, side_lines
+from .report import endpoint_dict, pod_text, side_dict, side_lines
 
 FLOW_FORM = (
     "expected 'SRC -> DST SERVICE', e.g. \"10.1.0.5 -> staging/app=api tcp/8080\"; "
@@ -232,16 +232,9 @@ def explain_policies(policies: list[dict], inv: Inventory | None, flow: tuple) -
         "policies": len(policies),
         "flow": _flow_dict(flow),
         "decision": "allow" if np["allowed"] else "deny",
-        "egress": _side(np["egress"]),
-        "ingress": _side(np["ingress"]),
+        "egress": side_dict(np["egress"]),
+        "ingress": side_dict(np["ingress"]),
     }
-
-
-def _side(side: dict) -> dict:
-    out = dict(side)
-    if "by" in out:
-        out["by"] = [{"policy": ref, "rule": i} for ref, i in out["by"]]
-    return out
 
 
 def render_policies(doc: dict, flow: tuple, inv: Inventory | None) -> str:

@@ -73,13 +73,14 @@ def difference_dict(v: Verifier, d: Difference) -> dict:
         "firewall": why["firewall"],
         "policies": {
             "decision": "allow" if np["allowed"] else "deny",
-            "egress": _jsonable(np["egress"]),
-            "ingress": _jsonable(np["ingress"]),
+            "egress": side_dict(np["egress"]),
+            "ingress": side_dict(np["ingress"]),
         },
     }
 
 
-def _jsonable(side: dict) -> dict:
+def side_dict(side: dict) -> dict:
+    """One direction of a NetworkPolicy decision as JSON: the allowing rules as {policy, rule}."""
     out = dict(side)
     if "by" in out:
         out["by"] = [{"policy": ref, "rule": i} for ref, i in out["by"]]
