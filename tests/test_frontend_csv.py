@@ -69,7 +69,7 @@ def test_conditions_disabled_and_zones():
         "night,any,any,any,any,any,any,tcp/82,deny,yes,weekend\n"
     )
     assert [r.id for r in rs.rules] == ["app", "usr", "night"]
-    assert any(w.rule == "off" and "disabled" in w.message for w in rs.warnings)
+    assert [(s.id, "disabled" in s.reason) for s in rs.skipped] == [("off", True)]
     app, usr, night = rs.rules
     assert app.conditions[0].text == "application ssl" and app.hints == (("zone", "trust -> untrust"),)
     assert isinstance(app.services[0], Unresolved)

@@ -203,7 +203,9 @@ def _ruleset_record(rs, res, findings, outputs) -> dict:
     return {
         "name": rs.name,
         "default": rs.default,
+        "rule_lines": rs.lines_seen,
         "rules": len(rs.rules),
+        "skipped": [f.to_dict() for f in res.findings if f.kind == "skipped"],
         "policies": len(res.policies),
         "outputs": outputs,
         "policy_names": sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in res.policies),

@@ -61,7 +61,8 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
 def _summary(result) -> None:
     st = result.stats
     click.echo(
-        f"fw2np: {result.ruleset.name}: {st['rules']} rules read, {st['policies']} policies written "
+        f"fw2np: {result.ruleset.name}: {st['lines']} rule lines seen, {st['rules']} rules read, "
+        f"{st['skipped']} skipped, {st['policies']} policies written "
         f"({st['peers']} peers), {len(result.findings)} findings",
         err=True,
     )

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 import netaddr
 
-from ..model.ruleset import Rule, proto_label
+from ..errors import Loc
+from ..model.ruleset import Rule, Skipped, proto_label
 from ..model.space import POD_BASE, PROTO_SHIFT, V6_BASE
 
 # the approximations: each denies some flows the ruleset allows, never the reverse
 APPROXIMATIONS = ("partial-cover", "unresolved", "condition", "inexpressible", "family-split")
-KINDS = APPROXIMATIONS + ("out-of-reach", "note")
+# skipped: a rule line the device does not apply (or the stateful model implies), so no rule was made
+KINDS = APPROXIMATIONS + ("out-of-reach", "skipped", "note")
 
 
 @dataclass
@@ -20,17 +22,26 @@ class Finding:
     message: str
     rule: Rule | None = None
     example: str | None = None
+    at: tuple[str, Loc] | None = None  # (rule id, place) of a rule line that made no rule
+
+    @staticmethod
+    def skipped(s: Skipped) -> Finding:
+        return Finding("skipped", s.reason, at=(s.id, s.loc))
+
+    @property
+    def where(self) -> tuple[str, Loc] | None:
+        return (self.rule.id, self.rule.loc) if self.rule else self.at
 
     def __str__(self) -> str:
-        where = f"{self.rule.loc}: rule {self.rule.id}: " if self.rule else ""
+        where = f"{self.where[1]}: rule {self.where[0]}: " if self.where else ""
         ex = f" (e.g. {self.example})" if self.example else ""
         return f"{where}{self.kind}: {self.message}{ex}"
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "message": self.message}
-        if self.rule:
-            d["rule"] = self.rule.id
-            d["line"] = self.rule.loc.line
+        if self.where:
+            d["rule"] = self.where[0]
+            d["line"] = self.where[1].line
         if self.example:
             d["example"] = self.example
         return d

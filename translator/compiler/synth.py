@@ -538,6 +538,7 @@ def _unique_names(pols: list[dict]) -> list[dict]:
 def convert(rs: Ruleset, inv: Inventory) -> Result:
     """Compile RS over inventory INV into NetworkPolicies (exact but for the findings)."""
     s = Synth(rs, inv)
+    s.findings.extend(Finding.skipped(k) for k in rs.skipped)
     policies = s.build()
     s.approximations()
     s.split_findings()
@@ -560,6 +561,8 @@ def convert(rs: Ruleset, inv: Inventory) -> Result:
     )
     stats = {
         "rules": len(rs.rules),
+        "lines": rs.lines_seen,
+        "skipped": len(rs.skipped),
         "policies": len(policies),
         "peers": peers,
         "rules_partly_out_of_reach": partly,

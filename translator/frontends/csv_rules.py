@@ -28,6 +28,7 @@ from ..model.ruleset import (
     Condition,
     Rule,
     Ruleset,
+    Skipped,
     Svc,
     Unresolved,
 )
@@ -260,7 +261,7 @@ class _Csv:
                 self.col_of(line, action_text),
             )
         if self.disabled(row, idx):
-            self.rs.warnings.append(Warning_("disabled: skipped", loc, rid))
+            self.rs.skipped.append(Skipped(rid, "disabled: the firewall does not apply it", loc))
             return
 
         def cloc(field):

@@ -165,6 +165,15 @@ class Rule:
         return f"{self.id} (line {self.loc.line})" if self.loc.line else self.id
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A rule line the frontend saw and did not make a rule, with why (never a rule the device applies)."""
+
+    id: str
+    reason: str
+    loc: Loc
+
+
 @dataclass
 class AddressDef:
     name: str
@@ -188,7 +197,15 @@ class Ruleset:
     addresses: dict[str, AddressDef] = field(default_factory=dict)
     services: dict[str, ServiceDef] = field(default_factory=dict)
     warnings: list[Warning_] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    # rule lines the frontend saw for this ruleset (None: one per rule read or skipped)
+    lines: int | None = None
     text: str | None = None
     # what the ruleset governs: the pods it protects (None: every pod) and in which directions
     protects: AddrExpr | None = None
     directions: tuple[str, ...] = ("ingress", "egress")
+
+    @property
+    def lines_seen(self) -> int:
+        """Rule lines seen: what the frontend counted, else the rules read plus those skipped."""
+        return self.lines if self.lines is not None else len(self.rules) + len(self.skipped)
