@@ -76,3 +76,35 @@ def test_workloads_in_other_namespaces_may_share_labels():
 def test_yaml_tags_cannot_run_code():
     with pytest.raises(InputError):
         parse_inventory("workloads: !!python/object/apply:os.system ['echo hi']\n", "evil.yaml")
+
+
+def test_application_security_groups():
+    inv = parse_inventory(
+        "workloads:\n"
+        "  web: {namespace: ns, labels: {app: web}, addresses: [10.0.0.4],\n"
+        "        applicationSecurityGroups: [webServersAsg]}\n"
+        "  api: {namespace: ns, labels: {app: api}, applicationSecurityGroups: api-asg_1}\n"
+        "  db: {namespace: ns, labels: {app: db}}\n",
+        "inv.yaml",
+    )
+    assert inv.workloads["web"].application_security_groups == ["webServersAsg"]
+    assert inv.workloads["api"].application_security_groups == ["api-asg_1"]  # one name as a string
+    assert inv.workloads["db"].application_security_groups == []
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("{a: b}", "must be a list of Azure ASG names"),
+        ("[5]", "5 is not an application security group name"),
+        ("['-web']", "'-web' is not an application security group name"),
+        ("['a/b']", "is not an application security group name"),
+        ("[web, WEB]", "lists 'WEB' twice"),
+    ],
+)
+def test_application_security_group_errors(value, words):
+    text = f"workloads:\n  w:\n    namespace: ns\n    labels: {{app: w}}\n    applicationSecurityGroups: {value}\n"
+    with pytest.raises(InputError) as err:
+        parse_inventory(text, "inv.yaml")
+    assert err.value.loc.line == 5, err.value.render()
+    assert words in err.value.message

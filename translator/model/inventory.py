@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import netaddr
@@ -11,6 +12,9 @@ from ..io.yamlio import LDict, load_all, loc_of
 from .names import is_dns_label, label_key_error, label_value_error
 
 NAME_LABEL = "kubernetes.io/metadata.name"
+# an Azure resource name as the platform allows it for an application security group
+ASG_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?")
+WORKLOAD_FIELDS = ("namespace", "labels", "addresses", "ports", "applicationSecurityGroups")
 
 
 @dataclass
@@ -21,6 +25,8 @@ class Workload:
     addresses: list[str]
     ports: dict[str, tuple[str, int]] = field(default_factory=dict)
     loc: Loc | None = None
+    # Azure application security groups (groups of NICs) whose NICs this workload replaces
+    application_security_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,10 +119,8 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
             raise chk.fail(f"workload name {name!r} must be a non-empty string", wloc)
         spec = chk.mapping(spec, f"workload {name}", wloc)
         for k in spec:
-            if k not in ("namespace", "labels", "addresses", "ports"):
-                raise chk.fail(
-                    f"unknown workload field {k!r} (expected namespace, labels, addresses, ports)", loc_of(spec, k)
-                )
+            if k not in WORKLOAD_FIELDS:
+                raise chk.fail(f"unknown workload field {k!r} (expected {', '.join(WORKLOAD_FIELDS)})", loc_of(spec, k))
         ns = spec.get("namespace")
         if not isinstance(ns, str) or not is_dns_label(ns):
             raise chk.fail(
@@ -146,11 +150,36 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
                     f"workload {name}: port {pname!r} must be a number or tcp/N, udp/N, sctp/N", loc_of(pspec, pname)
                 )
             ports[str(pname)] = (proto, int(num))
-        inv.workloads[name] = Workload(name, ns, labels, list(addrs), ports, wloc)
+        asgs = _asgs(chk, spec, name, wloc)
+        inv.workloads[name] = Workload(name, ns, labels, list(addrs), ports, wloc, asgs)
         inv.namespaces.setdefault(ns, {})
 
     _check_disjoint(inv, chk)
     return inv
+
+
+def _asgs(chk: _Checker, spec, name: str, wloc) -> list[str]:
+    """A workload's applicationSecurityGroups: Azure ASG names (a string or a list of them)."""
+    val = spec.get("applicationSecurityGroups")
+    loc = loc_of(spec, "applicationSecurityGroups", wloc)
+    if val is None:
+        return []
+    if isinstance(val, str):
+        val = [val]
+    if not isinstance(val, list):
+        raise chk.fail(f"workload {name}: applicationSecurityGroups must be a list of Azure ASG names", loc)
+    out: list[str] = []
+    for a in val:
+        if not isinstance(a, str) or not ASG_NAME.fullmatch(a):
+            raise chk.fail(
+                f"workload {name}: applicationSecurityGroups: {a!r} is not an application security group name "
+                "(1-80 letters, digits, '_', '.', '-'; starting with a letter or digit)",
+                loc,
+            )
+        if a.lower() in (b.lower() for b in out):
+            raise chk.fail(f"workload {name}: applicationSecurityGroups lists {a!r} twice", loc)
+        out.append(a)
+    return out
 
 
 def _check_disjoint(inv: Inventory, chk: _Checker) -> None:
