@@ -1,17 +1,41 @@
-"""Azure network security groups (ARM/REST JSON, `az network nsg show`, or a list of them).
+"""Azure network security groups: REST/ARM JSON, `az network nsg show|list`, ARM templates.
+
+Shapes read: one NSG object (`properties.securityRules`, or `securityRules` at the top), a list of
+them or `{"value": [...]}` (a list call), a REST API example (`responses` -> `"200"` (or `"201"`)
+-> `body`), an export-template response (`{"template": ...}`) and an ARM template ("Export
+template", quickstarts): every `Microsoft.Network/networkSecurityGroups` anywhere under
+`resources` (nested child resources and `Microsoft.Resources/deployments` templates included),
+with the `.../securityRules` resources (name `nsg/rule`, or `rule` nested in the NSG) added to
+their NSG.  A rule resource that has the name of an inline rule replaces it (ARM deploys it after
+the NSG): the inline one is skipped.
+
+Template expressions are evaluated from the template alone: `parameters()` from the parameter's
+`defaultValue`, `variables()`, `resourceId()` (the resource's own name), `concat()`, `format()`
+and a few pure functions.  What depends on the deployment (`resourceGroup()`, a parameter without
+a default, `reference()`, ...) is never guessed: in an address it is an `Unresolved` item, in a
+port or protocol an `Unresolved` service (the compiler takes the secure side and reports it), in
+a priority, direction or access an error.  Fields a rule does not read (location, tags) are left
+alone.
 
 One ruleset per NSG and direction (`<nsg>-inbound`, `<nsg>-outbound`), rules by
 priority (lowest first), the default rules last (from `defaultSecurityRules`, or
-the documented ones when the export has none).  Service tags and application
-security groups have no addresses in the export: they become `Unresolved`.
+the documented ones when the export has none).  `Ruleset.lines` counts the security rules seen
+for that direction: the custom ones of the file (rules read plus rules skipped) and the three
+default rules, listed or implied.  Service tags have no addresses in the export: they become
+`Unresolved`.  An application security group (a group of NICs) stands for the legacy addresses
+of the inventory workloads that list it under `applicationSecurityGroups` (`load(...,
+inventory=INV)`); one that no workload lists, or that is read without an inventory, is
+`Unresolved`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from ..errors import Warning_
 from ..io.jsonsrc import Doc, looks_like_json
+from ..io.yamlio import LDict, LList
 from ..model.ruleset import (
     ALLOW,
     DENY,
@@ -24,6 +48,7 @@ from ..model.ruleset import (
     Condition,
     Rule,
     Ruleset,
+    Skipped,
     Svc,
     Unresolved,
 )
@@ -52,18 +77,439 @@ def detect(text: str, path: str) -> int:
     return 0
 
 
-def _nsgs(doc: Doc) -> list:
+# --- ARM template expressions -------------------------------------------------
+
+
+class Unevaluated(str):
+    """An ARM expression this reader cannot evaluate (the text, with why in .reason)."""
+
+    reason: str = ""
+
+
+def unevaluated(text: str, reason: str) -> Unevaluated:
+    out = Unevaluated(text)
+    out.reason = reason
+    return out
+
+
+class _Cannot(Exception):
+    """An expression (or part of one) with no value in the template alone."""
+
+
+_TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(-?\d+)|([A-Za-z_][\w]*)|(.))")
+# functions whose value depends on the deployment, not on the template: never guessed
+_RUNTIME = {
+    "resourcegroup",
+    "subscription",
+    "tenant",
+    "deployment",
+    "environment",
+    "managementgroup",
+    "reference",
+    "uniquestring",
+    "newguid",
+    "utcnow",
+    "copyindex",
+    "listkeys",
+    "list",
+    "pickzones",
+    "guid",
+    "uri",
+}
+
+
+class ArmTemplate:
+    """Evaluates `[...]` expressions of one template from its parameters' defaultValues and variables."""
+
+    def __init__(self, template: dict):
+        params = template.get("parameters")
+        variables = template.get("variables")
+        self.params = params if isinstance(params, dict) else {}
+        self.vars = variables if isinstance(variables, dict) else {}
+        self._busy: set[str] = set()
+
+    # values
+    def resolve(self, value, loc=None):
+        """VALUE with every expression evaluated; an expression with no value becomes Unevaluated."""
+        if isinstance(value, Unevaluated):
+            return value
+        if isinstance(value, str):
+            if not is_expression(value):
+                return value[1:] if value.startswith("[[") else value
+            try:
+                return self._located(self.expression(value[1:-1]), loc)
+            except _Cannot as why:
+                return unevaluated(value, str(why))
+        if isinstance(value, dict):
+            out = LDict()
+            out.loc, out.key_locs = getattr(value, "loc", loc), dict(getattr(value, "key_locs", {}))
+            for k, v in value.items():
+                out[k] = self.resolve(v, out.key_locs.get(k, out.loc))
+            return out
+        if isinstance(value, list):
+            out = LList(self.resolve(v, getattr(value, "loc", loc)) for v in value)
+            out.loc = getattr(value, "loc", loc)
+            return out
+        return value
+
+    def _located(self, value, loc):
+        """Objects and arrays an expression gives, placed where the expression is."""
+        if isinstance(value, (dict, list)) and getattr(value, "loc", None) is None:
+            return self.resolve(value, loc)
+        return value
+
+    def expression(self, text: str):
+        toks = [m for m in _TOKEN.finditer(text) if m.group(0).strip()]
+        val, i = self._expr(toks, 0, text)
+        if i != len(toks):
+            raise _Cannot(f"cannot read the expression {text!r}")
+        return val
+
+    def _expr(self, toks, i, text):
+        val, i = self._primary(toks, i, text)
+        while i < len(toks):
+            t = toks[i].group(0).strip()
+            if t == "." and i + 1 < len(toks) and toks[i + 1].group(3):
+                val, i = self._member(val, toks[i + 1].group(3)), i + 2
+            elif t == "[":
+                key, i = self._expr(toks, i + 1, text)
+                if i >= len(toks) or toks[i].group(0).strip() != "]":
+                    raise _Cannot(f"cannot read the expression {text!r}")
+                val, i = self._member(val, key), i + 1
+            else:
+                break
+        return val, i
+
+    def _member(self, val, key):
+        if isinstance(val, dict):
+            for k, v in val.items():
+                if str(k).lower() == str(key).lower():
+                    return self.resolve_value(v)
+            raise _Cannot(f"no property {key!r}")
+        if isinstance(val, list) and isinstance(key, int) and -len(val) <= key < len(val):
+            return self.resolve_value(val[key])
+        raise _Cannot(f"cannot take {key!r} of {val!r}")
+
+    def resolve_value(self, v):
+        """V evaluated, raising _Cannot when part of it has no value."""
+        out = self.resolve(v)
+        if isinstance(out, Unevaluated):
+            raise _Cannot(out.reason)
+        return out
+
+    def _primary(self, toks, i, text):
+        if i >= len(toks):
+            raise _Cannot(f"cannot read the expression {text!r}")
+        m = toks[i]
+        if m.group(1):
+            return m.group(1)[1:-1].replace("''", "'"), i + 1
+        if m.group(2):
+            return int(m.group(2)), i + 1
+        name = m.group(3)
+        if not name or i + 1 >= len(toks) or toks[i + 1].group(0).strip() != "(":
+            raise _Cannot(f"cannot read the expression {text!r}")
+        args, i = [], i + 2
+        if i < len(toks) and toks[i].group(0).strip() == ")":
+            return self.call(name, args), i + 1
+        while True:
+            if name.lower() == "if" and len(args) >= 1:  # lazy branches: the unused one may have no value
+                try:
+                    arg, i = self._expr(toks, i, text)
+                except _Cannot as why:
+                    arg, i = _Lazy(str(why)), self._skip(toks, i)
+            else:
+                arg, i = self._expr(toks, i, text)
+            args.append(arg)
+            t = toks[i].group(0).strip() if i < len(toks) else ""
+            if t == ",":
+                i += 1
+            elif t == ")":
+                return self.call(name, args), i + 1
+            else:
+                raise _Cannot(f"cannot read the expression {text!r}")
+
+    @staticmethod
+    def _skip(toks, i):
+        """The index after one argument starting at I (balanced brackets)."""
+        depth = 0
+        while i < len(toks):
+            t = toks[i].group(0).strip()
+            if t in "([" and not toks[i].group(1):
+                depth += 1
+            elif t in ")]" and not toks[i].group(1):
+                if depth == 0:
+                    return i
+                depth -= 1
+            elif t == "," and depth == 0:
+                return i
+            i += 1
+        return i
+
+    def call(self, name: str, args: list):
+        fn = name.lower()
+        if fn == "if":
+            if len(args) != 3 or isinstance(args[0], _Lazy) or not isinstance(args[0], bool):
+                raise _Cannot("if() needs a known condition")
+            out = args[1] if args[0] else args[2]
+            if isinstance(out, _Lazy):
+                raise _Cannot(out.why)
+            return out
+        if fn in ("parameters", "variables"):
+            if len(args) != 1 or not isinstance(args[0], str):
+                raise _Cannot(f"{name}() takes one name")
+            return self._named(fn, args[0])
+        if fn in ("resourceid", "subscriptionresourceid", "tenantresourceid", "extensionresourceid"):
+            if not args or not all(isinstance(a, str) for a in args):
+                raise _Cannot(f"{name}() needs names")
+            return str(args[-1])  # the resource's own name: all a rule's reference needs
+        if fn in _RUNTIME:
+            raise _Cannot(f"{name}() is known only at deployment")
+        return _call_pure(fn, name, args)
+
+    def _named(self, kind: str, key: str):
+        table = self.params if kind == "parameters" else self.vars
+        found = next((k for k in table if str(k).lower() == key.lower()), None)
+        if found is None:
+            raise _Cannot(f"the template has no {kind[:-1]} {key!r}")
+        tag = f"{kind}:{found}"
+        if tag in self._busy:
+            raise _Cannot(f"{kind[:-1]} {key!r} refers to itself")
+        self._busy.add(tag)
+        try:
+            if kind == "variables":
+                return self.resolve_value(table[found])
+            spec = table[found]
+            if not isinstance(spec, dict) or "defaultValue" not in spec:
+                raise _Cannot(f"parameter {key!r} has no defaultValue (its value is given at deployment)")
+            return self.resolve_value(spec["defaultValue"])
+        finally:
+            self._busy.discard(tag)
+
+
+class _Lazy:
+    """An if() branch that has no value (an error only if if() picks it)."""
+
+    def __init__(self, why: str):
+        self.why = why
+
+
+def is_expression(value) -> bool:
+    return isinstance(value, str) and value.startswith("[") and not value.startswith("[[") and value.endswith("]")
+
+
+def _call_pure(fn: str, name: str, args: list):
+    """The template functions whose value follows from their arguments alone."""
+    strs = all(isinstance(a, str) for a in args)
+    if fn == "concat":
+        if args and all(isinstance(a, list) for a in args):
+            return [x for a in args for x in a]
+        if all(isinstance(a, (str, int)) and not isinstance(a, bool) for a in args):
+            return "".join(str(a) for a in args)
+    elif fn == "format" and args and isinstance(args[0], str):
+        return re.sub(r"\{(\d+)\}", lambda m: str(args[int(m.group(1)) + 1]), args[0])
+    elif fn in ("tolower", "toupper", "trim") and len(args) == 1 and strs:
+        return {"tolower": str.lower, "toupper": str.upper, "trim": str.strip}[fn](args[0])
+    elif fn == "string" and len(args) == 1 and isinstance(args[0], (str, int, bool)):
+        return str(args[0]).lower() if isinstance(args[0], bool) else str(args[0])
+    elif fn == "int" and len(args) == 1 and re.fullmatch(r"-?\d+", str(args[0])):
+        return int(args[0])
+    elif fn == "replace" and len(args) == 3 and strs:
+        return args[0].replace(args[1], args[2])
+    elif fn == "split" and len(args) == 2 and strs:
+        return args[0].split(args[1])
+    elif fn in ("first", "last") and len(args) == 1 and isinstance(args[0], (str, list)) and args[0]:
+        return args[0][0] if fn == "first" else args[0][-1]
+    elif fn == "createarray":
+        return list(args)
+    elif fn == "equals" and len(args) == 2:
+        return args[0] == args[1]
+    elif fn == "not" and len(args) == 1 and isinstance(args[0], bool):
+        return not args[0]
+    elif fn in ("and", "or") and args and all(isinstance(a, bool) for a in args):
+        return all(args) if fn == "and" else any(args)
+    elif fn in ("true", "false") and not args:
+        return fn == "true"
+    elif fn == "empty" and len(args) == 1 and isinstance(args[0], (str, list, dict)):
+        return not args[0]
+    elif fn == "coalesce" and args:
+        return next((a for a in args if a is not None), None)
+    elif fn == "json" and len(args) == 1 and strs:
+        try:
+            return json.loads(args[0])
+        except ValueError:
+            pass
+    raise _Cannot(f"{name}() is not evaluated here")
+
+
+# --- finding the NSGs ------------------------------------------------------------
+
+NSG_TYPE = "microsoft.network/networksecuritygroups"
+RULE_TYPE = NSG_TYPE + "/securityrules"
+DEPLOYMENT_TYPE = "microsoft.resources/deployments"
+
+
+class Found:
+    """One NSG of the input: its object (expressions evaluated), and its separate rule resources."""
+
+    def __init__(self, nsg: dict, name: str, template: bool):
+        self.nsg, self.name, self.template = nsg, name, template
+        self.children: list[dict] = []
+        self.warnings: list[Warning_] = []
+
+
+def _nsgs(doc: Doc) -> list[Found]:
     data = doc.data
+    if isinstance(data, dict) and isinstance(data.get("responses"), dict):  # a REST API example
+        data = _response_body(doc, data)
+    if isinstance(data, dict) and isinstance(data.get("template"), dict) and "resources" in data["template"]:
+        data = data["template"]  # an exportTemplate response
+    if isinstance(data, dict) and "resources" in data and ("$schema" in data or "contentVersion" in data):
+        return _Arm(doc).template(data)
     if isinstance(data, dict) and isinstance(data.get("value"), list):
         data = data["value"]
     items = data if isinstance(data, list) else [data]
+    out = []
     for item in items:
         if not isinstance(item, dict) or not isinstance(_props(item).get("securityRules"), list):
             raise doc.fail(
-                "expected an Azure network security group: an object with properties.securityRules (or securityRules)",
+                "expected an Azure network security group: an object with properties.securityRules "
+                "(or securityRules), a list of them, an ARM template or a REST API example",
                 item if isinstance(item, dict) else None,
             )
-    return items
+        out.append(Found(item, str(item.get("name") or "nsg"), False))
+    return out
+
+
+def _response_body(doc: Doc, data: dict):
+    """The NSG (or list) a REST API example answers with: responses -> 200 (or 201) -> body."""
+    for code in ("200", "201"):
+        resp = data["responses"].get(code)
+        if isinstance(resp, dict) and isinstance(resp.get("body"), (dict, list)):
+            return resp["body"]
+    raise doc.fail(
+        'REST API example without a response body: expected responses -> "200" -> body holding the NSG',
+        data["responses"],
+    )
+
+
+class _Arm:
+    """The NSGs of an ARM template, with their separate securityRules resources."""
+
+    def __init__(self, doc: Doc):
+        self.doc = doc
+        self.found: list[Found] = []
+        self.rules: list[tuple[str, dict, dict]] = []  # (nsg name, rule object, resource)
+
+    def template(self, tpl: dict) -> list[Found]:
+        self.walk(tpl, ArmTemplate(tpl), None)
+        by_name = {f.name.lower(): f for f in self.found}
+        for nsg_name, rule, res in self.rules:
+            f = by_name.get(nsg_name.lower())
+            if f is None:
+                nsg = LDict(name=nsg_name, properties=LDict(securityRules=LList()))
+                nsg.loc = nsg["properties"].loc = nsg["properties"]["securityRules"].loc = res.loc
+                f = by_name[nsg_name.lower()] = Found(nsg, nsg_name, True)
+                f.warnings.append(
+                    Warning_(
+                        f"the template adds rules to NSG {nsg_name!r} without defining it: its other rules are "
+                        "not in the file (read as this template's rules and the default rules only)",
+                        self.doc.loc(res),
+                    )
+                )
+                self.found.append(f)
+            f.children.append(rule)
+        if not self.found:
+            raise self.doc.fail(
+                "the ARM template defines no network security group (no resource of type "
+                "Microsoft.Network/networkSecurityGroups or .../securityRules)",
+                tpl,
+            )
+        return self.found
+
+    def walk(self, tpl: dict, ev: ArmTemplate, parent: tuple[str, str] | None) -> None:
+        res = tpl.get("resources")
+        items = list(res.values()) if isinstance(res, dict) else res if isinstance(res, list) else []
+        for r in items:
+            if isinstance(r, dict):
+                self.resource(r, ev, parent)
+
+    def resource(self, r: dict, ev: ArmTemplate, parent: tuple[str, str] | None) -> None:
+        doc = self.doc
+        rtype, name = ev.resolve(r.get("type")), ev.resolve(r.get("name"))
+        if not isinstance(rtype, str) or isinstance(rtype, Unevaluated):
+            return
+        full = rtype if (parent is None or "/" in rtype) else f"{parent[0]}/{rtype}"
+        name = name if isinstance(name, str) and not isinstance(name, Unevaluated) else None
+        if parent is not None and name and "/" not in name:
+            name = f"{parent[1]}/{name}"
+        kind = full.lower()
+        if kind in (NSG_TYPE, RULE_TYPE) and "copy" in r:
+            raise doc.fail(
+                f"ARM copy loops are not read ({rtype} {r.get('name')!r}): expand the template first "
+                "(e.g. export the deployed NSG with az network nsg show)",
+                r,
+                "copy",
+            )
+        if kind == NSG_TYPE:
+            nsg = ev.resolve(r)
+            props = nsg.get("properties")
+            if isinstance(props, dict) and "copy" in props:
+                raise doc.fail(
+                    "ARM property copy loops are not read: expand the template first "
+                    "(e.g. export the deployed NSG with az network nsg show)",
+                    props,
+                    "copy",
+                )
+            if not isinstance(props, dict):
+                props = LDict()
+                props.loc = nsg.loc
+                nsg["properties"] = props
+            if props.get("securityRules") is None:
+                props["securityRules"] = LList()
+                props["securityRules"].loc = props.loc
+            nsg_name = name or f"nsg{len(self.found) + 1}"
+            nsg["name"] = nsg_name
+            found = Found(nsg, nsg_name, True)
+            if name is None:
+                found.warnings.append(
+                    Warning_(f"NSG name {r.get('name')!r} cannot be evaluated; called {nsg_name}", doc.loc(r))
+                )
+            self.found.append(found)
+        elif kind == RULE_TYPE:
+            if name is None or "/" not in name:
+                raise doc.fail(
+                    f"securityRules resource name {r.get('name')!r}: expected 'nsg/rule' (with its "
+                    "expressions evaluable from the template)",
+                    r,
+                    "name",
+                )
+            nsg_name, rule_name = name.split("/")[0], name.rsplit("/", 1)[-1]
+            rule = LDict(name=rule_name, properties=ev.resolve(r.get("properties"), doc.loc(r, "properties")))
+            rule.loc, rule.key_locs = r.loc, dict(r.key_locs)
+            self.rules.append((nsg_name, rule, r))
+            return
+        elif kind == DEPLOYMENT_TYPE:
+            props = r.get("properties")
+            inner = props.get("template") if isinstance(props, dict) else None
+            if isinstance(inner, dict):
+                self.walk(inner, self.nested_scope(props, inner, ev), None)
+            return
+        if name is not None:
+            self.walk(r, ev, (full, name))
+
+    @staticmethod
+    def nested_scope(props: dict, inner: dict, outer: ArmTemplate) -> ArmTemplate:
+        """How a nested deployment's template is evaluated: in the parent's scope unless scope is inner."""
+        opts = props.get("expressionEvaluationOptions")
+        if not (isinstance(opts, dict) and str(opts.get("scope", "")).lower() == "inner"):
+            return outer
+        ev = ArmTemplate(inner)
+        given = props.get("parameters")
+        for k, v in given.items() if isinstance(given, dict) else []:
+            if isinstance(v, dict) and "value" in v and k in ev.params:
+                ev.params = dict(ev.params)
+                ev.params[k] = {"defaultValue": outer.resolve(v["value"])}
+        return ev
 
 
 def _props(obj: dict) -> dict:
@@ -72,64 +518,133 @@ def _props(obj: dict) -> dict:
 
 
 class _Nsg:
-    def __init__(self, doc: Doc, nsg: dict, host_addresses):
-        self.doc, self.nsg = doc, nsg
-        self.name = str(nsg.get("name") or "nsg")
+    def __init__(self, doc: Doc, found: Found, host_addresses, inventory=None):
+        self.doc, self.found, self.nsg = doc, found, found.nsg
+        self.name = found.name
         self.host = host_side(host_addresses) if host_addresses else None
+        self.inventory = inventory
         self.warnings: dict[str, list[Warning_]] = {"Inbound": [], "Outbound": []}
 
     # addresses
     def addr_items(self, p: dict, side: str, star_is_host: bool, loc) -> tuple:
         doc, items = self.doc, []
         texts = []
-        one = doc.get(p, f"{side}AddressPrefix", str)
+        one = p.get(f"{side}AddressPrefix")
+        if one is not None and not isinstance(one, str):
+            raise doc.fail(
+                f"'{side}AddressPrefix' must be a string, got {json.dumps(one)[:40]}", p, f"{side}AddressPrefix"
+            )
         if one:
             texts.append((one, doc.loc(p, f"{side}AddressPrefix")))
-        many = doc.get(p, f"{side}AddressPrefixes", list, [])
-        texts += [(t, doc.loc(p, f"{side}AddressPrefixes")) for t in many]
+        many = p.get(f"{side}AddressPrefixes") or []
+        mloc = doc.loc(p, f"{side}AddressPrefixes")
+        if isinstance(many, Unevaluated):
+            many = [many]
+        if not isinstance(many, list):
+            raise doc.fail(
+                f"'{side}AddressPrefixes' must be a list, got {json.dumps(many)[:40]}", p, f"{side}AddressPrefixes"
+            )
+        texts += [(t, mloc) for t in many]
         for text, tloc in texts:
             if not isinstance(text, str):
                 raise doc.fail(f"{side}AddressPrefixes must hold strings", p, f"{side}AddressPrefixes")
             t = text.strip()
-            if t.lower() in ANY:
+            if isinstance(text, Unevaluated):
+                items.append(Unresolved(t, f"ARM expression {t} has no value in the template: {text.reason}", tloc))
+            elif t.lower() in ANY:
                 items += list(self.host.include) if (star_is_host and self.host) else [AnyAddr(None, tloc)]
             elif to_net(t) is not None:
                 items.append(with_loc(to_net(t), tloc))
             else:
                 items.append(Unresolved(t, f"Azure service tag {t!r}: its address ranges are not in the export", tloc))
-        for asg in doc.get(p, f"{side}ApplicationSecurityGroups", list, []):
-            aid = str(asg.get("id", "")) if isinstance(asg, dict) else str(asg)
-            name = aid.rstrip("/").rsplit("/", 1)[-1] or "?"
-            items.append(
-                Unresolved(
-                    f"asg:{name}",
-                    f"application security group {name!r}: its members are not in the export",
-                    doc.loc(asg),
-                )
-            )
+        asgs = p.get(f"{side}ApplicationSecurityGroups") or []
+        aloc = doc.loc(p, f"{side}ApplicationSecurityGroups")
+        if isinstance(asgs, Unevaluated):
+            items.append(Unresolved(asgs, f"application security groups {asgs}: {asgs.reason}", aloc))
+            asgs = []
+        if not isinstance(asgs, list):
+            raise doc.fail(f"'{side}ApplicationSecurityGroups' must be a list", p, f"{side}ApplicationSecurityGroups")
+        for asg in asgs:
+            items += self.asg_items(asg, doc.loc(asg) if isinstance(asg, dict) else aloc)
         if not items:
             raise doc.fail(
                 f"rule has no {side} address (expected {side}AddressPrefix(es) or {side}ApplicationSecurityGroups)", p
             )
         return tuple(items)
 
+    def asg_items(self, asg, loc) -> list:
+        """An application security group: the legacy addresses of the workloads that list it, else Unresolved."""
+        aid = asg.get("id", "") if isinstance(asg, dict) else asg
+        if isinstance(aid, Unevaluated):
+            return [Unresolved(aid, f"application security group {aid}: {aid.reason}", loc)]
+        name = str(aid or "").rstrip("/").rsplit("/", 1)[-1] or "?"
+        text = f"asg:{name}"
+        if self.inventory is None:
+            return [Unresolved(text, f"application security group {name!r}: its members are not in the export", loc)]
+        wls = [
+            w
+            for w in self.inventory.workloads.values()
+            if name.lower() in (a.lower() for a in getattr(w, "application_security_groups", ()))
+        ]
+        if not wls:
+            return [
+                Unresolved(
+                    text,
+                    f"application security group {name!r}: its members are not in the export and no inventory "
+                    "workload lists it under applicationSecurityGroups",
+                    loc,
+                )
+            ]
+        out = []
+        for w in sorted(wls, key=lambda w: w.name):
+            nets = [to_net(str(a)) for a in w.addresses]
+            if not nets or None in nets:
+                why = "has no legacy addresses" if not nets else "has legacy addresses that are not IP addresses"
+                return [
+                    Unresolved(
+                        text,
+                        f"application security group {name!r}: workload {w.name} lists it but {why} "
+                        "to stand for the group's NICs",
+                        loc,
+                    )
+                ]
+            out += [with_loc(n, loc) for n in nets]
+        return out
+
     # ports and protocol
-    def port_specs(self, p: dict, side: str) -> list[str]:
+    def port_specs(self, p: dict, side: str) -> list[str] | Unevaluated:
+        """The port specs of SIDE ([] for any), or the first one that cannot be evaluated."""
         doc = self.doc
-        specs = list(doc.get(p, f"{side}PortRanges", list, []))
+        many = p.get(f"{side}PortRanges") or []
+        if isinstance(many, Unevaluated):
+            return many
+        if not isinstance(many, list):
+            raise doc.fail(f"'{side}PortRanges' must be a list, got {json.dumps(many)[:40]}", p, f"{side}PortRanges")
+        specs = list(many)
         one = doc.get(p, f"{side}PortRange", (str, int))
         if one is not None:
             specs.append(one)
+        for s in specs:
+            if isinstance(s, Unevaluated):
+                return s
         specs = [str(s).strip() for s in specs]
         return [] if not specs or any(s in ANY for s in specs) else specs
 
     def services(self, p: dict, action: str, rid: str) -> tuple:
         doc = self.doc
         loc = doc.loc(p, "protocol")
-        proto_text = str(doc.get(p, "protocol", str, required=True)).strip().lower()
+        proto_raw = doc.get(p, "protocol", str, required=True)
+        if isinstance(proto_raw, Unevaluated):
+            return (
+                Unresolved(proto_raw, f"protocol {proto_raw} has no value in the template: {proto_raw.reason}", loc),
+            )
+        proto_text = str(proto_raw).strip().lower()
         if proto_text not in ANY and proto_text not in PROTOCOLS:
             raise doc.fail(f"unknown protocol {proto_text!r} (expected Tcp, Udp, Icmp, Esp, Ah or *)", p, "protocol")
         ports = self.port_specs(p, "destination")
+        if isinstance(ports, Unevaluated):
+            ploc = doc.loc(p, "destinationPortRange" if "destinationPortRange" in p else "destinationPortRanges")
+            return (Unresolved(ports, f"destination port {ports} has no value in the template: {ports.reason}", ploc),)
         direction = p.get("direction")
         protos = [TCP, UDP] if proto_text in ANY else [PROTOCOLS[proto_text]]
         if proto_text in ANY and not ports:
@@ -178,25 +693,46 @@ class _Nsg:
                 raise self.doc.fail(f"each security rule must be an object, got {json.dumps(r)[:40]}", items)
         return items
 
+    def known(self, p: dict, key: str, kind):
+        """P[KEY], required, of KIND, and evaluable (a priority, direction or access is never guessed)."""
+        val = p.get(key)
+        if isinstance(val, Unevaluated):
+            raise self.doc.fail(
+                f"{key} {val} has no value in the template ({val.reason}): it cannot be guessed", p, key
+            )
+        return self.doc.get(p, key, kind, required=True)
+
     # rules
+    def head(self, r: dict) -> tuple[int, str, str]:
+        """(priority, direction, id) of rule R."""
+        p = _props(r)
+        prio = self.known(p, "priority", int)
+        direction = self.known(p, "direction", str)
+        if direction not in ("Inbound", "Outbound"):
+            raise self.doc.fail(f"direction must be Inbound or Outbound, got {direction!r}", p, "direction")
+        name = r.get("name")
+        rid = str(name) if name and not isinstance(name, Unevaluated) else f"priority-{prio}"
+        return prio, direction, rid
+
     def rule(self, r: dict, default: bool) -> tuple[int, str, Rule]:
         doc, p = self.doc, _props(r)
-        prio = doc.get(p, "priority", int, required=True)
-        direction = doc.get(p, "direction", str, required=True)
-        if direction not in ("Inbound", "Outbound"):
-            raise doc.fail(f"direction must be Inbound or Outbound, got {direction!r}", p, "direction")
-        access = str(doc.get(p, "access", str, required=True)).lower()
+        prio, direction, rid = self.head(r)
+        access = str(self.known(p, "access", str)).lower()
         if access not in (ALLOW, DENY):
             raise doc.fail(f"access must be Allow or Deny, got {p['access']!r}", p, "access")
-        rid = str(r.get("name") or f"priority-{prio}")
         inbound = direction == "Inbound"
         src = AddrExpr(self.addr_items(p, "source", not inbound, doc.loc(r)))
         dst = AddrExpr(self.addr_items(p, "destination", inbound, doc.loc(r)))
         conditions = ()
         sports = self.port_specs(p, "source")
-        if sports:
+        if isinstance(sports, Unevaluated):
+            conditions = (
+                Condition(f"source port {sports}", f"source port match (no value in the template: {sports.reason})"),
+            )
+        elif sports:
             conditions = (Condition(f"source port {','.join(sports)}", "source port match"),)
-        desc = str(p.get("description") or "")
+        desc = p.get("description")
+        desc = "" if not desc or isinstance(desc, Unevaluated) else str(desc)
         comment = f"priority {prio}" + (" (default rule)" if default else "") + (f": {desc}" if desc else "")
         rule = Rule(
             id=rid,
@@ -212,8 +748,6 @@ class _Nsg:
 
     def default_rules(self) -> list[dict]:
         """The documented default rules, when the export does not list them."""
-        from ..io.yamlio import LDict
-
         out = []
         for name, prio, direction, access, src, dst in DEFAULT_RULES:
             d = LDict(
@@ -234,9 +768,36 @@ class _Nsg:
             out.append(d)
         return out
 
+    def custom(self) -> tuple[list[dict], list[tuple[str, Skipped]]]:
+        """The custom rules in force, and (direction, Skipped) for the inline ones a rule resource replaces."""
+        props = _props(self.nsg)
+        inline = self.objects(props["securityRules"])
+        children = self.objects(self.found.children)
+        replaced = {}
+        for c in children:
+            name = c.get("name")
+            if isinstance(name, str):
+                replaced.setdefault(name.lower(), c)
+        kept, skipped = [], []
+        for r in inline:
+            name = r.get("name")
+            by = replaced.get(name.lower()) if isinstance(name, str) and not isinstance(name, Unevaluated) else None
+            if by is None:
+                kept.append(r)
+                continue
+            _, direction, rid = self.head(r)
+            loc = self.doc.loc(by)
+            reason = (
+                f"replaced by the securityRules resource {self.name}/{by['name']} (line {loc.line}), "
+                "which ARM deploys after the NSG: one rule per name"
+            )
+            skipped.append((direction, Skipped(rid, reason, self.doc.loc(r))))
+        return kept + children, skipped
+
     def rulesets(self) -> list[Ruleset]:
         props = _props(self.nsg)
-        rules = [self.rule(r, False) for r in self.objects(props["securityRules"])]
+        kept, skipped = self.custom()
+        rules = [self.rule(r, False) for r in kept]
         defaults = props.get("defaultSecurityRules")
         if not isinstance(defaults, list) or not defaults:
             defaults = self.default_rules()
@@ -262,14 +823,17 @@ class _Nsg:
                     )
                 seen[prio] = rule.id
                 rs.rules.append(rule)
-            rs.warnings += self.warnings.get(direction, [])
+            rs.skipped = [s for d, s in skipped if d == direction]
+            rs.lines = len(rs.rules) + len(rs.skipped)  # custom rules seen plus the default rules
+            rs.warnings += self.found.warnings + self.warnings.get(direction, [])
             out.append(rs)
         return out
 
 
-def load(text: str, path: str, host_addresses=None, **_options) -> list[Ruleset]:
+def load(text: str, path: str, host_addresses=None, inventory=None, **_options) -> list[Ruleset]:
+    """The rulesets of PATH; INVENTORY (optional) maps application security groups to workloads."""
     doc = Doc(text, path)
     out = []
-    for nsg in _nsgs(doc):
-        out += _Nsg(doc, nsg, host_addresses).rulesets()
+    for found in _nsgs(doc):
+        out += _Nsg(doc, found, host_addresses, inventory).rulesets()
     return out
