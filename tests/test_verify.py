@@ -177,6 +177,29 @@ def test_compiled_policies_verify(sc):
     assert rep.exit_code() == 0
 
 
+CLUSTER_INV = """
+cluster: {podCIDRs: [10.244.0.0/16], serviceCIDRs: [10.96.0.0/12]}
+namespaces: {a: {}}
+workloads:
+  w0: {namespace: a, labels: {app: w0}, addresses: []}
+  w2: {namespace: a, labels: {app: w2}, addresses: [10.0.2.128/25]}
+"""
+
+
+@pytest.mark.parametrize("method", ["index", "pairs", "flows"])
+def test_deny_on_pod_cidr_is_a_reported_approximation(method):
+    """A deny naming the pod CIDR is taken to hit every pod, a workload with other legacy addresses too:
+    convert says so (partial-cover on that rule), and verify counts the flows it denies as reported."""
+    rs = parse("default deny\n1 deny any -> 10.244.0.0/16 any\n2 allow any -> any any\n", "r.fw")
+    inv = parse_inventory(CLUSTER_INV, "inv.yaml")
+    result = convert(rs, inv)
+    found = [f for f in result.findings if f.kind == "partial-cover" and f.rule is rs.rules[0]]
+    assert len(found) == 1 and "a/w2" in found[0].message and "cluster" in found[0].message
+    rep, _ = verify(rs, inv, result.policies, limit=1000, method=method)
+    assert rep.by_direction[LESS] > 0 and rep.by_direction[MORE] == 0
+    assert rep.unreported == 0 and rep.exit_code() == 0
+
+
 def test_staging_sample_is_equivalent():
     rs = parse((ROOT / "samples/staging/rules.fw").read_text(), "rules.fw")
     inv = parse_inventory((ROOT / "samples/staging/inventory.yaml").read_text())

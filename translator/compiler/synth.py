@@ -343,6 +343,8 @@ class Synth:
                             ex,
                         )
                     )
+            if not allow:
+                self.cluster_deny(k, r)
             if allow:
                 for side, expr in (("src", r.src), ("dst", r.dst)):
                     lower = self.resolver.address(expr).lower
@@ -410,6 +412,28 @@ class Synth:
                         "note",
                         f"{_names(atoms)} {'has' if len(atoms) == 1 else 'have'} IPv{f} legacy addresses only: "
                         f"their IPv{other} flows are denied (the legacy network had none)",
+                    )
+                )
+
+    def cluster_deny(self, k: int, r) -> None:
+        """A deny naming the cluster's CIDRs is taken to hit every pod (a pod may hold those addresses):
+        a workload pod whose legacy addresses it does not name is denied on the secure side."""
+        u = self.universe
+        for side, expr in (("src", r.src), ("dst", r.dst)):
+            upper = self.resolver.address(expr).upper
+            if not upper & u.cluster:
+                continue
+            spared = [a for a in u.pod_classes if a.kind == "workload" and a.legacy and not a.legacy & upper]
+            if spared:
+                ex = next(filter(None, (self.changed_flow(k, side, a.point) for a in spared)), None)
+                self.findings.append(
+                    Finding(
+                        "partial-cover",
+                        f"the {side} names the cluster's pod or service CIDRs, which any pod may hold as its "
+                        f"address: the deny is taken to apply to every pod, {_names(spared)} too (their legacy "
+                        "addresses are outside it)",
+                        r,
+                        ex,
                     )
                 )
 

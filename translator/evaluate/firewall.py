@@ -104,6 +104,10 @@ class FirewallEvaluator:
         """Is some address of RANGES in the set?"""
         return any(self.has(expr, v, p, upper) for v, lo, hi in ranges for p in self._points(expr, v, lo, hi))
 
+    def names_cluster(self, expr: AddrExpr) -> bool:
+        """Does EXPR's upper set meet the cluster's pod or service CIDRs (which any pod may hold)?"""
+        return bool(self.cluster_ranges) and self.meets(expr, self.cluster_ranges, True)
+
     def ranges_of(self, expr: AddrExpr) -> list[tuple[int, int, int]]:
         """EXPR as (version, first, last) ranges; ValueError if it has unresolved parts."""
         out = []

@@ -293,7 +293,8 @@ class Verifier:
 
     def touched(self, src, dst, proto: int, port: int) -> bool:
         """Does an approximation the compiler reports touch the flow (its rule's upper sets hold some address
-        of each end and the service; a finding without a rule touches every flow)?"""
+        of each end, a pod end also when they name the cluster's CIDRs, and the service; a finding without a
+        rule touches every flow)?"""
         lf, fw = self.lf, self.fw
         key = (lf.identity(src), lf.identity(dst), proto, port)
         if key not in self._touched:
@@ -302,8 +303,8 @@ class Verifier:
                 r is None
                 or (
                     fw.svc_has(r.services, proto, port, True)
-                    and any(fw.has(r.src, *x, True) for x in xs)
-                    and any(fw.has(r.dst, *y, True) for y in ys)
+                    and (any(fw.has(r.src, *x, True) for x in xs) or (isinstance(src, Pod) and fw.names_cluster(r.src)))
+                    and (any(fw.has(r.dst, *y, True) for y in ys) or (isinstance(dst, Pod) and fw.names_cluster(r.dst)))
                 )
                 for r in self.approx
             )

@@ -239,6 +239,13 @@ class LegacyRows:
         return out
 
 
+def _touch(ax: AddressIndex, expr) -> tuple:
+    """The ends an approximation's rule side touches: those its upper set holds, and every pod when it names
+    the cluster's CIDRs (the compiler reads such a deny as hitting any pod)."""
+    hit = ax.holds(expr, True)
+    return (ALL, hit[1]) if ax.fw.names_cluster(expr) else hit
+
+
 class Touches:
     """Which partners the compiler's approximations touch: a finding's rule whose upper sets hold some address
     of each end and the service (a finding without a rule touches everything)."""
@@ -249,9 +256,7 @@ class Touches:
         # per side: identity -> [(the other side's ends, services)]; ALL: findings touching every identity
         self.by = {"src": {}, "dst": {}}
         for rule in rules:
-            src, dst = (
-                (everything, everything) if rule is None else (ax.holds(rule.src, True), ax.holds(rule.dst, True))
-            )
+            src, dst = (everything, everything) if rule is None else (_touch(ax, rule.src), _touch(ax, rule.dst))
             svc = svc_mask(rule)
             if not svc:
                 continue
