@@ -32,8 +32,13 @@ EXPECTED = {
     "iptables/ufw_before.rules": "jump to 'ufw-logging-deny': no such chain",
     "iptables/ustc-liimstrap_rules.v4": "pass --host WORKLOAD",
 }
-# formats fw2np does not read (yet): detection must say so, not guess
-UNREAD = ("capirca/", "checkpoint/", "junos/")
+# formats fw2np does not read (yet): detection must name them, not guess
+UNREAD = {
+    "capirca/def/": "cannot tell the input format",
+    "capirca/": "looks like a Capirca policy configuration",
+    "checkpoint/": "looks like a Check Point rulebase configuration",
+    "junos/": "looks like a Junos configuration",
+}
 FILES = (
     sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file() and p.name != "SOURCES.md")
     if CORPUS.is_dir()
@@ -48,8 +53,8 @@ def test_corpus_file(rel):
     path = str(CORPUS / rel)
     want = EXPECTED.get(rel)
     if want is None:
-        assert rel.startswith(UNREAD), f"new corpus file {rel}: add its expected outcome"
-        want = "cannot tell the input format"
+        want = next((msg for prefix, msg in UNREAD.items() if rel.startswith(prefix)), None)
+        assert want, f"new corpus file {rel}: add its expected outcome"
     if isinstance(want, str):
         with pytest.raises(InputError) as err:
             load(path)

@@ -28,7 +28,7 @@ SEEDS = {
     "azure-nsg": ["azure-nsg/web-nsg.json", "@azure-nsg/batfish_cloud-azure_VM1-nsg.json"],
     "gcp": ["gcp/firewall-rules.json"],
     "aws-nacl": ["aws-nacl/network-acls.json", "@aws-nacl/lab-validation_aws_demo_us-east-1_NetworkAcls.json"],
-    "csv-rules": ["csv/rules.csv", "@csv/panco_Firewall_Security_Rule_Template.csv"],
+    "csv": ["csv/rules.csv", "@csv/panco_Firewall_Security_Rule_Template.csv"],
 }
 ODD = [
     "\x00",

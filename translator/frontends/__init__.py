@@ -8,30 +8,50 @@ May import: errors, limits, io, model.
 
 from __future__ import annotations
 
+import re
 from importlib import import_module
 
 from ..errors import InputError, Loc
 from ..io.text import read_text
 from ..model.ruleset import Ruleset
 
-FRONTENDS = ["rules", "iptables", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv-rules"]
+FRONTENDS = ["rules", "iptables", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv"]
+MODULES = {"csv": "csv_rules"}
 
+ALIASES = {"csv-rules": "csv", "asa": "cisco-asa", "ios": "cisco-ios", "nsg": "azure-nsg", "nacl": "aws-nacl"}
 
-ALIASES = {"csv": "csv-rules", "asa": "cisco-asa", "ios": "cisco-ios", "nsg": "azure-nsg", "nacl": "aws-nacl"}
+# formats fw2np does not read, told apart so that an error names them instead of guessing
+UNSUPPORTED = (
+    ("nftables", re.compile(r"^\s*(table\s+(ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{|flush ruleset)", re.M)),
+    ("pf (OpenBSD packet filter)", re.compile(r"^\s*(pass|block)\s+(in|out|quick|log|drop|return)\b", re.M)),
+    ("FortiGate", re.compile(r"^config firewall (policy|address|service)", re.M)),
+    ("Junos", re.compile(r"^set (firewall family|security policies|security zones)\s", re.M)),
+    ("PAN-OS", re.compile(r"^set (rulebase|deviceconfig|network|shared|vsys)\s", re.M)),
+    ("Terraform", re.compile(r'^resource\s+"[a-z0-9_]+"\s+"[^"]+"\s*\{', re.M)),
+    ("Capirca policy", re.compile(r"^\s*(header|term\s+\S+)\s*\{", re.M)),
+    ("Check Point rulebase", re.compile(r'"rulebase"\s*:')),
+)
 
 
 def _module(name: str):
-    return import_module(f"{__name__}.{name.replace('-', '_')}")
+    return import_module(f"{__name__}.{MODULES.get(name, name.replace('-', '_'))}")
 
 
 def detect(text: str, path: str) -> str:
-    """The name of the frontend that fits TEXT best."""
+    """The name of the frontend that fits TEXT best (each scores the content; the highest wins)."""
     best, score = None, 0
     for name in FRONTENDS:
         s = _module(name).detect(text, path)
         if s > score:
             best, score = name, s
     if best is None:
+        head = text[:200000]
+        known = next((what for what, rx in UNSUPPORTED if rx.search(head)), None)
+        if known:
+            raise InputError(
+                f"this looks like a {known} configuration, which fw2np does not read (formats: {', '.join(FRONTENDS)})",
+                Loc(path),
+            )
         raise InputError(f"cannot tell the input format (use --from, one of: {', '.join(FRONTENDS)})", Loc(path))
     return best
 

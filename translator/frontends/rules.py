@@ -66,13 +66,17 @@ def parser() -> Lark:
     return lalr_parser("ruleset.lark", positions=True)
 
 
+_STATEMENT = re.compile(r"^(ruleset|default|scope|protect|address|service)\s|^(\S+\s+)?(allow|deny)\s.*->")
+
+
 def detect(text: str, path: str) -> int:
-    if path.endswith(".fw"):
-        return 90
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    """Score the content: most of the first statements must be the language's; `.fw` only adds to that."""
+    lines = [ln.strip() for ln in text[:20000].splitlines() if ln.strip() and not ln.strip().startswith("#")]
     head = lines[:20]
-    hits = sum(bool(re.match(r"^(ruleset|default|address|service)\s|^(\S+\s+)?(allow|deny)\s.*->", ln)) for ln in head)
-    return 60 if head and hits * 2 >= len(head) else 0
+    hits = sum(bool(_STATEMENT.match(ln)) for ln in head)
+    if not head or hits * 2 < len(head):
+        return 0
+    return 90 if path.endswith(".fw") else 60
 
 
 def _expected(names) -> str:
