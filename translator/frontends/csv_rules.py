@@ -34,7 +34,7 @@ from ..model.ruleset import (
 )
 from .common.cloud import port_svc, to_net, with_loc
 
-NAME = "csv-rules"
+NAME = "csv"
 FIELDS = {
     "name": ("name", "rulename", "rule", "id", "ruleid", "policyid", "policy", "no", "number", "#"),
     "action": ("action", "ruleaction"),
@@ -54,6 +54,29 @@ FIELDS = {
     "users": ("sourceusers", "sourceuser", "user", "users"),
     "categories": ("categories", "category", "urlcategory"),
     "schedule": ("schedule", "time", "timerange"),
+}
+# columns of a session/traffic log (PAN-OS, FortiGate, generic): a log is not a rule export
+LOG_COLUMNS = {
+    "sessionid",
+    "sessionendreason",
+    "receivetime",
+    "timegenerated",
+    "timereceived",
+    "bytes",
+    "bytessent",
+    "bytesreceived",
+    "packets",
+    "packetssent",
+    "packetsreceived",
+    "elapsed",
+    "repeatcount",
+    "sequencenumber",
+    "natsourceip",
+    "natdestinationip",
+    "sentbyte",
+    "rcvdbyte",
+    "sessionstart",
+    "sessionend",
 }
 ALLOWS = {"allow", "permit", "accept", "pass", "allowed"}
 DENIES = {"deny", "drop", "reject", "block", "discard", "denied", "reset-client", "reset-server", "reset-both"}
@@ -130,6 +153,13 @@ class _Csv:
 
     def header(self, row: list[str], line: int) -> dict[str, int]:
         names = [c.strip().lstrip("#").strip() for c in row]
+        logged = [n for n in names if _norm(n) in LOG_COLUMNS]
+        if len(logged) >= 3:
+            raise self.fail(
+                f"this is a traffic log, not a rule export: its columns {', '.join(logged[:5])} describe "
+                "sessions (one row a connection seen), not rules; export the security rules instead",
+                line,
+            )
         idx: dict[str, int] = {}
         for field, header in self.mapping.items():
             hits = [i for i, n in enumerate(names) if n.lower() == header.lower()]
