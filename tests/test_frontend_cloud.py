@@ -337,7 +337,8 @@ def test_gcp_vpc_rules_order_disabled_and_targets():
     rs = by_name(gcp.load(json.dumps(rules), "g.json"))
     ing, eg = rs["gcp-ingress"], rs["gcp-egress"]
     assert [r.id for r in ing.rules] == ["tagged", "deny-80", "allow-80"]  # deny first at equal priority
-    assert any(w.rule == "off" and "disabled" in w.message for w in ing.warnings)
+    assert [(s.id, "disabled" in s.reason) for s in ing.skipped] == [("off", True)]
+    assert ing.lines_seen == 4  # three rules read and "off", seen and skipped
     assert not fw(ing, "10.1.2.3", "192.0.2.1", 6, 80) and fw(ing, "10.2.2.3", "192.0.2.1", 6, 80)
     assert not fw(ing, "1.1.1.1", "192.0.2.1", 6, 443)  # target tag: unresolved
     assert "applies only to instances" in ing.rules[0].dst.exclude[0].reason

@@ -28,6 +28,7 @@ from ..model.ruleset import (
     Condition,
     Rule,
     Ruleset,
+    Skipped,
     Svc,
     Unresolved,
     proto_label,
@@ -86,6 +87,7 @@ class _Gcp:
         self.host_given = bool(host_addresses)
         self.resolver = Resolver(Ruleset("gcp", doc.path))
         self.warnings: list[Warning_] = []
+        self.skipped: list[Skipped] = []
 
     # --- pieces ------------------------------------------------------------
 
@@ -171,7 +173,7 @@ class _Gcp:
         doc = self.doc
         name = str(doc.get(r, "name", str, required=True))
         if doc.get(r, "disabled", bool, False):
-            self.warnings.append(Warning_("disabled: skipped (GCP ignores it)", doc.loc(r), name))
+            self.skipped.append(Skipped(name, "disabled: GCP does not apply it", doc.loc(r)))
             return None
         allowed, denied = doc.get(r, "allowed", list), doc.get(r, "denied", list)
         if (allowed is None) == (denied is None):
@@ -197,7 +199,7 @@ class _Gcp:
         prio = doc.get(r, "priority", int, required=True)
         rid = f"{pname}/{prio}"
         if doc.get(r, "disabled", bool, False):
-            self.warnings.append(Warning_("disabled: skipped (GCP ignores it)", doc.loc(r), rid))
+            self.skipped.append(Skipped(rid, "disabled: GCP does not apply it", doc.loc(r)))
             return None
         action = str(doc.get(r, "action", str, required=True)).lower()
         conditions = ()
@@ -330,11 +332,14 @@ class _Gcp:
         out = []
         for net, rules in networks.items():
             for direction, suffix, default in DIRS:
+                seen = 0
 
                 def level_of(items, make):
+                    nonlocal seen
+                    seen += len(items)
                     return [x for x in (make(i) for i in items) if x is not None]
 
-                self.warnings = list(base)
+                self.warnings, self.skipped = list(base), []
                 levels = []
                 for pol in hier + [None] + netpol:
                     if pol is None:
@@ -359,6 +364,7 @@ class _Gcp:
                 rs.protects = self.instance if self.host_given else None
                 rs.rules = self.flatten(levels, 0, default)
                 rs.warnings = _dedup(self.warnings)
+                rs.skipped, rs.lines = self.skipped, seen
                 out.append(rs)
         return out
 
