@@ -6,8 +6,9 @@ from ..errors import InputError
 
 
 def frontend_options(inv, host, columns) -> dict:
-    """Options a frontend may use: the protected host's legacy addresses, a CSV column map."""
-    opts = {"columns": columns}
+    """Options a frontend may use: the inventory (Azure ASGs), the protected host's legacy addresses, a CSV
+    column map."""
+    opts = {"columns": columns, "inventory": inv}
     if host:
         if host not in inv.workloads:
             raise InputError(f"--host: no workload {host!r} in the inventory")
