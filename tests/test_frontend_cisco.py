@@ -106,7 +106,8 @@ def test_asa_constructs():
     cdn = next(r for r in out.rules if r.id == "OUT:line 7")
     assert not Resolver(out).address(cdn.dst).lower  # fqdn: unresolved
     assert "OUT:line 8" not in ids
-    assert any("inactive permit skipped" in w.message for w in out.warnings)
+    assert [(k.id, k.reason) for k in out.skipped] == [("OUT:line 8", "inactive: the firewall does not apply it")]
+    assert out.lines == 8  # the entry lines, not the remark
     tr = next(r for r in out.rules if r.id == "OUT:line 9")
     assert [c.text for c in tr.conditions] == ["time-range work"]
     assert svcs(tr) == [(6, 1, 79), (6, 81, 65535)]
@@ -251,15 +252,18 @@ def test_ios_constructs():
     rss = by_name(cisco_ios.load(IOS, "r.cfg"))
     assert detect(IOS, "r.cfg") == "cisco-ios"
     edge = rss["EDGE"]
-    assert [r.id for r in edge.rules] == ["10", "20", "40", "50", "25", "35", "45", "55"]
+    # entries in sequence order; an unnumbered one gets the highest number so far + 10, as IOS numbers them
+    assert [r.id for r in edge.rules] == ["10", "20", "25", "40", "50", "60", "70", "80"]
+    assert edge.lines == 9 and [(k.id, k.loc.line) for k in edge.skipped] == [("30", 8)]
+    assert "stateful model implies it" in edge.skipped[0].reason
     assert edge.rules[0].comment == "block a host"
     assert decide(edge, "198.51.100.7", "10.0.1.1", 6, 80) == DENY
     assert decide(edge, "198.51.100.8", "10.0.1.1", 6, 443) == ALLOW
-    assert any("'established' matches only return traffic" in w.message for w in edge.warnings)
-    est_deny = edge.rules[2]
+    assert not any("established" in w.message for w in edge.warnings)
+    est_deny = edge.rules[3]
     assert est_deny.action == DENY and [c.text for c in est_deny.conditions] == ["established"]
-    assert [c.reason for c in edge.rules[3].conditions] == ["source port"]
-    wild = edge.rules[4]  # 10.1.0.1 0.0.254.0: 128 /24-like points
+    assert [c.reason for c in edge.rules[4].conditions] == ["source port"]
+    wild = edge.rules[2]  # 10.1.0.1 0.0.254.0: 128 /24-like points
     assert len(wild.src.include) == 128 and wild.src.include[1].text == "10.1.2.1"
     assert svcs(edge.rules[5]) == [(1, 8, 8)]
     assert [c.text for c in edge.rules[6].conditions] == ["icmp code 4"]

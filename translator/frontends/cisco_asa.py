@@ -31,6 +31,7 @@ from ..model.ruleset import (
     Ref,
     Rule,
     Ruleset,
+    Skipped,
     Svc,
     Unresolved,
     proto_label,
@@ -44,6 +45,7 @@ from .common.cisco import (
     line_words,
     mask_bits,
     net_text,
+    netmask_nets,
     port_number,
     port_ranges,
     port_svcs,
@@ -55,16 +57,33 @@ PORT_OPS = ("eq", "neq", "lt", "gt", "range")
 TOP = ("access-list", "object", "object-group", "access-group", "name")
 
 
+# lines only an ASA / PIX configuration (or its `show access-list`) has
+ASA_MARKS = re.compile(
+    r"^(access-list \S+ (line \d+ )?(extended|webtype|ethertype) |access-list \S+; \d+ elements"
+    r"|access-list cached ACL log flows|access-group \S+ (in|out) interface |access-group \S+ global"
+    r"|(ASA|PIX) Version |\s*nameif |object-group (network|service|protocol|icmp-type) |object (network|service) "
+    r"|fixup protocol |(nat|static|global) \(|clear config(ure)? |!.*fwb_pix|! Compiled for (pix|asa)|names\s*$)",
+    re.M,
+)
+# lines only IOS has (cisco_ios.IOS_MARKS)
+IOS_ONLY = re.compile(r"^(ip(v6)? access-list |\s+ip access-group |\s+ipv6 traffic-filter |!.*fwb_iosacl)", re.M)
+
+
 def detect(text: str, path: str) -> int:
+    """Content only: access-list entries in ASA/PIX form, with ASA-only lines and no IOS-only ones.
+
+    `access-list NAME permit ...` without `extended` is PIX 6 (and ASA) syntax, and IOS's numbered
+    lists look the same: a numeric NAME counts only with ASA-only lines around it."""
     head = text[:200000]
-    acl = len(re.findall(r"^access-list \S+ (extended|standard|remark|line \d+ extended)\b", head, re.M))
-    asa = re.search(
-        r"^(ASA Version|object-group network|object network|access-group \S+ (in|out) interface)", head, re.M
-    )
-    if acl and asa:
-        return 90
-    if acl:
-        return 75
+    entries = re.findall(r"^access-list (\S+) (line \d+ )?(extended |standard )?(permit|deny|remark)\b", head, re.M)
+    named = sum(1 for e in entries if not e[0].isdigit() or e[2])
+    asa = len(ASA_MARKS.findall(head))
+    if IOS_ONLY.search(head) and asa == 0:
+        return 0
+    if entries and asa:
+        return 92
+    if named:
+        return 86
     return 40 if asa else 0
 
 
@@ -105,6 +124,8 @@ class AsaReader:
         self.text, self.path = text, path
         self.obj = Objects()
         self.warnings: list[Warning_] = []
+        self.shown = False  # the text is `show access-list` output
+        self.undefined = False  # the entry being read names an undefined object
 
     def warn(self, msg: str, loc: Loc, rule: str | None = None) -> None:
         self.warnings.append(Warning_(msg, loc, rule))
@@ -120,7 +141,7 @@ class AsaReader:
         except (netaddr.AddrFormatError, ValueError):
             raise w.fail(f"expected {what}, got {str(tok)!r}", tok) from None
 
-    def net(self, w: Words, first=None) -> Net:
+    def net(self, w: Words, first=None):
         """`IP MASK`, `IPv6/len` (the first word may already be taken)."""
         tok = first if first is not None else w.take("an address")
         s = str(tok)
@@ -139,6 +160,13 @@ class AsaReader:
             return Net(int(a), int(a), 6, str(a), w.loc(tok))
         mtok = w.take("a subnet mask")
         bits = mask_bits(str(mtok))
+        if bits is None and self.shown:
+            # `show access-list` prints what the device holds: an address/mask pair matches the addresses
+            # x with x & mask == address & mask, contiguous or not
+            nets = netmask_nets(str(a), str(mtok))
+            if nets is not None:
+                return nets
+            return Unresolved(f"{s} {mtok}", "a non-contiguous mask needing more than 256 ranges", w.loc(tok))
         if bits is None:
             raise w.fail(f"{str(mtok)!r} is not a contiguous subnet mask", mtok)
         n = netaddr.IPNetwork(f"{a}/{bits}")
@@ -162,6 +190,7 @@ class AsaReader:
             if name in self.obj.addresses:
                 return Ref(name, w.loc(ntok))
             self.warn(f"{k} {name} is not a defined network {k}: kept unresolved", w.loc(ntok), rid)
+            self.undefined = True
             return Unresolved(f"{k} {name}", "undefined object", w.loc(ntok))
         if k == "interface":
             ntok = w.take("an interface name")
@@ -296,7 +325,7 @@ class AsaReader:
             if k in ("network-object", "host", "subnet", "range", "fqdn"):
                 item = self.net_member(w, k, name)
                 d = self.obj.addresses[name]
-                d.expr = AddrExpr(d.expr.include + (item,))
+                d.expr = AddrExpr(d.expr.include + _items(item))
                 return
         elif kind == "service" and proto is None:
             if k in ("service-object", "service"):
@@ -383,43 +412,35 @@ class AsaReader:
         return lines[loc.line - 1] if loc and 0 < loc.line <= len(lines) else None
 
     # access lists ----------------------------------------------------------
-    def acl_line(self, w: Words, rulesets: dict, counters: dict, remarks: dict, bindings: list) -> None:
-        kw = str(w.take("access-list"))
-        if kw == "access-group":
-            name = str(w.take("an ACL name"))
-            bindings.append((name, w.rest(), w.loc(w.toks[0])))
-            return
-        name_tok = w.take("an ACL name")
-        name = str(name_tok)
-        loc = Loc(self.path, w.line, 1)
-        rs = rulesets.get(name)
-        if rs is None:
-            rs = rulesets[name] = Ruleset(name=name, source=self.path, default=DENY, text=self.text)
-        kind_tok = w.take("extended, standard or remark")
-        kind = str(kind_tok).lower()
-        if kind == "line":
-            w.take("a line number")
-            kind_tok = w.take("extended, standard or remark")
-            kind = str(kind_tok).lower()
-        counters[name] = counters.get(name, 0) + 1
-        rid = f"{name}:line {counters[name]}"
-        if kind == "remark":
-            remarks[name] = (remarks.get(name, "") + " " + w.rest()).strip()
-            return
+    def acl_line(self, w: Words, acl: AclLine) -> None:
+        """Read one `access-list NAME [line N] [extended|standard] permit|deny ...` entry into ACL."""
+        before, self.undefined = len(self.warnings), False
+        try:
+            self._acl_line(w, acl)
+        finally:
+            acl.undefined, acl.notes = self.undefined, self.warnings[before:]
+
+    def _acl_line(self, w: Words, acl: AclLine) -> None:
+        loc, rid = acl.loc, acl.rid
+        kind_tok = w.peek_tok()
+        kind = (w.accept("extended", "standard", "webtype", "ethertype") or "extended").lower()
         if kind in ("webtype", "ethertype"):
-            self.warn(f"{kind} access list entries are not IP rules: ignored", loc, rid)
+            what = "clientless-VPN URLs" if kind == "webtype" else "non-IP frames by EtherType"
+            acl.skipped = f"a {kind} entry filters {what}, not IP flows"
             return
-        if kind not in ("extended", "standard"):
-            raise w.fail(f"expected extended, standard or remark, got {str(kind_tok)!r}", kind_tok)
         act_tok = w.take("permit or deny")
         action = ACTIONS.get(str(act_tok).lower())
         if action is None:
+            if kind_tok is act_tok:
+                raise w.fail(f"expected extended, standard, remark, permit or deny, got {str(act_tok)!r}", act_tok)
             raise w.fail(f"expected permit or deny, got {str(act_tok)!r}", act_tok)
-        comment = remarks.pop(name, "") or w.text.strip()
+        comment = acl.remark or w.text.strip()
         if kind == "standard":
             dst = self.addr(w, rid)
-            self.options(w, rid, [])
-            rs.rules.append(Rule(rid, action, AddrExpr.any(), AddrExpr((dst,)), (Svc.any(),), loc, comment))
+            if self.options(w, rid, []):
+                acl.skipped = INACTIVE
+                return
+            acl.rules.append(Rule(rid, action, AddrExpr.any(), AddrExpr(_items(dst)), (Svc.any(),), loc, comment))
             return
         entries, src_ports_ok, port_proto, icmp_proto = self.proto_spec(w, rid)
         src = self.addr(w, rid)
@@ -427,6 +448,18 @@ class AsaReader:
         dst = self.addr(w, rid)
         if src_ports_ok:
             dports = self.ports(w, port_proto)
+            if dports is None and self.custom_service(w, port_proto):
+                if action == ALLOW:
+                    acl.skipped = CUSTOM % w.text[w.toks[w.i - 1].column - 1 :].strip()
+                    return
+                self.warn(CUSTOM_DENY, loc, rid)
+                dports = self.custom_ports(w, port_proto)
+            if dports is None and (w.peek() or "").lower() == "object-group" and w.peek(1) is not None:
+                w.take("")
+                g = w.take("a service object-group name")  # after the destination: ports, whatever it is
+                self.warn(f"object-group {g} is not a defined service object-group: kept unresolved", w.loc(g), rid)
+                self.undefined = True
+                entries = [AsaEntry((Unresolved(f"object-group {g}", "undefined object", w.loc(g)),))]
             if dports is not None:
                 entries = [AsaEntry(tuple(s for p in _protos(port_proto) for s in port_svcs(p, dports[1], "")))]
         elif icmp_proto is not None:
@@ -434,20 +467,42 @@ class AsaReader:
         conds: list[Condition] = []
         if sport is not None:
             conds.append(Condition(f"source port {sport[0]}", "source port"))
-        inactive = self.options(w, rid, conds)
-        if inactive:
-            self.warn(
-                f"inactive {'deny' if action == DENY else 'permit'} skipped: the firewall does not apply it", loc, rid
-            )
+        if self.options(w, rid, conds):
+            acl.skipped = INACTIVE
             return
+        srcs, dsts = AddrExpr(_items(src)), AddrExpr(_items(dst))
         groups: dict[str, list] = {}
         for e in entries:
             groups.setdefault(e.cond, []).extend(e.svcs)
         for cond, svcs in sorted(groups.items()):
             extra = (Condition(cond, "source port" if "source" in cond else "icmp code"),) if cond else ()
-            rs.rules.append(
-                Rule(rid, action, AddrExpr((src,)), AddrExpr((dst,)), tuple(svcs), loc, comment, tuple(conds) + extra)
+            acl.rules.append(
+                Rule(
+                    rid,
+                    action,
+                    srcs,
+                    dsts,
+                    tuple(svcs),
+                    loc,
+                    comment,
+                    tuple(conds) + extra,
+                )
             )
+
+    def custom_service(self, w: Words, proto) -> bool:
+        """Whether the words left start `PROTO destination|source OP ...` (a Firewall Builder custom service)."""
+        p = (w.peek() or "").lower()
+        return p in ("tcp", "udp", "tcp-udp") and (w.peek(1) or "").lower() in ("destination", "source")
+
+    def custom_ports(self, w: Words, proto):
+        w.take("")
+        out = None
+        while (w.peek() or "").lower() in ("destination", "source"):
+            kw = str(w.take("")).lower()
+            got = self.port_op(w, proto if proto in (TCP, UDP) else None)
+            if kw == "destination":
+                out = got
+        return out
 
     def proto_spec(self, w: Words, rid: str):
         """(entries, ports may follow, the port protocol, the ICMP protocol)."""
@@ -467,6 +522,7 @@ class AsaReader:
             if n in self.obj.services:
                 return list(self.obj.services[n]), False, None, None
             self.warn(f"{k} {n} is not a defined service or protocol {k}: kept unresolved", w.loc(ntok), rid)
+            self.undefined = True
             return [AsaEntry((Unresolved(f"{k} {n}", "undefined object", w.loc(ntok)),))], False, None, None
         p = self.proto(w, tok)
         entry = self.svc_entry(Words([], self.path, w.line, w.text), p)
@@ -534,6 +590,8 @@ class AsaReader:
                     w.take("")
             elif k == "inactive":
                 inactive = True
+            elif k == "interval":  # `show access-list` prints a log interval without `log`
+                w.take("an interval")
             elif k == "time-range":
                 conds.append(Condition(f"time-range {w.take('a time-range name')}", "time range"))
             else:
@@ -545,25 +603,159 @@ def _protos(p):
     return [TCP, UDP] if p == "tcp-udp" else [p]
 
 
+def _items(x) -> tuple:
+    return tuple(x) if isinstance(x, list) else (x,)
+
+
+INACTIVE = "inactive: the firewall does not apply it"
+CUSTOM = (
+    "'%s' after the destination is not ASA syntax (a Firewall Builder custom service): the device rejects the entry"
+)
+CUSTOM_DENY = (
+    "'PROTO destination OP ...' after the destination is not ASA syntax (a Firewall Builder custom service), "
+    "which the device may reject: the deny is read with those ports (the secure side either way)"
+)
+# `show access-list` decorations: hit counts, the (inactive) flag, the entry hash
+SHOW_TAIL = re.compile(r"\s+\(hitcnt=\d+\)|\s+\(inactive\)|\s+0x[0-9a-fA-F]+\s*$")
+# commands about every access list (no entry): `access-list alert-interval 300`, `access-list deny-flow-max 4096`
+GLOBAL_ACL = ("alert-interval", "deny-flow-max", "compiled")
+SHOW_HEADER = re.compile(r"^access-list (cached ACL log flows:|\S+; \d+ elements)")
+NAT_ACL = re.compile(r"^(nat|static) \(.*\baccess-list (\S+)")
+CLEAR = re.compile(r"^(clear (configure |config )?access-list|no access-list)(\s+(\S+))?\s*(\S.*)?$")
+
+
+@dataclass
+class AclLine:
+    """One line of an access list (a remark or an entry): the rules it makes, or why it is skipped."""
+
+    name: str
+    rid: str
+    loc: Loc
+    text: str
+    remark: str = ""
+    is_remark: bool = False
+    rules: list = field(default_factory=list)
+    skipped: str | None = None
+    undefined: bool = False  # it names objects the text does not define
+    notes: list = field(default_factory=list)  # the warnings reading it gave
+    expanded: list | None = None  # its rules from `show access-list` expansion lines (when undefined)
+
+
 def load(text: str, path: str, **_options) -> list[Ruleset]:
+    """One ruleset per access list, read as the device reads its configuration or its `show access-list`.
+
+    * Entries without `extended` (PIX 6 `access-list NAME permit ...`) are extended entries, as the device
+      reads them.  `access-list NAME line N ...` puts the entry at line N of the list (remarks hold lines).
+    * Lines that are not about access lists (interfaces, NAT, `object`s, `!` comments, `exit`) are
+      ignored; `clear configure access-list [NAME]`, `clear access-list [NAME]` and `no access-list NAME`
+      remove what came before (skipped entries).  An access list used by `nat`/`static` (a NAT selector)
+      or not bound by `access-group` in a file that binds others is read as a filter, with a warning.
+    * `show access-list` output: the header lines are not entries, `(hitcnt=N)`, `(inactive)` and the hash
+      are dropped, and an address/mask pair is read as the device matches it (non-contiguous masks too).
+      An entry that names object groups the text does not define is printed with indented expansion
+      lines, the concrete entries the device compiled it into: then those lines are its meaning (its
+      rules), and the entry is still one rule line.  When its objects are defined the entry is read and
+      the expansion (the same meaning) ignored.
+    * `inactive` entries, `webtype` and `ethertype` entries are skipped (`Ruleset.skipped`), with why;
+      `Ruleset.lines` counts the entry lines of each list (not remarks, not expansion lines).
+    """
     rd = AsaReader(text, path)
     lines = [(i, ln) for i, ln in enumerate(text.splitlines(), 1)]
+    rd.shown = any("(hitcnt=" in ln for _, ln in lines[:5000]) or any(SHOW_HEADER.match(ln) for _, ln in lines[:50])
+    if not any(ln.startswith("access-list ") for _, ln in lines):
+        first = next(((n, ln) for n, ln in lines if ln.strip() and not ln.lstrip().startswith("!")), (1, ""))
+        what = " (only object definitions)" if re.match(r"\s*object(-group)? ", first[1]) else ""
+        raise InputError(
+            f"this file holds no access-list{what}: it is not a ruleset "
+            "(expected 'access-list NAME extended permit ...')",
+            Loc(path, first[0], 1),
+            first[1] or None,
+        )
     rd.definitions(lines)
     rd.expand_groups()
-    rulesets: dict[str, Ruleset] = {}
+    acls: dict[str, list[AclLine]] = {}
+    gone: dict[str, list[AclLine]] = {}
     counters: dict[str, int] = {}
     remarks: dict[str, str] = {}
     bindings: list = []
+    nat_uses: dict[str, str] = {}
+    parent: AclLine | None = None  # the entry indented expansion lines belong to
     for n, raw in lines:
-        head = raw.split(None, 1)
-        if raw[:1] in (" ", "\t") or not head or head[0] not in ("access-list", "access-group"):
+        if raw[:1] in (" ", "\t"):
+            if parent is not None and raw.lstrip().startswith("access-list "):
+                expansion(rd, parent, raw, n)
             continue
-        rd.acl_line(line_words(raw, path, n), rulesets, counters, remarks, bindings)
-    if not rulesets:
-        raise InputError("no access-list lines found (expected 'access-list NAME extended permit ...')", Loc(path))
+        parent = None
+        head = raw.split(None, 2)
+        if not head:
+            continue
+        m = NAT_ACL.match(raw)
+        if m:
+            nat_uses.setdefault(m.group(2), raw.strip())
+            continue
+        m = CLEAR.match(raw.strip())
+        if m and (m.group(5) is None or not m.group(1).startswith("clear")) and m.group(4) not in GLOBAL_ACL:
+            if m.group(5) is not None and m.group(4) in acls:  # `no access-list NAME ...entry`: that entry
+                want = " ".join(m.group(5).lower().split())
+                hit = next((a for a in acls[m.group(4)] if not a.is_remark and _entry_text(a.text) == want), None)
+                targets = [hit] if hit else []
+            else:
+                targets = [a for nm in ([m.group(4)] if m.group(4) else list(acls)) for a in acls.get(nm, [])]
+            for a in targets:
+                acls[a.name].remove(a)
+                if not a.is_remark:
+                    a.skipped, a.rules = f"removed by '{raw.strip()}' (line {n})", []
+                    gone.setdefault(a.name, []).append(a)
+            continue
+        if head[0] == "access-group":
+            w = line_words(raw, path, n)
+            w.take("")
+            name = str(w.take("an ACL name"))
+            bindings.append((name, w.rest(), Loc(path, n, 1)))
+            continue
+        if head[0] != "access-list" or len(head) < 2 or head[1] in GLOBAL_ACL or SHOW_HEADER.match(raw):
+            continue
+        clean = SHOW_TAIL.sub("", raw) if "(hitcnt=" in raw else raw
+        w = line_words(clean, path, n)
+        w.take("")
+        name = str(w.take("an ACL name"))
+        entries = acls.setdefault(name, [])
+        pos = None
+        if w.accept("line"):
+            tok = w.take("a line number")
+            if not str(tok).isdigit() or int(str(tok)) < 1:
+                raise w.fail(f"expected a line number, got {str(tok)!r}", tok)
+            pos = int(str(tok))
+        counters[name] = counters.get(name, 0) + 1
+        rid = f"{name}:line {pos if pos is not None else counters[name]}"
+        acl = AclLine(name, rid, Loc(path, n, 1), clean)
+        if w.accept("remark"):
+            acl.is_remark = True
+            remarks[name] = (remarks.get(name, "") + " " + w.rest()).strip()
+        else:
+            acl.remark = remarks.pop(name, "")
+            rd.acl_line(w, acl)
+            parent = acl
+        if pos is not None and pos <= len(entries):
+            entries.insert(pos - 1, acl)
+        else:
+            entries.append(acl)
+    rulesets: dict[str, Ruleset] = {}
+    for name, entries in acls.items():
+        rs = rulesets[name] = Ruleset(name=name, source=path, default=DENY, text=text)
+        seen = [a for a in entries if not a.is_remark] + gone.get(name, [])
+        rs.rules = [r for a in entries for r in (a.expanded if a.expanded is not None else a.rules)]
+        rs.skipped = [Skipped(a.rid, a.skipped, a.loc) for a in sorted(seen, key=lambda a: a.loc.line) if a.skipped]
+        rs.lines = len(seen)
+    for name, entries in gone.items():
+        if name not in rulesets:
+            rs = rulesets[name] = Ruleset(name=name, source=path, default=DENY, text=text)
+            rs.skipped = [Skipped(a.rid, a.skipped, a.loc) for a in entries]
+            rs.lines = len(entries)
     for name, _where, loc in bindings:
         if name not in rulesets:
             rd.warn(f"access-group binds undefined access list {name}", loc)
+    bound = {name for name, _, _ in bindings}
     out = []
     for rs in rulesets.values():
         rs.addresses = dict(rd.obj.addresses)
@@ -577,5 +769,54 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
             for name, where, loc in bindings
             if name == rs.name
         ]
+        if rs.name in nat_uses:
+            rs.warnings.append(
+                Warning_(
+                    f"access list {rs.name} selects traffic for address translation ('{nat_uses[rs.name]}'), "
+                    "it filters nothing on the device: read as a packet filter",
+                    Loc(path),
+                )
+            )
+        elif bound and rs.name not in bound:
+            rs.warnings.append(
+                Warning_(
+                    f"access list {rs.name} is not bound by access-group in this file: read as a packet filter",
+                    Loc(path),
+                )
+            )
         out.append(rs)
     return out
+
+
+def _entry_text(text: str) -> str:
+    """An entry's words after `access-list NAME`, lower case, single spaces."""
+    return " ".join(text.lower().split()[2:])
+
+
+def expansion(rd: AsaReader, parent: AclLine, raw: str, n: int) -> None:
+    """An indented `show access-list` line under PARENT: a concrete entry the device compiled it into."""
+    clean = SHOW_TAIL.sub("", raw) if "(hitcnt=" in raw else raw
+    w = line_words(clean, rd.path, n)
+    w.take("")
+    name = str(w.take("an ACL name"))
+    if name != parent.name:
+        raise w.fail(f"an expansion line of access list {parent.name} names {name}", w.toks[1])
+    if w.accept("line"):
+        w.take("a line number")
+    part = AclLine(name, parent.rid, Loc(rd.path, n, 1), clean, remark=parent.remark)
+    rd.acl_line(w, part)
+    if not parent.undefined:
+        return  # the entry's own objects say the same
+    if parent.expanded is None:
+        parent.expanded = []
+        for warning in parent.notes:  # its undefined objects are not what the device matches: the expansion is
+            rd.warnings.remove(warning)
+        rd.warn(
+            "the entry names object groups this text does not define: read from the expansion lines "
+            "`show access-list` prints under it",
+            parent.loc,
+            parent.rid,
+        )
+    if part.skipped and not parent.skipped:
+        parent.skipped = part.skipped
+    parent.expanded.extend(part.rules)
