@@ -15,6 +15,7 @@ from ...model.ruleset import (
     Net,
     Rule,
     Ruleset,
+    Skipped,
     Svc,
     Unresolved,
     port_domain,
@@ -168,8 +169,23 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
             first.loc,
             line_of(text, first.loc.line),
         )
-    if host_addresses:
-        host = host_bounds(host_addresses, path, rd.family)
+    flats: dict[int, tuple[tuple[str, ...], list[Flattener]]] = {}  # id(ruleset) -> its chains, flatteners
+    host = host_bounds(host_addresses, path, rd.family) if host_addresses else None
+    if host is not None and not meet(host.lower, rd.all):
+        fed = feed(table, ("INPUT", "OUTPUT"))
+        n = sum(len(table.rules[c]) for c in fed)
+        other = "IPv4" if rd.family == 6 else "IPv6"
+        msg = (
+            f"--host has no IPv{rd.family} address ({', '.join(host_addresses)}): the IPv{rd.family} rules of "
+            f"INPUT and OUTPUT protect nothing on it, so their {n} rule line(s) ({', '.join(fed)}) are not "
+            f"converted; this file holds IPv{rd.family} rules only (give the workload its IPv{rd.family} "
+            f"addresses, or convert the {other} rules file)"
+        )
+        if not table.rules.get("FORWARD"):
+            raise InputError(msg, table.loc, line_of(text, table.loc.line))
+        rd.warnings.append(Warning_(msg, table.loc))
+        host = None
+    if host is not None:
         rs = Ruleset(name=stem, source=path, default=DENY, text=text)
         rs.protects = addr_expr(host)  # the host's own chains govern only the host's traffic
         everything = rd.everything
@@ -179,6 +195,7 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
         ):
             flat = Flattener(table, rd)
             flat.chain(chain, guard, (), (chain,))
+            flats.setdefault(id(rs), (("INPUT", "OUTPUT"), []))[1].append(flat)
             rs.rules += model_rules(flat)
             pol, ploc = policy[chain]
             act = ALLOW if pol == "ACCEPT" else DENY
@@ -205,6 +222,7 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
         )
         flat = Flattener(table, rd)
         flat.chain("FORWARD", rd.everything, (), ("FORWARD",))
+        flats[id(rs)] = (("FORWARD",), [flat])
         rs.rules = model_rules(flat)
         out.append(rs)
     elif "FORWARD" in table.chains:
@@ -225,7 +243,65 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
         )
     for rs in out:
         rs.warnings = list(dict.fromkeys(rd.warnings))
+        account(rs, table, *flats[id(rs)])
     return out
+
+
+def feed(table: IptablesTable, starts: tuple[str, ...]) -> list[str]:
+    """The chains that feed a ruleset: its built-in chains STARTS and every user chain reached from
+    them by -j or -g, each once, in the order first reached."""
+    out, todo = [], list(starts)
+    while todo:
+        c = todo.pop(0)
+        if c in out or c not in table.rules:
+            continue
+        out.append(c)
+        todo += [r.target for r in table.rules[c] if r.target in table.chains and r.target not in BUILTIN]
+    return out
+
+
+def account(rs: Ruleset, table: IptablesTable, starts: tuple[str, ...], flats: list[Flattener]) -> None:
+    """RS's rule lines: rs.lines is the number of -A lines of the chains that feed it (feed(): a user
+    chain reached from INPUT counts toward the host ruleset, one reached from both INPUT and FORWARD
+    toward both, each line once however many jumps reach it; jumps, RETURNs, LOG lines are rule lines
+    too). Each line that makes no rule is a Skipped entry with why: loopback, later packets only,
+    invalid packets only, a target that decides nothing, a void RETURN, or no packet that reaches
+    it can match it. So no line vanishes: every line is a rule's, a jump's or RETURN's (which shape
+    the rules after them), or skipped. Rules read may exceed the lines (a chain reached twice gives
+    its rules twice) and count the built-in chains' policies."""
+    chains = feed(table, starts)
+    rs.lines = sum(len(table.rules[c]) for c in chains)
+    seen = set().union(*(f.seen for f in flats))
+    skipped = {k: v for f in flats for k, v in f.skipped.items()}
+    made = {r.id for f in flats for r, _m, _via in f.out}
+    for c in chains:
+        for r in table.rules[c]:
+            if r.id not in seen:
+                skipped.setdefault(
+                    (r.id, ""),
+                    Skipped(
+                        r.id,
+                        f"no packet that reaches it can match it (the jumps into {c} and the RETURNs "
+                        "before it leave nothing it matches)",
+                        r.loc,
+                    ),
+                )
+    # a line skipped on one path and made a rule on another is not skipped
+    rs.skipped = sorted(
+        (s for s in skipped.values() if s.id not in made),
+        key=lambda s: (s.loc.line or 0, s.reason),
+    )
+    new = {k: v for f in flats for k, v in f.new_only.items()}
+    if new:
+        forms = ", ".join(dict.fromkeys(new.values()))
+        rs.warnings.append(
+            Warning_(
+                f"stateful model: {len(new)} allow(s) match a connection's first packet ({forms}); "
+                "NetworkPolicy is stateful (a connection's replies and later packets go with it), so each "
+                "allows the connections it matches (docs/semantics.md, Stateful model: iptables)",
+                None,
+            )
+        )
 
 
 def reached(table: IptablesTable, chain: str) -> bool:

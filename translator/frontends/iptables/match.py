@@ -60,26 +60,54 @@ def svc_meet(a: IntervalSet, b: IntervalSet) -> IntervalSet:
     return meet(a, b)
 
 
+class Conn(NamedTuple):
+    """Which packets of a connection a match can take (the stateful model, docs/semantics.md).
+
+    FIRST: it takes the first packet of every connection its other dimensions match (False: of
+    none; "some" is FIRST with a Condition). LATER: it may take later packets (replies, the rest
+    of the stream). WHY: the options that restrict it (--ctstate, --syn, --tcp-flags)."""
+
+    first: bool = True
+    later: bool = True
+    why: tuple[str, ...] = ()
+
+    def __and__(self, o: Conn) -> Conn:
+        if not o.why:
+            return self
+        if not self.why:
+            return o
+        return Conn(self.first and o.first, self.later and o.later, merge(self.why, o.why))
+
+
+ANY_CONN = Conn()
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
-    """What a rule (or a chain of jumps) matches: a conjunction of four dimensions."""
+    """What a rule (or a chain of jumps) matches: a conjunction of four dimensions, and which
+    packets of a connection it takes (CONN)."""
 
     src: MatchBounds
     dst: MatchBounds
     svc: IntervalSet
     conds: tuple[Condition, ...] = ()
+    conn: Conn = ANY_CONN
 
     def __and__(self, o: Match) -> Match | None:
         src, dst, svc = self.src & o.src, self.dst & o.dst, svc_meet(self.svc, o.svc)
         if not (src.upper and dst.upper and svc):
             return None
         conds = merge(self.conds, o.conds)
-        if src is o.src and dst is o.dst and svc is o.svc and conds is o.conds:
+        conn = self.conn & o.conn
+        if src is o.src and dst is o.dst and svc is o.svc and conds is o.conds and conn is o.conn:
             return o
-        return Match(src, dst, svc, conds)
+        return Match(src, dst, svc, conds, conn)
 
     def negate(self, everything: Match, rid: str) -> list[Match]:
-        """Disjuncts of NOT self (each a Match), the others dimensions left whole."""
+        """Disjuncts of NOT self (each a Match), the others dimensions left whole.
+
+        CONN is left out: the caller excludes a match only when it takes the first packet of
+        every connection it matches (a RETURN of later packets changes no connection's path)."""
         out = []
         if self.src != everything.src:
             out.append(Match(self.src.negate(everything.src.upper), everything.dst, FULL_SVC))
@@ -109,7 +137,7 @@ class IptRule:
     match: Match
     target: str = ""
     goto: bool = False
-    skip: str = ""  # why an ACCEPT is left out (return traffic, loopback)
+    skip: str = ""  # why an ACCEPT is left out (loopback)
     target_loc: Loc | None = None
     comment: str = ""
 

@@ -80,6 +80,7 @@ OPTIONS = {
     "--match-set": "set",
     "--comment": "comment",
     "--syn": "syn",
+    "--tcp-flags": "tcpflags",
 }
 PORT_NAMES = {
     "ftp-data": 20,

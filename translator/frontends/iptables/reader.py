@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import netaddr
@@ -10,7 +11,7 @@ from ...errors import InputError, Loc, Warning_, line_of
 from ...model.ruleset import ALLOW, ICMP, ICMPV6, PORT_PROTOCOLS, PROTO_NAMES, Condition
 from ...model.space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range, whole_proto
 from ..common.addresses import IPV4, ipv4_int
-from .match import IptRule, Match, MatchBounds
+from .match import ANY_CONN, Conn, IptRule, Match, MatchBounds
 from .options import (
     ADDR_OPTS,
     BASIC_OPTS,
@@ -61,20 +62,29 @@ class IptablesReader:
 
     # addresses
     def addrs(self, text: str, neg: bool) -> MatchBounds | str:
+        """-s/-d VALUE as xtables reads it (xtables_ipparse_multiple): a comma list of ADDR[/MASK];
+        see xt_network for the numbers; anything else is a host or network name (unresolved)."""
         lower, upper, notes = [], [], []
         for part in text.split(","):
-            try:
-                if _NUMERIC.fullmatch(part) and ("." in part or ":" in part):
-                    first, last, version = network(part)
-                    if version != self.family:
-                        return f"{part} is IPv{version} but this file holds IPv{self.family} rules"
-                    s = ip_range(first, last, version)
-                    lower.append(s)
-                    upper.append(s)
-                    continue
-            except (netaddr.AddrFormatError, ValueError):
-                return f"{part!r} is not a valid address or network"
-            if not _HOST_NAME.fullmatch(part):
+            got = xt_network(part, self.family)
+            if isinstance(got, str):
+                return got
+            if got is not None:
+                s = ip_range(got[0], got[1], self.family)
+                lower.append(s)
+                upper.append(s)
+                continue
+            name = part.rpartition("/")[0] if "/" in part else part
+            if self.family == 6 and xt_network(part, 4) is not None:
+                return f"{part} is IPv4 but this file holds IPv6 rules"
+            if self.family == 4 and ":" in name and _NUMERIC.fullmatch(part):
+                return f"{part} is IPv6 but this file holds IPv4 rules"
+            if re.fullmatch(r"[0-9.]*", name):
+                return (
+                    f"{part!r} is not an IPv4 address: iptables reads up to four dot-separated numbers "
+                    "0-255 (missing trailing ones are 0, as in 10.1/16), and a host name is never all digits"
+                )
+            if not _HOST_NAME.fullmatch(name) or (":" in name):
                 return f"{part!r} is not a valid address, network or host name"
             upper.append(self.all)
             notes.append(f"host name {part}")
@@ -87,14 +97,14 @@ class IptablesReader:
         return self.whole & (b.negate(self.all) if neg else b)  # as a rule's first -s or -d gives it
 
     def addr_range(self, text: str, neg: bool) -> MatchBounds | str:
-        try:
-            a, b = text.split("-", 1)
-            lo, hi = netaddr.IPAddress(a), netaddr.IPAddress(b)
-        except (ValueError, netaddr.AddrFormatError):
-            return f"{text!r} is not an address range (A-B)"
-        if lo.version != hi.version or lo > hi or lo.version != self.family:
-            return f"bad address range {text!r}"
-        s = ip_range(int(lo), int(hi), lo.version)
+        """--src-range/--dst-range A-B: each end a number as xtables_numeric_to_ipaddr reads it."""
+        a, sep, b = text.partition("-")
+        lo, hi = (xt_address(a, self.family), xt_address(b, self.family)) if sep else (None, None)
+        if lo is None or hi is None:
+            return f"{text!r} is not an IPv{self.family} address range (A-B)"
+        if lo > hi:
+            return f"bad address range {text!r}: it runs backwards"
+        s = ip_range(lo, hi, self.family)
         b = MatchBounds(s, s)
         return b.negate(self.all) if neg else b
 
@@ -129,7 +139,8 @@ class IptablesReader:
             r = self._rule(line, column, first, chain_tok, args, pos)
             if same is not None:
                 at = r.target_loc and next(j for j, t in enumerate(args) if t.column == r.target_loc.column)
-                self._plans[same[0]] = (r.target, r.goto, at, r.comment, r.skip, r.match.svc, r.match.conds)
+                m = r.match
+                self._plans[same[0]] = (r.target, r.goto, at, r.comment, r.skip, m.svc, m.conds, m.conn)
             return r
         src = dst = whole = self.whole
         for i, is_src in same[1]:
@@ -138,7 +149,7 @@ class IptablesReader:
                 src = b if src is whole else src & b
             else:
                 dst = b if dst is whole else dst & b
-        target, goto, at, comment, skip, svc, conds = plan
+        target, goto, at, comment, skip, svc, conds, conn = plan
         if self._lines is None:
             self._lines = self.text.splitlines()
         text = self._lines[chain_tok.line - 1] if 1 <= chain_tok.line <= len(self._lines) else ""
@@ -147,7 +158,7 @@ class IptablesReader:
             pos,
             Loc(self.path, line, column),
             text.strip(),
-            Match(src, dst, svc, conds),
+            Match(src, dst, svc, conds, conn),
             target,
             goto,
             skip,
@@ -167,7 +178,8 @@ class IptablesReader:
         protos: tuple[frozenset[int] | None, bool] = (None, False)
         dports = icmp = dport_tok = None
         conds: list[Condition] = []
-        return_only = loopback = module = ""
+        loopback = module = ""
+        conn, tcp_opt = ANY_CONN, None
         module_opts: list[str] = []
         target_opts = False
         for neg, opt, vals in option_groups(args, self):
@@ -177,7 +189,7 @@ class IptablesReader:
             elif target_opts:
                 continue  # --reject-with, --log-prefix ...: no effect on matching
             val = vals[0] if vals else None
-            if val is None and o not in ("--syn", "-f", "--fragment"):
+            if val is None and o not in ("--syn", "-f", "--fragment") and not (o == "--tcp-flags" and vals):
                 raise self.fail(f"option {o} needs a value", opt)
             kind = OPTIONS.get(o)
             if kind == "target":
@@ -217,11 +229,14 @@ class IptablesReader:
                 if icmp[0][1] is not None:
                     conds.append(Condition(f"{bang}{o} {val.text}", "ICMP code"))
             elif kind == "state":
-                states = set(val.text.upper().split(","))
-                if ("NEW" in states) == neg:
-                    return_only = f"{bang}{o} {val.text}"
-                elif not neg and states - {"NEW", "ESTABLISHED", "RELATED"}:
-                    conds.append(Condition(f"{o} {val.text}", "connection state"))
+                got, why = self.value(_states, val, o), f"{bang}{o} {val.text}"
+                eff = got if not neg else STATES[o] - got
+                takes_first, maybe = "NEW" in eff, bool(eff & {"UNTRACKED", "SNAT", "DNAT"})
+                if maybe and not takes_first:  # some first packets (untracked, NATed): a condition
+                    takes_first = True
+                    conds.append(Condition(why, "connection state"))
+                later = bool(eff & {"ESTABLISHED", "RELATED", "UNTRACKED", "SNAT", "DNAT"})
+                conn = conn & Conn(takes_first, later, (why,))
             elif kind == "iface":
                 if val.text == "lo" and not neg:
                     loopback = f"{o} lo"
@@ -241,8 +256,16 @@ class IptablesReader:
                     conds.append(Condition(f"{bang}--match-set {val.text} {flags}", "ipset dimensions"))
             elif kind == "comment":
                 r.comment = _unquote(val.text)
-            elif kind == "syn" and not neg:
-                pass  # new TCP connections: what the model is about
+            elif kind == "syn" or kind == "tcpflags":
+                if kind == "syn":
+                    mask, comp = _TCP_FLAGS["FIN"] | _TCP_FLAGS["SYN"] | _TCP_FLAGS["RST"] | _TCP_FLAGS["ACK"], 2
+                    why = f"{bang}{o}"
+                else:
+                    if len(vals) != 2:
+                        raise self.fail("--tcp-flags needs a mask and the flags set (--tcp-flags SYN,ACK SYN)", opt)
+                    mask, comp = (self.value(_tcp_flags, v) for v in vals)
+                    why = f"{bang}{o} {vals[0].text} {vals[1].text}"
+                conn, tcp_opt = conn & tcp_conn(mask, comp, neg, why), opt
             elif module and module not in PLAIN_MODULES:
                 module_opts.append(" ".join([bang.strip(), o] + [v.text for v in vals]).strip())
             else:
@@ -251,13 +274,15 @@ class IptablesReader:
                 )
         if module and module not in PLAIN_MODULES:
             conds.append(_module_condition(module, module_opts))
-        r.match = Match(src, dst, self.services(protos, dports, icmp, dport_tok, first), tuple(conds))
-        if return_only or loopback:
-            why = f"{return_only} matches only return traffic" if return_only else f"{loopback} is loopback traffic"
+        if tcp_opt is not None and protos != (frozenset((6,)), False):
+            raise self.fail(f"{tcp_opt.text} needs -p tcp", tcp_opt)
+        r.match = Match(src, dst, self.services(protos, dports, icmp, dport_tok, first), tuple(conds), conn)
+        if loopback:
+            why = f"{loopback} is loopback traffic (the host to itself; NetworkPolicy does not govern a pod's loopback)"
             if TERMINAL.get(r.target) == ALLOW:
                 r.skip = why
             else:  # never skip a deny: keep it, condition ignored by denies
-                r.match = Match(src, dst, r.match.svc, r.match.conds + (Condition(return_only or loopback, why),))
+                r.match = Match(src, dst, r.match.svc, r.match.conds + (Condition(loopback, why),), conn)
         return r
 
     def services(self, protos, dports, icmp, dport_tok, first) -> IntervalSet:
@@ -309,6 +334,113 @@ def network(part: str) -> tuple[int, int, int]:
         return first, first | host, 4
     net = netaddr.IPNetwork(part)
     return int(net.first), int(net.last), net.version
+
+
+_C_UINT = re.compile(r"\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+
+
+def _c_uint(text: str, top: int) -> int | None:
+    """TEXT as xtables_strtoui(TEXT, NULL, &v, 0, TOP) reads it: strtoul base 0 (0x.. hex, 0.. octal),
+    the whole text, at most TOP; None when iptables rejects it."""
+    m = _C_UINT.fullmatch(text)
+    if not m:
+        return None
+    t = m.group(1)
+    v = int(t, 16) if t[:2] in ("0x", "0X") else int(t, 8) if len(t) > 1 and t[0] == "0" else int(t)
+    return v if v <= top else None
+
+
+def xt_address(text: str, family: int, is_mask: bool = False) -> int | None:
+    """An address as xtables' numeric parser reads it, None when it is not one.
+
+    IPv4 (__numeric_to_ipaddr in libxtables/xtables.c): up to four dot-separated numbers 0-255,
+    each read by strtoul base 0; missing trailing octets are zero (172.16.0 is 172.16.0.0, 10 is
+    10.0.0.0 and 10.1 is 10.1.0.0 -- not inet_aton's classful reading); a mask needs all four.
+    IPv6: inet_pton(AF_INET6)."""
+    if family == 4:
+        parts = text.split(".")
+        if len(parts) > 4 or (is_mask and len(parts) != 4):
+            return None
+        octets = [_c_uint(p, 255) for p in parts]
+        if None in octets:
+            return None
+        return int.from_bytes(bytes(octets + [0] * (4 - len(octets))), "big")
+    if "%" in text or ":" not in text:
+        return None
+    try:
+        return int(ipaddress.IPv6Address(text))
+    except ValueError:
+        return None
+
+
+def xt_network(part: str, family: int) -> tuple[int, int] | str | None:
+    """(first, last) of ADDR[/MASK] as xtables_ipparse_multiple reads one element; a str is the
+    error iptables gives; None: not numeric (a host or network name, which iptables resolves).
+
+    The mask is a dotted (IPv6: colon) mask or a number read by strtoul base 0 (0-32 or 0-128);
+    a zero mask ignores the address ("any/0"); host bits are cleared."""
+    width = 32 if family == 4 else 128
+    full = (1 << width) - 1
+    addr, sep, mask_text = part.rpartition("/")
+    if not sep:
+        addr, mask = part, full
+    else:
+        mask = xt_address(mask_text, family, True)
+        if mask is None:
+            bits = _c_uint(mask_text, width)
+            if bits is None:
+                return f"invalid mask {mask_text!r} in {part!r} (a prefix length 0-{width} or a dotted mask)"
+            mask = full ^ ((1 << (width - bits)) - 1)
+        host = full ^ mask
+        if host & (host + 1):
+            return f"mask {mask_text!r} in {part!r} is not contiguous; fw2np reads prefix masks only"
+    if mask == 0:
+        return 0, full
+    a = xt_address(addr, family)
+    if a is None:
+        return None
+    first = a & mask
+    return first, first | (full ^ mask)
+
+
+# tcp match flag names (libxt_tcp.c: ALL is the six classic flags)
+_TCP_FLAGS = {"FIN": 1, "SYN": 2, "RST": 4, "PSH": 8, "ACK": 16, "URG": 32, "ALL": 63, "NONE": 0}
+# the flags (of those six) of a connection's first packet, and of the packets after it
+_FIRST_FLAGS = 2
+_LATER_FLAGS = tuple(f for f in range(64) if f & 16 and not f & 2) + (2 | 16, 4)
+
+
+def _tcp_flags(_rd, text: str, _flag) -> int | str:
+    out = 0
+    for w in text.upper().split(","):
+        if w not in _TCP_FLAGS:
+            return f"unknown TCP flag {w!r} (FIN, SYN, RST, PSH, ACK, URG, ALL or NONE)"
+        out |= _TCP_FLAGS[w]
+    return out
+
+
+def tcp_conn(mask: int, comp: int, neg: bool, why: str) -> Conn:
+    """What --tcp-flags MASK COMP (--syn: FIN,SYN,RST,ACK SYN) takes of a TCP connection: its first
+    packet (a SYN) or none of them, and maybe later ones."""
+
+    def hit(f: int) -> bool:
+        return ((f & mask) == comp) != neg
+
+    return Conn(hit(_FIRST_FLAGS), any(hit(f) for f in _LATER_FLAGS), (why,))
+
+
+STATES = {
+    "--state": frozenset({"INVALID", "ESTABLISHED", "NEW", "RELATED", "UNTRACKED"}),
+    "--ctstate": frozenset({"INVALID", "ESTABLISHED", "NEW", "RELATED", "UNTRACKED", "SNAT", "DNAT"}),
+}
+
+
+def _states(_rd, text: str, opt: str) -> frozenset[str] | str:
+    words = frozenset(text.upper().split(","))
+    bad = sorted(words - STATES[opt])
+    if bad:
+        return f"unknown connection state {bad[0]!r} for {opt} ({', '.join(sorted(STATES[opt]))})"
+    return words
 
 
 def _port(word: str) -> int | str:
