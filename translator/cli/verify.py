@@ -40,7 +40,11 @@ FROM_HELP = "Ruleset input format (detected when omitted)."
 )
 @format_option()
 @from_option(FROM_HELP)
-@ruleset_option(RULESET_HELP)
+@ruleset_option(
+    "Which ruleset, when the input holds several (repeat it for rulesets of different directions, as convert "
+    "takes them).",
+    multiple=True,
+)
 @click.option(
     "--no-approximations",
     "skip_approx",
@@ -53,28 +57,43 @@ FROM_HELP = "Ruleset input format (detected when omitted)."
 @columns_option(COLUMNS_HELP)
 @click.pass_context
 def verify(
-    ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_name, skip_approx, strict, host, columns
+    ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_names, skip_approx, strict, host, columns
 ):
     """Prove that POLICIES implement RULES over every flow, or print counterexample flows.
 
     Exit 0: equivalent, or the only differences deny what the ruleset allows and the compiler reports them
     as approximations; 1: a more-permissive or an unreported difference (--strict: any difference);
     2: bad input."""
+    import json
+
+    from ..frontends import load
+    from ..frontends.select import frontend_options, pick_many
     from ..model.inventory import load_inventory
     from ..model.policies import load_policies
+    from ..verify.core import direction_part
     from ..verify.core import verify as run
     from ..verify.report import render_json, render_text
 
     inv = load_inventory(inventory)
-    rs = _ruleset(rules, source_format, ruleset_name, inv, host, columns)
+    chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
     pols = load_policies(policies)
+    outs, code = [], 0
     try:
-        rep, v = run(rs, inv, pols, limit=limit, only=only, approximations=not skip_approx)
-        out = (render_json if fmt == "json" else render_text)(v, rep, len(pols))
+        for rs in chosen:
+            part = pols if len(chosen) == 1 else direction_part(pols, rs.directions)
+            rep, v = run(rs, inv, part, limit=limit, only=only, approximations=not skip_approx)
+            outs.append((render_json if fmt == "json" else render_text)(v, rep, len(part)))
+            code = max(code, rep.exit_code(strict))
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    sys.stdout.write(out)
-    ctx.exit(rep.exit_code(strict))
+    if len(outs) == 1:
+        sys.stdout.write(outs[0])
+    elif fmt == "json":
+        sys.stdout.write(json.dumps({"rulesets": [json.loads(o) for o in outs]}, indent=2) + "\n")
+    else:
+        heads = [f"ruleset {rs.name} ({', '.join(rs.directions)}):" for rs in chosen]
+        sys.stdout.write("".join(f"{h}\n{o}" for h, o in zip(heads, outs)))
+    ctx.exit(code)
 
 
 @click.command()

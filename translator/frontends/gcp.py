@@ -270,7 +270,8 @@ class _Gcp:
         out: list[Rule] = []
         rest = None
         unsure: list[GcpEntry] = []
-        for e in self.merge(levels[k]):
+        entries = self.merge(levels[k])
+        for i, e in enumerate(entries):
             if e.action != GOTO:
                 rule = e.rule()
                 if unsure and rule.action == ALLOW:
@@ -284,7 +285,11 @@ class _Gcp:
                 rest = self.flatten(levels, k + 1, default)
             gb = self.bounds(e)
             if all(b.lower == full for b, full in zip(gb, (ALL_IP, ALL_IP, FULL_SVC))):
-                return out + rest  # everything goes on: the rest of this level is unreachable
+                for later in entries[i + 1 :]:  # everything goes on: the rest of this level is unreachable
+                    for part in later.id.split("+"):
+                        why = f"unreachable: goto_next rule {e.id} sends every flow on to the next level first"
+                        self.skipped.append(Skipped(part, why, later.loc))
+                return out + rest
             implied = Rule(
                 id=f"implied-{default}",
                 action=default,

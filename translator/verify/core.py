@@ -70,7 +70,7 @@ from ..compiler.findings import APPROXIMATIONS
 from ..evaluate.concrete import LegacyFlows, address_text
 from ..evaluate.endpoints import Ip, Pod
 from ..evaluate.firewall import FirewallEvaluator
-from ..evaluate.netpol import EGRESS, INGRESS, NetpolEvaluator
+from ..evaluate.netpol import EGRESS, INGRESS, DefaultedPolicy, NetpolEvaluator
 from ..model.inventory import NAME_LABEL, Inventory
 from ..model.ruleset import PORT_PROTOCOLS, TYPE_PROTOCOLS, Ruleset, proto_label
 from .classes import IpClass, PodClass
@@ -385,6 +385,26 @@ def _world(sc, dc):
 
 def _sig(rules: list | None):
     return None if rules is None else tuple(None if p is None else id(p) for p in rules)
+
+
+def direction_part(policies: list[dict], directions) -> list[dict]:
+    """The parts of POLICIES that restrict DIRECTIONS ('ingress', 'egress'), for verifying a ruleset that
+    governs only those: isolation is per direction, so a policy's ingress part acts alone and so does
+    its egress part, and a flow the policies allow is one both parts allow."""
+    keep = {d.capitalize() for d in directions}
+    out = []
+    for p in policies:
+        types = DefaultedPolicy.of(p).types
+        if set(types) <= keep:
+            out.append(p)
+        elif keep & set(types):
+            spec = {k: v for k, v in p.get("spec", {}).items() if k not in ("ingress", "egress", "policyTypes")}
+            for t in types:
+                if t in keep and p["spec"].get(t.lower()) is not None:
+                    spec[t.lower()] = p["spec"][t.lower()]
+            spec["policyTypes"] = [t for t in types if t in keep]
+            out.append({**p, "spec": spec})
+    return out
 
 
 def verify(
