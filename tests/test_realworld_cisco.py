@@ -9,7 +9,6 @@ them, and hand-decided flows are checked against the compiled policies with the 
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -144,13 +143,11 @@ def test_the_scanner_reads_lines_as_the_grammar():
             assert mine == [(t.type, str(t), t.column) for t in parser.parse(raw).children], (rel, n)
 
 
-def test_large_ios_loads_fast():
+def test_large_ios_loads_every_acl():
+    """Its load time is a figure of bench/ (no timed unit tests)."""
     path = str(REAL / "cisco-ios" / "ciscoconfparse-sample05-large.ios")
-    text = (REAL / "cisco-ios" / "ciscoconfparse-sample05-large.ios").read_text()
-    t = time.perf_counter()
-    rulesets = cisco_ios.load(text, path)
-    assert time.perf_counter() - t < 1.5
-    assert len(rulesets) == 100
+    rulesets = cisco_ios.load((REAL / "cisco-ios" / "ciscoconfparse-sample05-large.ios").read_text(), path)
+    assert len(rulesets) == 100 and all(rs.lines_seen == len(rs.rules) > 0 for rs in rulesets)
 
 
 # --- hand-decided flows, on the rules and on the compiled policies -----------------------------------
