@@ -31,10 +31,6 @@ FILES = sorted(
 )
 REJECTED = {"cisco-asa/ansible-object-groups-only.cfg": (1, 1, "this file holds no access-list")}
 # Verified per ruleset; the large file on every 10th ACL (each takes ~0.2 s).
-# fwbuilder-asa-objgroups.fw: its gre/esp/icmp allows are left denied (inexpressible beside ports) and the
-# compiler's 'inexpressible' finding does not cover every pod class verify finds (a compiler issue): the
-# differences are all less permissive, but some are unreported.
-UNREPORTED = {("cisco-asa/fwbuilder-asa-objgroups.fw", n) for n in ("inside_acl_in", "dmz_acl_in", "outside_acl_in")}
 
 
 def test_the_folders_are_there():
@@ -126,10 +122,7 @@ def test_realworld_cisco_file(rel):
             continue
         rep, _ = verify(rs, INV, result.policies)
         assert rep.by_direction["more-permissive"] == 0, (rs.name, rep.verdict)
-        if (rel, rs.name) in UNREPORTED:
-            assert rep.verdict == "not-equivalent" and rep.unreported > 0  # drop from UNREPORTED when fixed
-        else:
-            assert rep.exit_code() == 0, (rs.name, rep.verdict)
+        assert rep.exit_code() == 0 and rep.unreported == 0, (rs.name, rep.verdict)
 
 
 def test_the_scanner_reads_lines_as_the_grammar():

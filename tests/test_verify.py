@@ -200,6 +200,18 @@ def test_deny_on_pod_cidr_is_a_reported_approximation(method):
     assert rep.unreported == 0 and rep.exit_code() == 0
 
 
+def test_inexpressible_services_of_several_rules_are_all_reported():
+    """ICMP and GRE allowed by two rules beside ports are left denied in one finding: verify counts the
+    flows of both rules as reported, not only those of the finding's first rule."""
+    rs = parse("default deny\n1 allow any -> any icmp/8\n2 allow any -> any proto/47\n3 allow any -> any tcp/22\n")
+    inv = parse_inventory("namespaces: {a: {}}\nworkloads:\n  w: {namespace: a, labels: {app: w}, addresses: []}\n")
+    result = convert(rs, inv)
+    (found,) = [f for f in result.findings if f.kind == "inexpressible"]
+    assert {r.id for r in found.rules} == {"1", "2"}
+    rep, _ = verify(rs, inv, result.policies, limit=1000)
+    assert rep.by_direction[LESS] > 0 and rep.unreported == 0 and rep.exit_code() == 0
+
+
 def test_staging_sample_is_equivalent():
     rs = parse((ROOT / "samples/staging/rules.fw").read_text(), "rules.fw")
     inv = parse_inventory((ROOT / "samples/staging/inventory.yaml").read_text())

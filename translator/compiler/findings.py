@@ -23,6 +23,12 @@ class Finding:
     rule: Rule | None = None
     example: str | None = None
     at: tuple[str, Loc] | None = None  # (rule id, place) of a rule line that made no rule
+    others: tuple = ()  # more rules the finding is about (None: the default), beside `rule`
+
+    @property
+    def rules(self) -> tuple:
+        """Every rule the finding is about (None: the default, or no rule)."""
+        return (self.rule, *self.others)
 
     @staticmethod
     def skipped(s: Skipped) -> Finding:

@@ -188,11 +188,12 @@ class Synth:
         v = (icmp or dropped).first()
         other = region.first()
         s, d = (atom.point, other) if fixed == "src" else (other, atom.point)
-        rule = next((c.rule for c in cs if c), None)
-        self._dropped[key] = (rule, {str(atom)}, flow_text(s, d, v, self.universe))
+        rules = list({id(c.rule) if c else None: c.rule if c else None for c in cs}.values())  # None: default
+        self._dropped[key] = (rules, {str(atom)}, flow_text(s, d, v, self.universe))
 
     def dropped_findings(self) -> None:
-        for (ids, protos), (rule, atoms, example) in sorted(self._dropped.items(), key=lambda kv: kv[0]):
+        for (ids, protos), (rules, atoms, example) in sorted(self._dropped.items(), key=lambda kv: kv[0]):
+            rule = next((r for r in rules if r is not None), None)
             names = ", ".join(proto_label(p) for p in protos[:4]) + (" ..." if len(protos) > 4 else "")
             self.findings.append(
                 Finding(
@@ -201,6 +202,7 @@ class Synth:
                     f"left denied for {len(atoms)} pod class(es)",
                     rule,
                     example,
+                    others=tuple(r for r in rules if r is not rule),
                 )
             )
 

@@ -429,7 +429,7 @@ def verify(
     paused = gc.isenabled()
     gc.disable()  # the walk builds millions of small objects the cycle collector would rescan
     try:
-        v = Verifier(rs, inv, policies, fast, method, [f.rule for f in found or ()])
+        v = Verifier(rs, inv, policies, fast, method, [r for f in found or () for r in f.rules])
         rep = v.run(limit, only)
     finally:
         if paused:
