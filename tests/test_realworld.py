@@ -134,6 +134,7 @@ def test_gcp_rule_lines_and_equivalence(name):
         read = {part for r in rs.rules for piece in r.id.split("@") for part in piece.split("+")}
         lost = [e for e, action in entries[rs.name] if action != "goto_next" and e not in read]
         assert sorted(lost) == sorted(s.id for s in rs.skipped), rs.name
+        assert rs.folded == sum(action == "goto_next" for _, action in entries[rs.name])
         rep, _ = verify(rs, inv, convert(rs, inv).policies)
         assert rep.exit_code() == 0 and rep.by_direction["more-permissive"] == 0, rs.name
 

@@ -108,11 +108,14 @@ def test_every_ruleset_converts_with_its_lines_counted_and_verifies(name):
         assert rs.lines == sum(len(chains[c]) for c in fed)
         # no line vanishes: each fed line makes a rule, is skipped, or is a jump/RETURN
         made = {r.loc.line for r in rs.rules} | {s.loc.line for s in rs.skipped}
+        folded = 0
         for c in fed:
             for n, line in chains[c]:
                 if n not in made:
                     target = _JUMP.search(line)
                     assert target and (target.group(1) == "RETURN" or target.group(1) in chains), (n, line)
+                    folded += 1
+        assert rs.folded == folded  # the summary's "folded into others"
         result = convert(rs, inv)
         assert result.stats["lines"] == rs.lines and result.stats["rules"] == len(rs.rules)
         assert sum(f.kind == "skipped" for f in result.findings) == len(rs.skipped)

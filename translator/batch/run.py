@@ -206,6 +206,7 @@ def _ruleset_record(rs, res, findings, outputs) -> dict:
         "rule_lines": rs.lines_seen,
         "rules": len(rs.rules),
         "skipped": [f.to_dict() for f in res.findings if f.kind == "skipped"],
+        "folded": rs.folded,
         "policies": len(res.policies),
         "outputs": outputs,
         "policy_names": sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in res.policies),

@@ -60,9 +60,10 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
 
 def _summary(result) -> None:
     st = result.stats
+    folded = f"{st['folded']} folded into others (jumps, RETURN, goto_next), " if st["folded"] else ""
     click.echo(
         f"fw2np: {result.ruleset.name}: {st['lines']} rule lines seen, {st['rules']} rules read, "
-        f"{st['skipped']} skipped, {st['policies']} policies written "
+        f"{st['skipped']} skipped, {folded}{st['policies']} policies written "
         f"({st['peers']} peers), {len(result.findings)} findings",
         err=True,
     )

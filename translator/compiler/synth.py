@@ -589,6 +589,7 @@ def convert(rs: Ruleset, inv: Inventory) -> Result:
         "rules": len(rs.rules),
         "lines": rs.lines_seen,
         "skipped": len(rs.skipped),
+        "folded": rs.folded,
         "policies": len(policies),
         "peers": peers,
         "rules_partly_out_of_reach": partly,

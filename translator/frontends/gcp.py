@@ -88,6 +88,7 @@ class _Gcp:
         self.resolver = Resolver(Ruleset("gcp", doc.path))
         self.warnings: list[Warning_] = []
         self.skipped: list[Skipped] = []
+        self.folded = 0
 
     # --- pieces ------------------------------------------------------------
 
@@ -342,9 +343,11 @@ class _Gcp:
                 def level_of(items, make):
                     nonlocal seen
                     seen += len(items)
-                    return [x for x in (make(i) for i in items) if x is not None]
+                    entries = [x for x in (make(i) for i in items) if x is not None]
+                    self.folded += sum(e.action == GOTO for e in entries)
+                    return entries
 
-                self.warnings, self.skipped = list(base), []
+                self.warnings, self.skipped, self.folded = list(base), [], 0
                 levels = []
                 for pol in hier + [None] + netpol:
                     if pol is None:
@@ -369,7 +372,7 @@ class _Gcp:
                 rs.protects = self.instance if self.host_given else None
                 rs.rules = self.flatten(levels, 0, default)
                 rs.warnings = _dedup(self.warnings)
-                rs.skipped, rs.lines = self.skipped, seen
+                rs.skipped, rs.lines, rs.folded = self.skipped, seen, self.folded
                 out.append(rs)
         return out
 

@@ -200,6 +200,8 @@ class Ruleset:
     skipped: list[Skipped] = field(default_factory=list)
     # rule lines the frontend saw for this ruleset (None: one per rule read or skipped)
     lines: int | None = None
+    # rule lines that make no rule of their own but shape the others (iptables jumps and RETURNs, GCP goto_next)
+    folded: int = 0
     text: str | None = None
     # what the ruleset governs: the pods it protects (None: every pod) and in which directions
     protects: AddrExpr | None = None

@@ -267,8 +267,8 @@ def account(rs: Ruleset, table: IptablesTable, starts: tuple[str, ...], flats: l
     too). Each line that makes no rule is a Skipped entry with why: loopback, later packets only,
     invalid packets only, a target that decides nothing, a void RETURN, or no packet that reaches
     it can match it. So no line vanishes: every line is a rule's, a jump's or RETURN's (which shape
-    the rules after them), or skipped. Rules read may exceed the lines (a chain reached twice gives
-    its rules twice) and count the built-in chains' policies."""
+    the rules after them: rs.folded counts them), or skipped. Rules read may exceed the lines (a
+    chain reached twice gives its rules twice) and count the built-in chains' policies."""
     chains = feed(table, starts)
     rs.lines = sum(len(table.rules[c]) for c in chains)
     seen = set().union(*(f.seen for f in flats))
@@ -290,6 +290,12 @@ def account(rs: Ruleset, table: IptablesTable, starts: tuple[str, ...], flats: l
     rs.skipped = sorted(
         (s for s in skipped.values() if s.id not in made),
         key=lambda s: (s.loc.line or 0, s.reason),
+    )
+    gone = {s.id for s in rs.skipped}
+    rs.folded = sum(
+        r.id not in made and r.id not in gone and (r.target == "RETURN" or r.target in table.chains)
+        for c in chains
+        for r in table.rules[c]
     )
     new = {k: v for f in flats for k, v in f.new_only.items()}
     if new:
