@@ -19,7 +19,7 @@ from ..model.inventory import Inventory
 from ..model.resolve import Resolver
 from ..model.ruleset import ALLOW, TCP, UDP, Rule, Ruleset
 from ..model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, IntervalSet, svc_range, whole_proto
-from .regions import Box, TooComplex, box, meet, minus, sample
+from .regions import Box, Line, TooComplex, box, inside, meet, minus, sample, touch
 
 # Cleartext admin / file-transfer services flagged when allowed from external addresses.
 CLEARTEXT = (
@@ -95,9 +95,11 @@ class LintFinding:
 
 
 class Linter:
-    """Holds the compiled rule sets of one ruleset over one universe."""
+    """Holds the compiled rule sets of one ruleset over one universe.
 
-    def __init__(self, rs: Ruleset, inv: Inventory | None):
+    Boxes are coded by CODING (regions.Line: int masks, or regions.Plain: IntervalSets, same findings)."""
+
+    def __init__(self, rs: Ruleset, inv: Inventory | None, coding=Line):
         self.rs, self.inv = rs, inv
         self.resolver = Resolver(rs)
         self.universe = Universe(inv or Inventory(source="<no inventory>"), rs, self.resolver)
@@ -106,19 +108,43 @@ class Linter:
         self.default_allow = rs.default == ALLOW
         self.external = self.universe.external if inv else ALL_IP
         self.findings: list[LintFinding] = []
+        full: dict = {}  # each distinct service set, inside FULL_SVC
+        sec, opt = ([self._box(c, full) for c in cs] for cs in (self.secure, self.optimistic))
+        admin = Box(self.external, self.universe.concrete_endpoints, CLEARTEXT_SVC)
+        sides = [admin] + [b for b in sec + opt if b]
+        cleartext = [svc_range(p, lo, hi) for p, lo, hi, _ in CLEARTEXT]
+        self.lines = [coding([b[k] for b in sides] + (cleartext if k == 2 else [])) for k in range(3)]
+        self.admin = self._code(admin)
+        self.cleartext = [(n, self.lines[2].code(x)) for (*_, n), x in zip(CLEARTEXT, cleartext)]
+        self._any_svc: dict[IntervalSet, bool] = {}
+        self.sec = [self._code(b) for b in sec]
         # largest / smallest match set of each rule over all readings
         self.big, self.small = [], []
-        for s, o in zip(self.secure, self.optimistic):
-            bs, bo = self._box(s), self._box(o)
-            self.big.append(bo if s.allow else bs)
-            self.small.append(bs if s.allow else bo)
+        for c, bs, bo in zip(self.secure, self.sec, map(self._code, opt)):
+            self.big.append(bo if c.allow else bs)
+            self.small.append(bs if c.allow else bo)
         self.shadowed: set[int] = set()
 
     @staticmethod
-    def _box(c):
-        return box(c.src, c.dst, c.svc & FULL_SVC)
+    def _box(c, full: dict):
+        svc = full.get(c.svc)
+        if svc is None:
+            svc = full[c.svc] = c.svc & FULL_SVC
+        return box(c.src, c.dst, svc)
+
+    def _code(self, b):
+        return b and Box(*(line.code(x) for line, x in zip(self.lines, b)))
+
+    def _decode(self, b) -> Box:
+        return Box(*(line.decode(x) for line, x in zip(self.lines, b)))
+
+    @staticmethod
+    def _touching(boxes, b: Box, positions) -> list[int]:
+        """The POSITIONS whose box of BOXES meets box B: no other can take a flow of a region inside B."""
+        return [j for j in positions if touch(boxes[j], b)]
 
     def example(self, region) -> str:
+        region = [self._decode(region[0])]
         s, d, v = sample(region)
         s, d = _inner(s, region[0].src), _inner(d, region[0].dst)
         svc = region[0].svc
@@ -149,7 +175,7 @@ class Linter:
                 continue
             try:
                 region, covering = [self.big[i]], []
-                for j in range(i):
+                for j in self._touching(self.small, self.big[i], range(i)):
                     if meet(region, self.small[j]):
                         covering.append(rules[j].ref)
                         region = minus(region, self.small[j])
@@ -176,9 +202,11 @@ class Linter:
 
     def redundant(self, i: int, region) -> None:
         """Does deleting rule I change no decision?  REGION: the flows it may decide."""
-        r, rules = self.rs.rules[i], self.rs.rules
+        r, rules, hull = self.rs.rules[i], self.rs.rules, self.big[i]
         absorbed = []
         for k in range(i + 1, len(rules)):
+            if not touch(self.small[k] if rules[k].action == r.action else self.big[k], hull):
+                continue  # REGION lies in HULL: rule K cannot take any of it
             if rules[k].action == r.action:
                 if meet(region, self.small[k]):
                     absorbed.append(rules[k].ref)
@@ -215,15 +243,15 @@ class Linter:
         for i, c in enumerate(self.secure):
             if i in self.shadowed:
                 continue
-            own = self._box(c)
+            own = self.sec[i]
             if own is None:
                 continue
             try:
                 region, takers, first_taken = [own], [], None
-                for j in range(i):
-                    other = self._box(self.secure[j])
+                for j in self._touching(self.sec, own, range(i)):
+                    other = self.sec[j]
                     taken = meet(region, other)
-                    if taken and self.secure[j].allow != c.allow and not _inside(other, own):
+                    if taken and self.secure[j].allow != c.allow and not inside(other, own):
                         takers.append(rules[j].ref)
                         first_taken = first_taken or taken
                     region = minus(region, other) if taken else region
@@ -248,7 +276,9 @@ class Linter:
         src, dst = self.resolver.address(r.src).lower, self.resolver.address(r.dst).lower
         svc = self.resolver.services(r.services).lower
         any_src, any_dst = (ALL_V4.issubset(x) or ALL_V6.issubset(x) for x in (src, dst))
-        any_svc = FULL_SVC.issubset(svc)
+        any_svc = self._any_svc.get(svc)
+        if any_svc is None:
+            any_svc = self._any_svc[svc] = FULL_SVC.issubset(svc)
         if any_src and any_dst:
             what = "any source to any destination" + (", any service" if any_svc else "")
             self.add(
@@ -266,9 +296,9 @@ class Linter:
                 r,
                 example=self.example(region),
             )
-        admin = meet(region, Box(self.external, self.universe.concrete_endpoints, CLEARTEXT_SVC))
+        admin = meet(region, self.admin)
         if admin:
-            names = [n for p, lo, hi, n in CLEARTEXT if any(b.svc & svc_range(p, lo, hi) for b in admin)]
+            names = [n for n, v in self.cleartext if any(b.svc & v for b in admin)]
             self.add(
                 "cleartext-admin",
                 f"allows {', '.join(names)} from external addresses",
@@ -332,11 +362,6 @@ class Linter:
                 )
             elif f.kind == "note" and self.inv:
                 self.add("note", f.message, "", f.rule, example=f.example)
-
-
-def _inside(a, b) -> bool:
-    """Is box A inside box B?"""
-    return all(x.issubset(y) for x, y in zip(a, b))
 
 
 def _inner(x: int, side: IntervalSet) -> int:
