@@ -244,6 +244,14 @@ def test_aws_icmp_ipv6_host_and_errors():
                 "RuleAction": "allow",
             },
             {"RuleNumber": 30, "Egress": True, "Protocol": "47", "CidrBlock": "10.0.0.0/8", "RuleAction": "deny"},
+            {  # the replies of rule 20's connections (NACLs are stateless)
+                "RuleNumber": 40,
+                "Egress": True,
+                "Protocol": "58",
+                "IcmpTypeCode": {"Type": -1, "Code": -1},
+                "Ipv6CidrBlock": "2001:db8::/32",
+                "RuleAction": "allow",
+            },
         ]
     )
     rs = by_name(aws_nacl.load(text, "a.json", host_addresses=["10.5.0.0/24"]))

@@ -5,9 +5,18 @@ in RuleNumber order; rule 32767 is the final `*` deny, the ruleset's default.
 `CidrBlock`/`Ipv6CidrBlock` is the remote side; the subnet side is the --host
 workload's addresses, else any.  Security groups are refused: they are
 stateful and unordered, not a first-match ruleset.
+
+Network ACLs are stateless: the device checks a connection's replies against the other direction's
+entries, and NetworkPolicy (stateful) lets them through.  So an allow keeps its meaning only for
+the remote addresses the other direction surely lets every reply back to (`reply_split`): same
+protocol, to any ephemeral port 1024-65535 (the port range AWS documents for clients, NAT gateways
+included).  For the other addresses the allow carries a condition (the compiler leaves it denied
+and reports it: the secure side).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ..errors import Warning_
 from ..io.jsonsrc import Doc, looks_like_json
@@ -25,7 +34,8 @@ from ..model.ruleset import (
     Svc,
     proto_label,
 )
-from .common.cloud import host_side, port_svc, to_net, with_loc
+from ..model.space import V6_BASE, IntervalSet
+from .common.cloud import host_side, nets_of, port_svc, to_net, with_loc
 
 NAME = "aws-nacl"
 LAST = 32767
@@ -124,6 +134,7 @@ def _ruleset(doc: Doc, acl: dict, egress: bool, host_addresses) -> Ruleset:
         if flag == egress:
             entries.append((doc.get(e, "RuleNumber", int, required=True), e))
     entries.sort(key=lambda x: x[0])
+    rs.lines = sum(num != LAST for num, _ in entries)  # the * entry is the default, not a rule line
     seen: dict[tuple, dict] = {}
     for num, e in entries:
         family = "CidrBlock" in e
@@ -161,9 +172,95 @@ def _ruleset(doc: Doc, acl: dict, egress: bool, host_addresses) -> Ruleset:
     return rs
 
 
+EPHEMERAL = (1024, 65535)  # the client ports replies go to (AWS: "ephemeral ports", 1024-65535)
+
+
+def _remote_of(rule: Rule, egress: bool) -> IntervalSet:
+    """The remote addresses of an entry's rule (its CIDR: Nets only)."""
+    base = {4: 0, 6: V6_BASE}
+    return IntervalSet(
+        [(n.first + base[n.version], n.last + base[n.version]) for n in (rule.dst if egress else rule.src).include]
+    )
+
+
+def _reply_test(svc: Svc, esvc: Svc) -> tuple[bool, bool]:
+    """(some, every) reply of SVC's connections matched by an entry's service ESVC."""
+    if svc.proto is None:  # all protocols: only an all-protocol entry takes every reply
+        ports = esvc.proto in PORT_PROTOCOLS
+        return not ports or (esvc.lo <= EPHEMERAL[1] and esvc.hi >= EPHEMERAL[0]), esvc.proto is None
+    if esvc.proto is None:
+        return True, True
+    if esvc.proto != svc.proto:
+        return False, False
+    if svc.proto in PORT_PROTOCOLS:  # replies go to the client's ephemeral port
+        return esvc.lo <= EPHEMERAL[1] and esvc.hi >= EPHEMERAL[0], esvc.lo <= EPHEMERAL[0] and esvc.hi >= EPHEMERAL[1]
+    whole = Svc.whole(svc.proto)  # ICMP and other protocols: replies of the same protocol
+    return True, (esvc.lo, esvc.hi) == (whole.lo, whole.hi)
+
+
+def reply_split(rule: Rule, egress: bool, other: Ruleset) -> tuple[IntervalSet, str]:
+    """The remote addresses of RULE whose replies OTHER (the other direction's entries, in first-match
+    order) surely lets through, and why the rest may be dropped: an address is good when an entry
+    taking every reply to it comes before any deny taking some."""
+    left, good, why = _remote_of(rule, egress), IntervalSet(), []
+    for e in other.rules:
+        part = left & _remote_of(e, not egress)
+        some, every = _reply_test(rule.services[0], e.services[0])
+        if not part or not some:
+            continue
+        if e.action == DENY:
+            why.append(f"{other.name} entry {e.id} denies some of them")
+            left = left - part
+        elif every:
+            good, left = good | part, left - part
+    if left:
+        why.append(f"no {other.name} entry allows all of them (the final * entry denies the rest)")
+    return good, "; ".join(why)
+
+
+def _stateless(ingress: Ruleset, egress: Ruleset) -> None:
+    """Each allow split where the other direction may drop its replies (see the module docstring): the part
+    whose replies pass keeps the rule's id; the rest carries a condition (left denied and reported)."""
+    splits = {
+        id(rule): reply_split(rule, is_egress, other)
+        for rs, other, is_egress in ((ingress, egress, False), (egress, ingress, True))
+        for rule in rs.rules
+        if rule.action == ALLOW
+    }  # from the entries as read, before either direction is split
+    for rs, other, is_egress in ((ingress, egress, False), (egress, ingress, True)):
+        out = []
+        for rule in rs.rules:
+            if rule.action != ALLOW:
+                out.append(rule)
+                continue
+            remote = _remote_of(rule, is_egress)
+            good, why = splits[id(rule)]
+            if good == remote:
+                out.append(rule)
+                continue
+            if good:
+                out.append(_with_remote(rule, is_egress, good, rule.id))
+            ports = (
+                f" to ports {EPHEMERAL[0]}-{EPHEMERAL[1]}" if rule.services[0].proto in (None, *PORT_PROTOCOLS) else ""
+            )
+            cond = Condition(f"replies through {other.name}{ports}", f"network ACLs are stateless and {why}")
+            bad = _with_remote(rule, is_egress, remote - good, f"{rule.id}/replies-dropped" if good else rule.id)
+            bad.conditions += (cond,)
+            out.append(bad)
+        rs.rules = out
+
+
+def _with_remote(rule: Rule, egress: bool, region: IntervalSet, rid: str) -> Rule:
+    loc = (rule.dst if egress else rule.src).include[0].loc
+    side = AddrExpr(tuple(with_loc(n, loc) for n in nets_of(region)))
+    return replace(rule, id=rid, src=rule.src if egress else side, dst=side if egress else rule.dst)
+
+
 def load(text: str, path: str, host_addresses=None, **_options) -> list[Ruleset]:
     doc = Doc(text, path)
     out = []
     for acl in _acls(doc):
-        out += [_ruleset(doc, acl, False, host_addresses), _ruleset(doc, acl, True, host_addresses)]
+        ingress, egress = _ruleset(doc, acl, False, host_addresses), _ruleset(doc, acl, True, host_addresses)
+        _stateless(ingress, egress)
+        out += [ingress, egress]
     return out
