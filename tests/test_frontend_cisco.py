@@ -351,3 +351,11 @@ def test_ios_sample_through_the_compiler():
     build = [r for r in cache if {"protocol": "TCP", "port": 8080, "endPort": 8089} in r.get("ports", [])]
     peers = [p for r in build for p in r["from"]]
     assert {"ipBlock": {"cidr": "10.50.2.0/24"}} in peers and {"ipBlock": {"cidr": "10.50.6.0/24"}} in peers
+
+
+def test_ios_says_its_access_lists_are_stateless():
+    """The return path's ACL is not checked: a ruleset with an allow says so; one with denies only does not."""
+    text = "ip access-list extended A\n permit tcp any any eq 22\nip access-list extended B\n deny ip any any\n"
+    rs = {r.name: r for r in cisco_ios.load(text, "r.cfg")}
+    assert any("stateless" in w.message for w in rs["A"].warnings)
+    assert not any("stateless" in w.message for w in rs["B"].warnings)

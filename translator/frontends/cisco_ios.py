@@ -489,6 +489,14 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
             for name, where, loc in bindings
             if name == rs.name
         ]
+        if any(r.action == ALLOW for r in rs.rules):
+            rs.warnings.append(
+                Warning_(
+                    f"IOS access lists are stateless: the replies of the connections {rs.name} allows must pass "
+                    "the access list of their return path, which is not checked (docs/semantics.md)",
+                    rs.rules[0].loc,
+                )
+            )
         if bound and rs.name not in bound:
             rs.warnings.append(
                 Warning_(
