@@ -68,6 +68,19 @@ def test_unread_formats_are_named_not_guessed(folder, name):
     assert f"looks like a {UNREAD[folder]} configuration" in err.value.message
 
 
+def test_an_error_after_a_weak_detection_names_the_format_it_assumed(tmp_path):
+    """Weak signs (a ruleset-language look, no .fw): the error says which format it speaks of; a sure one
+    (an iptables-save file with *filter and COMMIT) does not need to."""
+    weak = tmp_path / "r.txt"
+    weak.write_text("allow any -> any tcp/80\nallow any -> 10.0.0.1 tcp/99999\n")
+    r = run("convert", weak, "-i", GENERIC)
+    assert r.exit_code == 2 and "(read as --from rules, detected from the content)" in r.output
+    sure = tmp_path / "f.rules"
+    sure.write_text("*filter\n:INPUT DROP [0:0]\n-A INPUT -s 300.1.1.1 -j ACCEPT\nCOMMIT\n")
+    r = run("convert", sure, "-i", GENERIC, "--host", "host")
+    assert r.exit_code == 2 and "read as --from" not in r.output and "f.rules:3:" in r.output
+
+
 # --- AWS network ACLs ------------------------------------------------------------------------------------
 
 

@@ -37,8 +37,15 @@ def _module(name: str):
     return import_module(f"{__name__}.{MODULES.get(name, name.replace('-', '_'))}")
 
 
+SURE = 90  # a detection score from which the format is not named in errors
+
+
 def detect(text: str, path: str) -> str:
     """The name of the frontend that fits TEXT best (each scores the content; the highest wins)."""
+    return _detect(text, path)[0]
+
+
+def _detect(text: str, path: str) -> tuple[str, int]:
     best, score = None, 0
     for name in FRONTENDS:
         s = _module(name).detect(text, path)
@@ -53,15 +60,21 @@ def detect(text: str, path: str) -> str:
                 Loc(path),
             )
         raise InputError(f"cannot tell the input format (use --from, one of: {', '.join(FRONTENDS)})", Loc(path))
-    return best
+    return best, score
 
 
 def load(path: str, fmt: str | None = None, **options) -> list[Ruleset]:
     """Parse PATH with frontend FMT (detected when None)."""
     text = read_text(path)
     fmt = ALIASES.get(fmt, fmt) if fmt else fmt
+    score = SURE
     if fmt is None:
-        fmt = detect(text, path)
+        fmt, score = _detect(text, path)
     elif fmt not in FRONTENDS:
         raise InputError(f"unknown input format {fmt!r} (one of: {', '.join(FRONTENDS)})")
-    return _module(fmt).load(text, path, **options)
+    try:
+        return _module(fmt).load(text, path, **options)
+    except InputError as exc:
+        if score < SURE:  # a guess from weak signs: say which format the error speaks of
+            exc.message += f" (read as --from {fmt}, detected from the content)"
+        raise
