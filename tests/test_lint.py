@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from unittest import mock
 
@@ -289,3 +290,12 @@ def test_convert_summary_includes_lint():
     )
     assert res.exit_code == 0
     assert "fw2np: lint:" in res.stderr and "dns-egress" in res.stderr
+
+
+def test_rulesets_linted_in_worker_processes_as_in_one(monkeypatch):
+    cli_lint = importlib.import_module("translator.cli.lint")
+    text = "ruleset r{}\ndefault deny\n10 allow 10.0.0.0/8 -> any tcp/80\n20 allow 10.{}.0.0/16 -> any tcp/80\n"
+    rss = [parse(text.format(k, k), "t.fw") for k in range(3)]
+    want = [[(str(f), f.to_dict()) for f in lint(rs)] for rs in rss]
+    monkeypatch.setattr(cli_lint, "PARALLEL_MIN_RULES", 0)
+    assert [[(str(f), f.to_dict()) for f in fs] for fs in cli_lint.lint_each(rss, None)] == want
