@@ -1,8 +1,8 @@
 """Run the benchmarks: one subprocess per size, a table on stdout, JSON in bench/results/.
 
 Each size runs in its own process so that its peak RSS is its own.  Verify
-runs in a further process with a time limit (it may take far longer than
-convert).  Timings stay out of the unit tests.
+and lint run in further processes with a time limit (they may take far longer
+than convert).  Timings stay out of the unit tests.
 """
 
 from __future__ import annotations
@@ -108,6 +108,19 @@ def verify_size(workdir: str) -> dict:
     }
 
 
+def lint_size(workdir: str) -> dict:
+    """Lint the ruleset one_size wrote, over its inventory (every check, as `fw2np lint -i` runs); figures as a dict."""
+    from translator.frontends import rules
+    from translator.lint.checks import lint
+    from translator.model.inventory import parse_inventory
+
+    rs = rules.parse(Path(workdir, "rules.fw").read_text(), "rules.fw")
+    inv = parse_inventory(Path(workdir, "inventory.yaml").read_text(), "inventory.yaml")
+    t = time.perf_counter()
+    findings = lint(rs, inv)
+    return {"lint_s": time.perf_counter() - t, "lint_findings": len(findings), "lint_peak_rss_mb": _peak_mb()}
+
+
 def _child(args: list[str], timeout: float | None) -> dict:
     cmd = [sys.executable, "-m", "bench.run"] + args
     try:
@@ -144,6 +157,7 @@ def table(rows: list[dict]) -> str:
         "lines/s",
         "convert s",
         "verify s",
+        "lint s",
         "peak MB",
         "policies",
         "peers",
@@ -155,6 +169,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lps = r["lines_rules"] / r["parse_s"] if r.get("parse_s") else None
         ver = r.get("verify_s") if "verify_s" in r else r.get("verify_error")
+        lnt = r.get("lint_s") if "lint_s" in r else r.get("lint_error")
         lines.append(
             " | ".join(
                 [
@@ -164,6 +179,7 @@ def table(rows: list[dict]) -> str:
                     _fmt(lps, ",.0f"),
                     _fmt(r.get("convert_s")),
                     _fmt(ver),
+                    _fmt(lnt),
                     _fmt(r.get("peak_rss_mb"), ".0f"),
                     _fmt(r.get("policies"), "d"),
                     _fmt(r.get("peers"), ",d"),
@@ -185,12 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--verify-timeout", type=float, default=600.0, help="seconds per size (default 600)")
     ap.add_argument("--no-verify", action="store_true")
+    ap.add_argument("--lint-timeout", type=float, default=600.0, help="seconds per size (default 600)")
+    ap.add_argument("--lint-max", type=int, default=10000, help="largest size linted (lint is quadratic)")
+    ap.add_argument("--no-lint", action="store_true")
     ap.add_argument("--no-aerleon", action="store_true")
     ap.add_argument("--aerleon-max", type=int, default=10000, help="largest size timed with aerleon")
     ap.add_argument("--out", default=str(RESULTS), help="results folder (default bench/results)")
     # internal: one size in this process
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--verify-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--lint-dir", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
@@ -198,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.verify_dir:
         print(json.dumps(verify_size(a.verify_dir)))
+        return 0
+    if a.lint_dir:
+        print(json.dumps(lint_size(a.lint_dir)))
         return 0
     sizes = [int(x) for x in a.sizes.split(",")] if a.sizes else list(SIZES[:2] if a.quick else SIZES)
     aer = None if a.no_aerleon else aerleon_side.AerleonSide(HERE / ".venv-aerleon")
@@ -221,6 +244,13 @@ def main(argv: list[str] | None = None) -> int:
                     row["verify_error"] = v["error"]
                 else:
                     row.update(v)
+            if not a.no_lint and n <= a.lint_max:
+                print(f"[{n} rules] lint (limit {a.lint_timeout:.0f} s) ...", file=sys.stderr, flush=True)
+                v = _child(["--lint-dir", d], a.lint_timeout)
+                if "error" in v:
+                    row["lint_error"] = v["error"]
+                else:
+                    row.update(v)
             if aer and aer.ready() and n <= a.aerleon_max:
                 print(f"[{n} rules] aerleon side by side (accept-only) ...", file=sys.stderr, flush=True)
                 row.update(aer.compare(n, a.workloads, a.seed, os.path.join(tmp, f"aerleon-{n}")))
@@ -228,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = [r for r in rows if "convert_s" in r]
     fits = {
         k: fit_exponent([r["rules"] for r in ok], [r.get(k) for r in ok])
-        for k in ("parse_s", "convert_s", "verify_s", "peak_rss_mb")
+        for k in ("parse_s", "convert_s", "verify_s", "lint_s", "peak_rss_mb")
     }
     print(table(rows))
     print()
