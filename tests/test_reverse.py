@@ -513,3 +513,17 @@ def test_lumped_pods_are_reported_and_denied():
     ev = FirewallEvaluator(parse(text), PINV)
     assert not ev.decide(Pod.of("staging", {"app": "zzz"}), Pod.of("staging", {"app": "web"}), 6, 80)[0]
     assert ev.decide(Pod.of("staging", {"app": "api"}), Pod.of("staging", {"app": "web"}), 6, 80)[0]
+
+
+def test_a_deny_of_an_address_pods_may_have_is_reported():
+    """Without pod CIDRs a pod without legacy addresses may have any address: the reversed rule denying
+    203.0.113.0/24 to it also takes its own flows out to 203.0.113.0/24, which the policies allow. The
+    reversed text must say so (found by test_reverse_of_compile_is_equivalent)."""
+    rs = parse("1 allow any -> 203.0.113.0/24 tcp/80\n2 allow 203.0.113.0/24 -> any tcp/80\n", "r.fw")
+    result = convert(rs, PINV)
+    text, notes = reverse_rules(result.policies, PINV)
+    back = parse(text, "<reversed>")
+    batch, ip = Pod("staging", (("app", "batch"),)), Ip("203.0.113.5")
+    assert NetpolEvaluator(result.policies, NS_LABELS).allows(batch, ip, 6, 80)
+    assert not FirewallEvaluator(back, PINV).decide(batch, ip, 6, 80)[0]  # the reading differs ...
+    assert any("203.0.113.0/24: pods without legacy addresses may have this address" in n for n in notes)  # ... said

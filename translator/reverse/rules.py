@@ -462,7 +462,9 @@ class Reverser:
                 rule("allow", *ends(piece), svc)
         every = IntervalSet(iv for svc, r in by_svc.items() if svc != FULL_SVC for iv in r)
         if every:
-            if low and every & self.unknown:
+            # the deny also takes pods without legacy addresses at that end (they may have the address),
+            # and so their flows at the other end ('any' holds every endpoint), whatever LOW is
+            if every & self.unknown:
                 self.note(
                     f"{_texts(every & self.unknown)[0]}: pods without legacy addresses may have this "
                     f"address (the inventory names no pod CIDR), so the rule denying it denies them too"
