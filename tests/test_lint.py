@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from unittest import mock
 
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 from translator.cli.main import cli
 from translator.evaluate.concrete import LegacyFlows
 from translator.frontends.rules import parse
-from translator.lint import checks
+from translator.lint import checks, workers
 from translator.lint.checks import Linter, lint
 from translator.lint.regions import Line, Plain, box, box_and, box_minus, inside
 from translator.model.inventory import parse_inventory
@@ -293,9 +292,8 @@ def test_convert_summary_includes_lint():
 
 
 def test_rulesets_linted_in_worker_processes_as_in_one(monkeypatch):
-    cli_lint = importlib.import_module("translator.cli.lint")
     text = "ruleset r{}\ndefault deny\n10 allow 10.0.0.0/8 -> any tcp/80\n20 allow 10.{}.0.0/16 -> any tcp/80\n"
     rss = [parse(text.format(k, k), "t.fw") for k in range(3)]
     want = [[(str(f), f.to_dict()) for f in lint(rs)] for rs in rss]
-    monkeypatch.setattr(cli_lint, "PARALLEL_MIN_RULES", 0)
-    assert [[(str(f), f.to_dict()) for f in fs] for fs in cli_lint.lint_each(rss, None)] == want
+    monkeypatch.setattr(workers, "PARALLEL_MIN_RULES", 0)
+    assert [[(str(f), f.to_dict()) for f in fs] for fs in workers.lint_each(rss, None)] == want

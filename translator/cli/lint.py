@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import sys
 
 import click
@@ -18,38 +16,6 @@ from .options import (
     inventory_option,
     ruleset_option,
 )
-
-# Below this many rules in all, rulesets are linted in this process (forking costs more than it saves).
-PARALLEL_MIN_RULES = 2000
-_JOB: tuple = ()  # (rulesets, inventory) for the forked workers, which inherit it
-
-
-def _lint_one(k: int):
-    from ..lint.checks import lint as run
-
-    rulesets, inv = _JOB
-    return run(rulesets[k], inv)
-
-
-def lint_each(rulesets: list, inv) -> list[list]:
-    """The lint findings of each ruleset, in order; several rulesets are shared out over the CPUs (fork)."""
-    global _JOB
-    from ..lint.checks import lint as run
-
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = min(cpus, len(rulesets))
-    if (
-        workers < 2
-        or sum(len(rs.rules) for rs in rulesets) < PARALLEL_MIN_RULES
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
-        return [run(rs, inv) for rs in rulesets]
-    _JOB = (rulesets, inv)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_lint_one, range(len(rulesets)), chunksize=1)
-    finally:
-        _JOB = ()
 
 
 @click.command()
@@ -67,6 +33,7 @@ def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns)
     Exit 0: no warnings; 1: some warning; 2: bad input."""
     from ..frontends import load
     from ..frontends.select import frontend_options, pick
+    from ..lint.workers import lint_each
     from ..model.inventory import Inventory, load_inventory
 
     inv = load_inventory(inventory) if inventory else None
