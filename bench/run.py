@@ -237,20 +237,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{n} rules] failed: {row['error']}", file=sys.stderr)
                 rows.append(row)
                 continue
-            if not a.no_verify:
-                print(f"[{n} rules] verify (limit {a.verify_timeout:.0f} s) ...", file=sys.stderr, flush=True)
-                v = _child(["--verify-dir", d], a.verify_timeout)
-                if "error" in v:
-                    row["verify_error"] = v["error"]
-                else:
-                    row.update(v)
-            if not a.no_lint and n <= a.lint_max:
-                print(f"[{n} rules] lint (limit {a.lint_timeout:.0f} s) ...", file=sys.stderr, flush=True)
-                v = _child(["--lint-dir", d], a.lint_timeout)
-                if "error" in v:
-                    row["lint_error"] = v["error"]
-                else:
-                    row.update(v)
+            for what, wanted, limit in (
+                ("verify", not a.no_verify, a.verify_timeout),
+                ("lint", not a.no_lint and n <= a.lint_max, a.lint_timeout),
+            ):
+                if wanted:
+                    print(f"[{n} rules] {what} (limit {limit:.0f} s) ...", file=sys.stderr, flush=True)
+                    v = _child([f"--{what}-dir", d], limit)
+                    row.update({f"{what}_error": v["error"]} if "error" in v else v)
             if aer and aer.ready() and n <= a.aerleon_max:
                 print(f"[{n} rules] aerleon side by side (accept-only) ...", file=sys.stderr, flush=True)
                 row.update(aer.compare(n, a.workloads, a.seed, os.path.join(tmp, f"aerleon-{n}")))

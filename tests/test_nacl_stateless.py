@@ -119,38 +119,30 @@ def test_never_allows_a_connection_whose_replies_the_device_drops(es):
                     assert device_connection(es, is_egress, remote, proto, port), (rs.name, remote, proto, port)
 
 
+def entry(egress: bool, number: int, action: str, proto: str = "-1", cidr: str = "0.0.0.0/0", ports=None) -> dict:
+    e = {"CidrBlock": cidr, "Egress": egress, "Protocol": proto, "RuleAction": action, "RuleNumber": number}
+    if ports:
+        e["PortRange"] = {"From": ports[0], "To": ports[1]}
+    return e
+
+
+def acl(*es) -> tuple:
+    return tuple(aws_nacl.load(json.dumps({"NetworkAcls": [{"NetworkAclId": "a", "Entries": list(es)}]}), "n.json"))
+
+
 def test_an_allow_whose_replies_pass_keeps_its_meaning():
-    es = [
-        {
-            "CidrBlock": "0.0.0.0/0",
-            "Egress": False,
-            "Protocol": "6",
-            "PortRange": {"From": 443, "To": 443},
-            "RuleAction": "allow",
-            "RuleNumber": 100,
-        },
-        {
-            "CidrBlock": "0.0.0.0/0",
-            "Egress": True,
-            "Protocol": "6",
-            "PortRange": {"From": 1024, "To": 65535},
-            "RuleAction": "allow",
-            "RuleNumber": 100,
-        },
-    ]
-    ingress, _ = aws_nacl.load(json.dumps({"NetworkAcls": [{"NetworkAclId": "a", "Entries": es}]}), "n.json")
+    ingress, _ = acl(
+        entry(False, 100, "allow", "6", ports=(443, 443)), entry(True, 100, "allow", "6", ports=(1024, 65535))
+    )
     assert [(r.id, r.conditions) for r in ingress.rules] == [("100", ())]
 
 
 def test_replies_denied_for_one_host_split_the_allow():
     """Egress denies one host before allowing everything: inbound connections from that host break on the
     device (their replies are dropped), so only that part of the allow is left denied, and reported."""
-    es = [
-        {"CidrBlock": "0.0.0.0/0", "Egress": False, "Protocol": "-1", "RuleAction": "allow", "RuleNumber": 100},
-        {"CidrBlock": "10.1.2.3/32", "Egress": True, "Protocol": "-1", "RuleAction": "deny", "RuleNumber": 1},
-        {"CidrBlock": "0.0.0.0/0", "Egress": True, "Protocol": "-1", "RuleAction": "allow", "RuleNumber": 100},
-    ]
-    ingress, egress = aws_nacl.load(json.dumps({"NetworkAcls": [{"NetworkAclId": "a", "Entries": es}]}), "n.json")
+    ingress, egress = acl(
+        entry(False, 100, "allow"), entry(True, 1, "deny", cidr="10.1.2.3/32"), entry(True, 100, "allow")
+    )
     (good, bad) = ingress.rules
     assert good.id == "100" and not good.conditions and "10.1.2.3" not in [n.text for n in good.src.include]
     assert bad.id == "100/replies-dropped" and [n.text for n in bad.src.include] == ["10.1.2.3/32"]
@@ -161,16 +153,6 @@ def test_replies_denied_for_one_host_split_the_allow():
 
 
 def test_no_reply_path_drops_the_allow():
-    es = [
-        {
-            "CidrBlock": "0.0.0.0/0",
-            "Egress": False,
-            "Protocol": "6",
-            "PortRange": {"From": 443, "To": 443},
-            "RuleAction": "allow",
-            "RuleNumber": 100,
-        },
-    ]
-    (ingress, _) = aws_nacl.load(json.dumps({"NetworkAcls": [{"NetworkAclId": "a", "Entries": es}]}), "n.json")
+    ingress, _ = acl(entry(False, 100, "allow", "6", ports=(443, 443)))
     (rule,) = ingress.rules
     assert rule.conditions and "no a-egress entry allows all of them" in rule.conditions[0].reason
