@@ -49,9 +49,11 @@ from ..model.ruleset import (
     Unresolved,
 )
 from .common.cisco import (
+    ASA_MARKS,
     CISCO_PROTOS,
     ICMP6_NAMES,
     ICMP_NAMES,
+    IOS_MARKS,
     Words,
     icmp_svc,
     line_words,
@@ -87,19 +89,6 @@ ESTABLISHED = (
     "(NetworkPolicy allows the replies of every allowed connection)"
 )
 WILDCARD_LIMIT = 256
-
-
-# lines only an ASA / PIX configuration has (see cisco_asa.ASA_MARKS)
-ASA_MARKS = re.compile(
-    r"^(access-list \S+ (line \d+ )?(extended|webtype|ethertype) |access-list \S+; \d+ elements"
-    r"|access-group \S+ (in|out) interface |(ASA|PIX) Version |nameif |object-group network |fixup protocol )",
-    re.M,
-)
-IOS_MARKS = re.compile(
-    r"^(ip(v6)? access-list |\s+ip access-group \S+ (in|out)\s*$|\s+ipv6 traffic-filter |!.*fwb_iosacl"
-    r"|! Compiled for iosacl|version \d+\.\d+\s*$|router (bgp|ospf|eigrp) |line vty )",
-    re.M,
-)
 
 
 def detect(text: str, path: str) -> int:

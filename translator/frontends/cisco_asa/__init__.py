@@ -10,22 +10,12 @@ from __future__ import annotations
 
 import re
 
+from ..common.cisco import ASA_MARKS, IOS_MARKS
 from .lists import load
 
 __all__ = ["NAME", "detect", "load"]
 
 NAME = "cisco-asa"
-
-# lines only an ASA / PIX configuration (or its `show access-list`) has
-ASA_MARKS = re.compile(
-    r"^(access-list \S+ (line \d+ )?(extended|webtype|ethertype) |access-list \S+; \d+ elements"
-    r"|access-list cached ACL log flows|access-group \S+ (in|out) interface |access-group \S+ global"
-    r"|(ASA|PIX) Version |\s*nameif |object-group (network|service|protocol|icmp-type) |object (network|service) "
-    r"|fixup protocol |(nat|static|global) \(|clear config(ure)? |!.*fwb_pix|! Compiled for (pix|asa)|names\s*$)",
-    re.M,
-)
-# lines only IOS has (cisco_ios.IOS_MARKS)
-IOS_ONLY = re.compile(r"^(ip(v6)? access-list |\s+ip access-group |\s+ipv6 traffic-filter |!.*fwb_iosacl)", re.M)
 
 
 def detect(text: str, path: str) -> int:
@@ -37,7 +27,7 @@ def detect(text: str, path: str) -> int:
     entries = re.findall(r"^access-list (\S+) (line \d+ )?(extended |standard )?(permit|deny|remark)\b", head, re.M)
     named = sum(1 for e in entries if not e[0].isdigit() or e[2])
     asa = len(ASA_MARKS.findall(head))
-    if IOS_ONLY.search(head) and asa == 0:
+    if IOS_MARKS.search(head) and asa == 0:
         return 0
     if entries and asa:
         return 92

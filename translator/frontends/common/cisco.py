@@ -333,3 +333,21 @@ def netmask_nets(addr: str, mask: str, limit: int = 256) -> list[Net] | None:
     x & MASK == ADDR & MASK.  None when that needs more than LIMIT ranges."""
     inverse = str(netaddr.IPAddress(~int(netaddr.IPAddress(mask, 4)) & 0xFFFFFFFF, 4))
     return wildcard_nets(addr, inverse, limit)
+
+
+# --- telling ASA and IOS apart (their detect functions) ---------------------------
+
+# lines only an ASA / PIX configuration (or its `show access-list`) has
+ASA_MARKS = re.compile(
+    r"^(access-list \S+ (line \d+ )?(extended|webtype|ethertype) |access-list \S+; \d+ elements"
+    r"|access-list cached ACL log flows|access-group \S+ (in|out) interface |access-group \S+ global"
+    r"|(ASA|PIX) Version |\s*nameif |object-group (network|service|protocol|icmp-type) |object (network|service) "
+    r"|fixup protocol |(nat|static|global) \(|clear config(ure)? |!.*fwb_pix|! Compiled for (pix|asa)|names\s*$)",
+    re.M,
+)
+# lines only IOS has (a running-config, Firewall Builder's iosacl scripts)
+IOS_MARKS = re.compile(
+    r"^(ip(v6)? access-list |\s+ip access-group \S+ (in|out)\s*$|\s+ipv6 traffic-filter |!.*fwb_iosacl"
+    r"|! Compiled for iosacl|version \d+\.\d+\s*$|router (bgp|ospf|eigrp) |line vty )",
+    re.M,
+)
