@@ -160,3 +160,17 @@ def test_cli_convert_csv_and_error_exit_code(tmp_path):
     bad.write_text("name,source,destination,service,action\na,any,any\n")
     res = runner.invoke(cli, ["convert", str(bad), "-i", str(sample / "inventory.yaml")])
     assert res.exit_code == 2 and f"{bad}:2:1: error: row has 3 cells" in res.output
+
+
+@pytest.mark.parametrize("first", ["#1 block scanner", '"#1"', "#"])
+def test_hash_first_cell_is_a_rule_not_a_comment(first):
+    """Issue 22: a data row whose first cell starts with '#' was skipped as a comment, so its deny was lost."""
+    rs = load(f"Name,Source,Destination,Service,Action\n{first},203.0.113.9,any,any,deny\nok,any,any,any,allow\n")
+    assert [r.action for r in rs.rules] == [DENY, ALLOW]
+    assert not fw(rs, "203.0.113.9", "10.0.0.1", 6, 80) and fw(rs, "203.0.113.8", "10.0.0.1", 6, 80)
+
+
+def test_hash_header_and_preamble_comment():
+    rs = load("# exported by panorama\n#Name,Source,Destination,Service,Action\n#2,10.0.0.1,any,any,drop\n")
+    assert [(r.id, r.action) for r in rs.rules] == [("#2", DENY)]
+    assert csv_rules.detect("# exported\n#Name,Source,Destination,Action\n", "x.csv") == 80

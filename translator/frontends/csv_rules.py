@@ -104,8 +104,16 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s_\-./]", "", text.strip().lstrip("#").lower()) or text.strip()
 
 
+def _preamble(row: list[str]) -> bool:
+    """A line before the header that starts with '#' and is one cell (`# exported by ...`): the only
+    comment a CSV export has. A '#'-prefixed header (panco's `#DeviceGroup,...`) has many cells."""
+    return row[0].lstrip().startswith("#") and sum(bool(c.strip()) for c in row) == 1
+
+
 def detect(text: str, path: str) -> int:
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first = next(
+        (ln for ln in text.splitlines() if ln.strip() and not (ln.lstrip().startswith("#") and "," not in ln)), ""
+    )
     if "," not in first and ";" not in first and "\t" not in first:
         return 0
     cells = {_norm(c) for c in re.split(r"[,;\t]", first)}
@@ -266,10 +274,12 @@ class _Csv:
             if not any(c.strip() for c in row):
                 continue
             if idx is None:
+                if _preamble(row):
+                    continue
                 idx, width = self.header(row, line), len(row)
                 continue
-            if row[0].lstrip().startswith("#"):
-                continue
+            # a data row is never a comment, whatever its first cell holds ("#1", "#1 block scanner"):
+            # CSV has no comments, and skipping a deny row would allow what the firewall blocks
             if len(row) != width:
                 raise self.fail(f"row has {len(row)} cells but the header has {width}", line)
             self.row(row, idx, line)
