@@ -7,6 +7,7 @@ InputError (exit 2) that names the bound and the variable.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 from contextlib import contextmanager
@@ -23,10 +24,21 @@ TIME_LIMIT = 600
 MAX_LINES = 250_000
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
 def bound(name: str, default: int) -> int:
-    """The bound NAME: env FW2NP_<NAME> when it holds a whole number, else DEFAULT."""
-    raw = os.environ.get(f"FW2NP_{name}", "")
-    return int(raw) if raw.strip().isdigit() else default
+    """The bound NAME: env FW2NP_<NAME> (ASCII digits 0-9, blanks around them allowed), DEFAULT
+    when unset or empty; any other value is an InputError naming the variable (never ignored: a
+    bound the user meant to set must not silently fall back to the default)."""
+    var = f"FW2NP_{name}"
+    raw = os.environ.get(var, "").strip(" \t\r\n")
+    if not raw:
+        return default
+    if not _ASCII_DIGITS.fullmatch(raw) or len(raw) > 18:
+        shown = ascii(raw[:40]) + ("..." if len(raw) > 40 else "")
+        raise InputError(f"environment variable {var}={shown} is not a whole number (ASCII digits 0-9, at most 18)")
+    return int(raw)
 
 
 def max_depth() -> int:
