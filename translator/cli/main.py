@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from contextlib import contextmanager
 
 import click
 
@@ -24,7 +27,12 @@ class Fw2npGroup(click.Group):
     def invoke(self, ctx):
         from .. import limits
 
-        with limits.time_limit_alarm(limits.time_limit()) as alarm:
+        try:
+            seconds = limits.time_limit()
+        except InputError as exc:  # a malformed bound in the environment
+            click.echo(exc.render(), err=True)
+            ctx.exit(2)
+        with limits.time_limit_alarm(seconds) as alarm, _sigterm_as_interrupt():
             try:
                 return super().invoke(ctx)
             except InputError as exc:
@@ -33,6 +41,9 @@ class Fw2npGroup(click.Group):
             except limits.TimeLimit:
                 click.echo(f"error: stopped after {alarm} s (bound FW2NP_TIME_LIMIT)", err=True)
                 ctx.exit(2)
+            except Terminated:
+                click.echo("terminated", err=True)
+                ctx.exit(128 + signal.SIGTERM)
             except KeyboardInterrupt:
                 click.echo("interrupted", err=True)
                 ctx.exit(130)
@@ -50,6 +61,27 @@ class Fw2npGroup(click.Group):
                     err=True,
                 )
                 ctx.exit(2)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: handled exactly as Ctrl-C (the same cleanup), exit 143 (128 + SIGTERM)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises Terminated (a KeyboardInterrupt) in the main thread while the command runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _one_line(exc: BaseException) -> str:
