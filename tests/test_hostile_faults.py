@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,114 @@ def test_bound_with_blanks_and_empty_bound():
         assert bound("TEST_BOUND", 7) == 7
     finally:
         del os.environ["FW2NP_TEST_BOUND"]
+
+
+# ---- item 2: batch workers end with their parent; SIGTERM is handled as Ctrl-C
+
+SHOP = """\
+ruleset shop-{n}
+default deny
+10 allow 10.20.0.0/16 -> 10.10.0.11 tcp/443
+20 deny 10.20.99.0/24 -> 10.30.0.0/16 any
+30 allow 10.20.0.0/16 -> 10.30.0.0/16 tcp/5432
+"""
+BATCH_INV = SAMPLES / "iptables" / "inventory.yaml"
+
+
+def _alive(pid: int) -> bool:
+    """PID exists and is not a zombie (an orphan's zombie may wait for a reaper that never comes)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+def _poll(cond, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def _slow_batch(tmp_path: Path, files: int = 60) -> tuple[subprocess.Popen, Path, list[int]]:
+    """A `batch -j 2` process busy converting; (process, output dir, worker pids)."""
+    d, out = tmp_path / "in", tmp_path / "out"
+    d.mkdir()
+    rules = SHOP + "".join(f"{50 + k} allow 10.20.{k}.0/24 -> 10.30.0.0/16 tcp/{1000 + k}\n" for k in range(200))
+    for k in range(files):
+        (d / f"f{k:02}.fw").write_text(rules.format(n=k))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FW2NP_DEBUG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "translator.cli", "batch", str(d), "-o", str(out), "-i", str(BATCH_INV), "-j", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert _poll(lambda: len(list(out.glob("*.yaml"))) >= 2 or proc.poll() is not None, 120)
+    assert proc.poll() is None, "the batch ended before it could be interrupted"
+    workers: set[int] = set()
+
+    def two_workers() -> bool:
+        workers.update(_children(proc.pid))
+        return len(workers) >= 2
+
+    assert _poll(two_workers, 60)
+    return proc, out, sorted(workers)
+
+
+def test_workers_exit_when_the_batch_is_killed(tmp_path):
+    import signal
+
+    proc, out, workers = _slow_batch(tmp_path)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only, as an OOM killer would
+        proc.wait(timeout=60)
+        assert _poll(lambda: not any(_alive(w) for w in workers), 60), [w for w in workers if _alive(w)]
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+
+
+def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
+    import json
+    import signal
+
+    proc, out, workers = _slow_batch(tmp_path)
+    try:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+        stderr = proc.stderr.read()
+        assert code == 143, stderr
+        assert "terminated" in stderr and "Traceback" not in stderr
+        assert _poll(lambda: not any(_alive(w) for w in workers), 60)
+        assert not (out / "report.json").exists()
+        assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+        partial = list(out.glob("*.yaml"))
+        assert 2 <= len(partial) < 60
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+    rerun = CliRunner().invoke(cli, ["batch", str(tmp_path / "in"), "-o", str(out), "-i", str(BATCH_INV), "-j", "2"])
+    assert rerun.exit_code == 0, rerun.output
+    assert json.loads((out / "report.json").read_text())["totals"]["converted"] == 60

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -232,8 +233,52 @@ def clean_temp(outdir: str) -> int:
     return n
 
 
-def _ignore_sigint() -> None:
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_SECONDS = 0.5
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: Ctrl-C is the parent's to handle; the worker dies when the parent goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler, inherited by fork
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """Exit when process PARENT is gone (SIGTERM, SIGKILL, a crash): Linux's parent-death signal,
+    and, wherever that is missing, a thread that sees the parent id change."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent went before the death signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="fw2np-parent-watch", daemon=True).start()
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Interrupted (Ctrl-C, SIGTERM): drop queued files and end the workers now; the files they
+    were writing are temporary ones, which run_batch removes (writes are atomic)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + 30
+    for p in procs:
+        p.join(timeout=max(0.1, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=10)
 
 
 def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
@@ -246,7 +291,7 @@ def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
             if on_done:
                 on_done(rec)
         return records
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(os.getpid(),))
     try:
         pending = {pool.submit(convert_file, j): j for j in jobs}
         while pending:
@@ -266,6 +311,9 @@ def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
                 records.append(rec)
                 if on_done:
                     on_done(rec)
+    except BaseException:
+        _stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return records
@@ -377,7 +425,11 @@ def run_batch(
     ]
     if on_start:
         on_start(jobs)
-    records = run_jobs(jobs, workers, on_done)
+    try:
+        records = run_jobs(jobs, workers, on_done)
+    except BaseException:  # interrupted: whole files stay, temporary ones go; no report
+        clean_temp(outdir)
+        raise
     meta = {
         "input_dir": str(input_dir),
         "output_dir": str(outdir),
