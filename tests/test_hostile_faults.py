@@ -243,3 +243,39 @@ def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
     rerun = CliRunner().invoke(cli, ["batch", str(tmp_path / "in"), "-o", str(out), "-i", str(BATCH_INV), "-j", "2"])
     assert rerun.exit_code == 0, rerun.output
     assert json.loads((out / "report.json").read_text())["totals"]["converted"] == 60
+
+
+# ---- item 3: FW2NP_TIME_LIMIT reached in the summary's lint, after the output is written
+
+
+def test_time_limit_in_the_summary_lint_keeps_the_output_and_says_so(tmp_path, inv, monkeypatch):
+    import translator.lint.checks as checks
+
+    def slow_lint(result, inventory):
+        time.sleep(300)  # the alarm (FW2NP_TIME_LIMIT) ends it
+
+    monkeypatch.setattr(checks, "echo_summary", slow_lint)
+    f, out = tmp_path / "r.fw", tmp_path / "out.yaml"
+    f.write_text(RULES)
+    t0 = time.monotonic()
+    res = CliRunner().invoke(cli, ["convert", str(f), "-i", inv, "-o", str(out)], env={"FW2NP_TIME_LIMIT": "5"})
+    assert time.monotonic() - t0 < 120
+    assert res.exit_code == 0, res.output
+    assert "lint in the summary stopped at the time limit (5 s, bound FW2NP_TIME_LIMIT)" in res.stderr
+    assert "the output is complete" in res.stderr and "rules read" in res.stderr
+    quiet = CliRunner().invoke(cli, ["convert", str(f), "-i", inv, "-q"])
+    assert out.read_text() == quiet.stdout and "kind: NetworkPolicy" in quiet.stdout
+
+
+def test_time_limit_before_the_output_is_written_writes_nothing(tmp_path, inv, monkeypatch):
+    import translator.compiler.synth as synth
+
+    def slow_compile(*_a, **_k):
+        time.sleep(300)
+
+    monkeypatch.setattr(synth, "convert", slow_compile)
+    f, out = tmp_path / "r.fw", tmp_path / "out.yaml"
+    f.write_text(RULES)
+    res = CliRunner().invoke(cli, ["convert", str(f), "-i", inv, "-o", str(out)], env={"FW2NP_TIME_LIMIT": "2"})
+    assert res.exit_code == 2 and "error: stopped after 2 s (bound FW2NP_TIME_LIMIT)" in res.stderr
+    assert not out.exists() and not list(tmp_path.glob("*.tmp"))

@@ -53,9 +53,27 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
     else:
         emit(policies, fmt, sys.stdout)
     if not quiet:
-        for result in results:
+        _summaries(results, inv, echo_summary)
+
+
+def _summaries(results, inv, echo_summary) -> None:
+    """The summary of each ruleset, with its lint findings. The output is already written then, so
+    FW2NP_TIME_LIMIT reached in the lint only skips the rest of the lint, with a note (exit 0)."""
+    from ..limits import TimeLimit, time_limit
+
+    stopped = False
+    for result in results:
+        try:
             _summary(result)
-            echo_summary(result, inv)
+            if not stopped:
+                echo_summary(result, inv)
+        except TimeLimit:  # the alarm fires once: what follows is not bounded, so no more lint
+            stopped = True
+            click.echo(
+                f"fw2np: note: lint in the summary stopped at the time limit ({time_limit()} s, bound "
+                "FW2NP_TIME_LIMIT) and was skipped; the output is complete; run `fw2np lint` for the findings",
+                err=True,
+            )
 
 
 def _summary(result) -> None:
