@@ -230,7 +230,8 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
         rd.warnings.append(
             Warning_(f"chain FORWARD has no rules (policy {forward.policy}): no forward ruleset", forward.loc)
         )
-    unreached = [c for c in table.chains if c not in BUILTIN and not reached(table, c)]
+    reach = reachable(table)
+    unreached = [c for c in table.chains if c not in BUILTIN and c not in reach]
     for c in unreached:
         rd.warnings.append(
             Warning_(f"chain {c} is never jumped to from INPUT, OUTPUT or FORWARD: ignored", table.chains[c].loc)
@@ -310,14 +311,13 @@ def account(rs: Ruleset, table: IptablesTable, starts: tuple[str, ...], flats: l
         )
 
 
-def reached(table: IptablesTable, chain: str) -> bool:
+def reachable(table: IptablesTable) -> set[str]:
+    """The chains reached from the built-in chains by -j or -g (once, however many chains there are)."""
     seen, todo = set(), list(BUILTIN)
     while todo:
         c = todo.pop()
-        if c == chain:
-            return True
         if c in seen:
             continue
         seen.add(c)
         todo += [r.target for r in table.rules.get(c, []) if r.target in table.chains]
-    return False
+    return seen

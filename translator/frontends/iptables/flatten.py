@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from ...model.ruleset import ALLOW, Condition, Skipped, Warning_
 from .match import IptablesTable, IptRule, Match
-from .options import BUILTIN, NON_TERMINAL, TERMINAL
+from .options import NON_TERMINAL, TERMINAL, builtin_chains
 from .reader import IptablesReader
 
 MAX_GUARDS = 64
+# rule lines walked while following jumps, over every (chain, match carried in); FW2NP_MAX_JUMP_VISITS
+MAX_JUMP_VISITS = 1_000_000
 LATER_ONLY = (
     "matches only packets after a connection's first one; dropping them breaks connections whose first "
     "packet is accepted, which NetworkPolicy cannot say: the deny is applied to the whole connection"
@@ -30,11 +32,58 @@ class Flattener:
         self.skipped: dict[tuple[str, str], Skipped] = {}
         self.seen: set[str] = set()
         self.new_only: dict[str, str] = {}  # rule id -> the options that say "new connection"
+        self.done: set[tuple[str, Match]] = set()  # (chain, guard) walked
+        self.visits = 0  # rule lines walked, over every (chain, guard)
+        self.ends: list[Match] = []  # what falls off the end of a chain (the start chain's: its policy)
+        self.builtin = builtin_chains(table.name)
 
     def _skip(self, r: IptRule, reason: str) -> None:
         self.skipped.setdefault((r.id, reason), Skipped(r.id, reason, r.loc))
 
-    def chain(self, name: str, guard: Match, via: tuple[str, ...], stack: tuple[str, ...]) -> None:
+    def chain(self, name: str, guard: Match, via: tuple[str, ...] = (), stack: tuple[str, ...] = ()) -> None:
+        """Follow chain NAME for the packets GUARD matches, jumps included, without recursion: a stack of
+        chain walks (generators), each yielding the jumps it makes. A chain already walked with the same
+        guard is not walked again: its rules, with the same matches, would come after their first copies
+        in first-match order, where they decide nothing (so shared chains, as in a diamond of jumps, cost
+        once per distinct guard, never once per path). Jumps nest at most FW2NP_MAX_DEPTH deep."""
+        from ... import limits
+
+        depth_max, visits_max = limits.max_depth(), limits.bound("MAX_JUMP_VISITS", MAX_JUMP_VISITS)
+        path = list(stack) or [name]
+        walks = [self._walk(name, guard, via)]
+        self.done.add((name, guard))
+        while walks:
+            try:
+                jump = next(walks[-1])
+            except StopIteration:
+                walks.pop()
+                path.pop()
+                continue
+            r, t, m, via2 = jump
+            if t in path:
+                raise self.rd.fail_at(f"chain loop: {' -> '.join(path + [t])}", r.target_loc or r.loc)
+            if (t, m) in self.done:
+                continue
+            if len(path) >= depth_max:
+                raise self.rd.fail_at(
+                    f"chain jumps nest deeper than {depth_max} levels ({' -> '.join(path[:3])} -> ... -> "
+                    f"{path[-1]} -> {t}); set FW2NP_MAX_DEPTH to read deeper nesting",
+                    r.target_loc or r.loc,
+                )
+            self.visits += len(self.table.rules.get(t, ())) + 1
+            if visits_max and self.visits > visits_max:
+                raise self.rd.fail_at(
+                    f"following the jumps into {t} makes more than {visits_max:,} rule visits: the chains "
+                    "reach each other along too many distinct matches (as in a diamond of jumps whose "
+                    "branches match differently); set FW2NP_MAX_JUMP_VISITS (0: no bound) to go on anyway",
+                    r.target_loc or r.loc,
+                )
+            self.done.add((t, m))
+            path.append(t)
+            walks.append(self._walk(t, m, via2))
+
+    def _walk(self, name: str, guard: Match, via: tuple[str, ...]):
+        """Walk the rules of NAME for GUARD; yields (rule, chain, match, via) for each jump to follow."""
         live = [guard]
         for r in self.table.rules.get(name, []):
             if not live:
@@ -52,12 +101,10 @@ class Flattener:
                     self.terminal(r, m, via)
             elif t == "RETURN" or t in self.table.chains:
                 if t != "RETURN":
-                    if t in BUILTIN:
+                    if t in self.builtin:
                         raise self.rd.fail_at(f"cannot jump to built-in chain {t}", r.loc)
-                    if t in stack:
-                        raise self.rd.fail_at(f"chain loop: {' -> '.join(stack + (t,))}", r.loc)
                     for m in hits:
-                        self.chain(t, m, via + (r.id,), stack + (t,))
+                        yield r, t, m, via + (r.id,)
                 if t == "RETURN" or r.goto:
                     if r.match.conn.first:
                         live = self.exclude(live, r)
@@ -72,8 +119,11 @@ class Flattener:
                 self._skip(r, f"target {t} does not end matching: it decides nothing")
             elif t == "":
                 self._skip(r, "no target (-j): the rule only counts packets")
+            elif self.table.name != "filter":
+                self._skip(r, f"target {t} is not one fw2np knows in table {self.table.name}: read as deciding nothing")
             else:
                 raise self.rd.fail_at(f"jump to {t!r}: no such chain in this table and not a known target", r.loc)
+        self.ends.extend(live)
 
     def terminal(self, r: IptRule, m: Match, via: tuple[str, ...]) -> None:
         """One path's match of an ACCEPT, DROP or REJECT, read under the stateful model."""

@@ -6,6 +6,20 @@ from ...model.ruleset import ALLOW, DENY
 from ..common import icmp
 
 BUILTIN = ("INPUT", "FORWARD", "OUTPUT")
+# the built-in chains of each table (iptables(8), TABLES)
+TABLE_BUILTINS = {
+    "filter": BUILTIN,
+    "security": BUILTIN,
+    "raw": ("PREROUTING", "OUTPUT"),
+    "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+    "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+}
+
+
+def builtin_chains(table: str) -> tuple[str, ...]:
+    return TABLE_BUILTINS.get(table, BUILTIN)
+
+
 TERMINAL = {"ACCEPT": ALLOW, "DROP": DENY, "REJECT": DENY}
 NON_TERMINAL = {
     "LOG",
