@@ -279,3 +279,77 @@ def test_time_limit_before_the_output_is_written_writes_nothing(tmp_path, inv, m
     res = CliRunner().invoke(cli, ["convert", str(f), "-i", inv, "-o", str(out)], env={"FW2NP_TIME_LIMIT": "2"})
     assert res.exit_code == 2 and "error: stopped after 2 s (bound FW2NP_TIME_LIMIT)" in res.stderr
     assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+# ---- item 4: batch never writes through a link in its output tree; reports apart from manifests
+
+
+def _batch_in(tmp_path: Path, name: str = "a.fw") -> Path:
+    d = tmp_path / "in"
+    d.mkdir(exist_ok=True)
+    (d / name).write_text(SHOP.format(n=1))
+    return d
+
+
+@pytest.mark.parametrize("layout", ["per-input", "per-namespace"])
+def test_batch_refuses_a_directory_link_in_the_output_tree(tmp_path, layout):
+    d = _batch_in(tmp_path)
+    (d / "sub").mkdir()
+    (d / "sub" / "b.fw").write_text(SHOP.format(n=2))
+    outside, out = tmp_path / "outside", tmp_path / "out"
+    outside.mkdir()
+    out.mkdir()
+    (outside / "b.fw.yaml").write_text("precious\n")
+    (outside / "b.fw").mkdir()
+    (outside / "b.fw" / "shop.yaml").write_text("precious\n")
+    (out / "sub").symlink_to(outside, target_is_directory=True)
+    res = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(BATCH_INV), "--layout", layout])
+    assert res.exit_code == 1, res.output
+    assert f"{out / 'sub'}: error: a symbolic link in the output directory: refusing to write through it" in res.stderr
+    assert (outside / "b.fw.yaml").read_text() == "precious\n"
+    assert (outside / "b.fw" / "shop.yaml").read_text() == "precious\n"
+    assert sorted(p.name for p in outside.rglob("*")) == ["b.fw", "b.fw.yaml", "shop.yaml"]
+    assert list(out.glob("a.fw*"))  # the other file is converted
+
+
+def test_batch_does_not_write_through_a_file_link(tmp_path):
+    d = _batch_in(tmp_path)
+    out, victim = tmp_path / "out", tmp_path / "victim.txt"
+    out.mkdir()
+    victim.write_text("precious\n")
+    (out / "a.fw.yaml").symlink_to(victim)
+    res = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(BATCH_INV)])
+    assert res.exit_code == 1 and "a symbolic link in the output directory" in res.stderr
+    assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("name", ["report.json", "report.html"])
+@pytest.mark.parametrize("layout", ["per-input", "per-namespace"])
+def test_input_named_like_the_report_does_not_collide(tmp_path, name, layout):
+    import json
+
+    d = _batch_in(tmp_path, name)
+    (d / f"{name}.d").mkdir()  # the escaped name is escaped again, never shared
+    (d / f"{name}.d" / "x.fw").write_text(SHOP.format(n=2))
+    out = tmp_path / "out"
+    for _ in range(2):  # and a rerun
+        res = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(BATCH_INV), "--layout", layout])
+        assert res.exit_code == 0, res.output
+        report = json.loads((out / "report.json").read_text())
+        assert report["totals"]["converted"] == 2
+        outputs = sorted(o for f in report["files"] for r in f["rulesets"] for o in r["outputs"])
+        assert all((out / o).is_file() for o in outputs)
+        assert "report.json" not in outputs and "report.html" not in outputs
+        assert (out / "report.html").is_file()
+    if layout == "per-namespace":
+        assert outputs == [f"{name}.d.d/x.fw/shop.yaml", f"{name}.d/shop.yaml"]
+
+
+def test_output_rel_is_injective_on_reserved_names():
+    from translator.batch.outtree import output_rel
+
+    names = ["report.json", "report.json.d", "report.json.d.d", "report.html", "x.d", "report.jsonx", "a/report.json"]
+    mapped = [output_rel(n) for n in names]
+    assert len(set(mapped)) == len(names)
+    assert not {"report.json", "report.html"} & set(mapped)
+    assert output_rel("x.d") == "x.d" and output_rel("a/report.json") == "a/report.json"

@@ -23,9 +23,9 @@ from .. import limits
 from ..compiler.findings import APPROXIMATIONS
 from ..errors import InputError, Loc
 from ..limits import TimeLimit
+from .outtree import REPORT_FILES, output_rel, write_in_tree
 
 LAYOUTS = ("per-input", "per-namespace")
-REPORT_FILES = ("report.json", "report.html")
 
 
 @dataclass
@@ -139,7 +139,7 @@ def convert_file(job: Job) -> dict:
     from ..compiler.synth import convert
     from ..frontends import detect, load
     from ..frontends.select import frontend_options
-    from ..io.manifests import write_docs, write_per_namespace
+    from ..io.manifests import emit
     from ..io.text import read_text
     from ..lint.checks import lint
 
@@ -168,19 +168,18 @@ def convert_file(job: Job) -> dict:
                 raise InputError("no ruleset found in the input", Loc(job.path))
             converted = [(rs, convert(rs, inv)) for rs in rulesets]
             rec["rulesets"] = []
-            base = Path(job.outdir) / job.rel
             slugs = _slug([rs.name for rs in rulesets])
             for (rs, res), slug in zip(converted, slugs):
-                stem = base if len(rulesets) == 1 else base / slug
+                stem = job.rel if len(rulesets) == 1 else f"{job.rel}/{slug}"
                 if job.layout == "per-namespace":
-                    outputs = [
-                        str(Path(stem, n).relative_to(job.outdir).as_posix())
-                        for n in write_per_namespace(res.policies, str(stem), "yaml")
-                    ]
+                    pieces = [(f"{stem}/{ns}.yaml", ds) for ns, ds in by_namespace(res.policies)]
                 else:
-                    target = stem.with_name(stem.name + ".yaml")
-                    write_docs(target, res.policies, "yaml")
-                    outputs = [target.relative_to(job.outdir).as_posix()]
+                    pieces = [(f"{stem}.yaml", res.policies)]
+                outputs = []
+                for rel, docs in pieces:
+                    rel = output_rel(rel)
+                    write_in_tree(job.outdir, rel, lambda fh, docs=docs: emit(docs, "yaml", fh))
+                    outputs.append(rel)
                 rec["rulesets"].append(_ruleset_record(rs, res, lint(rs, inv, res), outputs))
         except InputError as exc:
             rec.update(status="failed", error=exc.render())
@@ -194,6 +193,14 @@ def convert_file(job: Job) -> dict:
             rec.update(status="failed", error=f"{job.path}: error: {type(exc).__name__}: {exc}")
     rec["seconds"] = round(time.perf_counter() - t0, 4)
     return rec
+
+
+def by_namespace(docs: list[dict]) -> list[tuple[str, list[dict]]]:
+    """[(namespace, its policies)], sorted by namespace (the per-namespace layout)."""
+    out: dict[str, list[dict]] = {}
+    for d in docs:
+        out.setdefault(d["metadata"]["namespace"], []).append(d)
+    return sorted(out.items())
 
 
 def _ruleset_record(rs, res, findings, outputs) -> dict:
@@ -376,10 +383,10 @@ def render_html(report: dict) -> str:
 
 
 def write_report(outdir: str, report: dict) -> None:
-    from ..io.manifests import write_atomic
-
-    write_atomic(Path(outdir) / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    write_atomic(Path(outdir) / "report.html", render_html(report))
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    write_in_tree(outdir, "report.json", lambda fh: fh.write(text))
+    html = render_html(report)
+    write_in_tree(outdir, "report.html", lambda fh: fh.write(html))
 
 
 def run_batch(
@@ -407,7 +414,13 @@ def run_batch(
     inputs = find_inputs(input_dir, skip=[inventory, host_map, outdir], exclude=list(exclude))
     Path(outdir).mkdir(parents=True, exist_ok=True)
     for name in REPORT_FILES:  # an interrupted run must not leave an older, complete-looking report
-        (Path(outdir) / name).unlink(missing_ok=True)
+        old = Path(outdir) / name
+        if old.is_dir() and not old.is_symlink():
+            raise InputError(
+                f"{old} is a directory where the batch report goes (left by an older fw2np?); move it away",
+                Loc(str(old)),
+            )
+        old.unlink(missing_ok=True)
     clean_temp(outdir)
     jobs = [
         Job(
