@@ -23,6 +23,7 @@ from .options import format_option, inventory_option, output_file_option
 def reverse(policies, inventory, fmt, objects, output):
     """Render the NetworkPolicies in POLICIES (file or directory) as an ordered firewall table."""
     from ..io.manifests import write_atomic
+    from ..io.safe_text import escaped
     from ..model.inventory import load_inventory
     from ..model.policies import load_policies
 
@@ -37,7 +38,7 @@ def reverse(policies, inventory, fmt, objects, output):
 
         text, approximations = reverse_rules(objs, inv, objects)
         for a in approximations:
-            click.echo(f"fw2np: approximation: {a}", err=True)
+            click.echo(f"fw2np: approximation: {escaped(a)}", err=True)
     else:
         from ..reverse.formats import render_table
         from ..reverse.table import build_table

@@ -15,6 +15,7 @@ from ..compiler.findings import APPROXIMATIONS, flow_text
 from ..compiler.svcclasses import svc_classes
 from ..compiler.sweep import along
 from ..compiler.universe import OPTIMISTIC, SECURE, Universe, compile_rules
+from ..io.safe_text import escaped
 from ..model.inventory import Inventory
 from ..model.resolve import Resolver
 from ..model.ruleset import ALLOW, TCP, UDP, Rule, Ruleset
@@ -76,10 +77,11 @@ class LintFinding:
         self.severity = self.severity or SEVERITY[self.kind]
 
     def __str__(self) -> str:
-        where = f"{self.rule.loc}: rule {self.rule.id}: " if self.rule else ""
-        ex = f" (e.g. {self.example})" if self.example else ""
-        tip = f"\n    suggestion: {self.suggestion}" if self.suggestion else ""
-        return f"{where}{self.severity}: {self.kind}: {self.message}{ex}{tip}"
+        # rule ids, names and paths come from the input: control characters are shown escaped
+        where = escaped(f"{self.rule.loc}: rule {self.rule.id}: ") if self.rule else ""
+        ex = f" (e.g. {escaped(self.example)})" if self.example else ""
+        tip = f"\n    suggestion: {escaped(self.suggestion)}" if self.suggestion else ""
+        return f"{where}{self.severity}: {self.kind}: {escaped(self.message)}{ex}{tip}"
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "severity": self.severity, "message": self.message}

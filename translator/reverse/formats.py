@@ -1,4 +1,11 @@
-"""Render a reverse FirewallTable: terminal text, Markdown, CSV, HTML (templates/reverse*)."""
+"""Render a reverse FirewallTable: terminal text, Markdown, CSV, HTML (templates/reverse*).
+
+Every value shown comes from the policies and the inventory (labels, names, annotations), so
+each is passed through io.safe_text.escaped first: no newline, ESC sequence or bidi override
+reaches the output, in any format.  Markdown cells also escape pipes and markup, HTML is
+autoescaped, and a CSV cell that a spreadsheet would read as a formula (starting with =, +, -,
+@) gets a leading apostrophe.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import io
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ..io.resources import templates_dir
+from ..io.safe_text import escaped
 from .table import COLUMNS, FirewallTable
 
 FORMATS = ("table", "markdown", "csv", "html", "rules")
@@ -17,7 +25,7 @@ SHOWN = ("action", "source", "destination", "service", "policy")
 
 def _md(text) -> str:
     """A Markdown table cell: pipes, markup characters and newlines made harmless."""
-    out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    out = escaped(text).replace("\\", "\\\\").replace("|", "\\|")
     for ch in "<>*_`[]":
         out = out.replace(ch, "\\" + ch)
     return out
@@ -37,22 +45,46 @@ def environment(html: bool) -> Environment:
 
 
 def _groups(table: FirewallTable) -> list:
+    """[(target, [(direction, [row as a dict of escaped cells])])], in table order."""
     out = []
     for target, rows in table.targets():
         blocks: dict[str, list[dict]] = {}
         for r in rows:
-            blocks.setdefault(r.direction, []).append({c: getattr(r, c) for c in COLUMNS})
-        out.append((target, list(blocks.items())))
+            blocks.setdefault(escaped(r.direction), []).append({c: escaped(getattr(r, c)) for c in COLUMNS})
+        out.append((escaped(target), list(blocks.items())))
     return out
+
+
+def _policies(table: FirewallTable) -> list[dict]:
+    return [
+        {
+            "namespace": escaped(p.namespace),
+            "name": escaped(p.name),
+            "annotations": {escaped(k): escaped(v) for k, v in (p.annotations or {}).items()},
+        }
+        for p in table.policies
+    ]
 
 
 def render_table(table: FirewallTable, fmt: str) -> str:
     """TABLE as FMT (table, markdown, csv or html)."""
     if fmt == "csv":
         return to_csv(table)
-    widths = {c: max([len(c)] + [len(getattr(r, c)) for r in table.rows]) for c in SHOWN}
+    groups = _groups(table)
+    cells = [row for _, blocks in groups for _, rows in blocks for row in rows]
+    widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in SHOWN}
     tpl = environment(fmt == "html").get_template(TEMPLATES[fmt])
-    return tpl.render(groups=_groups(table), columns=SHOWN, widths=widths, notes=table.notes, policies=table.policies)
+    notes = [escaped(n) for n in table.notes]
+    return tpl.render(groups=groups, columns=SHOWN, widths=widths, notes=notes, policies=_policies(table))
+
+
+FORMULA = ("=", "+", "-", "@")  # a spreadsheet reads a cell starting with one of these as a formula
+
+
+def csv_cell(text) -> str:
+    """A CSV cell: control characters escaped, a leading formula character defused with an apostrophe."""
+    out = escaped(text)
+    return "'" + out if out.startswith(FORMULA) else out
 
 
 def to_csv(table: FirewallTable) -> str:
@@ -60,5 +92,5 @@ def to_csv(table: FirewallTable) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     for r in table.rows:
-        w.writerow(r.cells())
+        w.writerow([csv_cell(c) for c in r.cells()])
     return buf.getvalue()

@@ -13,6 +13,7 @@ import re
 
 import netaddr
 
+from ..io.safe_text import escaped
 from ..model.resolve import unresolved_items
 from ..model.ruleset import (
     ALLOW,
@@ -49,8 +50,8 @@ KEYWORDS = {
     "egress",
     "both",
 }
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-_RULE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+_RULE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 NOTHING = "any except any"
 
 
@@ -121,7 +122,9 @@ def svc_text(s: Svc) -> str | None:
 
 
 def comment_text(text: str) -> str:
-    return " ".join(str(text).split())
+    """TEXT for a comment (`#` to the end of the line): one line, control characters escaped
+    (io.safe_text), so no value from the input can end the comment and start a statement."""
+    return " ".join(escaped(text).split())
 
 
 class _Renderer:
@@ -208,7 +211,7 @@ class _Renderer:
                 items = self.svc_list(d.items, upper)
                 if items is None:
                     self.empty_svc.add((name, upper))
-                    lines.append(f"# fw2np: service {name} holds nothing here (unresolved parts)")
+                    lines.append(f"# fw2np: service {comment_text(name)} holds nothing here (unresolved parts)")
                     continue
                 lines.append(
                     f"service {self.svc_name(name, upper)} {', '.join(items)}" + self.vague_note(d.items, upper)

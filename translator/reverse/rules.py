@@ -43,7 +43,7 @@ from ..model.space import (
     whole_proto,
 )
 from .match import ALL, PROTOS, SOME, NormalizedPolicy, PodClass, normalize, peer_match, pod_classes, selects
-from .render import Names, net_text
+from .render import Names, comment_text, net_text
 from .table import peer_text, selector_text
 
 
@@ -142,16 +142,16 @@ class Reverser:
             name = self.names.get(text)
             if name != text:
                 self.note(
-                    f"inventory object {text!r} is not a valid name in the ruleset language; the inventory "
+                    f"inventory object '{text}' is not a valid name in the ruleset language; the inventory "
                     f"will not find it"
                 )
             if s is None:
                 self.defs.append(
-                    f"address {name} any except any  # fw2np: approximation: addresses of {text} "
+                    f"address {name} any except any  # fw2np: approximation: addresses of {comment_text(text)} "
                     f"unknown (use --objects); its workloads count as workloads without addresses"
                 )
                 self.note(
-                    f"the addresses of inventory object {text!r} are unknown (give --objects RULES): its "
+                    f"the addresses of inventory object '{text}' are unknown (give --objects RULES): its "
                     f"workloads are treated like pods without legacy addresses"
                 )
             else:
@@ -167,7 +167,9 @@ class Reverser:
             else:
                 name = self.names.fresh(w.name)
                 texts = [net_text_of(t) if parse_legacy(t) is not None else self.names.get(t) for t in w.addresses]
-                self.defs.append(f"address {name} {', '.join(texts)}  # workload {w.name} ({w.namespace})")
+                self.defs.append(
+                    f"address {name} {', '.join(texts)}  # workload {comment_text(f'{w.name} ({w.namespace})')}"
+                )
                 self.addr_of[w.name] = name
 
     # --- what the policies allow ----------------------------------------------------
@@ -399,14 +401,14 @@ class Reverser:
                 if not svc:
                     return
                 svc = svc_words(svc)
-            body.append(f"{action} {src} -> {dst} {svc}" + (f"  # {comment}" if comment else ""))
+            body.append(f"{action} {src} -> {dst} {svc}" + (f"  # {comment_text(comment)}" if comment else ""))
 
         # 1. workload -> workload
         for s in self.nodes:
             groups: dict[IntervalSet, list[str]] = {}
             for d in self.nodes:
                 groups.setdefault(self.pair(s, d), []).append(self.node_name(d))
-            body.append(f"# {s}: to workloads with legacy addresses")
+            body.append(f"# {comment_text(s)}: to workloads with legacy addresses")
             for svc, ds in groups.items():
                 rule("allow", self.node_name(s), ", ".join(ds), svc)
             rest = [n for svc, ds in groups.items() if svc != FULL_SVC for n in ds]
@@ -415,14 +417,14 @@ class Reverser:
         # 2. workload -> rest, rest -> workload
         lump_words = "pods without legacy addresses are only 'any'"
         for s in self.nodes:
-            body.append(f"# {s}: egress to addresses and to other pods")
+            body.append(f"# {comment_text(s)}: egress to addresses and to other pods")
             low = self.lumped([(s, c) for c in self.lump], lump_words)
             self.ip_rules(rule, self.ip_allowed(s, "egress"), low, lambda x: (self.node_name(s), x))
             rule("allow", self.node_name(s), "any", low)
             if low != FULL_SVC:
                 rule("deny", self.node_name(s), "any", "any")
         for d in self.nodes:
-            body.append(f"# {d}: ingress from addresses and from other pods")
+            body.append(f"# {comment_text(d)}: ingress from addresses and from other pods")
             low = self.lumped([(c, d) for c in self.lump], lump_words)
             self.ip_rules(rule, self.ip_allowed(d, "ingress"), low, lambda x: (x, self.node_name(d)))
             rule("allow", "any", self.node_name(d), low)
@@ -437,7 +439,7 @@ class Reverser:
         self.ip_rules(rule, self.lump_ip("egress"), low, lambda x: ("any", x))
         rule("allow", "any", "any", low)
         self.family_notes()
-        head = [f"# fw2np: approximation: {n}" for n in self.notes]
+        head = [f"# fw2np: approximation: {comment_text(n)}" for n in self.notes]
         return (
             "\n".join(
                 ["# fw2np reverse: NetworkPolicies as an ordered ruleset (first match wins)"]
