@@ -143,3 +143,31 @@ def test_cli_errors(tmp_path):
     bad.write_text("allow any -> any\n")
     r = run("explain", str(bad), "-i", str(V / "inventory.yaml"), "--flow", "frontend -> backend tcp/1")
     assert r.exit_code == 2 and f"{bad}:1:17: error:" in r.output and "Traceback" not in r.output
+
+
+# --- issue 22: numbers in ASCII digits only, names and labels as the API server takes them ----------
+
+
+@pytest.mark.parametrize(
+    "flow, what",
+    [
+        ("10.1.0.5 -> shop/app=backend tcp/²", "must be ASCII"),  # '²'.isdigit() holds, int('²') raises
+        ("10.1.0.5 -> shop/app=backend udp/٥٣", "must be ASCII"),
+        ("10.1.0.5 -> shop/app=backend proto/¹⁷", "must be ASCII"),
+        ("10.1.0.5 -> shop/app=backend icmp/³", "must be ASCII"),
+        ("10.1.0.5 -> shop/app=backend \u212a/1", "must be ASCII"),  # the Kelvin sign lowercases to 'k'
+        ("10.1.0.5 -> shop/app=backend tcp/" + "9" * 5000, "needs a port 1-65535"),
+        ("10.1.0.5 -> shop/app=backend proto/" + "9" * 30, "bad protocol"),
+        ("10.1.0.5 -> shop/app=back\x1bend tcp/80", "label value"),
+        ("10.1.0.5 -> sh\u00f6p/app=backend tcp/80", "not a namespace name"),
+    ],
+)
+def test_hostile_flows_are_input_errors(flow, what):
+    with pytest.raises(InputError) as exc:
+        parse_flow(flow, INV)
+    assert what in exc.value.message, exc.value.message
+
+
+def test_superscript_port_through_the_cli():
+    res = run("explain", str(V / "three-tier.fw"), "-i", str(V / "inventory.yaml"), "--flow", "10.1.0.5 -> db tcp/²")
+    assert res.exit_code == 2 and "error: bad flow" in res.output and "Traceback" not in res.output, res.output

@@ -108,3 +108,66 @@ def test_application_security_group_errors(value, words):
         parse_inventory(text, "inv.yaml")
     assert err.value.loc.line == 5, err.value.render()
     assert words in err.value.message
+
+
+# --- issue 22: names, labels and ports exactly as the API server takes them --------------------
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        # a `$` anchor matches before a final newline: "staging\n" was a namespace (and a file name)
+        ('namespaces:\n  "staging\\n": {}\n', 2, "namespace name 'staging\\n'"),
+        ('workloads:\n  w: {namespace: "staging\\n", labels: {app: w}}\n', 2, "namespace must be a valid DNS-1123"),
+        ('workloads:\n  w:\n    namespace: ns\n    labels: {"app\\n": w}\n', 4, "label key"),
+        ('workloads:\n  w:\n    namespace: ns\n    labels: {app: "w\\n"}\n', 4, "label value"),
+        ('workloads:\n  w:\n    namespace: ns\n    labels: {"ex.com\\n/app": w}\n', 4, "prefix"),
+        ('namespaces:\n  ns: {labels: {team: "a\\n"}}\n', 2, "label value"),
+        ('workloads:\n  "w\\n": {namespace: ns, labels: {app: w}}\n', 2, "printable"),
+        ('workloads:\n  "w\\x1b[2J": {namespace: ns, labels: {app: w}}\n', 2, "printable"),
+        ("namespaces:\n  " + "a" * 64 + ": {}\n", 2, "DNS-1123 label"),
+        ("workloads:\n  w:\n    namespace: ns\n    labels: {" + "a" * 64 + ": w}\n", 4, "label key"),
+        ("workloads:\n  w:\n    namespace: ns\n    labels: {" + "a" * 254 + "/app: w}\n", 4, "prefix"),
+        ("workloads:\n  w:\n    namespace: ns\n    labels: {app: " + "v" * 64 + "}\n", 4, "label value"),
+        # a superscript digit: '²'.isdigit() holds, int('²') raises
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {http: tcp/²}}\n", 2, "port 'http'"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {http: '٨٠'}}\n", 2, "port 'http'"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {http: ſctp/80}}\n", 2, "port 'http'"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {http: true}}\n", 2, "port 'http'"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {http: 8.5}}\n", 2, "port 'http'"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {http: " + "9" * 40 + "}}\n", 2, "port 'http'"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {'http\\n': 80}}\n", 2, "IANA service name"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {HTTP: 80}}\n", 2, "IANA service name"),
+        ("workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {8080: 80}}\n", 2, "IANA service name"),
+        ("workloads:\n  w:\n    namespace: ns\n    ports:\n      http: " + "9" * 5000 + "\n", 5, "too long"),
+    ],
+)
+def test_names_labels_and_ports_are_checked_as_the_api_server_does(text, line, words):
+    with pytest.raises(InputError) as err:
+        parse_inventory(text, "inv.yaml")
+    assert err.value.loc.line == line, err.value.render()
+    assert words in err.value.message, err.value.message
+
+
+def test_valid_edge_names_are_kept():
+    inv = parse_inventory(
+        "namespaces:\n  " + "a" * 63 + ": {labels: {example.com/team: A_b.c-9, empty: ''}}\n"
+        "workloads:\n  w: {namespace: ns, labels: {app: w}, ports: {web-alt: sctp/65535, h2: '8443'}}\n",
+        "inv.yaml",
+    )
+    assert inv.namespaces["a" * 63] == {"example.com/team": "A_b.c-9", "empty": ""}
+    assert inv.workloads["w"].ports == {"web-alt": ("SCTP", 65535), "h2": ("TCP", 8443)}
+
+
+def test_convert_to_a_directory_writes_no_file_for_a_namespace_with_a_newline(tmp_path):
+    from click.testing import CliRunner
+
+    from translator.cli.main import cli
+
+    (tmp_path / "r.fw").write_text("ruleset r\nallow any -> any any\n")
+    (tmp_path / "inv.yaml").write_text('namespaces:\n  "staging\\n": {}\n')
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["convert", str(tmp_path / "r.fw"), "-i", str(tmp_path / "inv.yaml"), "-d", str(out)])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert "namespace name 'staging\\n'" in res.output
+    assert not out.exists() or not any(out.iterdir())

@@ -218,7 +218,7 @@ class NetpolEvaluator:
         p = entry.get("port")
         if p is None:
             return True
-        if isinstance(p, str) and not p.isdigit():
+        if isinstance(p, str) and not (p.isascii() and p.isdigit()):  # '²'.isdigit() holds
             # a named port of the destination pod; endPort does not apply
             return isinstance(dst, Pod) and dst.port_number(p, protocol) == port
         end = entry.get("endPort")

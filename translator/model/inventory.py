@@ -9,7 +9,7 @@ import netaddr
 
 from ..errors import InputError, Loc, line_of
 from ..io.yamlio import LDict, load_all, loc_of
-from .names import is_dns_label, label_key_error, label_value_error
+from .names import ascii_number, is_dns_label, is_port_name, label_key_error, label_value_error
 
 NAME_LABEL = "kubernetes.io/metadata.name"
 # an Azure resource name as the platform allows it for an application security group
@@ -85,7 +85,12 @@ class _Checker:
 def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
     """Parse and check an inventory (InputError with the YAML line on bad input)."""
     chk = _Checker(text, path)
-    docs = [d for d in load_all(text, path) if d is not None]
+    try:
+        docs = [d for d in load_all(text, path) if d is not None]
+    except ValueError as exc:  # int() of thousands of digits inside the YAML loader
+        from .policies import number_too_long
+
+        raise number_too_long(exc, text, path) from None
     if len(docs) != 1:
         raise chk.fail("the inventory must be one YAML document", Loc(path, 1))
     top = chk.mapping(docs[0], "the inventory", Loc(path, 1))
@@ -104,8 +109,12 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
     nss = chk.mapping(top.get("namespaces"), "namespaces", loc_of(top, "namespaces"))
     for ns, spec in nss.items():
         nloc = loc_of(nss, ns)
-        if not isinstance(ns, str) or not is_dns_label(ns):
-            raise chk.fail(f"namespace name {ns!r} is not a valid DNS-1123 label", nloc)
+        if not is_dns_label(ns):
+            raise chk.fail(
+                f"namespace name {ns!r} is not a valid DNS-1123 label (at most 63 of a-z, 0-9 and '-', "
+                "alphanumeric at both ends)",
+                nloc,
+            )
         spec = chk.mapping(spec, f"namespace {ns}", nloc)
         for k in spec:
             if k != "labels":
@@ -115,14 +124,18 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
     wls = chk.mapping(top.get("workloads"), "workloads", loc_of(top, "workloads"))
     for name, spec in wls.items():
         wloc = loc_of(wls, name)
-        if not isinstance(name, str) or not name:
-            raise chk.fail(f"workload name {name!r} must be a non-empty string", wloc)
+        if not isinstance(name, str) or not name or not name.isprintable() or name != name.strip():
+            raise chk.fail(
+                f"workload name {name!r} must be a non-empty string of printable characters "
+                "(no control characters, no leading or trailing space)",
+                wloc,
+            )
         spec = chk.mapping(spec, f"workload {name}", wloc)
         for k in spec:
             if k not in WORKLOAD_FIELDS:
                 raise chk.fail(f"unknown workload field {k!r} (expected {', '.join(WORKLOAD_FIELDS)})", loc_of(spec, k))
         ns = spec.get("namespace")
-        if not isinstance(ns, str) or not is_dns_label(ns):
+        if not is_dns_label(ns):
             raise chk.fail(
                 f"workload {name}: namespace must be a valid DNS-1123 label, got {ns!r}",
                 loc_of(spec, "namespace", wloc),
@@ -141,21 +154,44 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
         ports = {}
         pspec = chk.mapping(spec.get("ports"), f"workload {name} ports", wloc)
         for pname, pval in pspec.items():
-            proto, num = "TCP", pval
-            if isinstance(pval, str) and "/" in pval:
-                proto, _, num = pval.partition("/")
-                proto = proto.upper()
-            if proto not in ("TCP", "UDP", "SCTP") or not str(num).isdigit() or not 1 <= int(num) <= 65535:
+            if not is_port_name(pname):
                 raise chk.fail(
-                    f"workload {name}: port {pname!r} must be a number or tcp/N, udp/N, sctp/N", loc_of(pspec, pname)
+                    f"workload {name}: port name {pname!r} must be an IANA service name (at most 15 of a-z, 0-9 "
+                    "and single inner '-', with at least one letter), as a container port's name",
+                    loc_of(pspec, pname),
                 )
-            ports[str(pname)] = (proto, int(num))
+            proto, num = _port(pval)
+            if proto is None:
+                raise chk.fail(
+                    f"workload {name}: port {pname!r} must be a number 1-65535 or tcp/N, udp/N, sctp/N, got {pval!r}",
+                    loc_of(pspec, pname),
+                )
+            ports[pname] = (proto, num)
         asgs = _asgs(chk, spec, name, wloc)
         inv.workloads[name] = Workload(name, ns, labels, list(addrs), ports, wloc, asgs)
         inv.namespaces.setdefault(ns, {})
 
     _check_disjoint(inv, chk)
     return inv
+
+
+def _port(val) -> tuple[str | None, int]:
+    """A named port's value: N (TCP) or PROTO/N, N in ASCII digits 1-65535; (None, 0) when bad."""
+    if isinstance(val, bool):
+        return None, 0
+    if isinstance(val, int):
+        proto, num = "TCP", val
+    elif isinstance(val, str):
+        head, sep, tail = val.partition("/")
+        # ASCII only: "ſctp".upper() is "SCTP"
+        proto, num = (
+            (head.upper() if head.isascii() else None, ascii_number(tail)) if sep else ("TCP", ascii_number(val))
+        )
+    else:
+        return None, 0
+    if proto not in ("TCP", "UDP", "SCTP") or num is None or not 1 <= num <= 65535:
+        return None, 0
+    return proto, num
 
 
 def _asgs(chk: _Checker, spec, name: str, wloc) -> list[str]:

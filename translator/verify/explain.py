@@ -13,7 +13,7 @@ from ..evaluate.firewall import FirewallEvaluator
 from ..evaluate.netpol import NetpolEvaluator
 from ..frontends.common.icmp import RULESET_ICMP_TYPES as ICMP_TYPES
 from ..model.inventory import Inventory
-from ..model.names import is_dns_label, label_key_error, label_value_error
+from ..model.names import ascii_number, is_dns_label, label_key_error, label_value_error
 from ..model.ruleset import ALLOW, PORT_PROTOCOLS, PROTO_NAMES, TYPE_PROTOCOLS, Ruleset
 from .core import service_text
 from .report import endpoint_dict, pod_text, side_dict, side_lines
@@ -71,9 +71,12 @@ def _workload_of(inv: Inventory | None, ns: str, labels: dict):
 
 
 def parse_service(tok: str, flow: str) -> tuple[int, int]:
+    if not tok.isascii():  # "tcp/²" ('²'.isdigit() holds, int('²') raises); the Kelvin sign lowercases to 'k'
+        raise _bad(flow, f"service {tok!r} must be ASCII (numbers in the digits 0-9)")
     name, _, arg = tok.lower().partition("/")
+    num = ascii_number(arg)
     if name == "proto":
-        proto = int(arg) if arg.isdigit() else PROTO_NAMES.get(arg)
+        proto = num if num is not None else PROTO_NAMES.get(arg)
         if proto is None or not 0 <= proto <= 255:
             raise _bad(flow, f"bad protocol {arg!r}")
         return proto, 0
@@ -81,11 +84,11 @@ def parse_service(tok: str, flow: str) -> tuple[int, int]:
     if proto is None:
         raise _bad(flow, f"unknown protocol {name!r}")
     if proto in PORT_PROTOCOLS:
-        if not arg.isdigit() or not 1 <= int(arg) <= 65535:
+        if num is None or not 1 <= num <= 65535:
             raise _bad(flow, f"{tok!r} needs a port 1-65535")
-        return proto, int(arg)
+        return proto, num
     if proto in TYPE_PROTOCOLS:
-        t = ICMP_TYPES.get(arg, int(arg) if arg.isdigit() else None)
+        t = ICMP_TYPES.get(arg, num)
         if t is None or not 0 <= t <= 255:
             raise _bad(flow, f"{tok!r} needs an ICMP type 0-255")
         return proto, t
