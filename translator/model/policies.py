@@ -1,15 +1,30 @@
-"""Load NetworkPolicy manifests: multi-document YAML, JSON, a `List`, or a directory."""
+"""Load NetworkPolicy manifests: multi-document YAML, JSON, a `List`, or a directory.
+
+Every NetworkPolicy is validated before use, field by field, as the API server validates
+networking.k8s.io/v1 (types, names and labels, selectors, CIDRs, ports and protocols): a bad field
+is an InputError naming its place (file:line:column) and its path (`spec.ingress[0].from[1].ipBlock.cidr`).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import netaddr
 
 from ..errors import InputError, Loc, line_of
 from ..io.text import read_text
-from ..io.yamlio import load_all, loc_of
-from .names import is_dns_label, is_dns_subdomain
+from ..io.yamlio import LDict, load_all, loc_of
+from .names import ascii_number, is_dns_label, is_dns_subdomain, is_port_name, label_key_error, label_value_error
 
 SUFFIXES = (".yaml", ".yml", ".json")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+POLICY_TYPES = ("Ingress", "Egress")
+SPEC_FIELDS = ("podSelector", "ingress", "egress", "policyTypes")
+SELECTOR_FIELDS = ("matchLabels", "matchExpressions")
+PEER_FIELDS = ("podSelector", "namespaceSelector", "ipBlock")
+PORT_FIELDS = ("protocol", "port", "endPort")
 
 
 def load_policies(path: str) -> list[dict]:
@@ -28,17 +43,33 @@ def load_policy_text(text: str, path: str) -> list[dict]:
     docs = _documents(text, path)
     out: list[dict] = []
     for doc in docs:
-        _collect(doc, path, text, out)
+        _collect(doc, path, text, out, "")
     return out
 
 
-def _documents(text: str, path: str) -> list:
-    if path.endswith(".json") or text.lstrip().startswith(("{", "[")):
-        from ..io.jsonsrc import parse_json
+_LONG_NUMBER = re.compile(r"[0-9]{4000,}")
 
-        data = parse_json(text, path)  # keeps locations; bounded nesting
-        return data if isinstance(data, list) else [data]
-    return [d for d in load_all(text, path) if d is not None]
+
+def number_too_long(exc: ValueError, text: str, path: str) -> InputError:
+    """The loaders' ValueError on an integer of thousands of digits, as an InputError at that number."""
+    m = _LONG_NUMBER.search(text)
+    loc = Loc(path)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        loc = Loc(path, line, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1)
+    return InputError(f"a number too long to read ({exc})", loc, line_of(text, loc.line) if loc.line else None)
+
+
+def _documents(text: str, path: str) -> list:
+    try:
+        if path.endswith(".json") or text.lstrip().startswith(("{", "[")):
+            from ..io.jsonsrc import parse_json
+
+            data = parse_json(text, path)  # keeps locations; bounded nesting
+            return data if isinstance(data, list) else [data]
+        return [d for d in load_all(text, path) if d is not None]
+    except ValueError as exc:  # int() of thousands of digits inside the loaders
+        raise number_too_long(exc, text, path) from None
 
 
 def _fail(text: str, path: str, msg: str, obj, key=None) -> InputError:
@@ -46,69 +77,302 @@ def _fail(text: str, path: str, msg: str, obj, key=None) -> InputError:
     return InputError(msg, loc, line_of(text, loc.line) if loc.line else None)
 
 
-def _collect(doc, path: str, text: str, out: list) -> None:
+def _collect(doc, path: str, text: str, out: list, where: str) -> None:
     if not isinstance(doc, dict):
-        raise _fail(text, path, "expected a Kubernetes object (a mapping)", doc)
+        raise _fail(text, path, f"{where or 'a document'}: expected a Kubernetes object (a mapping)", doc)
     kind = doc.get("kind")
     if kind is not None and not isinstance(kind, str):
-        raise _fail(text, path, "kind must be a string", doc, "kind")
+        raise _fail(text, path, f"{where}kind must be a string, not {_what(kind)}", doc, "kind")
     if kind == "List" or (kind or "").endswith("List"):
         items = doc.get("items") or []
         if not isinstance(items, list):
-            raise _fail(text, path, "a List needs an items list", doc, "items")
-        for item in items:
-            _collect(item, path, text, out)
+            raise _fail(text, path, f"{where}items: a List needs an items list, not {_what(items)}", doc, "items")
+        for i, item in enumerate(items):
+            _collect(item, path, text, out, f"{where}items[{i}].")
         return
     if kind != "NetworkPolicy":
         return
-    api = doc.get("apiVersion")
-    if api != "networking.k8s.io/v1":
-        raise _fail(text, path, f"unsupported apiVersion {api!r} (expected networking.k8s.io/v1)", doc, "apiVersion")
-    meta = doc.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not is_dns_subdomain(meta["name"]):
-        raise _fail(text, path, "a NetworkPolicy needs metadata.name (a DNS-1123 subdomain)", doc, "metadata")
-    ns = meta.get("namespace", "default")
-    if not isinstance(ns, str) or not is_dns_label(ns):
-        raise _fail(text, path, f"metadata.namespace {ns!r} is not a valid namespace name", meta, "namespace")
-    spec = doc.get("spec") or {}
-    if not isinstance(spec, dict):
-        raise _fail(text, path, "spec must be a mapping", doc, "spec")
-    _check_spec(spec, text, path)
+    _Checker(text, path).policy(doc, where)
     out.append(doc)
 
 
-def _check_spec(spec: dict, text: str, path: str) -> None:
-    for key in ("ingress", "egress"):
-        rules = spec.get(key)
-        if rules is None:
-            continue
-        if not isinstance(rules, list):
-            raise _fail(text, path, f"spec.{key} must be a list", spec, key)
+def _what(v) -> str:
+    """V's YAML type, for messages."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return f"a boolean ({v})"
+    if isinstance(v, int):
+        return "an integer" if abs(v) > 10**12 else f"an integer ({v})"
+    if isinstance(v, float):
+        return f"a number ({v!r})"
+    if isinstance(v, str):
+        return f"a string ({v[:40]!r})" if len(v) <= 40 else f"a string ({v[:40]!r}...)"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    return type(v).__name__
+
+
+def _cidr(text) -> netaddr.IPNetwork | None:
+    """TEXT as ADDRESS/PREFIX (ASCII, the address in standard notation), or None."""
+    if not isinstance(text, str) or not text.isascii():
+        return None
+    addr, sep, plen = text.partition("/")
+    n = ascii_number(plen)
+    if not sep or n is None:
+        return None
+    try:
+        ip = netaddr.IPAddress(addr, flags=netaddr.INET_PTON)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return None
+    if n > (32 if ip.version == 4 else 128):
+        return None
+    return netaddr.IPNetwork(f"{ip}/{n}")
+
+
+class _Checker:
+    """Checks one NetworkPolicy; each failure names the field path and its place."""
+
+    def __init__(self, text: str, path: str):
+        self.text, self.path = text, path
+        self.name = ""
+
+    def fail(self, field: str, msg: str, parent, key=None) -> InputError:
+        if isinstance(parent, LDict) and key in parent.key_locs:
+            loc = parent.key_locs[key]
+        else:
+            value = parent.get(key) if isinstance(parent, dict) else None
+            loc = getattr(value, "loc", None) or getattr(parent, "loc", None) or Loc(self.path)
+        who = f"NetworkPolicy {self.name}: " if self.name else ""
+        return InputError(f"{who}{field}: {msg}", loc, line_of(self.text, loc.line) if loc.line else None)
+
+    def item_fail(self, field: str, msg: str, lst, i: int) -> InputError:
+        item = lst[i]
+        loc = getattr(item, "loc", None) or getattr(lst, "loc", None) or Loc(self.path)
+        who = f"NetworkPolicy {self.name}: " if self.name else ""
+        return InputError(f"{who}{field}: {msg}", loc, line_of(self.text, loc.line) if loc.line else None)
+
+    # --- shapes -------------------------------------------------------------
+
+    def mapping(self, parent: dict, key: str, field: str, fields: tuple | None = None) -> dict:
+        """PARENT[KEY] as a mapping ({} when absent or null), with only FIELDS as keys."""
+        v = parent.get(key)
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise self.fail(field, f"must be a mapping, not {_what(v)}", parent, key)
+        if fields is not None:
+            for k in v:
+                if k not in fields:
+                    raise self.fail(f"{field}.{k}", f"unknown field (expected {', '.join(fields)})", v, k)
+        return v
+
+    def listing(self, parent: dict, key: str, field: str) -> list:
+        v = parent.get(key)
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise self.fail(field, f"must be a list, not {_what(v)}", parent, key)
+        return v
+
+    def string(self, parent: dict, key: str, field: str) -> str | None:
+        v = parent.get(key)
+        if v is not None and not isinstance(v, str):
+            raise self.fail(field, f"must be a string, not {_what(v)}", parent, key)
+        return v
+
+    # --- the object ---------------------------------------------------------
+
+    def policy(self, doc: dict, where: str) -> None:
+        api = doc.get("apiVersion")
+        if api != "networking.k8s.io/v1":
+            raise self.fail(
+                f"{where}apiVersion",
+                f"unsupported apiVersion {api!r} (expected networking.k8s.io/v1)",
+                doc,
+                "apiVersion",
+            )
+        if not isinstance(doc.get("metadata"), dict):
+            raise self.fail(f"{where}metadata", "a NetworkPolicy needs metadata with a name", doc, "metadata")
+        meta = doc["metadata"]
+        name = meta.get("name")
+        if not is_dns_subdomain(name):
+            why = "is missing" if name is None else f"{_what(name)} is not a DNS-1123 subdomain"
+            raise self.fail(
+                f"{where}metadata.name",
+                f"{why} (at most 253 of a-z, 0-9, '-' and '.', alphanumeric at both ends)",
+                meta if "name" in meta else doc,
+                "name" if "name" in meta else "metadata",
+            )
+        ns = meta.get("namespace", "default")
+        if not is_dns_label(ns):
+            raise self.fail(
+                f"{where}metadata.namespace",
+                f"{_what(ns)} is not a valid namespace name (a DNS-1123 label: at most 63 of a-z, 0-9 and '-')",
+                meta,
+                "namespace",
+            )
+        self.name = f"{ns}/{name}"
+        self.labels(meta, "labels", f"{where}metadata.labels")
+        annotations = self.mapping(meta, "annotations", f"{where}metadata.annotations")
+        for k, v in annotations.items():
+            err = label_key_error(k)
+            if err:
+                raise self.fail(
+                    f"{where}metadata.annotations", err.replace("label key", "annotation key"), annotations, k
+                )
+            if not isinstance(v, str):
+                raise self.fail(f"{where}metadata.annotations.{k}", f"must be a string, not {_what(v)}", annotations, k)
+        spec = self.mapping(doc, "spec", f"{where}spec", SPEC_FIELDS)
+        self.selector(spec, "podSelector", f"{where}spec.podSelector")
+        for key in ("ingress", "egress"):
+            self.rules(spec, key, f"{where}spec.{key}")
+        types = self.listing(spec, "policyTypes", f"{where}spec.policyTypes")
+        for i, t in enumerate(types):
+            if t not in POLICY_TYPES:
+                raise self.item_fail(f"{where}spec.policyTypes[{i}]", f"{_what(t)} must be Ingress or Egress", types, i)
+            if t in types[:i]:
+                raise self.item_fail(f"{where}spec.policyTypes[{i}]", f"{t} is listed twice", types, i)
+
+    def labels(self, parent: dict, key: str, field: str) -> None:
+        labels = self.mapping(parent, key, field)
+        for k, v in labels.items():
+            err = label_key_error(k) or label_value_error(v)
+            if err:
+                raise self.fail(f"{field}.{k}" if isinstance(k, str) else field, err, labels, k)
+
+    def selector(self, parent: dict, key: str, field: str) -> None:
+        """A LabelSelector: matchLabels, matchExpressions (key, operator, values)."""
+        sel = self.mapping(parent, key, field, SELECTOR_FIELDS)
+        if not sel:
+            return
+        self.labels(sel, "matchLabels", f"{field}.matchLabels")
+        exprs = self.listing(sel, "matchExpressions", f"{field}.matchExpressions")
+        for i, e in enumerate(exprs):
+            at = f"{field}.matchExpressions[{i}]"
+            if not isinstance(e, dict):
+                raise self.item_fail(at, f"must be a mapping (key, operator, values), not {_what(e)}", exprs, i)
+            for k in e:
+                if k not in ("key", "operator", "values"):
+                    raise self.fail(f"{at}.{k}", "unknown field (expected key, operator, values)", e, k)
+            if "key" not in e:
+                raise self.item_fail(at, "needs a key", exprs, i)
+            err = label_key_error(e["key"])
+            if err:
+                raise self.fail(f"{at}.key", err, e, "key")
+            op = e.get("operator")
+            if op not in OPERATORS:
+                raise self.fail(
+                    f"{at}.operator",
+                    f"{_what(op)} must be one of {', '.join(OPERATORS)}",
+                    e if "operator" in e else exprs,
+                    "operator",
+                )
+            values = self.listing(e, "values", f"{at}.values")
+            if op in ("In", "NotIn") and not values:
+                raise self.fail(
+                    f"{at}.values",
+                    f"operator {op} needs a non-empty values list",
+                    e,
+                    "values" if "values" in e else "operator",
+                )
+            if op in ("Exists", "DoesNotExist") and values:
+                raise self.fail(f"{at}.values", f"operator {op} takes no values", e, "values")
+            for j, v in enumerate(values):
+                err = label_value_error(v)
+                if err:
+                    raise self.item_fail(f"{at}.values[{j}]", err, values, j)
+
+    def rules(self, spec: dict, key: str, field: str) -> None:
+        rules = self.listing(spec, key, field)
         peer_key = "from" if key == "ingress" else "to"
-        for rule in rules:
+        for i, rule in enumerate(rules):
+            at = f"{field}[{i}]"
             if rule is None:
                 continue
             if not isinstance(rule, dict):
-                raise _fail(text, path, f"each {key} rule must be a mapping", rules)
-            for peer in rule.get(peer_key) or []:
-                if not isinstance(peer, dict) or not peer:
-                    raise _fail(
-                        text,
-                        path,
-                        f"each {peer_key} peer must set podSelector, namespaceSelector or ipBlock",
-                        rule,
-                        peer_key,
-                    )
-                if "ipBlock" in peer and len(peer) > 1:
-                    raise _fail(text, path, "an ipBlock peer cannot also carry selectors", peer, "ipBlock")
-            for port in rule.get("ports") or []:
-                if not isinstance(port, dict):
-                    raise _fail(text, path, "each port must be a mapping", rule, "ports")
-                proto = port.get("protocol", "TCP")
-                if proto not in ("TCP", "UDP", "SCTP"):
-                    raise _fail(text, path, f"protocol {proto!r} must be TCP, UDP or SCTP", port, "protocol")
-                if "endPort" in port and not isinstance(port.get("port"), int):
-                    raise _fail(text, path, "endPort needs a numeric port", port, "endPort")
-    types = spec.get("policyTypes")
-    if types is not None and (not isinstance(types, list) or any(t not in ("Ingress", "Egress") for t in types)):
-        raise _fail(text, path, "policyTypes must list Ingress and/or Egress", spec, "policyTypes")
+                raise self.item_fail(at, f"a rule must be a mapping ({peer_key}, ports), not {_what(rule)}", rules, i)
+            for k in rule:
+                if k not in (peer_key, "ports"):
+                    raise self.fail(f"{at}.{k}", f"unknown field (expected {peer_key}, ports)", rule, k)
+            peers = self.listing(rule, peer_key, f"{at}.{peer_key}")
+            for j in range(len(peers)):
+                self.peer(peers, j, f"{at}.{peer_key}[{j}]")
+            ports = self.listing(rule, "ports", f"{at}.ports")
+            for j in range(len(ports)):
+                self.port(ports, j, f"{at}.ports[{j}]")
+
+    def peer(self, peers: list, j: int, at: str) -> None:
+        peer = peers[j]
+        if not isinstance(peer, dict):
+            raise self.item_fail(at, f"a peer must be a mapping, not {_what(peer)}", peers, j)
+        for k in peer:
+            if k not in PEER_FIELDS:
+                raise self.fail(f"{at}.{k}", f"unknown field (expected {', '.join(PEER_FIELDS)})", peer, k)
+        set_ = [k for k in PEER_FIELDS if peer.get(k) is not None]
+        if not set_:
+            raise self.item_fail(at, "a peer must set podSelector, namespaceSelector or ipBlock", peers, j)
+        if "ipBlock" in set_ and len(set_) > 1:
+            raise self.fail(f"{at}.ipBlock", "an ipBlock peer cannot also carry selectors", peer, "ipBlock")
+        self.selector(peer, "podSelector", f"{at}.podSelector")
+        self.selector(peer, "namespaceSelector", f"{at}.namespaceSelector")
+        if "ipBlock" in set_:
+            self.ip_block(peer, f"{at}.ipBlock")
+
+    def ip_block(self, peer: dict, at: str) -> None:
+        block = self.mapping(peer, "ipBlock", at, ("cidr", "except"))
+        if "cidr" not in block:
+            raise self.fail(f"{at}.cidr", "an ipBlock needs a cidr", peer, "ipBlock")
+        net = _cidr(block["cidr"])
+        if net is None:
+            raise self.fail(f"{at}.cidr", f"{_what(block['cidr'])} is not a valid CIDR (ADDRESS/PREFIX)", block, "cidr")
+        excepts = self.listing(block, "except", f"{at}.except")
+        for i, e in enumerate(excepts):
+            ex = _cidr(e)
+            if ex is None:
+                raise self.item_fail(
+                    f"{at}.except[{i}]", f"{_what(e)} is not a valid CIDR (ADDRESS/PREFIX)", excepts, i
+                )
+            if ex.version != net.version or ex.prefixlen <= net.prefixlen or ex.ip not in net:
+                raise self.item_fail(
+                    f"{at}.except[{i}]", f"{e} must be a strict subset of cidr {block['cidr']}", excepts, i
+                )
+
+    def port(self, ports: list, j: int, at: str) -> None:
+        entry = ports[j]
+        if not isinstance(entry, dict):
+            raise self.item_fail(at, f"must be a mapping (protocol, port, endPort), not {_what(entry)}", ports, j)
+        for k in entry:
+            if k not in PORT_FIELDS:
+                raise self.fail(f"{at}.{k}", f"unknown field (expected {', '.join(PORT_FIELDS)})", entry, k)
+        proto = entry.get("protocol")
+        if proto is not None and proto not in PROTOCOLS:
+            raise self.fail(f"{at}.protocol", f"{_what(proto)} must be TCP, UDP or SCTP", entry, "protocol")
+        port = entry.get("port")
+        if isinstance(port, str):
+            if not is_port_name(port):
+                hint = " (write a number unquoted)" if ascii_number(port) is not None else ""
+                raise self.fail(
+                    f"{at}.port",
+                    f"{_what(port)} is neither a number 1-65535 nor a named port (an IANA service name: at most 15 "
+                    f"of a-z, 0-9 and '-', with a letter){hint}",
+                    entry,
+                    "port",
+                )
+        elif port is not None and not _port_number(port):
+            raise self.fail(f"{at}.port", f"{_what(port)} must be a port number 1-65535 or a port name", entry, "port")
+        end = entry.get("endPort")
+        if end is None:
+            return
+        if not _port_number(end):
+            raise self.fail(f"{at}.endPort", f"{_what(end)} must be a port number 1-65535", entry, "endPort")
+        if not _port_number(port):
+            raise self.fail(f"{at}.endPort", "endPort needs a numeric port", entry, "endPort")
+        if end < port:
+            raise self.fail(f"{at}.endPort", f"endPort {end} is below port {port}", entry, "endPort")
+
+
+def _port_number(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535
