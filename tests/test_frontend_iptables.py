@@ -298,7 +298,7 @@ def test_corpus_batfish_host1():
     r = rs.rules[0]
     assert r.src.include[0].text == "1.2.3.4" and [(s.proto, s.lo, s.hi) for s in r.services] == [(6, 22, 22)]
     assert rs.rules[5].action == ALLOW  # :INPUT ACCEPT
-    assert {w.message.split(":")[0] for w in rs.warnings} >= {"table mangle skipped", "table nat skipped"}
+    assert {w.message.split(":")[0] for w in rs.warnings} >= {"table nat skipped"}  # mangle is read (no rules)
 
 
 @needs_corpus
@@ -447,3 +447,65 @@ def test_diamond_with_distinct_matches_stops_at_the_bound(monkeypatch):
     with pytest.raises(InputError, match=r"more than 20,000 rule visits.*FW2NP_MAX_JUMP_VISITS"):
         iptables.load(_chains(names, lines), "diamond.rules")
     assert time.monotonic() - t < 5
+
+
+def test_raw_and_mangle_drops_are_denies_before_filter():
+    """Issue 22: DROPs in raw and mangle were ignored, so 203.0.113.9 was allowed. An ACCEPT there only ends
+    that table's walk: it takes its match away from the DROPs after it, and allows nothing."""
+    text = (
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+        "-A PREROUTING -s 203.0.113.9 -j DROP\n"
+        "-A PREROUTING -s 198.51.100.1 -j ACCEPT\n"
+        "-A PREROUTING -s 198.51.100.0/24 -j DROP\n"
+        "-A PREROUTING -j NOTRACK\nCOMMIT\n"
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n"
+        "-A INPUT -p tcp --dport 23 -j DROP\n-A INPUT -m conntrack --ctstate ESTABLISHED -p tcp --dport 25 -j DROP\n"
+        "COMMIT\n" + table("-A INPUT -j ACCEPT", "-A FORWARD -j ACCEPT", policies="INPUT DROP,FORWARD DROP,OUTPUT DROP")
+    )
+    host, fwd = load(text)
+    for rs in (host, fwd):
+        dst = "10.0.0.5"
+        assert decide(rs, "203.0.113.9", dst, 6, 80) == DENY and decide(rs, "203.0.113.8", dst, 6, 80) == ALLOW
+        assert decide(rs, "198.51.100.2", dst, 6, 80) == DENY and decide(rs, "198.51.100.1", dst, 6, 80) == ALLOW
+    assert decide(host, "192.0.2.1", "10.0.0.5", 6, 23) == DENY and decide(fwd, "192.0.2.1", "10.0.0.5", 6, 23) == ALLOW
+    assert decide(host, "192.0.2.1", "10.0.0.5", 6, 25) == DENY  # a later-packets DROP: secure side, a condition
+    assert [r.id for r in host.rules][:4] == [
+        "raw:PREROUTING:1",
+        "raw:PREROUTING:3",
+        "mangle:INPUT:1",
+        "mangle:INPUT:2",
+    ]
+    assert any(c.reason.startswith("matches only packets after") for c in host.rules[3].conditions)
+    # every line accounted: raw's 4 and mangle INPUT's 2 feed the host ruleset, raw's 4 the forward one
+    assert (host.lines, host.folded) == (4 + 2 + 1, 1) and (fwd.lines, fwd.folded) == (4 + 1, 1)
+    assert [s.id for s in host.skipped] == ["raw:PREROUTING:4"] and [s.id for s in fwd.skipped] == ["raw:PREROUTING:4"]
+    assert any("UNTRACKED" in w.message for w in host.warnings)
+
+
+def test_mangle_drop_policy_and_postrouting_and_user_chain():
+    text = (
+        "*mangle\n:PREROUTING DROP [0:0]\n:POSTROUTING ACCEPT [0:0]\n:M - [0:0]\n"
+        "-A PREROUTING -s 10.1.0.0/16 -j M\n-A M -s 10.1.2.0/24 -j DROP\n-A M -j ACCEPT\n"
+        "-A POSTROUTING -p udp -j DROP\nCOMMIT\n" + table("-A FORWARD -j ACCEPT")
+    )
+    rss = {rs.name: rs for rs in load(text, host=None)}
+    fwd = rss["t-forward"]
+    assert decide(fwd, "10.1.1.1", "10.9.0.1", 6, 80) == ALLOW
+    assert decide(fwd, "10.1.2.1", "10.9.0.1", 6, 80) == DENY  # M's DROP
+    assert decide(fwd, "10.2.0.1", "10.9.0.1", 6, 80) == DENY  # the PREROUTING policy DROP
+    assert decide(fwd, "10.1.1.1", "10.9.0.1", 17, 53) == DENY  # POSTROUTING, after filter
+    assert fwd.lines == 4 + 1 and fwd.folded == 2 and not fwd.skipped
+
+
+def test_forward_ruleset_made_for_raw_drops_alone_and_nat_drop_refused():
+    text = "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 203.0.113.9 -j DROP\nCOMMIT\n" + table(
+        policies="INPUT ACCEPT,FORWARD ACCEPT,OUTPUT ACCEPT"
+    )
+    [fwd] = load(text, host=None)
+    assert decide(fwd, "203.0.113.9", "10.0.0.1", 6, 80) == DENY and decide(fwd, "1.1.1.1", "10.0.0.1", 6, 80) == ALLOW
+    nat = "*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -s 203.0.113.9 -j DROP\nCOMMIT\n" + table(
+        "-A FORWARD -j ACCEPT"
+    )
+    with pytest.raises(InputError, match="in table nat: the nat table does not filter") as e:
+        load(nat)
+    assert (e.value.loc.line, e.value.loc.column) == (3, 33)

@@ -56,6 +56,26 @@ def filter_chains(text: str) -> dict[str, list[tuple[int, str]]]:
     return chains
 
 
+# the built-in chains of raw and mangle a ruleset's packets cross (besides filter's), as the frontend reads them
+STAGE_CHAINS = {
+    ("INPUT", "OUTPUT"): {"raw": {"PREROUTING", "OUTPUT"}, "mangle": {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"}},
+    ("FORWARD",): {"raw": {"PREROUTING"}, "mangle": {"PREROUTING", "FORWARD", "POSTROUTING"}},
+}
+
+
+def stage_lines(text: str, starts: tuple[str, ...]) -> int:
+    """The -A lines of the raw and mangle built-in chains that feed a ruleset (these files jump to no user
+    chain there)."""
+    n, table = 0, None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("*"):
+            table = line[1:]
+        elif (m := _RULE.match(line)) and m.group(1) in STAGE_CHAINS[starts].get(table, ()):
+            n += 1
+    return n
+
+
 def fed_chains(chains: dict[str, list[str]], starts: tuple[str, ...]) -> set[str]:
     """STARTS and every user chain their jumps reach."""
     seen, todo = set(), list(starts)
@@ -73,8 +93,17 @@ EXPECTED = {
     "cloudflare-only.iptables.rules": {"cloudflare-only.iptables": ["INPUT:1", "INPUT:2"]},
     "cloudflare-only.ip6tables.rules": {"cloudflare-only.ip6tables": ["INPUT:1", "INPUT:2"]},
     "free5gc-docker-host.iptables-save": {
-        "free5gc-docker-host": ["ts-input:1"],
-        "free5gc-docker-host-forward": ["FORWARD:2", "FORWARD:5", "FORWARD:10", "FORWARD:15", "ts-forward:1"],
+        # the mangle table is read (its DROPs see packets before filter): its CONNMARK and CHECKSUM lines decide nothing
+        "free5gc-docker-host": ["mangle:PREROUTING:1", "mangle:OUTPUT:1", "mangle:POSTROUTING:1", "ts-input:1"],
+        "free5gc-docker-host-forward": [
+            "mangle:PREROUTING:1",
+            "mangle:POSTROUTING:1",
+            "FORWARD:2",
+            "FORWARD:5",
+            "FORWARD:10",
+            "FORWARD:15",
+            "ts-forward:1",
+        ],
     },
     "liimstrap.rules.v6": {"liimstrap.rules": ["INPUT:1", "OUTPUT:1"]},
     "long-options.rules.v4": {"long-options.rules": ["INPUT:1", "INPUT:2", "INPUT:3", "INPUT:6"]},
@@ -105,7 +134,7 @@ def test_every_ruleset_converts_with_its_lines_counted_and_verifies(name):
     for rs in rulesets:
         starts = ("FORWARD",) if rs.name.endswith("-forward") else ("INPUT", "OUTPUT")
         fed = fed_chains(chains, starts)
-        assert rs.lines == sum(len(chains[c]) for c in fed)
+        assert rs.lines == sum(len(chains[c]) for c in fed) + stage_lines(text, starts)
         # no line vanishes: each fed line makes a rule, is skipped, or is a jump/RETURN
         made = {r.loc.line for r in rs.rules} | {s.loc.line for s in rs.skipped}
         folded = 0

@@ -23,10 +23,10 @@ from ...model.ruleset import (
 )
 from ...model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, V6_BASE, IntervalSet, ip_range, split_svc
 from ..common.addresses import ipv4_text, net_text
-from .flatten import Flattener
+from .flatten import Flattener, stage_denies
 from .match import ChainDecl, IptablesTable, Match, MatchBounds, meet
-from .options import BUILTIN, NON_TERMINAL, TERMINAL
-from .tables import parse
+from .options import BUILTIN, NON_TERMINAL, TERMINAL, builtin_chains
+from .tables import READ_TABLES, parse
 
 
 def addr_items(s: IntervalSet) -> tuple:
@@ -99,11 +99,11 @@ def host_bounds(addrs: list[str], path: str, family: int) -> MatchBounds:
     return MatchBounds(s, s)
 
 
-def model_rules(flat: Flattener) -> list[Rule]:
-    """The model's rules; equal sets share their (immutable) output items."""
+def model_rules(flat: Flattener, entries=None) -> list[Rule]:
+    """The model's rules (of ENTRIES, else FLAT's); equal sets share their (immutable) output items."""
     out, cache = [], flat.rd.out  # id(set) -> (set, items): holding the set keeps its id unique
     get = cache.get
-    for r, m, via in flat.out:
+    for r, m, via in flat.out if entries is None else entries:
         src, dst, svc = get(id(m.src)), get(id(m.dst)), get(id(m.svc))
         if src is None:
             src = cache[id(m.src)] = (m.src, addr_expr(m.src))
@@ -130,8 +130,8 @@ def model_rules(flat: Flattener) -> list[Rule]:
 def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Ruleset]:
     tables, rd = parse(text, path)
     for name, t in tables.items():
-        if name != "filter":
-            rd.warnings.append(Warning_(f"table {name} skipped: only the filter table decides what is allowed", t.loc))
+        if name not in READ_TABLES:
+            rd.warnings.append(Warning_(f"table {name} skipped: it does not filter (no DROP is allowed in it)", t.loc))
     if "filter" not in tables:
         found = ", ".join(tables) or "none"
         raise InputError(
@@ -169,7 +169,7 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
             first.loc,
             line_of(text, first.loc.line),
         )
-    flats: dict[int, tuple[tuple[str, ...], list[Flattener]]] = {}  # id(ruleset) -> its chains, flatteners
+    feeds: dict[int, list[tuple[Flattener, tuple[str, ...]]]] = {}  # id(ruleset) -> (flattener, its start chain)
     host = host_bounds(host_addresses, path, rd.family) if host_addresses else None
     if host is not None and not meet(host.lower, rd.all):
         fed = feed(table, ("INPUT", "OUTPUT"))
@@ -193,9 +193,10 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
             ("INPUT", Match(everything.src, host, FULL_SVC), True),
             ("OUTPUT", Match(host, everything.dst, FULL_SVC), False),
         ):
+            rs.rules += stage_rules(tables, rd, STAGES[chain], guard, feeds.setdefault(id(rs), []))
             flat = Flattener(table, rd)
             flat.chain(chain, guard, (), (chain,))
-            flats.setdefault(id(rs), (("INPUT", "OUTPUT"), []))[1].append(flat)
+            feeds[id(rs)].append((flat, (chain,)))
             rs.rules += model_rules(flat)
             pol, ploc = policy[chain]
             act = ALLOW if pol == "ACCEPT" else DENY
@@ -213,7 +214,9 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
                 )
             )
         out.append(rs)
-    if table.rules.get("FORWARD"):
+    fwd_feeds: list = []
+    fwd_stages = stage_rules(tables, rd, STAGES["FORWARD"], rd.everything, fwd_feeds)
+    if table.rules.get("FORWARD") or fwd_stages:
         rs = Ruleset(
             name=f"{stem}-forward",
             source=path,
@@ -222,8 +225,8 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
         )
         flat = Flattener(table, rd)
         flat.chain("FORWARD", rd.everything, (), ("FORWARD",))
-        flats[id(rs)] = (("FORWARD",), [flat])
-        rs.rules = model_rules(flat)
+        feeds[id(rs)] = fwd_feeds + [(flat, ("FORWARD",))]
+        rs.rules = fwd_stages + model_rules(flat)
         out.append(rs)
     elif "FORWARD" in table.chains:
         forward = policy["FORWARD"]
@@ -244,7 +247,7 @@ def rulesets(text: str, path: str, host_addresses: list[str] | None) -> list[Rul
         )
     for rs in out:
         rs.warnings = list(dict.fromkeys(rd.warnings))
-        account(rs, table, *flats[id(rs)])
+        account(rs, feeds[id(rs)])
     return out
 
 
@@ -257,36 +260,43 @@ def feed(table: IptablesTable, starts: tuple[str, ...]) -> list[str]:
         if c in out or c not in table.rules:
             continue
         out.append(c)
-        todo += [r.target for r in table.rules[c] if r.target in table.chains and r.target not in BUILTIN]
+        todo += [
+            r.target for r in table.rules[c] if r.target in table.chains and r.target not in builtin_chains(table.name)
+        ]
     return out
 
 
-def account(rs: Ruleset, table: IptablesTable, starts: tuple[str, ...], flats: list[Flattener]) -> None:
+def account(rs: Ruleset, feeds: list[tuple[Flattener, tuple[str, ...]]]) -> None:
     """RS's rule lines: rs.lines is the number of -A lines of the chains that feed it (feed(): a user
     chain reached from INPUT counts toward the host ruleset, one reached from both INPUT and FORWARD
     toward both, each line once however many jumps reach it; jumps, RETURNs, LOG lines are rule lines
-    too). Each line that makes no rule is a Skipped entry with why: loopback, later packets only,
+    too; so are the lines of the raw, mangle and security chains the packets of the ruleset cross).
+    Each line that makes no rule is a Skipped entry with why: loopback, later packets only,
     invalid packets only, a target that decides nothing, a void RETURN, or no packet that reaches
-    it can match it. So no line vanishes: every line is a rule's, a jump's or RETURN's (which shape
-    the rules after them: rs.folded counts them), or skipped. Rules read may exceed the lines (a
-    chain reached twice gives its rules twice) and count the built-in chains' policies."""
-    chains = feed(table, starts)
-    rs.lines = sum(len(table.rules[c]) for c in chains)
+    it can match it. So no line vanishes: every line is a rule's, a jump's, a RETURN's or a raw/mangle
+    ACCEPT's (which shape the rules after them: rs.folded counts them), or skipped. Rules read may exceed
+    the lines (a chain reached twice gives its rules twice) and count the built-in chains' policies."""
+    chains = list(
+        dict.fromkeys((f.table.name, c) for f, starts in feeds for c in feed(f.table, starts))
+    )  # (table, chain), each once
+    tables = {f.table.name: f.table for f, _ in feeds}
+    lines = [(c, r) for t, c in chains for r in tables[t].rules[c]]
+    rs.lines = len(lines)
+    flats = [f for f, _ in feeds]
     seen = set().union(*(f.seen for f in flats))
     skipped = {k: v for f in flats for k, v in f.skipped.items()}
-    made = {r.id for f in flats for r, _m, _via in f.out}
-    for c in chains:
-        for r in table.rules[c]:
-            if r.id not in seen:
-                skipped.setdefault(
-                    (r.id, ""),
-                    Skipped(
-                        r.id,
-                        f"no packet that reaches it can match it (the jumps into {c} and the RETURNs "
-                        "before it leave nothing it matches)",
-                        r.loc,
-                    ),
-                )
+    made = {r.id for r in rs.rules}
+    for c, r in lines:
+        if r.id not in seen:
+            skipped.setdefault(
+                (r.id, ""),
+                Skipped(
+                    r.id,
+                    f"no packet that reaches it can match it (the jumps into {c} and the RETURNs "
+                    "before it leave nothing it matches)",
+                    r.loc,
+                ),
+            )
     # a line skipped on one path and made a rule on another is not skipped
     rs.skipped = sorted(
         (s for s in skipped.values() if s.id not in made),
@@ -294,10 +304,28 @@ def account(rs: Ruleset, table: IptablesTable, starts: tuple[str, ...], flats: l
     )
     gone = {s.id for s in rs.skipped}
     rs.folded = sum(
-        r.id not in made and r.id not in gone and (r.target == "RETURN" or r.target in table.chains)
-        for c in chains
-        for r in table.rules[c]
+        r.id not in made
+        and r.id not in gone
+        and (
+            r.target == "RETURN" or r.target in tables[r.table].chains or (r.table != "filter" and r.target == "ACCEPT")
+        )
+        for _c, r in lines
     )
+    untracked = [
+        r.id
+        for _c, r in lines
+        if r.table == "raw" and (r.target == "NOTRACK" or (r.target == "CT" and "--notrack" in r.text))
+    ]
+    if untracked:
+        rs.warnings.append(
+            Warning_(
+                f"{', '.join(untracked[:5])}{' ...' if len(untracked) > 5 else ''}: NOTRACK in table raw makes the "
+                "conntrack state of the packets it matches UNTRACKED, so filter rules on --ctstate NEW or "
+                "ESTABLISHED do not match them on the device; fw2np reads those rules as for tracked packets "
+                "(docs/semantics.md, Stateful model: iptables)",
+                None,
+            )
+        )
     new = {k: v for f in flats for k, v in f.new_only.items()}
     if new:
         forms = ", ".join(dict.fromkeys(new.values()))
@@ -309,6 +337,36 @@ def account(rs: Ruleset, table: IptablesTable, starts: tuple[str, ...], flats: l
                 None,
             )
         )
+
+
+# the chains of the other tables a ruleset's packets cross besides filter's (iptables(8), packet order):
+# before it raw and mangle, after it security and mangle POSTROUTING; each can only drop, so their denies
+# go first, whatever their order
+STAGES = {
+    "INPUT": (("raw", "PREROUTING"), ("mangle", "PREROUTING"), ("mangle", "INPUT"), ("security", "INPUT")),
+    "FORWARD": (
+        ("raw", "PREROUTING"),
+        ("mangle", "PREROUTING"),
+        ("mangle", "FORWARD"),
+        ("security", "FORWARD"),
+        ("mangle", "POSTROUTING"),
+    ),
+    "OUTPUT": (("raw", "OUTPUT"), ("mangle", "OUTPUT"), ("security", "OUTPUT"), ("mangle", "POSTROUTING")),
+}
+
+
+def stage_rules(tables: dict, rd, stages, guard: Match, feeds: list) -> list[Rule]:
+    """The denies of the raw, mangle and security chains STAGES for the packets GUARD matches (their
+    flatteners appended to FEEDS, for the rule-line accounting)."""
+    out: list[Rule] = []
+    for name, chain in stages:
+        t = tables.get(name)
+        if t is None or chain not in t.chains:
+            continue
+        flat, denies, _shaped = stage_denies(t, rd, chain, guard)
+        feeds.append((flat, (chain,)))
+        out += model_rules(flat, denies)
+    return out
 
 
 def reachable(table: IptablesTable) -> set[str]:

@@ -5,7 +5,7 @@ iptables")."""
 from __future__ import annotations
 
 from ...model.ruleset import ALLOW, Condition, Skipped, Warning_
-from .match import IptablesTable, IptRule, Match
+from .match import ChainDecl, IptablesTable, IptRule, Match
 from .options import NON_TERMINAL, TERMINAL, builtin_chains
 from .reader import IptablesReader
 
@@ -129,6 +129,14 @@ class Flattener:
         """One path's match of an ACCEPT, DROP or REJECT, read under the stateful model."""
         conn, why = m.conn, " and ".join(m.conn.why)
         if TERMINAL[r.target] == ALLOW:
+            if not conn.first and self.table.name != "filter":
+                self._skip(
+                    r,
+                    f"ACCEPT in table {self.table.name} with {why} takes no connection's first packet: it lets "
+                    f"no connection skip the later rules of {self.table.name} (and allows nothing: the filter "
+                    "table decides)",
+                )
+                return
             if not conn.first:
                 self._skip(
                     r,
@@ -163,3 +171,33 @@ class Flattener:
         )
         c = Condition(f"not matched by {r.id} (RETURN)", "RETURN exclusion too large to expand")
         return [Match(g.src, g.dst, g.svc, g.conds + (c,), g.conn) for g in live]
+
+
+def stage_denies(table: IptablesTable, rd: IptablesReader, chain: str, guard: Match):
+    """What built-in chain CHAIN of a table other than filter (raw, mangle, security) denies of GUARD, as
+    (rule, match, via) denies in first-match order, with the flattener that walked it and the ids of the
+    ACCEPTs that shaped them. An ACCEPT there only ends the table's walk (the packet goes on to the next
+    table), so it allows nothing: it takes what it matches away from the DROPs after it (and from the
+    chain's policy). A DROP or REJECT denies; a DROP policy denies what no ACCEPT took."""
+    flat = Flattener(table, rd)
+    flat.chain(chain, guard, (), (chain,))
+    live, out, shaped = [guard], [], set()
+    for r, m, via in flat.out:
+        if not live:
+            break
+        if TERMINAL[r.target] == ALLOW:
+            shaped.add(r.id)
+            neg = m.negate(rd.everything, r.id)
+            split = [x for g in live for d in neg for x in [g & d] if x is not None]
+            if len(split) > MAX_GUARDS:
+                c = Condition(f"not matched by {r.id} (ACCEPT)", "ACCEPT exclusion too large to expand")
+                split = [Match(g.src, g.dst, g.svc, g.conds + (c,), g.conn) for g in live]
+            live = split
+        else:
+            out += [(r, x, via) for g in live for x in [g & m] if x is not None]
+    decl = table.chains.get(chain, ChainDecl("ACCEPT", table.loc))
+    if decl.policy == "DROP" and live:
+        pol = IptRule(chain, "policy", decl.loc, f":{chain} DROP", rd.everything, "DROP", table=table.name)
+        pol.comment = f"policy of chain {chain} in table {table.name} (DROP)"
+        out += [(pol, g, ()) for g in live]
+    return flat, out, shaped

@@ -131,7 +131,7 @@ class Match:
 @dataclass(slots=True)
 class IptRule:
     chain: str
-    pos: int
+    pos: int | str
     loc: Loc
     text: str
     match: Match
@@ -140,10 +140,11 @@ class IptRule:
     skip: str = ""  # why an ACCEPT is left out (loopback)
     target_loc: Loc | None = None
     comment: str = ""
+    table: str = "filter"
 
     @property
     def id(self) -> str:
-        return f"{self.chain}:{self.pos}"
+        return f"{self.chain}:{self.pos}" if self.table == "filter" else f"{self.table}:{self.chain}:{self.pos}"
 
 
 class ChainDecl(NamedTuple):

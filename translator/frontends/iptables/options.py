@@ -39,6 +39,12 @@ NON_TERMINAL = {
     "TRACE",
     "CONNSECMARK",
     "SECMARK",
+    "CHECKSUM",
+    "HMARK",
+    "IDLETIMER",
+    "LED",
+    "RATEEST",
+    "SYNPROXY",
 }
 # modules that only enable options handled below (no condition of their own)
 BASIC_OPTS = {

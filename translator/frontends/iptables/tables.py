@@ -9,7 +9,7 @@ from ...io.resources import lalr_parser
 from ..common.syntax import syntax_error
 from . import scanner
 from .match import ChainDecl, IptablesTable
-from .options import BUILTIN
+from .options import BUILTIN, builtin_chains
 from .reader import IptablesReader, family
 
 TERMINAL_NAMES = {
@@ -47,6 +47,22 @@ def parse(text: str, path: str) -> tuple[dict[str, IptablesTable], IptablesReade
     return read(records, text, path)
 
 
+# the tables read: filter, and those whose DROPs see packets before (raw, mangle) or after it (security)
+READ_TABLES = ("filter", "raw", "mangle", "security")
+
+
+def nat_filtering(rd: IptablesReader, table: str, toks) -> None:
+    """A DROP or REJECT in a table fw2np does not read (nat): the kernel refuses it (nat does not filter),
+    and fw2np must not drop it silently."""
+    for a, b in zip(toks, toks[1:]):
+        if a.text in ("-j", "--jump", "-g", "--goto") and b.text in ("DROP", "REJECT"):
+            raise rd.fail(
+                f"-j {b.text} in table {table}: the {table} table does not filter (iptables refuses this rule); "
+                "put it in the filter table",
+                b,
+            )
+
+
 def read(records, text: str, path: str) -> tuple[dict[str, IptablesTable], IptablesReader] | None:
     """The tables of RECORDS (any iterable); None at a None record."""
     rd = IptablesReader(text, path, family(text))
@@ -63,13 +79,19 @@ def read(records, text: str, path: str) -> tuple[dict[str, IptablesTable], Iptab
                 raise rd.fail(f"expected -A CHAIN (iptables-save output), not {opt.text!r}", opt)
             if len(toks) < 2 or toks[1].type != "WORD":
                 raise rd.fail("-A needs a chain name", opt)
-            if cur.name != "filter":
+            if cur.name not in READ_TABLES:
+                nat_filtering(rd, cur.name, toks)
                 continue
             chain = toks[1].text
+            if cur.name != "filter" and chain in builtin_chains(cur.name) and chain not in cur.chains:
+                cur.chains[chain] = ChainDecl("ACCEPT", rd.loc(toks[1]))  # iptables-restore: built in, policy ACCEPT
+                cur.rules[chain] = []
             rules = cur.rules.get(chain)
             if rules is None or chain not in cur.chains:
                 raise rd.fail(f"chain {chain} is not declared (add ':{chain} -' above)", toks[1])
-            rules.append(rd.rule(line, column, kids[0], toks[1], toks[2:], len(rules) + 1))
+            r = rd.rule(line, column, kids[0], toks[1], toks[2:], len(rules) + 1)
+            r.table = cur.name
+            rules.append(r)
         elif kind == "table":
             name = kids[0].text[1:]
             if cur and not cur.committed:
