@@ -229,9 +229,9 @@ class _Csv:
             return [Svc.whole(WHOLE_SERVICES[low])]
         if low == "application-default":
             return [Unresolved(v, "application-default: the ports depend on the application", loc)]
-        m = re.fullmatch(r"(tcp|udp|sctp|icmp|icmpv6|icmp6)(?:[/_\-: ](\d+(?:-\d+)?|any))?", low) or re.fullmatch(
-            r"(?P<p2>\d+(?:-\d+)?)/(tcp|udp|sctp)", low
-        )
+        m = re.fullmatch(  # ASCII digits only: '٣' is no port
+            r"(?a)(tcp|udp|sctp|icmp|icmpv6|icmp6)(?:[/_\-: ](\d+(?:-\d+)?|any))?", low
+        ) or re.fullmatch(r"(?P<p2>(?a:\d)+(?:-(?a:\d)+)?)/(tcp|udp|sctp)", low)
         if m and m.re.pattern.startswith("(?P<p2>"):
             proto, spec = PROTO_NAMES[m.group(2)], m.group(1)
         elif m:

@@ -444,7 +444,7 @@ def _states(_rd, text: str, opt: str) -> frozenset[str] | str:
 
 
 def _port(word: str) -> int | str:
-    p = int(word) if word.isdigit() else PORT_NAMES.get(word.lower())
+    p = int(word) if word.isascii() and word.isdigit() else PORT_NAMES.get(word.lower())
     if p is None or not 0 <= p <= 65535:
         return f"bad port {word!r} (a number 0-65535 or a service name such as ssh)"
     return p
@@ -454,7 +454,7 @@ def _protocol(_rd, text: str, _flag) -> tuple[frozenset[int] | None] | str:
     w = text.lower()
     if w in ("all", "0"):
         return (None,)
-    p = int(w) if w.isdigit() else PROTO_NAMES.get(w, {"ipv6-icmp": ICMPV6, "udplite": 136}.get(w))
+    p = int(w) if w.isascii() and w.isdigit() else PROTO_NAMES.get(w, {"ipv6-icmp": ICMPV6, "udplite": 136}.get(w))
     if p is None or not 0 <= p <= 255:
         return f"unknown protocol {text!r}"
     return (frozenset((p,)),)
@@ -467,7 +467,7 @@ def _icmp_type(_rd, text: str, opt: str) -> tuple[int | None, int | None] | str:
         return names[w], None
     if opt == "--icmp-type" and w in ICMP_CODES:
         return ICMP_CODES[w]
-    m = re.fullmatch(r"(\d+)(?:/(\d+))?", w)
+    m = re.fullmatch(r"([0-9]+)(?:/([0-9]+))?", w)
     if not m or int(m.group(1)) > 255:
         return f"unknown ICMP type {text!r}"
     return int(m.group(1)), (int(m.group(2)) if m.group(2) else None)
