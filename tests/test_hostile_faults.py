@@ -353,3 +353,97 @@ def test_output_rel_is_injective_on_reserved_names():
     assert len(set(mapped)) == len(names)
     assert not {"report.json", "report.html"} & set(mapped)
     assert output_rel("x.d") == "x.d" and output_rel("a/report.json") == "a/report.json"
+
+
+# ---- item 5: CLI fuzzing over odd file types and malformed bounds
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FUZZ_EXAMPLES = 60
+# each example must end (a result or a clear error) within this (FW2NP_TIME_LIMIT, plus slack for a
+# loaded machine); `explain` on a FIFO reads it twice and waits for a second writer until the limit
+FUZZ_SECONDS = 10
+KINDS = ["regular", "fifo", "dev-zero", "directory", "symlink", "dangling-symlink", "symlink-loop", "mode-000", "eio"]
+BOUND_VALUES = ["", "4096", " 64 ", "²", "³", "١٠", "०", "𝟗", "1e3", "-1", "0x10", "9" * 30, "\u00a0"]
+
+
+def _make_input(d: Path, kind: str, content: bytes):
+    """The path of an input of KIND, and a function to call afterwards (unblock a FIFO writer)."""
+    f = d / "input"
+    done = lambda: None  # noqa: E731
+    if kind == "regular":
+        f.write_bytes(content)
+    elif kind == "fifo":
+        os.mkfifo(f)
+        t = _feed_fifo(f, content)
+
+        def done():
+            try:  # a reader that never came: let the writer's open return, its write then fails
+                os.close(os.open(f, os.O_RDONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+            t.join(timeout=30)
+
+    elif kind == "dev-zero":
+        return "/dev/zero", done
+    elif kind == "directory":
+        f.mkdir()
+        (f / "x.fw").write_bytes(content)
+    elif kind == "symlink":
+        (d / "target").write_bytes(content)
+        f.symlink_to(d / "target")
+    elif kind == "dangling-symlink":
+        f.symlink_to(d / "nowhere")
+    elif kind == "symlink-loop":
+        f.symlink_to(d / "input")
+    elif kind == "mode-000":
+        f.write_bytes(content)
+        f.chmod(0)  # unreadable, except to root
+    elif kind == "eio":
+        return "/proc/self/mem", done  # opens, and reading offset 0 fails with EIO
+    return str(f), done
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    command=st.sampled_from(["convert", "verify", "reverse", "explain"]),
+    kind=st.sampled_from(KINDS),
+    content=st.sampled_from([RULES.encode(), b"", b"\xff\xfe\x00junk", RULES.encode() * 200]),
+    bound_var=st.sampled_from(["FW2NP_MAX_INPUT_BYTES", "FW2NP_TIME_LIMIT", "FW2NP_MAX_DEPTH", "FW2NP_MAX_LINES"]),
+    bound_value=st.sampled_from(BOUND_VALUES),
+)
+def test_fuzz_odd_inputs_and_bounds(tmp_path_factory, command, kind, content, bound_var, bound_value):
+    d = tmp_path_factory.mktemp("odd")
+    (d / "inv.yaml").write_text(INVENTORY)
+    inv = str(d / "inv.yaml")
+    path, done = _make_input(d, kind, content)
+    rules = d / "rules.fw"
+    rules.write_text(RULES)
+    args = {
+        "convert": ["convert", path, "-i", inv, "-q"],
+        "verify": ["verify", str(rules), path, "-i", inv],
+        "reverse": ["reverse", path],
+        "explain": ["explain", path, "-i", inv, "--flow", "10.1.0.5 -> 10.0.0.5 tcp/80"],
+    }[command]
+    env = {bound_var: bound_value}
+    if kind == "dev-zero" and bound_var != "FW2NP_MAX_INPUT_BYTES":
+        env["FW2NP_MAX_INPUT_BYTES"] = "4096"
+    if bound_var != "FW2NP_TIME_LIMIT":
+        env["FW2NP_TIME_LIMIT"] = str(FUZZ_SECONDS)
+    t0 = time.monotonic()
+    try:
+        res = CliRunner().invoke(cli, args, env=env)
+    finally:
+        done()
+    assert time.monotonic() - t0 < FUZZ_SECONDS + 30
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    assert res.exit_code in (0, 1, 2), (res.exit_code, res.output)
+    assert "Traceback" not in res.output and "internal error" not in res.output, res.output
+    if res.exit_code == 2:
+        assert "error" in res.stderr.lower(), res.stderr
+    if bound_value.strip(" \t\r\n") and not bound_value.strip(" \t\r\n").isascii():
+        assert res.exit_code == 2 and f"environment variable {bound_var}=" in res.stderr
+    if kind == "dev-zero" and res.exit_code != 2:
+        pytest.fail(f"/dev/zero was accepted: {res.output}")

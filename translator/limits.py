@@ -41,6 +41,14 @@ def bound(name: str, default: int) -> int:
     return int(raw)
 
 
+def check_all() -> None:
+    """Refuse a malformed bound before any work (a bound is otherwise read only where it applies):
+    every FW2NP_MAX_* variable and FW2NP_TIME_LIMIT."""
+    for var in sorted(os.environ):
+        if var.startswith("FW2NP_MAX_") or var == "FW2NP_TIME_LIMIT":
+            bound(var[len("FW2NP_") :], 0)
+
+
 def max_depth() -> int:
     return bound("MAX_DEPTH", MAX_DEPTH)
 

@@ -28,6 +28,7 @@ class Fw2npGroup(click.Group):
         from .. import limits
 
         try:
+            limits.check_all()
             seconds = limits.time_limit()
         except InputError as exc:  # a malformed bound in the environment
             click.echo(exc.render(), err=True)
