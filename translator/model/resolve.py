@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError, Loc, line_of
+from ..limits import bound
 from .ruleset import AddrExpr, AnyAddr, Net, Ref, Ruleset, Svc, Unresolved
 from .space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range
 
@@ -31,8 +32,74 @@ def _fail(rs: Ruleset, msg: str, loc: Loc | None) -> InputError:
     return InputError(msg, loc or Loc(rs.source), src)
 
 
+# The longest chain of group references a ruleset may hold (`address g2 g1`, `address g1 g0`: 2).
+# Real configurations nest a few levels; the bound keeps every reader of the groups (the resolver,
+# the evaluators of verify and explain) within reach of a hostile file.  Raise it with
+# FW2NP_MAX_GROUP_DEPTH.  Past it: an InputError naming the bound.
+MAX_GROUP_DEPTH = 64
+
+
+def max_group_depth() -> int:
+    return bound("MAX_GROUP_DEPTH", MAX_GROUP_DEPTH)
+
+
+def check_groups(names, refs_of, kind: str, fail) -> dict[str, int]:
+    """Check the reference graph of named groups without recursion; return each group's nesting depth.
+
+    NAMES: the defined groups (iterable, in definition order); REFS_OF(name): its references as
+    (referenced name, Loc) pairs.  FAIL(message, loc) makes the InputError raised for an undefined
+    name, a cycle (named along its path) or a chain of references deeper than MAX_GROUP_DEPTH
+    (FW2NP_MAX_GROUP_DEPTH).  Each group is visited once (a shared subgroup is not walked per path),
+    so the cost is linear in the number of references."""
+    defined = set(names) if not isinstance(names, (dict, set, frozenset)) else names
+    limit = max_group_depth()
+    depth: dict[str, int] = {}
+    on_path: dict[str, int] = {}  # group -> its index on the current path
+    for root in defined:
+        if root in depth:
+            continue
+        path = [root]
+        on_path[root] = 0
+        stack = [(root, iter(refs_of(root)))]
+        while stack:
+            name, it = stack[-1]
+            for ref, loc in it:
+                if ref not in defined:
+                    raise fail(f"undefined {kind} {ref!r}", loc)
+                if ref in on_path:
+                    cycle = " -> ".join(path[on_path[ref] :] + [ref])
+                    raise fail(f"{kind} group cycle: {cycle}", loc)
+                if ref not in depth:
+                    if len(path) > limit:
+                        raise fail(
+                            f"{kind} groups nested deeper than {limit} levels ({' -> '.join(path[:3])} -> ... -> "
+                            f"{ref}; bound FW2NP_MAX_GROUP_DEPTH)",
+                            loc,
+                        )
+                    on_path[ref] = len(path)
+                    path.append(ref)
+                    stack.append((ref, iter(refs_of(ref))))
+                    break
+            else:
+                stack.pop()
+                path.pop()
+                del on_path[name]
+                depth[name] = 1 + max((depth[r] for r, _ in refs_of(name)), default=-1)
+                if depth[name] > limit:
+                    raise fail(
+                        f"{kind} group {name} nests {depth[name]} levels deep, more than the bound of {limit} "
+                        f"(FW2NP_MAX_GROUP_DEPTH)",
+                        next(iter(refs_of(name)))[1],
+                    )
+    return depth
+
+
+def _ref_pairs(items) -> list[tuple[str, Loc | None]]:
+    return [(i.name, i.loc) for i in items if isinstance(i, Ref)]
+
+
 def check_references(rs: Ruleset) -> None:
-    """Raise InputError for an undefined name or a cyclic group."""
+    """Raise InputError for an undefined name, a cyclic group or groups nested deeper than MAX_GROUP_DEPTH."""
 
     def refs(items):
         return [i for i in items if isinstance(i, Ref)]
@@ -40,27 +107,13 @@ def check_references(rs: Ruleset) -> None:
     def addr_refs(expr: AddrExpr):
         return refs(expr.include) + refs(expr.exclude)
 
-    for table, kind, get in (
-        (rs.addresses, "address", lambda d: addr_refs(d.expr)),
-        (rs.services, "service", lambda d: refs(d.items)),
-    ):
-        state: dict[str, int] = {}
+    def fail(msg, loc):
+        return _fail(rs, msg, loc)
 
-        def visit(name: str, path: list[str]):
-            if state.get(name) == 2:
-                return
-            state[name] = 1
-            for r in get(table[name]):
-                if r.name not in table:
-                    raise _fail(rs, f"undefined {kind} {r.name!r}", r.loc)
-                if state.get(r.name) == 1:
-                    cycle = " -> ".join(path[path.index(r.name) :] + [r.name]) if r.name in path else r.name
-                    raise _fail(rs, f"{kind} group cycle: {cycle}", r.loc)
-                visit(r.name, path + [r.name])
-            state[name] = 2
-
-        for name in table:
-            visit(name, [name])
+    check_groups(
+        rs.addresses, lambda n: _ref_pairs(rs.addresses[n].expr.include + rs.addresses[n].expr.exclude), "address", fail
+    )
+    check_groups(rs.services, lambda n: _ref_pairs(rs.services[n].items), "service", fail)
 
     if rs.protects is not None:
         for r in addr_refs(rs.protects):
@@ -87,6 +140,40 @@ class Resolver:
         self._svc: dict[str, SetBounds] = {}
         self.unresolved: dict[str, list[Unresolved]] = {}
 
+    def _resolve_named(self, ref: Ref, table: dict, memo: dict, kind: str) -> None:
+        """Resolve the object REF names, and every object under it, into MEMO without recursion: each
+        object once, after the objects it names (post-order on an explicit stack), so nesting depth
+        costs no Python stack and a shared subgroup is resolved once, never per path."""
+        rs = self.rs
+
+        def refs_of(name):
+            d = table[name]
+            items = d.expr.include + d.expr.exclude if kind == "address" else d.items
+            return [i for i in items if isinstance(i, Ref)]
+
+        if ref.name not in table:
+            raise _fail(rs, f"undefined {kind} {ref.name!r}", ref.loc)
+        on_path = {ref.name}
+        stack = [(ref.name, iter(refs_of(ref.name)))]
+        while stack:
+            name, it = stack[-1]
+            for r in it:
+                if r.name in memo:
+                    continue
+                if r.name not in table:
+                    raise _fail(rs, f"undefined {kind} {r.name!r}", r.loc)
+                if r.name in on_path:
+                    cycle = " -> ".join([n for n, _ in stack][[n for n, _ in stack].index(r.name) :] + [r.name])
+                    raise _fail(rs, f"{kind} group cycle: {cycle}", r.loc)
+                on_path.add(r.name)
+                stack.append((r.name, iter(refs_of(r.name))))
+                break
+            else:
+                stack.pop()
+                on_path.discard(name)
+                d = table[name]
+                memo[name] = self.address(d.expr) if kind == "address" else self.services(d.items)
+
     def _addr_item(self, item) -> SetBounds:
         if isinstance(item, Net):
             s = ip_range(item.first, item.last, item.version)
@@ -96,7 +183,7 @@ class Resolver:
             return SetBounds(s, s)
         if isinstance(item, Ref):
             if item.name not in self._addr:
-                self._addr[item.name] = self.address(self.rs.addresses[item.name].expr)
+                self._resolve_named(item, self.rs.addresses, self._addr, "address")
             return self._addr[item.name]
         return SetBounds(EMPTY, ALL_IP)
 
@@ -117,7 +204,7 @@ class Resolver:
             return SetBounds(s, s)
         if isinstance(item, Ref):
             if item.name not in self._svc:
-                self._svc[item.name] = self.services(self.rs.services[item.name].items)
+                self._resolve_named(item, self.rs.services, self._svc, "service")
             return self._svc[item.name]
         return SetBounds(EMPTY, FULL_SVC)
 
@@ -129,17 +216,23 @@ class Resolver:
 
 
 def unresolved_items(rs: Ruleset, expr_items, seen=None) -> list[Unresolved]:
-    """Unresolved leaves reachable from EXPR_ITEMS (through named objects)."""
+    """Unresolved leaves reachable from EXPR_ITEMS (through named objects, each visited once; no recursion)."""
     seen = set() if seen is None else seen
     out = []
-    for item in expr_items:
-        if isinstance(item, Unresolved):
-            out.append(item)
-        elif isinstance(item, Ref) and item.name not in seen:
-            seen.add(item.name)
-            if item.name in rs.addresses:
-                d = rs.addresses[item.name].expr
-                out += unresolved_items(rs, d.include + d.exclude, seen)
-            elif item.name in rs.services:
-                out += unresolved_items(rs, rs.services[item.name].items, seen)
+    todo = [iter(expr_items)]
+    while todo:
+        for item in todo[-1]:
+            if isinstance(item, Unresolved):
+                out.append(item)
+            elif isinstance(item, Ref) and item.name not in seen:
+                seen.add(item.name)
+                if item.name in rs.addresses:
+                    d = rs.addresses[item.name].expr
+                    todo.append(iter(d.include + d.exclude))
+                    break
+                if item.name in rs.services:
+                    todo.append(iter(rs.services[item.name].items))
+                    break
+        else:
+            todo.pop()
     return out

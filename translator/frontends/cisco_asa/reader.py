@@ -9,6 +9,7 @@ from typing import NamedTuple
 import netaddr
 
 from ...errors import InputError, Loc, Warning_
+from ...model.resolve import check_groups
 from ...model.ruleset import (
     ALLOW,
     DENY,
@@ -344,28 +345,36 @@ class AsaReader:
         return Unresolved(f"fqdn {fq}", "a DNS name resolved by the firewall at run time", w.loc(tok))
 
     def expand_groups(self) -> None:
-        """Fold group-object / object references of non-network groups into their members."""
+        """Check every group's references (undefined names, cycles, nesting past MAX_GROUP_DEPTH) and fold
+        group-object / object references of non-network groups into their members.
 
-        def flat(name, table, stack=()):
-            if name in stack:
-                raise InputError(f"object-group cycle: {' -> '.join(stack + (name,))}", Loc(self.path))
-            out = list(table.get(name, []))
-            for ref, loc in self.obj.refs.get(name, []):
-                if ref not in table:
-                    raise InputError(f"undefined group or object {ref!r}", loc, self._line(loc))
-                out += flat(ref, table, stack + (name,))
-            return out
+        No recursion, and each group is expanded once, after the groups it names (by nesting depth):
+        a subgroup shared by several groups (a diamond) is not walked per path, and members reached
+        twice are kept once, so the work is linear in the references (network groups stay Refs,
+        which the resolver expands once each)."""
 
-        for table in (self.obj.services, self.obj.protocols, self.obj.icmp):
-            done = {n: flat(n, table) for n in table}
-            table.update(done)
+        def fail(msg, loc):
+            return InputError(msg, loc or Loc(self.path), self._line(loc))
+
+        def net_refs(name):
+            return [(i.name, i.loc) for i in self.obj.addresses[name].expr.include if isinstance(i, Ref)]
+
+        check_groups(self.obj.addresses, net_refs, "network object", fail)
         ports = {n: v[1] for n, v in self.obj.ports.items()}
+        for kind, table in (
+            ("service object", self.obj.services),
+            ("protocol object-group", self.obj.protocols),
+            ("icmp-type object-group", self.obj.icmp),
+            ("port object-group", ports),
+        ):
+            depth = check_groups(table, lambda n: self.obj.refs.get(n, []), kind, fail)
+            for name in sorted(table, key=depth.__getitem__):  # subgroups before the groups naming them
+                refs = self.obj.refs.get(name, [])
+                if refs:
+                    members = list(table[name]) + [m for ref, _ in refs for m in table[ref]]
+                    table[name] = list({_member_key(m): m for m in members}.values())
         for n in list(self.obj.ports):
-            self.obj.ports[n] = (self.obj.ports[n][0], flat(n, ports))
-        for d in self.obj.addresses.values():
-            for item in d.expr.include:
-                if isinstance(item, Ref) and item.name not in self.obj.addresses:
-                    raise InputError(f"undefined network object {item.name!r}", item.loc, self._line(item.loc))
+            self.obj.ports[n] = (self.obj.ports[n][0], ports[n])
         self.obj.refs.clear()
 
     def _line(self, loc):
@@ -558,6 +567,11 @@ class AsaReader:
             else:
                 raise w.fail(f"unexpected {str(tok)!r}; expected log, inactive or time-range", tok)
         return inactive
+
+
+def _member_key(m):
+    """What tells two members of a group apart (a member reached along two paths is kept once)."""
+    return (m.svcs, m.cond) if isinstance(m, AsaEntry) else m
 
 
 def _protos(p):
