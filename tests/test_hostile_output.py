@@ -321,3 +321,25 @@ def test_fuzz_hostile_values_render_safely(world):
 def test_loader_rejects_hostile_label_values(value):
     with pytest.raises(InputError):
         load_policy_text(json.dumps(policy(selector={"matchLabels": {"app": value}})), "p.json")
+
+
+def test_convert_and_lint_print_input_values_escaped(tmp_path):
+    """A CSV rule name with an ESC sequence and a newline-free forged line reaches convert's summary and
+    lint's text only escaped (the terminal never sees a raw control character from the input)."""
+    from click.testing import CliRunner
+
+    from translator.cli.main import cli
+
+    rules = tmp_path / "r.csv"
+    rules.write_text(
+        "name,source,destination,service,action\n"
+        "\x1b[2Jx\x1b]0;t\x07,any,10.0.0.1,tcp/80,deny\n"
+        "\x1b[1Ay,web.example.com,10.0.0.1,tcp/81,allow\n"  # unresolved: a compiler finding names the rule
+    )
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("namespaces: {a: {}}\nworkloads:\n  w: {namespace: a, labels: {app: w}, addresses: [10.0.0.1]}\n")
+    for args in (["convert", str(rules), "-i", str(inv), "-o", str(tmp_path / "o.yaml")], ["lint", str(rules)]):
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code in (0, 1), r.output
+        assert "\x1b" not in r.output and "\x07" not in r.output
+        assert "\\x1b[1Ay" in r.output  # the rule is named, escaped

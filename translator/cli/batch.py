@@ -9,6 +9,7 @@ import click
 
 from .. import limits
 from ..batch.run import LAYOUTS
+from ..io.safe_text import escaped
 from .options import CSV_COLUMNS_HELP, columns_option, from_option, inventory_option, quiet_option
 
 
@@ -74,7 +75,7 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
         if tty:
             state["progress"].advance(state["task"])
             if rec["status"] == "failed":
-                state["progress"].console.print(f"FAILED {rec['path']}", markup=False, highlight=False)
+                state["progress"].console.print(f"FAILED {escaped(rec['path'])}", markup=False, highlight=False)
         elif not quiet:
             click.echo(f"fw2np batch: [{state['n']}/{state['total']}] {_line(rec)}", err=True)
 
@@ -106,14 +107,16 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
         )
         for f in report["files"]:
             if f["status"] == "failed":
-                click.echo(f"  failed: {f['error']}", err=True)
+                click.echo("  failed: " + "\n".join(escaped(x) for x in f["error"].splitlines()), err=True)
     ctx.exit(0 if t["failed"] == 0 else 1)
 
 
 def _line(rec: dict) -> str:
+    """One file's outcome, its path and error shown escaped (a file name may hold control characters)."""
+    path = escaped(rec["path"])
     if rec["status"] == "failed":
-        return f"{rec['path']}: FAILED: {rec['error'].splitlines()[0]}"
+        return f"{path}: FAILED: {escaped(rec['error'].splitlines()[0])}"
     if rec["status"] == "skipped":
-        return f"{rec['path']}: skipped ({rec['reason']})"
+        return f"{path}: skipped ({rec['reason']})"
     rss = rec["rulesets"]
-    return f"{rec['path']}: ok ({rec['format']}, {len(rss)} ruleset(s), {sum(r['policies'] for r in rss)} policies)"
+    return f"{path}: ok ({rec['format']}, {len(rss)} ruleset(s), {sum(r['policies'] for r in rss)} policies)"

@@ -77,15 +77,18 @@ def _summaries(results, inv, echo_summary) -> None:
 
 
 def _summary(result) -> None:
+    """Counts, warnings and findings on stderr; values from the input are shown escaped (io.safe_text)."""
+    from ..io.safe_text import escaped
+
     st = result.stats
     folded = f"{st['folded']} folded into others (jumps, RETURN, goto_next), " if st["folded"] else ""
     click.echo(
-        f"fw2np: {result.ruleset.name}: {st['lines']} rule lines seen, {st['rules']} rules read, "
+        f"fw2np: {escaped(result.ruleset.name)}: {st['lines']} rule lines seen, {st['rules']} rules read, "
         f"{st['skipped']} skipped, {folded}{st['policies']} policies written "
         f"({st['peers']} peers), {len(result.findings)} findings",
         err=True,
     )
     for w in result.ruleset.warnings:
-        click.echo(f"  {w}", err=True)
+        click.echo(f"  {escaped(w)}", err=True)
     for f in result.findings:
-        click.echo(f"  {f}", err=True)
+        click.echo(f"  {escaped(f)}", err=True)

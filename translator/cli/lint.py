@@ -33,6 +33,7 @@ def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns)
     Exit 0: no warnings; 1: some warning; 2: bad input."""
     from ..frontends import load
     from ..frontends.select import frontend_options, pick
+    from ..io.safe_text import escaped
     from ..lint.workers import lint_each
     from ..model.inventory import Inventory, load_inventory
 
@@ -54,7 +55,7 @@ def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns)
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         for rs, fs in reports:
-            sys.stdout.write(f"ruleset {rs.name}: {len(rs.rules)} rules, {len(fs)} findings\n")
+            sys.stdout.write(f"ruleset {escaped(rs.name)}: {len(rs.rules)} rules, {len(fs)} findings\n")
             for f in fs:
                 sys.stdout.write(f"{f}\n")
     ctx.exit(1 if any(f.severity == "warning" for _, fs in reports for f in fs) else 0)
