@@ -299,3 +299,45 @@ def test_fuzz_asa_object_groups(g, kind):
         check(g, out, lambda o: {x - 0x0A000000 for lo, hi in addr_of(o[0], "G0") for x in range(lo, hi + 1)})
     else:
         check(g, out, lambda o: {p for r in o[0].rules for s in r.services for p in range(s.lo, s.hi + 1)})
+
+
+def _diamond_rules(depth: int) -> str:
+    out = []
+    for i in range(depth):
+        for s in "ab":
+            sub = f", a{i + 1}a, a{i + 1}b" if i + 1 < depth else ""
+            out.append(f"address a{i}{s} 10.0.{i}.{1 if s == 'a' else 2}{sub}")
+            sub = f", s{i + 1}a, s{i + 1}b" if i + 1 < depth else ""
+            out.append(f"service s{i}{s} tcp/{1000 + i}{sub}")
+    return "\n".join(out + ["10 allow a0a -> any s0a"]) + "\n"
+
+
+def test_verify_and_explain_decide_diamond_groups_once():
+    """The evaluators verify and explain use decide a group reached by many paths once: a 30-level diamond
+    (2**30 paths) was walked per path by FirewallEvaluator.has and svc_has."""
+    from translator.evaluate.endpoints import Ip
+    from translator.evaluate.firewall import FirewallEvaluator
+    from translator.verify.core import verify
+
+    rs = rules.parse(_diamond_rules(30), "d.fw")
+    t = time.monotonic()
+    fw = FirewallEvaluator(rs, INV)
+    far = rs.rules[0].src  # a0a holds 10.0.29.2 through both halves of every level
+    assert fw.has(far, 4, 0x0A001D02, False) and not fw.has(far, 4, 0x0A001D03, True)
+    assert fw.svc_has(rs.rules[0].services, TCP, 1029, False) and not fw.svc_has(rs.rules[0].services, TCP, 1030, True)
+    assert fw.decide(Ip("10.0.29.2"), Ip("192.0.2.1"), TCP, 1029)[0] is True
+    rep, _ = verify(rs, INV, convert(rs, INV).policies)
+    assert rep.by_direction["more-permissive"] == 0
+    assert time.monotonic() - t < 30  # per path it would not finish
+
+
+def test_legacy_object_membership_decides_diamond_groups_once():
+    """verify.addresses.addr_contains (workload addresses that name objects) on a 25-level diamond and
+    through an except: exact, and once per object."""
+    from translator.verify.addresses import addr_contains
+
+    rs = rules.parse(_diamond_rules(25) + "address outer 10.0.0.0/8 except a0a\n", "d.fw")
+    a0a, outer = rs.addresses["a0a"].expr, rs.addresses["outer"].expr
+    assert addr_contains(rs, a0a, 4, 0x0A001802) and not addr_contains(rs, a0a, 4, 0x0A001803)
+    assert addr_contains(rs, outer, 4, 0x0A050000) and not addr_contains(rs, outer, 4, 0x0A001802)
+    assert not addr_contains(rs, a0a, 6, 0x0A001802)

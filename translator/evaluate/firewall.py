@@ -9,6 +9,8 @@ flow is decided in each family both ends have addresses of.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import netaddr
 
 from ..model.inventory import Inventory, Workload
@@ -42,6 +44,9 @@ class FirewallEvaluator:
         self.rs, self.inv, self.mode = ruleset, inventory, mode
         self.default_allow = ruleset.default == ALLOW
         self._bounds: dict = {}
+        self._tables: dict = {}  # (object, version, upper) -> (points, membership from each point on)
+        self._object_bounds: dict = {}  # (object, version) -> its boundaries
+        self._svc_tables: dict = {}
         self._cache: dict = {}
         self.legacy: dict[str, list[tuple[int, int, int]]] = {
             name: self._legacy(w) for name, w in sorted(inventory.workloads.items())
@@ -68,10 +73,43 @@ class FirewallEvaluator:
         if isinstance(item, AnyAddr):
             return item.version in (None, version)
         if isinstance(item, Ref):
-            return self.has(self._addr_def(item.name), version, x, upper)
+            self._object(item.name, version)
+            points, values = self._tables[(item.name, version, upper)]
+            return values[bisect_right(points, x) - 1]
         if isinstance(item, Unresolved):
             return upper
         raise TypeError(f"not an address item: {item!r}")
+
+    def _object(self, name: str, version: int) -> None:
+        """Object NAME's boundaries and membership (a step function of the address, lower and upper), for
+        it and every object it names, built once, innermost first and without recursion: a group reached
+        by many paths (a diamond of nested groups) is decided once, and no nesting depth overflows."""
+        if (name, version) in self._object_bounds:
+            return
+        order, seen, stack = [], set(), [(name, False)]
+        while stack:  # post-order: each object after the objects it names
+            n, done = stack.pop()
+            if done:
+                order.append(n)
+                continue
+            if n in seen:
+                continue
+            seen.add(n)
+            stack.append((n, True))
+            expr = self._addr_def(n)
+            stack += [(i.name, False) for i in expr.include + expr.exclude if isinstance(i, Ref) and i.name not in seen]
+        for n in order:
+            if (n, version) in self._object_bounds:
+                continue
+            expr = self._addr_def(n)
+            for i in expr.include + expr.exclude:
+                if isinstance(i, Ref) and (i.name, version) not in self._object_bounds:
+                    raise ValueError(f"address object {n!r} is part of a cycle (through {i.name!r})")
+            bounds = self.boundaries(expr, version)
+            self._object_bounds[(n, version)] = bounds
+            points = sorted({0} | {p for p in bounds if p <= TOP[version]})
+            for upper in (False, True):
+                self._tables[(n, version, upper)] = (points, [self.has(expr, version, p, upper) for p in points])
 
     def has(self, expr: AddrExpr, version: int, x: int, upper: bool) -> bool:
         """Is address X in the lower (upper=False) or upper set of EXPR?"""
@@ -89,7 +127,8 @@ class FirewallEvaluator:
                 if isinstance(item, Net) and item.version == version:
                     out.update((item.first, item.last + 1))
                 elif isinstance(item, Ref):
-                    out |= self.boundaries(self._addr_def(item.name), version)
+                    self._object(item.name, version)
+                    out |= self._object_bounds[(item.name, version)]
             self._bounds[key] = frozenset(out)
         return self._bounds[key]
 
@@ -232,9 +271,7 @@ class FirewallEvaluator:
                 if item.proto is None or (item.proto == proto and item.lo <= port <= item.hi):
                     return True
             elif isinstance(item, Ref):
-                if item.name not in self.rs.services:
-                    raise ValueError(f"undefined service object {item.name!r}")
-                if self.svc_has(self.rs.services[item.name].items, proto, port, upper):
+                if self._svc_object(item.name, upper).get(proto, _NO_PORTS)(port):
                     return True
             elif isinstance(item, Unresolved):
                 if upper:
@@ -242,6 +279,42 @@ class FirewallEvaluator:
             else:
                 raise TypeError(f"not a service item: {item!r}")
         return False
+
+    def _svc_object(self, name: str, upper: bool) -> dict:
+        """Service object NAME as {protocol: port test} (None: every protocol), built once per object,
+        so nested service groups are not walked once per path."""
+        key = (name, upper)
+        if key not in self._svc_tables:
+            if name not in self.rs.services:
+                raise ValueError(f"undefined service object {name!r}")
+            spans: dict = {}
+            everything = False
+            stack, seen = [name], set()
+            while stack:  # every Svc the object holds, through its nested objects, each object once
+                n = stack.pop()
+                if n in seen:
+                    continue
+                seen.add(n)
+                if n not in self.rs.services:
+                    raise ValueError(f"undefined service object {n!r}")
+                for item in self.rs.services[n].items:
+                    if isinstance(item, Svc):
+                        if item.proto is None:
+                            everything = True
+                        else:
+                            spans.setdefault(item.proto, []).append((item.lo, item.hi))
+                    elif isinstance(item, Ref):
+                        stack.append(item.name)
+                    elif isinstance(item, Unresolved):
+                        everything = everything or upper
+                    else:
+                        raise TypeError(f"not a service item: {item!r}")
+            if everything:
+                table = _EVERY_PROTO
+            else:
+                table = {p: _port_test(sorted(iv)) for p, iv in spans.items()}
+            self._svc_tables[key] = table
+        return self._svc_tables[key]
 
     def matches(self, rule: Rule, src: Endpoint, dst: Endpoint, proto: int, port: int, family: int) -> bool:
         """Does RULE match the flow's legacy flows of FAMILY in this evaluator's reading?"""
@@ -324,3 +397,32 @@ def subtract(ranges, holes) -> list[tuple[int, int, int]]:
         if cur <= hi:
             out.append((v, cur, hi))
     return out
+
+
+def _NO_PORTS(port: int) -> bool:
+    return False
+
+
+def _port_test(spans: list[tuple[int, int]]):
+    """A test of PORT against sorted (lo, hi) spans."""
+    los = [lo for lo, _ in spans]
+    his = [hi for _, hi in spans]
+    top = list(his)
+    for i in range(1, len(top)):
+        top[i] = max(top[i], top[i - 1])  # the highest end among spans starting at or before each
+
+    def test(port: int) -> bool:
+        i = bisect_right(los, port) - 1
+        return i >= 0 and top[i] >= port
+
+    return test
+
+
+class _EveryProto(dict):
+    """Every protocol and port (an object holding 'any', or an unresolved item read as upper)."""
+
+    def get(self, proto, default=None):
+        return lambda port: True
+
+
+_EVERY_PROTO = _EveryProto()

@@ -37,19 +37,40 @@ def rule_leaves(rs: Ruleset) -> tuple[list[Net], list[Svc]]:
     return nets, svcs
 
 
-def addr_contains(rs: Ruleset, expr: AddrExpr, version: int, x: int, depth: int = 0) -> bool:
-    """Is address X (of VERSION) in EXPR, unresolved parts left out."""
+def addr_contains(rs: Ruleset, expr: AddrExpr, version: int, x: int) -> bool:
+    """Is address X (of VERSION) in EXPR, unresolved parts left out?  Each named object is decided once,
+    innermost first and without recursion (a diamond of nested groups is not walked per path)."""
+    known: dict[str, bool] = {}
 
     def item_has(item) -> bool:
         if isinstance(item, Net):
             return item.version == version and item.first <= x <= item.last
         if isinstance(item, AnyAddr):
             return item.version in (None, version)
-        if isinstance(item, Ref) and item.name in rs.addresses and depth < 64:
-            return addr_contains(rs, rs.addresses[item.name].expr, version, x, depth + 1)
+        if isinstance(item, Ref):
+            return known.get(item.name, False)  # undefined, or on a cycle: left out
         return False
 
-    return any(item_has(i) for i in expr.include) and not any(item_has(i) for i in expr.exclude)
+    def holds(e: AddrExpr) -> bool:
+        return any(item_has(i) for i in e.include) and not any(item_has(i) for i in e.exclude)
+
+    order, seen, stack = [], set(), [(None, expr, False)]
+    while stack:  # post-order over the objects EXPR names
+        name, e, done = stack.pop()
+        if done:
+            order.append(name)
+            continue
+        if name is not None:
+            if name in seen:
+                continue
+            seen.add(name)
+            stack.append((name, e, True))
+        for i in e.include + e.exclude:
+            if isinstance(i, Ref) and i.name in rs.addresses and i.name not in seen:
+                stack.append((i.name, rs.addresses[i.name].expr, False))
+    for name in order:
+        known[name] = holds(rs.addresses[name].expr)
+    return holds(expr)
 
 
 class Legacy:
