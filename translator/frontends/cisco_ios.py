@@ -54,6 +54,7 @@ from .common.cisco import (
     ICMP6_NAMES,
     ICMP_NAMES,
     IOS_MARKS,
+    RangeBudget,
     Words,
     icmp_svc,
     line_words,
@@ -137,6 +138,7 @@ class IosReader:
         self.gone: dict[str, list[Ace]] = {}  # entries seen and not in force (removed, rejected)
         self.remark: dict[str, str] = {}
         self.warnings: list[Warning_] = []
+        self.budget = RangeBudget()  # FW2NP_MAX_WILDCARD_RANGES per ACL
 
     def ruleset(self, name: str, kind: str | None = None) -> Ruleset:
         if name not in self.rulesets:
@@ -176,7 +178,7 @@ class IosReader:
             aces.sort(key=lambda a: a.seq)
 
     # addresses
-    def addr(self, w: Words, v6: bool, standard: bool, rid_ref: list):
+    def addr(self, w: Words, v6: bool, standard: bool, rid_ref: list, acl: str = ""):
         tok = w.take("an address (any, host A, A WILDCARD)")
         k = str(tok).lower()
         if k == "any":
@@ -206,6 +208,7 @@ class IosReader:
             return Unresolved(
                 f"{tok} {wtok}", f"non-contiguous wildcard mask (more than {WILDCARD_LIMIT} ranges)", w.loc(tok)
             )
+        self.budget.spend(acl, nets, w, wtok)
         return nets
 
     def _ip(self, w: Words, tok, v6: bool) -> Net:
@@ -261,7 +264,7 @@ class IosReader:
         conds: list[Condition] = []
         v6 = kind == "ipv6"
         if kind == "standard":
-            src = self.addr(w, False, True, notes)
+            src = self.addr(w, False, True, notes, acl)
             dst, svcs = AnyAddr(4), (Svc.any(),)
         else:
             ptok = w.take("a protocol (ip, tcp, udp, icmp, a number)")
@@ -273,9 +276,9 @@ class IosReader:
                 raise w.fail(f"unknown protocol {str(ptok)!r}" + (" in an IPv6 access list" * v6), ptok)
             if v6 and proto == ICMP:
                 proto = ICMPV6  # `icmp` in an ipv6 access-list is ICMPv6
-            src = self.addr(w, v6, False, notes)
+            src = self.addr(w, v6, False, notes, acl)
             sport = self.ports(w, proto)
-            dst = self.addr(w, v6, False, notes)
+            dst = self.addr(w, v6, False, notes, acl)
             dport = self.ports(w, proto)
             if sport:
                 conds.append(Condition(f"source port {sport[0]}", "source port"))

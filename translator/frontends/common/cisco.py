@@ -8,6 +8,7 @@ import netaddr
 from lark import Token
 
 from ...errors import InputError, Loc
+from ...limits import bound
 from ...model.ruleset import PROTO_NAMES, TCP, UDP, Net, Svc, port_domain, proto_label
 from .addresses import net_text
 
@@ -256,6 +257,34 @@ def wildcard_nets(addr: str, wildcard: str, limit: int = 256) -> list[Net] | Non
         first, last = v, v | ((1 << low) - 1)
         out.append(Net(first, last, 4, net_text(first, last, 4)))
     return sorted(out, key=lambda n: n.first)
+
+
+# address ranges the non-contiguous masks of one access list may expand to (each such mask gives up to
+# 2**bits ranges and convert time grows faster than their number: 50,000 took 16 s); FW2NP_MAX_WILDCARD_RANGES
+MAX_WILDCARD_RANGES = 20_000
+
+
+class RangeBudget:
+    """The address ranges the non-contiguous masks of each access list have expanded to, against the bound
+    FW2NP_MAX_WILDCARD_RANGES (0: no bound), read once per file."""
+
+    def __init__(self):
+        self.limit = bound("MAX_WILDCARD_RANGES", MAX_WILDCARD_RANGES)
+        self.used: dict[str, int] = {}
+
+    def spend(self, acl: str, nets: list[Net], w: Words, tok) -> None:
+        """Count NETS (one mask's expansion) against ACL; an InputError at TOK when they cross the bound."""
+        if len(nets) < 2:
+            return  # a contiguous mask is one range: never counted
+        n = self.used.get(acl, 0) + len(nets)
+        self.used[acl] = n
+        if self.limit and n > self.limit:
+            raise w.fail(
+                f"the non-contiguous masks of access list {acl} expand to {n:,} address ranges here, more than "
+                f"the bound of {self.limit:,} (convert time grows faster than the ranges); set "
+                f"FW2NP_MAX_WILDCARD_RANGES={n} or more (0 for no bound) to convert it anyway",
+                tok,
+            )
 
 
 class Words:
