@@ -20,11 +20,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import aerleon_side, generate
+from . import aerleon_side, generate, shapes
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 SIZES = (1000, 10000, 100000)
+# --shapes: bytes per shape (small by default: the whole mode takes a few minutes on 2 cores)
+SHAPE_SIZES = {
+    "wildcard": (2000, 4000, 8000),
+    "nested": (10000, 20000, 40000),
+    "ports": (10000, 20000, 40000),
+    "denyfirst": (10000, 20000, 40000),
+}
 
 
 def _peak_mb() -> float:
@@ -121,6 +128,102 @@ def lint_size(workdir: str) -> dict:
     return {"lint_s": time.perf_counter() - t, "lint_findings": len(findings), "lint_peak_rss_mb": _peak_mb()}
 
 
+def shape_size(shape: str, size: int, seed: int, workdir: str) -> dict:
+    """Write one issue-22 shape at SIZE bytes, then load and convert it as `fw2np convert` does; figures as a dict."""
+    from translator.compiler.synth import convert
+    from translator.errors import InputError
+    from translator.frontends import load
+    from translator.model.inventory import parse_inventory
+
+    paths = shapes.write(shape, size, seed, workdir)
+    out: dict = {"shape": shape, "bytes": Path(paths["rules"]).stat().st_size, "seed": seed}
+    t = time.perf_counter()
+    try:
+        rs = load(paths["rules"])[-1]
+        out["load_s"] = time.perf_counter() - t
+        out["rules"] = len(rs.rules)
+        inv = parse_inventory(Path(paths["inventory"]).read_text(), paths["inventory"])
+        t = time.perf_counter()
+        res = convert(rs, inv)
+    except InputError as e:  # a documented bound: reported, as the CLI would
+        out["bound_error"] = e.render().splitlines()[0]
+        out["peak_rss_mb"] = _peak_mb()
+        return out
+    out["convert_s"] = time.perf_counter() - t
+    out["policies"] = len(res.policies)
+    out["peak_rss_mb"] = _peak_mb()
+    return out
+
+
+def shapes_table(rows: list[dict]) -> str:
+    head = ["shape", "bytes", "rules", "load s", "convert s", "peak MiB", "k (convert)", "k (peak)", "note"]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    prev: dict = {}
+    for r in rows:
+        p = prev.get(r["shape"])
+        ks = [None, None]
+        if p is not None:
+            for j, key in enumerate(("convert_s", "peak_rss_mb")):
+                ks[j] = fit_exponent([p["bytes"], r["bytes"]], [p.get(key), r.get(key)])
+        prev[r["shape"]] = r
+        note = r.get("bound_error") or r.get("error") or ""
+        lines.append(
+            " | ".join(
+                [
+                    r["shape"],
+                    _fmt(r.get("bytes"), ",d"),
+                    _fmt(r.get("rules"), ",d"),
+                    _fmt(r.get("load_s")),
+                    _fmt(r.get("convert_s")),
+                    _fmt(r.get("peak_rss_mb"), ".0f"),
+                    _fmt(ks[0]),
+                    _fmt(ks[1]),
+                    note,
+                ]
+            )
+        )
+    return "\n".join(lines)
+
+
+def run_shapes(a) -> int:
+    """--shapes: each issue-22 shape at its sizes, each size in a child process with a time limit."""
+    wanted = [s.strip() for s in a.shapes.split(",")] if a.shapes != "all" else list(shapes.SHAPES)
+    for s in wanted:
+        if s not in shapes.SHAPES:
+            print(f"unknown shape {s!r} (one of {', '.join(shapes.SHAPES)})", file=sys.stderr)
+            return 2
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="fw2np-shapes-") as tmp:
+        for shape in wanted:
+            if a.shape_sizes:
+                sizes = [int(x) for x in a.shape_sizes.split(",")]
+            elif a.issue_sizes:
+                sizes = [shapes.ISSUE_SIZES[shape]]
+            else:
+                sizes = list(SHAPE_SIZES[shape])
+            for size in sizes:
+                print(
+                    f"[{shape} {size:,} bytes] convert (limit {a.shape_timeout:.0f} s) ...", file=sys.stderr, flush=True
+                )
+                d = os.path.join(tmp, f"{shape}-{size}")
+                args = ["--shape-one", shape, "--shape-bytes", str(size), "--seed", str(a.seed), "--dir", d]
+                row = {"shape": shape, "bytes": size, **_child(args, a.shape_timeout)}
+                rows.append(row)
+                if "error" in row or "bound_error" in row:
+                    break  # a larger size would only run longer
+    print(shapes_table(rows))
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    path = Path(a.out, f"shapes-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    path.write_text(
+        json.dumps(
+            {"argv": sys.argv[1:], "python": platform.python_version(), "cpus": os.cpu_count(), "rows": rows}, indent=2
+        )
+        + "\n"
+    )
+    print(f"results: {path}", file=sys.stderr)
+    return 0
+
+
 def _child(args: list[str], timeout: float | None) -> dict:
     cmd = [sys.executable, "-m", "bench.run"] + args
     try:
@@ -207,12 +310,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-aerleon", action="store_true")
     ap.add_argument("--aerleon-max", type=int, default=10000, help="largest size timed with aerleon")
     ap.add_argument("--out", default=str(RESULTS), help="results folder (default bench/results)")
+    ap.add_argument(
+        "--shapes",
+        nargs="?",
+        const="all",
+        help="time the issue-22 shapes (all, or a comma list of "
+        "wildcard, nested, ports, denyfirst) instead of the table",
+    )
+    ap.add_argument("--shape-sizes", help="comma-separated sizes in bytes for --shapes (default: small, per shape)")
+    ap.add_argument("--issue-sizes", action="store_true", help="--shapes at the sizes issue 22 reported (slow)")
+    ap.add_argument("--shape-timeout", type=float, default=120.0, help="seconds per shape and size (default 120)")
     # internal: one size in this process
+    ap.add_argument("--shape-one", help=argparse.SUPPRESS)
+    ap.add_argument("--shape-bytes", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--verify-dir", help=argparse.SUPPRESS)
     ap.add_argument("--lint-dir", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.shape_one:
+        print(json.dumps(shape_size(a.shape_one, a.shape_bytes, a.seed, a.dir)))
+        return 0
+    if a.shapes:
+        return run_shapes(a)
     if a.one:
         print(json.dumps(one_size(a.one, a.workloads, a.deny, a.seed, a.dir)))
         return 0

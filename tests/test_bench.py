@@ -60,3 +60,45 @@ def test_size_bound_fails_early_with_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setenv("FW2NP_MAX_LINES", "0")
     res = CliRunner().invoke(cli, ["convert", paths["rules"], "-i", paths["inventory"], "-q"])
     assert res.exit_code == 0 and "kind: NetworkPolicy" in res.output
+
+
+def test_shapes_are_seeded_and_read_by_the_frontends(tmp_path):
+    from bench import shapes
+    from translator.frontends import load
+
+    for name, gen in shapes.SHAPES.items():
+        a = gen(3000, 4)
+        assert a == gen(3000, 4) and a != gen(3000, 5), name
+        assert 3000 <= len(a) < 3400, name
+        paths = shapes.write(name, 3000, 4, tmp_path / name)
+        rs = load(paths["rules"])
+        assert rs[-1].rules, name
+        inv = parse_inventory(open(paths["inventory"]).read(), paths["inventory"])
+        assert len(inv.workloads) == shapes.WORKLOADS
+    ios = load(shapes.write("wildcard", 3000, 4, tmp_path / "w")["rules"])[-1]
+    assert max(len(r.src.include) for r in ios.rules) >= 32  # non-contiguous masks expand to many ranges
+
+
+def test_wildcard_range_bound_stops_at_the_ace_that_crosses_it(monkeypatch, tmp_path):
+    import pytest
+
+    from translator.errors import InputError
+    from translator.frontends import cisco_ios
+
+    text = (
+        "ip access-list extended A\n"
+        " permit tcp 10.0.0.0 0.0.3.3 any eq 80\n"  # 4 ranges
+        " permit tcp 10.0.0.0 0.0.0.255 any eq 81\n"  # contiguous: not counted
+        " permit tcp 10.1.0.0 0.3.0.1 any eq 82\n"  # 4 more: 8
+    )
+    monkeypatch.setenv("FW2NP_MAX_WILDCARD_RANGES", "7")
+    with pytest.raises(InputError) as e:
+        cisco_ios.load(text, "acl.ios")
+    msg = e.value.render()
+    assert msg.startswith("acl.ios:4:22: error:") and "FW2NP_MAX_WILDCARD_RANGES=8" in msg and "bound of 7" in msg
+    monkeypatch.setenv("FW2NP_MAX_WILDCARD_RANGES", "8")
+    assert len(cisco_ios.load(text, "acl.ios")[0].rules) == 3
+    monkeypatch.setenv("FW2NP_MAX_WILDCARD_RANGES", "0")
+    assert len(cisco_ios.load(text, "acl.ios")[0].rules) == 3
+    monkeypatch.delenv("FW2NP_MAX_WILDCARD_RANGES")
+    assert cisco_ios.RangeBudget().limit == 20_000
