@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from ..errors import Warning_
 from ..io.jsonsrc import Doc, looks_like_json
+from ..model.names import is_digits
 from ..model.ruleset import (
     ALLOW,
     DENY,
@@ -81,7 +82,7 @@ def _services(doc: Doc, e: dict, rid: str, warns: list) -> tuple[tuple, tuple]:
     if text in ("-1", "all"):
         return (Svc.any(),), ()
     names = {"tcp": 6, "udp": 17, "icmp": ICMP, "icmpv6": ICMPV6}
-    proto = names.get(text, int(text) if text.isdigit() else None)
+    proto = names.get(text, int(text) if is_digits(text) else None)
     if proto is None or not 0 <= proto <= 255:
         raise doc.fail(f"bad Protocol {raw!r} (expected -1, 6, 17, 1, 58 or a protocol number 0-255)", e, "Protocol")
     if proto in PORT_PROTOCOLS:
@@ -154,7 +155,7 @@ def _ruleset(doc: Doc, acl: dict, egress: bool, host_addresses) -> Ruleset:
         src, dst = (local, remote) if egress else (remote, local)
         cidr = e.get("CidrBlock") or e.get("Ipv6CidrBlock")
         comment = (
-            f"{action} {proto_label(int(e['Protocol'])) if str(e['Protocol']).isdigit() else 'all'} "
+            f"{action} {proto_label(int(e['Protocol'])) if is_digits(str(e['Protocol'])) else 'all'} "
             f"{'to' if egress else 'from'} {cidr}"
         )
         rs.rules.append(

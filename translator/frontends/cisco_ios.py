@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import netaddr
 
 from ..errors import InputError, Loc, Warning_
+from ..model.names import is_digits
 from ..model.ruleset import (
     ALLOW,
     DENY,
@@ -96,7 +97,7 @@ def detect(text: str, path: str) -> int:
     """Content only: named ACL blocks or numbered ACLs, with IOS-only lines and no ASA-only ones."""
     head = text[:200000]
     named = len(re.findall(r"^ip(v6)? access-list (extended |standard )?\S+\s*$", head, re.M))
-    numbered = len(re.findall(r"^access-list \d+ (permit|deny|remark|dynamic)\b", head, re.M))
+    numbered = len(re.findall(r"^access-list [0-9]+ (permit|deny|remark|dynamic)\b", head, re.M))
     asa = len(ASA_MARKS.findall(head))
     ios = len(IOS_MARKS.findall(head))
     if asa:
@@ -195,7 +196,7 @@ class IosReader:
                 raise w.fail(f"{str(tok)!r} is not a valid IPv6 prefix", tok) from None
             return Net(int(n.first), int(n.last), n.version, str(n.cidr), w.loc(tok))
         ip = self._ip(w, tok, False)
-        if standard and (w.at_end() or not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", w.peek())):
+        if standard and (w.at_end() or not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", w.peek())):
             return ip
         wtok = w.take("a wildcard mask")
         try:
@@ -271,7 +272,7 @@ class IosReader:
             p = str(ptok).lower()
             if p == "object-group":
                 raise w.fail("object-group in IOS access lists is not supported", ptok)
-            proto = int(p) if p.isdigit() and int(p) <= 255 else CISCO_PROTOS.get(p, -1)
+            proto = int(p) if is_digits(p) and int(p) <= 255 else CISCO_PROTOS.get(p, -1)
             if proto == -1 or p == "tcp-udp" or (p == "ipv6") != v6 and p in ("ip", "ipv6"):
                 raise w.fail(f"unknown protocol {str(ptok)!r}" + (" in an IPv6 access list" * v6), ptok)
             if v6 and proto == ICMP:
@@ -308,14 +309,14 @@ class IosReader:
 
     def _icmp_word(self, word: str, proto) -> bool:
         names = ICMP6_NAMES if proto == ICMPV6 else ICMP_NAMES
-        return word.lower() in names or (word.isdigit() and int(word) <= 255)
+        return word.lower() in names or (is_digits(word) and int(word) <= 255)
 
     def icmp(self, w: Words, proto):
         tok = w.take("an ICMP type")
         s = str(tok).lower()
         names = ICMP6_NAMES if proto == ICMPV6 else ICMP_NAMES
         t, code = names[s] if s in names else (int(s), None)
-        if s.isdigit() and w.peek() is not None and w.peek().isdigit():
+        if is_digits(s) and w.peek() is not None and is_digits(w.peek()):
             code = int(str(w.take("")))
         return (icmp_svc(proto, t),), code
 
@@ -369,8 +370,8 @@ def _acl_mode(head: list[str]) -> bool:
     """Whether a line is a command of ACL configuration mode (else IOS leaves the mode)."""
     first = head[0].lower()
     if first == "no":
-        return len(head) > 1 and (head[1].isdigit() or head[1].lower() in NO_ACL_MODE)
-    return first.isdigit() or first in ACL_MODE
+        return len(head) > 1 and (is_digits(head[1]) or head[1].lower() in NO_ACL_MODE)
+    return is_digits(first) or first in ACL_MODE
 
 
 def _no_acl(head: list[str]) -> tuple[str, str] | None:
@@ -379,7 +380,7 @@ def _no_acl(head: list[str]) -> tuple[str, str] | None:
     if low[:3] in (["no", "ip", "access-list"], ["no", "ipv6", "access-list"]) and len(head) >= 4:
         name = head[4] if low[3] in ("extended", "standard") and len(head) >= 5 else head[3]
         return name, " ".join(head)
-    if low[:2] == ["no", "access-list"] and len(head) == 3 and head[2].isdigit():
+    if low[:2] == ["no", "access-list"] and len(head) == 3 and is_digits(head[2]):
         return head[2], " ".join(head)
     return None
 
@@ -444,7 +445,7 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
             w = line_words(raw, path, n)
             w.take("")
             num_tok = w.take("a number")
-            if not str(num_tok).isdigit():
+            if not is_digits(str(num_tok)):
                 raise w.fail(f"expected an access list number, got {str(num_tok)!r}", num_tok)
             k = _kind(int(str(num_tok)))
             if k is None:
@@ -517,7 +518,7 @@ def acl_mode_line(rd: IosReader, acl: str, kind: str, raw: str, path: str, n: in
         else:
             w.accept("sequence")
             tok = w.take("a sequence number")
-            if not str(tok).isdigit():
+            if not is_digits(str(tok)):
                 raise w.fail("expected a sequence number after 'no' in an access list", tok)
             found = rd.remove(acl, why, int(str(tok)))
         if not found:
@@ -526,9 +527,9 @@ def acl_mode_line(rd: IosReader, acl: str, kind: str, raw: str, path: str, n: in
     if first == "dynamic":
         raise w.fail("dynamic (lock-and-key) access list entries are not supported", w.peek_tok())
     seq = None
-    if w.accept("sequence") or first.isdigit():
+    if w.accept("sequence") or is_digits(first):
         stok = w.take("a sequence number")
-        if not str(stok).isdigit():
+        if not is_digits(str(stok)):
             raise w.fail(f"expected a sequence number, got {str(stok)!r}", stok)
         seq = int(str(stok))
     if w.accept("remark"):

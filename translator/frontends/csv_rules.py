@@ -15,6 +15,7 @@ import io
 import re
 
 from ..errors import InputError, Loc, Warning_, line_of
+from ..model.names import is_digits
 from ..model.ruleset import (
     ALLOW,
     DENY,
@@ -230,20 +231,20 @@ class _Csv:
         if low == "application-default":
             return [Unresolved(v, "application-default: the ports depend on the application", loc)]
         m = re.fullmatch(  # ASCII digits only: '٣' is no port
-            r"(?a)(tcp|udp|sctp|icmp|icmpv6|icmp6)(?:[/_\-: ](\d+(?:-\d+)?|any))?", low
-        ) or re.fullmatch(r"(?P<p2>(?a:\d)+(?:-(?a:\d)+)?)/(tcp|udp|sctp)", low)
+            r"(?a)(tcp|udp|sctp|icmp|icmpv6|icmp6)(?:[/_\-: ]([0-9]+(?:-[0-9]+)?|any))?", low
+        ) or re.fullmatch(r"(?P<p2>(?a:[0-9])+(?:-(?a:[0-9])+)?)/(tcp|udp|sctp)", low)
         if m and m.re.pattern.startswith("(?P<p2>"):
             proto, spec = PROTO_NAMES[m.group(2)], m.group(1)
         elif m:
             proto, spec = PROTO_NAMES[m.group(1)], m.group(2) or "*"
-        elif low.isdigit() or re.fullmatch(r"\d+-\d+", low):
+        elif is_digits(low) or re.fullmatch(r"[0-9]+-[0-9]+", low):
             raise self.fail(f"service {v!r} names no protocol (write tcp/{v} or udp/{v})", loc.line, loc.column)
         else:
             return [Unresolved(v, f"service object {v!r} is defined elsewhere (not in this export)", loc)]
         if proto in (ICMP, ICMPV6):
             if spec in ("*", "any"):
                 return [Svc.whole(proto)]
-            if not spec.isdigit() or int(spec) > 255:
+            if not is_digits(spec) or int(spec) > 255:
                 raise self.fail(f"bad ICMP type in {v!r} (0-255)", loc.line, loc.column)
             return [Svc(proto, int(spec), int(spec), v, loc)]
         svc = port_svc(proto, spec, loc)
@@ -341,10 +342,10 @@ class _Csv:
         proto = self.cell(row, idx, "protocol").lower()
         vals = self.values(self.cell(row, idx, "service"))
         if proto and proto not in ANY:
-            if proto not in PROTO_NAMES and not proto.isdigit():
+            if proto not in PROTO_NAMES and not is_digits(proto):
                 raise self.fail(f"unknown protocol {proto!r}", loc.line, self.col_of(loc.line, proto))
             if proto not in ("tcp", "udp", "sctp", "icmp", "icmpv6", "icmp6"):
-                return [Svc.whole(int(proto) if proto.isdigit() else PROTO_NAMES[proto])]
+                return [Svc.whole(int(proto) if is_digits(proto) else PROTO_NAMES[proto])]
             vals = [f"{proto}/{v}" if v.lower() not in ANY else proto for v in vals] or [proto]
         out = []
         for v in vals:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import Loc, Warning_
 from ..io.jsonsrc import Doc, looks_like_json
+from ..model.names import is_digits
 from ..model.resolve import Resolver, SetBounds
 from ..model.ruleset import (
     ALLOW,
@@ -146,7 +147,7 @@ class _Gcp:
             if raw == "all":
                 out.append(Svc(None, 0, 0, "all", doc.loc(c)))
                 continue
-            proto = int(raw) if raw.isdigit() else PROTO_NAMES.get(raw)
+            proto = int(raw) if is_digits(raw) else PROTO_NAMES.get(raw)
             if proto is None or not 0 <= proto <= 255:
                 raise doc.fail(
                     f"unknown {proto_key} {raw!r} (expected tcp, udp, icmp, esp, ah, sctp, ipip, "

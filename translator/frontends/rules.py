@@ -14,6 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..errors import InputError, Loc, Warning_, line_of
 from ..io.resources import lalr_parser
 from ..limits import check_lines
+from ..model.names import is_digits
 from ..model.resolve import check_references
 from ..model.ruleset import (
     PORT_PROTOCOLS,
@@ -284,7 +285,7 @@ def _net_value(text: str) -> tuple:
         if "/" in text:
             addr, plen = text.split("/", 1)
             maxlen = 32 if _ip(addr)[1] == 4 else 128
-            if not plen.isdigit() or int(plen) > maxlen:
+            if not is_digits(plen) or int(plen) > maxlen:
                 return (f"bad prefix length /{plen} (at most {maxlen})",)
             ip, first, last, version, cidr = _network(text, addr, plen)
             return first, last, version, cidr, (f"{text} has host bits set; using {cidr}" if ip != first else "")
@@ -299,7 +300,7 @@ def _svc_value(text: str) -> tuple:
     proto_text, _, arg = text.partition("/")
     proto_text = proto_text.lower()
     if proto_text == "proto":
-        proto = PROTO_NAMES.get(arg.lower()) if not arg.isdigit() else int(arg)
+        proto = PROTO_NAMES.get(arg.lower()) if not is_digits(arg) else int(arg)
         if proto is None or not 0 <= proto <= 255:
             return (f"bad protocol {arg!r} (a number 0-255 or a name such as gre)", text)
         return (proto,)
@@ -311,7 +312,7 @@ def _svc_value(text: str) -> tuple:
     if proto in TYPE_PROTOCOLS and arg.lower() in RULESET_ICMP_TYPES:
         t = RULESET_ICMP_TYPES[arg.lower()]
         return proto, t, t
-    m = re.fullmatch(r"(\d+)(?:-(\d+))?", arg)
+    m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", arg)
     if not m:
         return (f"bad {what} {arg!r} in {text!r}", text)
     lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))

@@ -17,7 +17,7 @@ from ..errors import InputError, Loc, line_of
 from .yamlio import LDict, LList
 
 _WS = re.compile(r"[ \t\n\r]*")
-_NUM = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
+_NUM = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _WORDS = {"true": True, "false": False, "null": None}
 
 

@@ -30,6 +30,12 @@ def is_port_name(s) -> bool:
     return isinstance(s, str) and 1 <= len(s) <= 15 and bool(_SVC_NAME.fullmatch(s)) and any(c.isalpha() for c in s)
 
 
+def is_digits(s) -> bool:
+    """Is S a non-empty run of ASCII digits?  (str.isdigit also holds for '²' and other scripts' digits,
+    which int() then rejects or reads as another number.)"""
+    return isinstance(s, str) and s.isascii() and s.isdigit()
+
+
 def ascii_number(s) -> int | None:
     """S as a number if it is ASCII digits only (str.isdigit also accepts '²' and other scripts' digits)."""
     if isinstance(s, str) and len(s) <= 20 and _DIGITS.fullmatch(s):

@@ -9,6 +9,7 @@ import netaddr
 from ..errors import InputError, Loc, line_of
 from ..io.yamlio import loc_of
 from ..model.inventory import NAME_LABEL
+from ..model.names import is_digits
 from .selectors import OPS, Sel, freeze, text_value
 
 PROTO_BY_NAME = {"TCP": 6, "UDP": 17, "SCTP": 132}
@@ -116,7 +117,7 @@ class PolicySource:
         p = entry.get("port")
         if p is None:
             return
-        if isinstance(p, str) and not p.isdigit():
+        if isinstance(p, str) and not is_digits(p):
             self.port_names.add((p, proto))
             return
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ...model.names import is_digits
 from ..common.cisco import ASA_MARKS, IOS_MARKS
 from .lists import load
 
@@ -24,8 +25,8 @@ def detect(text: str, path: str) -> int:
     `access-list NAME permit ...` without `extended` is PIX 6 (and ASA) syntax, and IOS's numbered
     lists look the same: a numeric NAME counts only with ASA-only lines around it."""
     head = text[:200000]
-    entries = re.findall(r"^access-list (\S+) (line \d+ )?(extended |standard )?(permit|deny|remark)\b", head, re.M)
-    named = sum(1 for e in entries if not e[0].isdigit() or e[2])
+    entries = re.findall(r"^access-list (\S+) (line [0-9]+ )?(extended |standard )?(permit|deny|remark)\b", head, re.M)
+    named = sum(1 for e in entries if not is_digits(e[0]) or e[2])
     asa = len(ASA_MARKS.findall(head))
     if IOS_MARKS.search(head) and asa == 0:
         return 0

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 from ...errors import InputError, Loc, Warning_
+from ...model.names import is_digits
 from ...model.ruleset import DENY, Ruleset, Skipped
 from ..common.cisco import line_words
 from .reader import SHOW_TAIL, AclLine, AsaReader
 
 # commands about every access list (no entry): `access-list alert-interval 300`, `access-list deny-flow-max 4096`
 GLOBAL_ACL = ("alert-interval", "deny-flow-max", "compiled")
-SHOW_HEADER = re.compile(r"^access-list (cached ACL log flows:|\S+; \d+ elements)")
+SHOW_HEADER = re.compile(r"^access-list (cached ACL log flows:|\S+; [0-9]+ elements)")
 NAT_ACL = re.compile(r"^(nat|static) \(.*\baccess-list (\S+)")
 CLEAR = re.compile(r"^(clear (configure |config )?access-list|no access-list)(\s+(\S+))?\s*(\S.*)?$")
 
@@ -98,7 +99,7 @@ def load(text: str, path: str, **_options) -> list[Ruleset]:
         pos = None
         if w.accept("line"):
             tok = w.take("a line number")
-            if not str(tok).isdigit() or int(str(tok)) < 1:
+            if not is_digits(str(tok)) or int(str(tok)) < 1:
                 raise w.fail(f"expected a line number, got {str(tok)!r}", tok)
             pos = int(str(tok))
         counters[name] = counters.get(name, 0) + 1

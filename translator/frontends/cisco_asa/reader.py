@@ -9,6 +9,7 @@ from typing import NamedTuple
 import netaddr
 
 from ...errors import InputError, Loc, Warning_
+from ...model.names import is_digits
 from ...model.resolve import check_groups
 from ...model.ruleset import (
     ALLOW,
@@ -179,7 +180,7 @@ class AsaReader:
 
     def proto(self, w: Words, tok) -> int | None | str:
         s = str(tok).lower()
-        if s.isdigit() and int(s) <= 255:
+        if is_digits(s) and int(s) <= 255:
             return int(s)
         if s in CISCO_PROTOS:
             return "tcp-udp" if s == "tcp-udp" else CISCO_PROTOS[s]
@@ -219,11 +220,11 @@ class AsaReader:
         names = ICMP6_NAMES if proto == ICMPV6 else ICMP_NAMES
         if s in names:
             t, code = names[s]
-        elif s.isdigit() and int(s) <= 255:
+        elif is_digits(s) and int(s) <= 255:
             t, code = int(s), None
         else:
             raise w.fail(f"unknown ICMP type {str(tok)!r}", tok)
-        if w.peek() is not None and w.peek().isdigit():
+        if w.peek() is not None and is_digits(w.peek()):
             code = int(str(w.take("a code")))
         return t, code
 
@@ -311,7 +312,7 @@ class AsaReader:
             if k == "icmp-object":
                 tok = w.take("an ICMP type")
                 t = str(tok).lower()
-                if not (t.isdigit() and int(t) <= 255) and t not in ICMP_NAMES and t not in ICMP6_NAMES:
+                if not (is_digits(t) and int(t) <= 255) and t not in ICMP_NAMES and t not in ICMP6_NAMES:
                     raise w.fail(f"unknown ICMP type {str(tok)!r}", tok)
                 self.obj.icmp[name].append(t)
                 return
@@ -519,7 +520,7 @@ class AsaReader:
             for p in protos:
                 names = ICMP6_NAMES if p == ICMPV6 else ICMP_NAMES
                 for t in dict.fromkeys(self.obj.icmp[str(g)]):
-                    if t.isdigit():
+                    if is_digits(t):
                         items.append(icmp_svc(p, int(t)))
                     elif t in names:
                         items.append(icmp_svc(p, names[t][0]))
@@ -529,7 +530,7 @@ class AsaReader:
                         )
             return [AsaEntry(tuple(items))]
         names = ICMP6_NAMES if proto == ICMPV6 else ICMP_NAMES
-        if nxt in names or nxt.isdigit():
+        if nxt in names or is_digits(nxt):
             t, code = self.icmp_type(w, proto if proto != "both" else ICMP)
             return [AsaEntry(tuple(icmp_svc(p, t) for p in protos), f"icmp code {code}" if code is not None else "")]
         return None
@@ -541,7 +542,7 @@ class AsaReader:
             k = str(tok).lower()
             if k == "log":
                 while w.peek() is not None and (
-                    w.peek().isdigit()
+                    is_digits(w.peek())
                     or w.peek().lower()
                     in (
                         "interval",
@@ -591,7 +592,7 @@ CUSTOM_DENY = (
     "which the device may reject: the deny is read with those ports (the secure side either way)"
 )
 # `show access-list` decorations: hit counts, the (inactive) flag, the entry hash
-SHOW_TAIL = re.compile(r"\s+\(hitcnt=\d+\)|\s+\(inactive\)|\s+0x[0-9a-fA-F]+\s*$")
+SHOW_TAIL = re.compile(r"\s+\(hitcnt=[0-9]+\)|\s+\(inactive\)|\s+0x[0-9a-fA-F]+\s*$")
 
 
 @dataclass

@@ -25,7 +25,7 @@ class _Cannot(Exception):
     """An expression (or part of one) with no value in the template alone."""
 
 
-_TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(-?\d+)|([A-Za-z_][\w]*)|(.))")
+_TOKEN = re.compile(r"\s*(?:('(?:[^']|'')*')|(-?[0-9]+)|([A-Za-z_][\w]*)|(.))")
 # functions whose value depends on the deployment, not on the template: never guessed
 _RUNTIME = {
     "resourcegroup",
@@ -235,12 +235,12 @@ def _call_pure(fn: str, name: str, args: list):
         if all(isinstance(a, (str, int)) and not isinstance(a, bool) for a in args):
             return "".join(str(a) for a in args)
     elif fn == "format" and args and isinstance(args[0], str):
-        return re.sub(r"\{(\d+)\}", lambda m: str(args[int(m.group(1)) + 1]), args[0])
+        return re.sub(r"\{([0-9]+)\}", lambda m: str(args[int(m.group(1)) + 1]), args[0])
     elif fn in ("tolower", "toupper", "trim") and len(args) == 1 and strs:
         return {"tolower": str.lower, "toupper": str.upper, "trim": str.strip}[fn](args[0])
     elif fn == "string" and len(args) == 1 and isinstance(args[0], (str, int, bool)):
         return str(args[0]).lower() if isinstance(args[0], bool) else str(args[0])
-    elif fn == "int" and len(args) == 1 and re.fullmatch(r"-?\d+", str(args[0])):
+    elif fn == "int" and len(args) == 1 and re.fullmatch(r"-?[0-9]+", str(args[0])):
         return int(args[0])
     elif fn == "replace" and len(args) == 3 and strs:
         return args[0].replace(args[1], args[2])

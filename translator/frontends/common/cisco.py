@@ -9,6 +9,7 @@ from lark import Token
 
 from ...errors import InputError, Loc
 from ...limits import bound
+from ...model.names import is_digits
 from ...model.ruleset import PROTO_NAMES, TCP, UDP, Net, Svc, port_domain, proto_label
 from .addresses import net_text
 
@@ -179,7 +180,7 @@ CISCO_PROTOS = {
 
 def port_number(word: str, proto: int | None) -> int | None:
     """A port given as a number or a Cisco name (None if unknown)."""
-    if word.isdigit():
+    if is_digits(word):
         n = int(word)
         return n if 0 <= n <= 65535 else None
     w = word.lower()
@@ -337,15 +338,15 @@ class Words:
 # The terminals of grammars/cisco.lark, in their priority order (ADDR and NUMBER before WORD): the
 # grammar is the specification, this scanner reads lines with it without building a parser per line
 # (tests/test_realworld_cisco.py checks the two agree on the real exports).
-_ADDR = re.compile(r"\d{1,3}(\.\d{1,3}){3}(/\d+)?|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*(/\d+)?")
-_NUMBER = re.compile(r"\d+")
+_ADDR = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}(/[0-9]+)?|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*(/[0-9]+)?")
+_NUMBER = re.compile(r"[0-9]+")
 _WORD = re.compile(r"\S+")
 
 
 def _kind(word: str) -> str:
     if _ADDR.fullmatch(word):
         return "ADDR"
-    return "NUMBER" if word.isdigit() and word.isascii() else "WORD"
+    return "NUMBER" if is_digits(word) and word.isascii() else "WORD"
 
 
 def line_words(text: str, path: str, line: int) -> Words:
@@ -368,7 +369,7 @@ def netmask_nets(addr: str, mask: str, limit: int = 256) -> list[Net] | None:
 
 # lines only an ASA / PIX configuration (or its `show access-list`) has
 ASA_MARKS = re.compile(
-    r"^(access-list \S+ (line \d+ )?(extended|webtype|ethertype) |access-list \S+; \d+ elements"
+    r"^(access-list \S+ (line [0-9]+ )?(extended|webtype|ethertype) |access-list \S+; [0-9]+ elements"
     r"|access-list cached ACL log flows|access-group \S+ (in|out) interface |access-group \S+ global"
     r"|(ASA|PIX) Version |\s*nameif |object-group (network|service|protocol|icmp-type) |object (network|service) "
     r"|fixup protocol |(nat|static|global) \(|clear config(ure)? |!.*fwb_pix|! Compiled for (pix|asa)|names\s*$)",
@@ -377,6 +378,6 @@ ASA_MARKS = re.compile(
 # lines only IOS has (a running-config, Firewall Builder's iosacl scripts)
 IOS_MARKS = re.compile(
     r"^(ip(v6)? access-list |\s+ip access-group \S+ (in|out)\s*$|\s+ipv6 traffic-filter |!.*fwb_iosacl"
-    r"|! Compiled for iosacl|version \d+\.\d+\s*$|router (bgp|ospf|eigrp) |line vty )",
+    r"|! Compiled for iosacl|version [0-9]+\.[0-9]+\s*$|router (bgp|ospf|eigrp) |line vty )",
     re.M,
 )

@@ -7,6 +7,7 @@ import re
 import netaddr
 
 from ...errors import InputError, Loc
+from ...model.names import is_digits
 from ...model.ruleset import AddrExpr, AnyAddr, Net, Svc, port_domain, proto_label
 from ...model.space import ALL_IP, V6_BASE, IntervalSet
 
@@ -25,11 +26,11 @@ def to_net(text: str) -> Net | None:
         if "/" in text:
             addr, plen = text.split("/", 1)
             ip = netaddr.IPAddress(addr)
-            if not plen.isdigit() or int(plen) > (32 if ip.version == 4 else 128):
+            if not is_digits(plen) or int(plen) > (32 if ip.version == 4 else 128):
                 return None
             net = netaddr.IPNetwork(text)
             return Net(int(net.first), int(net.last), net.version, str(net.cidr))
-        if not re.fullmatch(r"[0-9a-fA-F.:]+", text) or text.isdigit():
+        if not re.fullmatch(r"[0-9a-fA-F.:]+", text) or is_digits(text):
             return None
         ip = netaddr.IPAddress(text)
         return Net(int(ip), int(ip), ip.version, text)
@@ -99,7 +100,7 @@ def port_svc(proto: int, spec: str, loc: Loc | None = None) -> Svc | None:
     spec = str(spec).strip()
     if spec in ("*", "", "any", "all"):
         return Svc(proto, lo_dom, hi_dom, f"{proto_label(proto)}", loc)
-    m = re.fullmatch(r"(\d+)\s*(?:-\s*(\d+))?", spec)
+    m = re.fullmatch(r"([0-9]+)\s*(?:-\s*([0-9]+))?", spec)
     if not m:
         return None
     lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))

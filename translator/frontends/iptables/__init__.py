@@ -25,7 +25,7 @@ NAME = "iptables"
 def detect(text: str, path: str) -> int:
     head = text[:20000]
     tables = re.search(r"^\*(filter|nat|mangle|raw|security)\s*$", head, re.M)
-    rules = len(re.findall(r"^(\[\d+:\d+\]\s+)?-A\s+\S+", head, re.M))
+    rules = len(re.findall(r"^(\[[0-9]+:[0-9]+\]\s+)?-A\s+\S+", head, re.M))
     if tables and re.search(r"^COMMIT\s*$", head, re.M):
         return 95
     if tables or rules >= 2:
