@@ -27,10 +27,10 @@ RESULTS = HERE / "results"
 SIZES = (1000, 10000, 100000)
 # --shapes: bytes per shape (small by default: the whole mode takes a few minutes on 2 cores)
 SHAPE_SIZES = {
-    "wildcard": (2000, 4000, 8000),
-    "nested": (10000, 20000, 40000),
-    "ports": (10000, 20000, 40000),
-    "denyfirst": (10000, 20000, 40000),
+    "wildcard": (4000, 8000, 16000),
+    "nested": (40000, 80000, 160000),
+    "ports": (20000, 40000, 80000),
+    "denyfirst": (40000, 80000, 160000),
 }
 
 
@@ -146,7 +146,8 @@ def shape_size(shape: str, size: int, seed: int, workdir: str) -> dict:
         t = time.perf_counter()
         res = convert(rs, inv)
     except InputError as e:  # a documented bound: reported, as the CLI would
-        out["bound_error"] = e.render().splitlines()[0]
+        out["bound_error"] = e.render().splitlines()[0].replace(str(Path(workdir)) + os.sep, "")
+        out["stopped_after_s"] = time.perf_counter() - t
         out["peak_rss_mb"] = _peak_mb()
         return out
     out["convert_s"] = time.perf_counter() - t
@@ -162,11 +163,11 @@ def shapes_table(rows: list[dict]) -> str:
     for r in rows:
         p = prev.get(r["shape"])
         ks = [None, None]
-        if p is not None:
+        if p is not None and "convert_s" in p and "convert_s" in r:
             for j, key in enumerate(("convert_s", "peak_rss_mb")):
                 ks[j] = fit_exponent([p["bytes"], r["bytes"]], [p.get(key), r.get(key)])
         prev[r["shape"]] = r
-        note = r.get("bound_error") or r.get("error") or ""
+        note = ("stopped by a bound: " + r["bound_error"]) if "bound_error" in r else r.get("error", "")
         lines.append(
             " | ".join(
                 [
@@ -174,7 +175,7 @@ def shapes_table(rows: list[dict]) -> str:
                     _fmt(r.get("bytes"), ",d"),
                     _fmt(r.get("rules"), ",d"),
                     _fmt(r.get("load_s")),
-                    _fmt(r.get("convert_s")),
+                    _fmt(r.get("convert_s") if "convert_s" in r else r.get("stopped_after_s")),
                     _fmt(r.get("peak_rss_mb"), ".0f"),
                     _fmt(ks[0]),
                     _fmt(ks[1]),
