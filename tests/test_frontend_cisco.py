@@ -359,3 +359,15 @@ def test_ios_says_its_access_lists_are_stateless():
     rs = {r.name: r for r in cisco_ios.load(text, "r.cfg")}
     assert any("stateless" in w.message for w in rs["A"].warnings)
     assert not any("stateless" in w.message for w in rs["B"].warnings)
+
+
+def test_asa_show_output_masks_share_the_wildcard_bound(monkeypatch):
+    """`show access-list` non-contiguous masks expand under the same per-list bound as IOS wildcards."""
+    monkeypatch.setenv("FW2NP_MAX_WILDCARD_RANGES", "300")
+    line = "access-list A line {n} extended permit ip 10.0.0.0 255.0.255.0 any (hitcnt=0) 0x1\n"
+    text = "access-list A; 2 elements; name hash: 0x1\n" + line.format(n=1) + line.format(n=2)
+    with pytest.raises(InputError, match="FW2NP_MAX_WILDCARD_RANGES") as e:
+        cisco_asa.load(text, "show.txt")
+    assert e.value.loc.line == 3
+    monkeypatch.setenv("FW2NP_MAX_WILDCARD_RANGES", "0")
+    assert len(cisco_asa.load(text, "show.txt")[0].rules) == 2

@@ -22,6 +22,14 @@ MAX_YAML_NODES = 1_000_000
 TIME_LIMIT = 600
 # lines of one ruleset-language input (memory grows with rules; 0: no limit)
 MAX_LINES = 250_000
+# the longest chain of group references (`address g2 g1`, `address g1 g0`: 2); real configurations
+# nest a few levels, and every reader of the groups (resolver, evaluators) stays within reach
+MAX_GROUP_DEPTH = 64
+# iptables rule lines walked while following jumps, over every (chain, match carried in) (0: no limit)
+MAX_JUMP_VISITS = 1_000_000
+# address ranges the non-contiguous masks of one Cisco access list may expand to (each such mask gives up
+# to 2**bits ranges and convert time grows faster than their number: 50,000 took 16 s; 0: no limit)
+MAX_WILDCARD_RANGES = 20_000
 
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
@@ -63,6 +71,18 @@ def time_limit() -> int:
 
 def max_lines() -> int:
     return bound("MAX_LINES", MAX_LINES)
+
+
+def max_group_depth() -> int:
+    return bound("MAX_GROUP_DEPTH", MAX_GROUP_DEPTH)
+
+
+def max_jump_visits() -> int:
+    return bound("MAX_JUMP_VISITS", MAX_JUMP_VISITS)
+
+
+def max_wildcard_ranges() -> int:
+    return bound("MAX_WILDCARD_RANGES", MAX_WILDCARD_RANGES)
 
 
 def check_lines(text: str, path: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError, Loc, line_of
-from ..limits import bound
+from ..limits import MAX_GROUP_DEPTH, max_group_depth  # noqa: F401 (MAX_GROUP_DEPTH: for readers)
 from .ruleset import AddrExpr, AnyAddr, Net, Ref, Ruleset, Svc, Unresolved
 from .space import ALL_IP, ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range
 
@@ -30,17 +30,6 @@ class SetBounds:
 def _fail(rs: Ruleset, msg: str, loc: Loc | None) -> InputError:
     src = line_of(rs.text, loc.line) if (rs.text and loc and loc.line) else None
     return InputError(msg, loc or Loc(rs.source), src)
-
-
-# The longest chain of group references a ruleset may hold (`address g2 g1`, `address g1 g0`: 2).
-# Real configurations nest a few levels; the bound keeps every reader of the groups (the resolver,
-# the evaluators of verify and explain) within reach of a hostile file.  Raise it with
-# FW2NP_MAX_GROUP_DEPTH.  Past it: an InputError naming the bound.
-MAX_GROUP_DEPTH = 64
-
-
-def max_group_depth() -> int:
-    return bound("MAX_GROUP_DEPTH", MAX_GROUP_DEPTH)
 
 
 def check_groups(names, refs_of, kind: str, fail) -> dict[str, int]:

@@ -34,6 +34,7 @@ from ..common.cisco import (
     CISCO_PROTOS,
     ICMP6_NAMES,
     ICMP_NAMES,
+    RangeBudget,
     Words,
     icmp_svc,
     line_words,
@@ -89,6 +90,8 @@ class AsaReader:
         self.warnings: list[Warning_] = []
         self.shown = False  # the text is `show access-list` output
         self.undefined = False  # the entry being read names an undefined object
+        self.budget = RangeBudget()
+        self.acl_name = ""  # the access list whose entry is being read
 
     def warn(self, msg: str, loc: Loc, rule: str | None = None) -> None:
         self.warnings.append(Warning_(msg, loc, rule))
@@ -128,6 +131,7 @@ class AsaReader:
             # x with x & mask == address & mask, contiguous or not
             nets = netmask_nets(str(a), str(mtok))
             if nets is not None:
+                self.budget.spend(self.acl_name, nets, w, mtok)  # FW2NP_MAX_WILDCARD_RANGES per list
                 return nets
             return Unresolved(f"{s} {mtok}", "a non-contiguous mask needing more than 256 ranges", w.loc(tok))
         if bits is None:
@@ -385,6 +389,7 @@ class AsaReader:
     # access lists ----------------------------------------------------------
     def acl_line(self, w: Words, acl: AclLine) -> None:
         """Read one `access-list NAME [line N] [extended|standard] permit|deny ...` entry into ACL."""
+        self.acl_name = acl.name
         before, self.undefined = len(self.warnings), False
         try:
             self._acl_line(w, acl)

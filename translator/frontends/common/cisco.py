@@ -8,7 +8,7 @@ import netaddr
 from lark import Token
 
 from ...errors import InputError, Loc
-from ...limits import bound
+from ...limits import max_wildcard_ranges
 from ...model.names import is_digits
 from ...model.ruleset import PROTO_NAMES, TCP, UDP, Net, Svc, port_domain, proto_label
 from .addresses import net_text
@@ -260,17 +260,12 @@ def wildcard_nets(addr: str, wildcard: str, limit: int = 256) -> list[Net] | Non
     return sorted(out, key=lambda n: n.first)
 
 
-# address ranges the non-contiguous masks of one access list may expand to (each such mask gives up to
-# 2**bits ranges and convert time grows faster than their number: 50,000 took 16 s); FW2NP_MAX_WILDCARD_RANGES
-MAX_WILDCARD_RANGES = 20_000
-
-
 class RangeBudget:
     """The address ranges the non-contiguous masks of each access list have expanded to, against the bound
     FW2NP_MAX_WILDCARD_RANGES (0: no bound), read once per file."""
 
     def __init__(self):
-        self.limit = bound("MAX_WILDCARD_RANGES", MAX_WILDCARD_RANGES)
+        self.limit = max_wildcard_ranges()
         self.used: dict[str, int] = {}
 
     def spend(self, acl: str, nets: list[Net], w: Words, tok) -> None:

@@ -10,8 +10,6 @@ from .options import NON_TERMINAL, TERMINAL, builtin_chains
 from .reader import IptablesReader
 
 MAX_GUARDS = 64
-# rule lines walked while following jumps, over every (chain, match carried in); FW2NP_MAX_JUMP_VISITS
-MAX_JUMP_VISITS = 1_000_000
 LATER_ONLY = (
     "matches only packets after a connection's first one; dropping them breaks connections whose first "
     "packet is accepted, which NetworkPolicy cannot say: the deny is applied to the whole connection"
@@ -48,7 +46,7 @@ class Flattener:
         once per distinct guard, never once per path). Jumps nest at most FW2NP_MAX_DEPTH deep."""
         from ... import limits
 
-        depth_max, visits_max = limits.max_depth(), limits.bound("MAX_JUMP_VISITS", MAX_JUMP_VISITS)
+        depth_max, visits_max = limits.max_depth(), limits.max_jump_visits()
         path = list(stack) or [name]
         walks = [self._walk(name, guard, via)]
         self.done.add((name, guard))
