@@ -447,3 +447,25 @@ def test_fuzz_odd_inputs_and_bounds(tmp_path_factory, command, kind, content, bo
         assert res.exit_code == 2 and f"environment variable {bound_var}=" in res.stderr
     if kind == "dev-zero" and res.exit_code != 2:
         pytest.fail(f"/dev/zero was accepted: {res.output}")
+
+
+@pytest.mark.parametrize("which", ["policies", "rules"])
+def test_explain_reads_a_fifo_once(tmp_path, which):
+    """explain looks at its SOURCE to tell policies from a ruleset: on a FIFO that read is the only one."""
+    import threading
+
+    from click.testing import CliRunner
+
+    from translator.cli.main import cli
+
+    samples = Path(__file__).resolve().parents[1] / "samples" / "verify"
+    src = (samples / ("three-tier.yaml" if which == "policies" else "three-tier.fw")).read_text()
+    fifo = tmp_path / "src"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text(src), daemon=True)
+    writer.start()
+    args = ["explain", str(fifo), "-i", str(samples / "inventory.yaml"), "--flow", "frontend -> backend tcp/8080"]
+    r = CliRunner().invoke(cli, args, env={"FW2NP_TIME_LIMIT": "60"})
+    writer.join(5)
+    assert r.exit_code == 0, r.output
+    assert r.output.rstrip().splitlines()[-1].startswith("decision: allow")

@@ -10,11 +10,11 @@ from ..errors import InputError
 from .options import columns_option, format_option, from_option, host_option, inventory_option, ruleset_option
 
 
-def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None):
+def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None, text=None):
     from ..frontends import load
     from ..frontends.select import frontend_options, pick
 
-    return pick(load(path, fmt, **frontend_options(inv, host, columns)), name)
+    return pick(load(path, fmt, text=text, **frontend_options(inv, host, columns)), name)
 
 
 COLUMNS_HELP = "CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service'."
@@ -112,7 +112,7 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host
 
     from ..io.text import read_text
     from ..model.inventory import load_inventory
-    from ..model.policies import load_policies
+    from ..model.policies import load_policies, load_policy_text
     from ..verify import explain as ex
 
     inv = load_inventory(inventory) if inventory else None
@@ -122,11 +122,13 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host
         raise click.UsageError("explaining a ruleset needs --inventory")
     flow = ex.parse_flow(flow_text, inv)
     try:
-        if policies:
-            doc = ex.explain_policies(load_policies(source), inv, flow)
+        if policies:  # the text read once (SOURCE may be a FIFO)
+            pols = load_policies(source) if text is None else load_policy_text(text, source)
+            doc = ex.explain_policies(pols, inv, flow)
             out = ex.render_policies(doc, flow, inv)
         else:
-            doc = ex.explain_rules(_ruleset(source, source_format, ruleset_name, inv, host, columns), inv, flow)
+            rs = _ruleset(source, source_format, ruleset_name, inv, host, columns, text)
+            doc = ex.explain_rules(rs, inv, flow)
             out = ex.render_rules(doc, flow, inv)
     except ValueError as exc:
         raise InputError(str(exc)) from None

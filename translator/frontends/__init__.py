@@ -63,9 +63,10 @@ def _detect(text: str, path: str) -> tuple[str, int]:
     return best, score
 
 
-def load(path: str, fmt: str | None = None, **options) -> list[Ruleset]:
-    """Parse PATH with frontend FMT (detected when None)."""
-    text = read_text(path)
+def load(path: str, fmt: str | None = None, text: str | None = None, **options) -> list[Ruleset]:
+    """Parse PATH with frontend FMT (detected when None); TEXT: PATH's text when already read (a FIFO
+    can be read once only)."""
+    text = read_text(path) if text is None else text
     fmt = ALIASES.get(fmt, fmt) if fmt else fmt
     score = SURE
     if fmt is None:
