@@ -71,3 +71,31 @@ def test_non_ascii_digits_are_no_numbers(tmp_path, case, odd):
         for r in rs.rules:
             for item in r.services + r.src.include + r.dst.include:
                 assert odd not in getattr(item, "text", "") or isinstance(item, Unresolved), (case, item)
+
+
+@pytest.mark.parametrize(
+    "name,text,fmt",
+    [
+        ("g.json", '[{"name": "x", "priority": ' + "9" * 5000 + ', "allowed": [{"IPProtocol": "tcp"}]}]', "gcp"),
+        (
+            "n.json",
+            '{"NetworkAcls": [{"NetworkAclId": "a", "Entries": [{"RuleNumber": ' + "9" * 5000 + "}]}]}",
+            "aws-nacl",
+        ),
+    ],
+)
+def test_a_number_too_long_for_python_is_a_located_error(tmp_path, name, text, fmt):
+    """int() refuses more than 4300 digits (ValueError): the JSON and YAML readers say where instead."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as e:
+        load(str(path), fmt)
+    assert e.value.loc.line == 1 and e.value.loc.column > 1
+
+
+def test_a_yaml_number_too_long_for_python_is_a_located_error():
+    from translator.io.yamlio import load_all
+
+    with pytest.raises(InputError) as e:
+        load_all("x: 1\na: " + "9" * 5000 + "\n", "x.yaml")
+    assert (e.value.loc.line, e.value.loc.column) == (2, 4)

@@ -17,6 +17,7 @@ from ..errors import InputError, Loc, line_of
 from .yamlio import LDict, LList
 
 _WS = re.compile(r"[ \t\n\r]*")
+MAX_NUMBER_DIGITS = 4000  # no export holds a longer number
 _NUM = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _WORDS = {"true": True, "false": False, "null": None}
 
@@ -62,6 +63,10 @@ class JsonReader:
         m = _NUM.match(self.s, i)
         if m and m.end() > i:
             num = m.group(0)
+            if len(num) > MAX_NUMBER_DIGITS:  # Python refuses longer ints (sys.get_int_max_str_digits)
+                raise self.fail(
+                    f"a number too long to read ({len(num):,} characters, at most {MAX_NUMBER_DIGITS:,})", i
+                )
             return (float(num) if m.group(1) or m.group(2) else int(num)), m.end()
         for word, val in _WORDS.items():
             if self.s.startswith(word, i):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .. import limits
@@ -129,6 +131,12 @@ def load_all(text: str, path: str) -> list:
         raise InputError(f"invalid YAML: {msg}", loc, line_of(text, loc.line)) from None
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", Loc(path)) from None
+    except ValueError as exc:  # an int longer than Python converts (sys.get_int_max_str_digits)
+        m = re.search(r"[0-9]{4000,}", text)
+        at = text.count("\n", 0, m.start()) + 1 if m else 0
+        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1 if m else 0
+        loc = Loc(path, at, col) if m else Loc(path)
+        raise InputError(f"a number too long to read ({exc})", loc, line_of(text, at) if m else None) from None
 
 
 def loc_of(obj, key=None, default: Loc | None = None) -> Loc | None:

@@ -7,7 +7,6 @@ is an InputError naming its place (file:line:column) and its path (`spec.ingress
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import netaddr
@@ -47,29 +46,13 @@ def load_policy_text(text: str, path: str) -> list[dict]:
     return out
 
 
-_LONG_NUMBER = re.compile(r"[0-9]{4000,}")
-
-
-def number_too_long(exc: ValueError, text: str, path: str) -> InputError:
-    """The loaders' ValueError on an integer of thousands of digits, as an InputError at that number."""
-    m = _LONG_NUMBER.search(text)
-    loc = Loc(path)
-    if m:
-        line = text.count("\n", 0, m.start()) + 1
-        loc = Loc(path, line, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1)
-    return InputError(f"a number too long to read ({exc})", loc, line_of(text, loc.line) if loc.line else None)
-
-
 def _documents(text: str, path: str) -> list:
-    try:
-        if path.endswith(".json") or text.lstrip().startswith(("{", "[")):
-            from ..io.jsonsrc import parse_json
+    if path.endswith(".json") or text.lstrip().startswith(("{", "[")):
+        from ..io.jsonsrc import parse_json
 
-            data = parse_json(text, path)  # keeps locations; bounded nesting
-            return data if isinstance(data, list) else [data]
-        return [d for d in load_all(text, path) if d is not None]
-    except ValueError as exc:  # int() of thousands of digits inside the loaders
-        raise number_too_long(exc, text, path) from None
+        data = parse_json(text, path)  # keeps locations; bounded nesting; numbers of bounded length
+        return data if isinstance(data, list) else [data]
+    return [d for d in load_all(text, path) if d is not None]
 
 
 def _fail(text: str, path: str, msg: str, obj, key=None) -> InputError:
