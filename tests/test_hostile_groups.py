@@ -157,8 +157,7 @@ def test_asa_diamond_groups_expand_once(kind):
         assert addr_of(rs, "G0a") == want
 
 
-def test_rules_language_diamond_groups_expand_once():
-    depth = 40
+def _diamond_rules(depth: int) -> str:
     out = []
     for i in range(depth):
         for s in "ab":
@@ -166,8 +165,12 @@ def test_rules_language_diamond_groups_expand_once():
             out.append(f"address a{i}{s} 10.0.{i}.{1 if s == 'a' else 2}{sub}")
             sub = f", s{i + 1}a, s{i + 1}b" if i + 1 < depth else ""
             out.append(f"service s{i}{s} tcp/{1000 + i}{sub}")
-    out.append("10 allow a0a -> any s0a")
-    (rs,) = run(rules.load, "\n".join(out) + "\n", "d.fw")
+    return "\n".join(out + ["10 allow a0a -> any s0a"]) + "\n"
+
+
+def test_rules_language_diamond_groups_expand_once():
+    depth = 40
+    (rs,) = run(rules.load, _diamond_rules(depth), "d.fw")
     assert svc_of(rs, "s0a") == ports(range(1000, 1000 + depth))
     want = IntervalSet(
         iv
@@ -299,17 +302,6 @@ def test_fuzz_asa_object_groups(g, kind):
         check(g, out, lambda o: {x - 0x0A000000 for lo, hi in addr_of(o[0], "G0") for x in range(lo, hi + 1)})
     else:
         check(g, out, lambda o: {p for r in o[0].rules for s in r.services for p in range(s.lo, s.hi + 1)})
-
-
-def _diamond_rules(depth: int) -> str:
-    out = []
-    for i in range(depth):
-        for s in "ab":
-            sub = f", a{i + 1}a, a{i + 1}b" if i + 1 < depth else ""
-            out.append(f"address a{i}{s} 10.0.{i}.{1 if s == 'a' else 2}{sub}")
-            sub = f", s{i + 1}a, s{i + 1}b" if i + 1 < depth else ""
-            out.append(f"service s{i}{s} tcp/{1000 + i}{sub}")
-    return "\n".join(out + ["10 allow a0a -> any s0a"]) + "\n"
 
 
 def test_verify_and_explain_decide_diamond_groups_once():
