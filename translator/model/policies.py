@@ -152,6 +152,16 @@ class _Checker:
                     raise self.fail(f"{field}.{k}", f"unknown field (expected {', '.join(fields)})", v, k)
         return v
 
+    def item(self, items: list, j: int, at: str, fields: tuple, head: str) -> dict:
+        """ITEMS[J] as a mapping with only FIELDS as keys; HEAD says what it must be ('a peer must be a mapping')."""
+        v = items[j]
+        if not isinstance(v, dict):
+            raise self.item_fail(at, f"{head}, not {_what(v)}", items, j)
+        for k in v:
+            if k not in fields:
+                raise self.fail(f"{at}.{k}", f"unknown field (expected {', '.join(fields)})", v, k)
+        return v
+
     def listing(self, parent: dict, key: str, field: str) -> list:
         v = parent.get(key)
         if v is None:
@@ -235,11 +245,8 @@ class _Checker:
         exprs = self.listing(sel, "matchExpressions", f"{field}.matchExpressions")
         for i, e in enumerate(exprs):
             at = f"{field}.matchExpressions[{i}]"
-            if not isinstance(e, dict):
-                raise self.item_fail(at, f"must be a mapping (key, operator, values), not {_what(e)}", exprs, i)
-            for k in e:
-                if k not in ("key", "operator", "values"):
-                    raise self.fail(f"{at}.{k}", "unknown field (expected key, operator, values)", e, k)
+            fields = ("key", "operator", "values")
+            e = self.item(exprs, i, at, fields, "must be a mapping (key, operator, values)")
             if "key" not in e:
                 raise self.item_fail(at, "needs a key", exprs, i)
             err = label_key_error(e["key"])
@@ -275,11 +282,7 @@ class _Checker:
             at = f"{field}[{i}]"
             if rule is None:
                 continue
-            if not isinstance(rule, dict):
-                raise self.item_fail(at, f"a rule must be a mapping ({peer_key}, ports), not {_what(rule)}", rules, i)
-            for k in rule:
-                if k not in (peer_key, "ports"):
-                    raise self.fail(f"{at}.{k}", f"unknown field (expected {peer_key}, ports)", rule, k)
+            rule = self.item(rules, i, at, (peer_key, "ports"), f"a rule must be a mapping ({peer_key}, ports)")
             peers = self.listing(rule, peer_key, f"{at}.{peer_key}")
             for j in range(len(peers)):
                 self.peer(peers, j, f"{at}.{peer_key}[{j}]")
@@ -288,12 +291,7 @@ class _Checker:
                 self.port(ports, j, f"{at}.ports[{j}]")
 
     def peer(self, peers: list, j: int, at: str) -> None:
-        peer = peers[j]
-        if not isinstance(peer, dict):
-            raise self.item_fail(at, f"a peer must be a mapping, not {_what(peer)}", peers, j)
-        for k in peer:
-            if k not in PEER_FIELDS:
-                raise self.fail(f"{at}.{k}", f"unknown field (expected {', '.join(PEER_FIELDS)})", peer, k)
+        peer = self.item(peers, j, at, PEER_FIELDS, "a peer must be a mapping")
         set_ = [k for k in PEER_FIELDS if peer.get(k) is not None]
         if not set_:
             raise self.item_fail(at, "a peer must set podSelector, namespaceSelector or ipBlock", peers, j)
@@ -324,12 +322,7 @@ class _Checker:
                 )
 
     def port(self, ports: list, j: int, at: str) -> None:
-        entry = ports[j]
-        if not isinstance(entry, dict):
-            raise self.item_fail(at, f"must be a mapping (protocol, port, endPort), not {_what(entry)}", ports, j)
-        for k in entry:
-            if k not in PORT_FIELDS:
-                raise self.fail(f"{at}.{k}", f"unknown field (expected {', '.join(PORT_FIELDS)})", entry, k)
+        entry = self.item(ports, j, at, PORT_FIELDS, "must be a mapping (protocol, port, endPort)")
         proto = entry.get("protocol")
         if proto is not None and proto not in PROTOCOLS:
             raise self.fail(f"{at}.protocol", f"{_what(proto)} must be TCP, UDP or SCTP", entry, "protocol")
