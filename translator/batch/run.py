@@ -15,7 +15,7 @@ import re
 import signal
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from .. import limits
 from ..compiler.findings import APPROXIMATIONS
 from ..errors import InputError, Loc
 from ..limits import TimeLimit
+from . import pool
 from .outtree import REPORT_FILES, output_rel, write_in_tree
 
 LAYOUTS = ("per-input", "per-namespace")
@@ -272,57 +273,26 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="fw2np-parent-watch", daemon=True).start()
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Interrupted (Ctrl-C, SIGTERM): drop queued files and end the workers now; the files they
-    were writing are temporary ones, which run_batch removes (writes are atomic)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    deadline = time.monotonic() + 30
-    for p in procs:
-        p.join(timeout=max(0.1, deadline - time.monotonic()))
-        if p.is_alive():
-            p.kill()
-            p.join(timeout=10)
-
-
 def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
     """Convert every job (in WORKERS processes); ON_DONE(record) after each."""
     records = []
     if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            rec = convert_file(job)
+        results = ((job, "ok", convert_file(job)) for job in jobs)
+    else:
+        results = pool.run(convert_file, jobs, workers, _worker_init, (os.getpid(),))
+    with closing(results):
+        for job, status, rec in results:
+            if status != "ok":  # a crashed worker fails its file only
+                rec = {
+                    "path": job.rel,
+                    "status": "failed",
+                    "format": job.source_format,
+                    "error": f"{job.path}: error: conversion crashed: {rec}",
+                    "seconds": 0.0,
+                }
             records.append(rec)
             if on_done:
                 on_done(rec)
-        return records
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(os.getpid(),))
-    try:
-        pending = {pool.submit(convert_file, j): j for j in jobs}
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in sorted(done, key=lambda f: pending[f].rel):
-                job = pending.pop(fut)
-                try:
-                    rec = fut.result()
-                except Exception as exc:  # a crashed worker fails its file only
-                    rec = {
-                        "path": job.rel,
-                        "status": "failed",
-                        "format": job.source_format,
-                        "error": f"{job.path}: error: conversion crashed: {type(exc).__name__}: {exc}",
-                        "seconds": 0.0,
-                    }
-                records.append(rec)
-                if on_done:
-                    on_done(rec)
-    except BaseException:
-        _stop_workers(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     return records
 
 
