@@ -72,6 +72,7 @@ class Synth:
         self._ports: dict = {}
         self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
+        self.progress = _SILENT  # the CLI's progress hook (convert's `progress`)
 
     # --- peers -------------------------------------------------------------
 
@@ -146,6 +147,7 @@ class Synth:
 
     def rules_for(self, atom: PodClass, fixed: str, key: str) -> tuple[list[dict], bool, list]:
         """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
+        self.progress.advance()
         groups, diffs, splits = self.readings.sweep(fixed, atom, ~self.l4)
         self._keep_differences((fixed, atom.point), diffs)
         self.keep_splits(atom, fixed, splits)
@@ -561,11 +563,31 @@ def _unique_names(pols: list[dict]) -> list[dict]:
     return pols
 
 
-def convert(rs: Ruleset, inv: Inventory) -> Result:
-    """Compile RS over inventory INV into NetworkPolicies (exact but for the findings)."""
+class _Silent:
+    """No progress: what convert's PROGRESS hook does (`phase(name, total, unit)`, `advance()`)."""
+
+    def phase(self, name, total=None, unit=""):
+        pass
+
+    def advance(self, n=1):
+        pass
+
+
+_SILENT = _Silent()
+
+
+def convert(rs: Ruleset, inv: Inventory, progress=None) -> Result:
+    """Compile RS over inventory INV into NetworkPolicies (exact but for the findings).
+    PROGRESS: told the phases (compile, synthesise with a step per pod class and direction, findings)."""
+    progress = progress or _SILENT
+    progress.phase("compile")
     s = Synth(rs, inv)
+    s.progress = progress
+    steps = sum(a.governed for g in s.universe.by_ns.values() for a in g) * len(rs.directions)
+    progress.phase("synthesise", None if rs.protects is not None else steps, "pod classes x directions")
     s.findings.extend(Finding.skipped(k) for k in rs.skipped)
     policies = s.build()
+    progress.phase("findings")
     s.approximations()
     s.split_findings()
     s.dropped_findings()
@@ -591,6 +613,7 @@ def convert(rs: Ruleset, inv: Inventory) -> Result:
         "skipped": len(rs.skipped),
         "folded": rs.folded,
         "policies": len(policies),
+        "prefix": s.prefix,
         "peers": peers,
         "rules_partly_out_of_reach": partly,
         "workloads": len(inv.workloads),
