@@ -35,10 +35,9 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
     """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
     from ..compiler.synth import convert as compile_
     from ..frontends import load
-    from ..frontends.select import frontend_options, pick_many
+    from ..frontends.select import frontend_options, load_inventory, pick_many
     from ..io.manifests import emit, write_docs, write_per_namespace
     from ..lint.checks import echo_summary
-    from ..model.inventory import load_inventory
 
     if output and outdir:
         raise click.UsageError("use -o or -d, not both")

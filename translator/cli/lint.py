@@ -32,10 +32,10 @@ def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns)
 
     Exit 0: no warnings; 1: some warning; 2: bad input."""
     from ..frontends import load
-    from ..frontends.select import frontend_options, pick
+    from ..frontends.select import frontend_options, load_inventory, pick
     from ..io.safe_text import escaped
     from ..lint.workers import lint_each
-    from ..model.inventory import Inventory, load_inventory
+    from ..model.inventory import Inventory
 
     inv = load_inventory(inventory) if inventory else None
     if host and inv is None:

@@ -21,8 +21,11 @@ def inventory_option(text: str = INVENTORY_HELP, required: bool = False):
 
 
 def from_option(text: str = FROM_HELP):
-    """--from: the input format (parameter `source_format`)."""
-    return click.option("--from", "source_format", help=text)
+    """--from: the input format, one of the frontends' names or aliases, any case (parameter `source_format`)."""
+    from ..frontends import ALIASES, FRONTENDS
+
+    choices = click.Choice([*FRONTENDS, *ALIASES], case_sensitive=False)
+    return click.option("--from", "source_format", type=choices, help=text)
 
 
 def ruleset_option(text: str, multiple: bool = False):

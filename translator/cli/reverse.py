@@ -22,9 +22,9 @@ from .options import format_option, inventory_option, output_file_option
 @output_file_option("Write here instead of stdout.")
 def reverse(policies, inventory, fmt, objects, output):
     """Render the NetworkPolicies in POLICIES (file or directory) as an ordered firewall table."""
+    from ..frontends.select import load_inventory
     from ..io.manifests import write_atomic
     from ..io.safe_text import escaped
-    from ..model.inventory import load_inventory
     from ..model.policies import load_policies
 
     if fmt == "rules" and not inventory:

@@ -67,8 +67,7 @@ def verify(
     import json
 
     from ..frontends import load
-    from ..frontends.select import frontend_options, pick_many
-    from ..model.inventory import load_inventory
+    from ..frontends.select import frontend_options, load_inventory, pick_many
     from ..model.policies import load_policies
     from ..verify.core import direction_part
     from ..verify.core import verify as run
@@ -110,8 +109,8 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host
     import json
     from pathlib import Path
 
+    from ..frontends.select import load_inventory
     from ..io.text import read_text
-    from ..model.inventory import load_inventory
     from ..model.policies import load_policies, load_policy_text
     from ..verify import explain as ex
 

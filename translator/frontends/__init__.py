@@ -63,6 +63,28 @@ def _detect(text: str, path: str) -> tuple[str, int]:
     return best, score
 
 
+# how an error names a format: "it looks like a Cisco ASA ruleset"
+SHOWN = {
+    "rules": "an fw2np ruleset",
+    "iptables": "an iptables ruleset",
+    "cisco-asa": "a Cisco ASA ruleset",
+    "cisco-ios": "a Cisco IOS ruleset",
+    "azure-nsg": "an Azure NSG ruleset",
+    "gcp": "a GCP firewall ruleset",
+    "aws-nacl": "an AWS network ACL ruleset",
+    "csv": "a CSV ruleset",
+}
+
+
+def ruleset_format(text: str, path: str) -> str | None:
+    """What ruleset format TEXT looks like, as an error names it ('an iptables ruleset'), or None."""
+    try:
+        name, _ = _detect(text, path)
+    except InputError:
+        return None
+    return SHOWN[name]
+
+
 def load(path: str, fmt: str | None = None, text: str | None = None, **options) -> list[Ruleset]:
     """Parse PATH with frontend FMT (detected when None); TEXT: PATH's text when already read (a FIFO
     can be read once only)."""

@@ -1,8 +1,16 @@
-"""Choosing what to load: a frontend's options, and which of an input's rulesets to use."""
+"""Choosing what to load: the inventory, a frontend's options, and which of an input's rulesets to use."""
 
 from __future__ import annotations
 
 from ..errors import InputError
+
+
+def load_inventory(path: str):
+    """The inventory at PATH; a ruleset given as the inventory is named as one (exit 2)."""
+    from ..model.inventory import load_inventory as load
+    from . import ruleset_format
+
+    return load(path, ruleset_format)
 
 
 def frontend_options(inv, host, columns) -> dict:

@@ -228,7 +228,16 @@ def _check_disjoint(inv: Inventory, chk: _Checker) -> None:
                     )
 
 
-def load_inventory(path: str) -> Inventory:
+def load_inventory(path: str, sniff=None) -> Inventory:
+    """The inventory at PATH. SNIFF(text, path): the ruleset format TEXT looks like (or None); when the
+    text is no inventory and SNIFF names a format, the error says to pass the file as RULES."""
     from ..io.text import read_text
 
-    return parse_inventory(read_text(path), path)
+    text = read_text(path)
+    try:
+        return parse_inventory(text, path)
+    except InputError:
+        fmt = sniff(text, path) if sniff else None
+        if fmt:
+            raise InputError(f"{path} is not an inventory (it looks like {fmt}; pass it as RULES)") from None
+        raise
