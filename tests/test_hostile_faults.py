@@ -249,12 +249,12 @@ def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
 
 
 def test_time_limit_in_the_summary_lint_keeps_the_output_and_says_so(tmp_path, inv, monkeypatch):
-    import translator.lint.checks as checks
+    import translator.cli.summary as summary
 
     def slow_lint(result, inventory):
         time.sleep(300)  # the alarm (FW2NP_TIME_LIMIT) ends it
 
-    monkeypatch.setattr(checks, "echo_summary", slow_lint)
+    monkeypatch.setattr(summary, "lint_extras", slow_lint)
     f, out = tmp_path / "r.fw", tmp_path / "out.yaml"
     f.write_text(RULES)
     t0 = time.monotonic()

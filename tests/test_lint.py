@@ -288,7 +288,8 @@ def test_convert_summary_includes_lint():
         cli, ["convert", str(SAMPLES / "staging" / "rules.fw"), "-i", str(SAMPLES / "staging" / "inventory.yaml")]
     )
     assert res.exit_code == 0
-    assert "fw2np: lint:" in res.stderr and "dns-egress" in res.stderr
+    assert "  dns-egress (lint warning): 4\n" in res.stderr
+    assert "7 findings (1 note, 1 conflict, 4 dns-egress, 1 redundant)" in res.stderr.splitlines()[-1]
 
 
 def test_rulesets_linted_in_worker_processes_as_in_one(monkeypatch):

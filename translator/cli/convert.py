@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from ..io.safe_text import escaped
+from . import summary
 from .options import (
     columns_option,
     format_option,
@@ -16,6 +18,8 @@ from .options import (
     quiet_option,
     ruleset_option,
 )
+from .progress import progress_for, progress_option
+from .summary import findings_option, plural
 
 
 @click.command()
@@ -30,20 +34,43 @@ from .options import (
 )
 @host_option()
 @columns_option("CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
-@quiet_option("No summary on stderr.")
-def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet):
+@quiet_option("No progress and no summary on stderr.")
+@findings_option()
+@progress_option()
+def convert(
+    rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet, findings, progress
+):
     """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
+    if output and outdir:
+        raise click.UsageError("use -o or -d, not both")
+    with progress_for(quiet, progress) as shown:
+        results, inv = _compile(rules, inventory, source_format, ruleset_names, host, columns, shown)
+        shown.phase("write", unit="")
+        shown.detail(plural(sum(len(r.policies) for r in results), "policy"))
+        _write(results, output, outdir, fmt)
+        report = _report(results, inv, shown) if findings or not quiet else []
+    if findings:
+        summary.write_findings(findings, [(r.ruleset.name, found) for r, found, _ in report])
+    if not quiet:
+        _summaries(report, findings)
+
+
+def _compile(rules, inventory, source_format, ruleset_names, host, columns, shown):
+    """The inventory, and each chosen ruleset compiled."""
     from ..compiler.synth import convert as compile_
     from ..frontends import load
     from ..frontends.select import frontend_options, load_inventory, pick_many
-    from ..io.manifests import emit, write_docs, write_per_namespace
-    from ..lint.checks import echo_summary
 
-    if output and outdir:
-        raise click.UsageError("use -o or -d, not both")
+    shown.phase("parse")
     inv = load_inventory(inventory)
     chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
-    results = [compile_(rs, inv) for rs in chosen]
+    shown.detail(", ".join(f"{escaped(rs.name)}: {plural(len(rs.rules), 'rule')}" for rs in chosen))
+    return [compile_(rs, inv, progress=shown) for rs in chosen], inv
+
+
+def _write(results, output, outdir, fmt) -> None:
+    from ..io.manifests import emit, write_docs, write_per_namespace
+
     policies = sorted((p for r in results for p in r.policies), key=lambda p: p["metadata"]["namespace"])
     if outdir:
         write_per_namespace(policies, outdir, fmt)
@@ -51,43 +78,37 @@ def convert(rules, inventory, output, outdir, fmt, source_format, ruleset_names,
         write_docs(output, policies, fmt)
     else:
         emit(policies, fmt, sys.stdout)
-    if not quiet:
-        _summaries(results, inv, echo_summary)
 
 
-def _summaries(results, inv, echo_summary) -> None:
-    """The summary of each ruleset, with its lint findings. The output is already written then, so
-    FW2NP_TIME_LIMIT reached in the lint only skips the rest of the lint, with a note (exit 0)."""
+def _report(results, inv, shown) -> list:
+    """(result, its findings as summary items, a note on its lint) per ruleset. The output is already
+    written, so FW2NP_TIME_LIMIT reached in the lint only skips the rest of the lint, with a note (exit 0)."""
     from ..limits import TimeLimit, time_limit
 
-    stopped = False
+    out, stopped = [], False
     for result in results:
-        try:
-            _summary(result)
-            if not stopped:
-                echo_summary(result, inv)
-        except TimeLimit:  # the alarm fires once: what follows is not bounded, so no more lint
-            stopped = True
-            click.echo(
-                f"fw2np: note: lint in the summary stopped at the time limit ({time_limit()} s, bound "
-                "FW2NP_TIME_LIMIT) and was skipped; the output is complete; run `fw2np lint` for the findings",
-                err=True,
-            )
+        extra, note = [], ""
+        if not stopped:
+            shown.phase(f"lint {escaped(result.ruleset.name)}")
+            try:
+                extra, note = summary.lint_extras(result, inv)
+            except TimeLimit:  # the alarm fires once: what follows is not bounded, so no more lint
+                stopped = True
+                click.echo(
+                    f"fw2np: note: lint in the summary stopped at the time limit ({time_limit()} s, bound "
+                    "FW2NP_TIME_LIMIT) and was skipped; the output is complete; run `fw2np lint` for the findings",
+                    err=True,
+                )
+        if stopped:
+            note = "lint stopped at the time limit"
+        out.append((result, summary.items(result, extra), note))
+    return out
 
 
-def _summary(result) -> None:
-    """Counts, warnings and findings on stderr; values from the input are shown escaped (io.safe_text)."""
-    from ..io.safe_text import escaped
-
-    st = result.stats
-    folded = f"{st['folded']} folded into others (jumps, RETURN, goto_next), " if st["folded"] else ""
-    click.echo(
-        f"fw2np: {escaped(result.ruleset.name)}: {st['lines']} rule lines seen, {st['rules']} rules read, "
-        f"{st['skipped']} skipped, {folded}{st['policies']} policies written "
-        f"({st['peers']} peers), {len(result.findings)} findings",
-        err=True,
-    )
-    for w in result.ruleset.warnings:
-        click.echo(f"  {escaped(w)}", err=True)
-    for f in result.findings:
-        click.echo(f"  {escaped(f)}", err=True)
+def _summaries(report, findings_file) -> None:
+    """The findings by kind, then one line per ruleset: last, so that it does not scroll away."""
+    for result, found, _ in report:
+        summary.echo(summary.group_lines(result.ruleset.name, found))
+    for result, found, note in report:
+        prefix = result.stats.get("prefix", result.ruleset.name)
+        summary.echo([summary.ruleset_line(result, found, prefix, note, findings_file)])
