@@ -262,7 +262,7 @@ def test_time_limit_in_the_summary_lint_keeps_the_output_and_says_so(tmp_path, i
     assert time.monotonic() - t0 < 120
     assert res.exit_code == 0, res.output
     assert "lint in the summary stopped at the time limit (5 s, bound FW2NP_TIME_LIMIT)" in res.stderr
-    assert "the output is complete" in res.stderr and ": 1 rule read, " in res.stderr.splitlines()[-1]
+    assert "the output is complete" in res.stderr and " 1 rule read, " in res.stderr.splitlines()[-1]
     quiet = CliRunner().invoke(cli, ["convert", str(f), "-i", inv, "-q"])
     assert out.read_text() == quiet.stdout and "kind: NetworkPolicy" in quiet.stdout
 
