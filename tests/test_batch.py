@@ -64,7 +64,7 @@ def test_batch_converts_good_files_and_lists_bad_ones(tmp_path):
     d, out = make_inputs(tmp_path), tmp_path / "out"
     res = batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path), "-j", "2")
     assert res.exit_code == 1, res.output
-    report = json.loads((out / "report.json").read_text())
+    report = json.loads((out / "report" / "report.json").read_text())
     files = {f["path"]: f for f in report["files"]}
     assert sorted(files) == [
         "bad/broken.fw",
@@ -79,7 +79,7 @@ def test_batch_converts_good_files_and_lists_bad_ones(tmp_path):
     assert f"{d / 'bad' / 'broken.fw'}:2:" in files["bad/broken.fw"]["error"]
     assert "cannot tell the input format" in files["bad/notes.txt"]["error"]
     shop = files["fw/shop.fw"]["rulesets"][0]
-    assert shop["name"] == "shop-1" and shop["rules"] == 4 and shop["outputs"] == ["fw/shop.fw.yaml"]
+    assert shop["name"] == "shop-1" and shop["rules"] == 4 and shop["outputs"] == ["manifests/fw/shop.fw.yaml"]
     assert {"shadowed", "lint", "approximations", "out_of_scope", "warnings"} <= set(shop)
     assert set(report["timing"]["files"]) == set(files)
     assert all("seconds" not in f for f in report["files"])
@@ -87,8 +87,8 @@ def test_batch_converts_good_files_and_lists_bad_ones(tmp_path):
     for rel, extra in (("fw/shop.fw", []), ("hosts/web01.rules", ["--host", "web"])):
         conv = CliRunner().invoke(cli, ["convert", str(d / rel), "-i", str(INV), "-q", *extra])
         assert conv.exit_code == 0
-        assert (out / f"{rel}.yaml").read_text() == conv.stdout
-    assert not (out / "bad").exists()
+        assert (out / "manifests" / f"{rel}.yaml").read_text() == conv.stdout
+    assert not (out / "manifests" / "bad").exists()
     # stderr lists each failure with its error
     assert "failed: " in res.stderr and "notes.txt" in res.stderr
 
@@ -96,20 +96,20 @@ def test_batch_converts_good_files_and_lists_bad_ones(tmp_path):
 def test_batch_is_deterministic_apart_from_timings(tmp_path):
     d, out = make_inputs(tmp_path), tmp_path / "out"
     batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path), "-j", "2")
-    first = json.loads((out / "report.json").read_text())
+    first = json.loads((out / "report" / "report.json").read_text())
     manifests = {p: p.read_bytes() for p in out.rglob("*.yaml")}
-    html = (out / "report.html").read_text()
+    html = (out / "report" / "report.html").read_text()
     batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path), "-j", "1")
-    assert without_timing(json.loads((out / "report.json").read_text())) == without_timing(first)
+    assert without_timing(json.loads((out / "report" / "report.json").read_text())) == without_timing(first)
     assert {p: p.read_bytes() for p in out.rglob("*.yaml")} == manifests
     strip = [line for line in html.splitlines() if "Total" not in line]
-    assert [line for line in (out / "report.html").read_text().splitlines() if "Total" not in line] == strip
+    assert [line for line in (out / "report" / "report.html").read_text().splitlines() if "Total" not in line] == strip
 
 
 def test_file_needing_host_fails_without_host_map(tmp_path):
     d, out = make_inputs(tmp_path), tmp_path / "out"
     batch(d, "-o", out, "-i", INV)
-    files = {f["path"]: f for f in json.loads((out / "report.json").read_text())["files"]}
+    files = {f["path"]: f for f in json.loads((out / "report" / "report.json").read_text())["files"]}
     assert files["hosts/web01.rules"]["status"] == "failed"
     assert "--host" in files["hosts/web01.rules"]["error"]
 
@@ -130,7 +130,7 @@ def test_all_good_exit_zero_and_per_namespace_layout(tmp_path):
     (d / "x" / "a.fw").write_text(SHOP.format(n=1))
     res = batch(d, "-o", tmp_path / "out", "-i", INV, "--layout", "per-namespace")
     assert res.exit_code == 0, res.output
-    docs = list(yaml.safe_load_all((tmp_path / "out" / "x" / "a.fw" / "shop.yaml").read_text()))
+    docs = list(yaml.safe_load_all((tmp_path / "out" / "manifests" / "x" / "a.fw" / "shop.yaml").read_text()))
     assert docs and all(doc["metadata"]["namespace"] == "shop" for doc in docs)
 
 
@@ -152,7 +152,7 @@ def test_report_html_escapes_hostile_names(tmp_path):
     d, out = make_inputs(tmp_path), tmp_path / "out"
     (d / "fw" / "x.fw").write_text("default deny\n10 allow 10.0.0.0/8 -> any tcp/80 <script>alert(1)</script>\n")
     batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path))
-    html = (out / "report.html").read_text()
+    html = (out / "report" / "report.html").read_text()
     assert "<img" not in html and "<script" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;.fw" in html and "&lt;script&gt;" in html
 
@@ -177,7 +177,7 @@ def test_interrupted_run_leaves_whole_files_and_a_rerun_finishes(tmp_path, sig):
         (d / f"f{k:02}.fw").write_text(rules.format(n=k))
     proc = _spawn(d, out)
     deadline = time.time() + 30
-    while time.time() < deadline and len(list(out.glob("*.yaml"))) < 3 and proc.poll() is None:
+    while time.time() < deadline and len(list((out / "manifests").glob("*.yaml"))) < 3 and proc.poll() is None:
         time.sleep(0.02)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     if sig == signal.SIGKILL:
@@ -186,15 +186,15 @@ def test_interrupted_run_leaves_whole_files_and_a_rerun_finishes(tmp_path, sig):
         proc.send_signal(sig)
     code = proc.wait(timeout=30)
     assert code == (-9 if sig == signal.SIGKILL else 130)
-    assert not (out / "report.json").exists()
-    partial = {p.name: p.read_text() for p in out.glob("*.yaml")}
+    assert not (out / "report" / "report.json").exists()
+    partial = {p.name: p.read_text() for p in (out / "manifests").glob("*.yaml")}
     assert 3 <= len(partial) < 40
     for text in partial.values():
         assert [doc["kind"] for doc in yaml.safe_load_all(text)]  # whole documents
     rerun = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(INV), "-j", "2"])
     assert rerun.exit_code == 0, rerun.output
-    assert json.loads((out / "report.json").read_text())["totals"]["converted"] == 40
+    assert json.loads((out / "report" / "report.json").read_text())["totals"]["converted"] == 40
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     for name, text in partial.items():
-        assert (out / name).read_text() == text  # what the interrupted run wrote was already final
-    assert len(list(out.glob("*.yaml"))) == 40
+        assert (out / "manifests" / name).read_text() == text  # what the interrupted run wrote was already final
+    assert len(list((out / "manifests").glob("*.yaml"))) == 40

@@ -194,7 +194,7 @@ def _slow_batch(tmp_path: Path, files: int = 60) -> tuple[subprocess.Popen, Path
         text=True,
         start_new_session=True,
     )
-    assert _poll(lambda: len(list(out.glob("*.yaml"))) >= 2 or proc.poll() is not None, 120)
+    assert _poll(lambda: len(list((out / "manifests").glob("*.yaml"))) >= 2 or proc.poll() is not None, 120)
     assert proc.poll() is None, "the batch ended before it could be interrupted"
     workers: set[int] = set()
 
@@ -232,9 +232,9 @@ def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
         assert code == 143, stderr
         assert "terminated" in stderr and "Traceback" not in stderr
         assert _poll(lambda: not any(_alive(w) for w in workers), 60)
-        assert not (out / "report.json").exists()
+        assert not (out / "report" / "report.json").exists()
         assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
-        partial = list(out.glob("*.yaml"))
+        partial = list((out / "manifests").glob("*.yaml"))
         assert 2 <= len(partial) < 60
     finally:
         for w in workers:
@@ -242,7 +242,7 @@ def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
                 os.kill(w, signal.SIGKILL)
     rerun = CliRunner().invoke(cli, ["batch", str(tmp_path / "in"), "-o", str(out), "-i", str(BATCH_INV), "-j", "2"])
     assert rerun.exit_code == 0, rerun.output
-    assert json.loads((out / "report.json").read_text())["totals"]["converted"] == 60
+    assert json.loads((out / "report" / "report.json").read_text())["totals"]["converted"] == 60
 
 
 # ---- item 3: FW2NP_TIME_LIMIT reached in the summary's lint, after the output is written
@@ -298,61 +298,85 @@ def test_batch_refuses_a_directory_link_in_the_output_tree(tmp_path, layout):
     (d / "sub" / "b.fw").write_text(SHOP.format(n=2))
     outside, out = tmp_path / "outside", tmp_path / "out"
     outside.mkdir()
-    out.mkdir()
+    (out / "manifests").mkdir(parents=True)
     (outside / "b.fw.yaml").write_text("precious\n")
     (outside / "b.fw").mkdir()
     (outside / "b.fw" / "shop.yaml").write_text("precious\n")
-    (out / "sub").symlink_to(outside, target_is_directory=True)
+    (out / "manifests" / "sub").symlink_to(outside, target_is_directory=True)
     res = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(BATCH_INV), "--layout", layout])
     assert res.exit_code == 1, res.output
-    assert f"{out / 'sub'}: error: a symbolic link in the output directory: refusing to write through it" in res.stderr
+    assert (
+        f"{out / 'manifests' / 'sub'}: error: a symbolic link in the output directory: refusing to write through it"
+        in res.stderr
+    )
     assert (outside / "b.fw.yaml").read_text() == "precious\n"
     assert (outside / "b.fw" / "shop.yaml").read_text() == "precious\n"
     assert sorted(p.name for p in outside.rglob("*")) == ["b.fw", "b.fw.yaml", "shop.yaml"]
-    assert list(out.glob("a.fw*"))  # the other file is converted
+    assert list((out / "manifests").glob("a.fw*"))  # the other file is converted
 
 
 def test_batch_does_not_write_through_a_file_link(tmp_path):
     d = _batch_in(tmp_path)
     out, victim = tmp_path / "out", tmp_path / "victim.txt"
-    out.mkdir()
+    (out / "manifests").mkdir(parents=True)
     victim.write_text("precious\n")
-    (out / "a.fw.yaml").symlink_to(victim)
+    (out / "manifests" / "a.fw.yaml").symlink_to(victim)
     res = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(BATCH_INV)])
     assert res.exit_code == 1 and "a symbolic link in the output directory" in res.stderr
     assert victim.read_text() == "precious\n"
 
 
-@pytest.mark.parametrize("name", ["report.json", "report.html"])
+@pytest.mark.parametrize("planted", ["report", "manifests"])
+def test_batch_refuses_a_link_for_its_report_or_manifest_directory(tmp_path, planted):
+    d = _batch_in(tmp_path)
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    for name in ("report.json", "report.html", "Kustomization"):
+        (outside / name).write_text("precious\n")
+    (out / planted).symlink_to(outside, target_is_directory=True)
+    res = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(BATCH_INV)])
+    assert res.exit_code in (1, 2) and "a symbolic link in the output directory" in res.stderr
+    assert all((outside / n).read_text() == "precious\n" for n in ("report.json", "report.html", "Kustomization"))
+
+
+@pytest.mark.parametrize("name", ["report.json", "report.html", "Kustomization", "kustomization"])
 @pytest.mark.parametrize("layout", ["per-input", "per-namespace"])
 def test_input_named_like_the_report_does_not_collide(tmp_path, name, layout):
     import json
 
     d = _batch_in(tmp_path, name)
-    (d / f"{name}.d").mkdir()  # the escaped name is escaped again, never shared
-    (d / f"{name}.d" / "x.fw").write_text(SHOP.format(n=2))
+    (d / "report").mkdir()  # a folder named like the report's
+    (d / "report" / "x.fw").write_text(SHOP.format(n=2))
     out = tmp_path / "out"
     for _ in range(2):  # and a rerun
         res = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(BATCH_INV), "--layout", layout])
         assert res.exit_code == 0, res.output
-        report = json.loads((out / "report.json").read_text())
+        report = json.loads((out / "report" / "report.json").read_text())
         assert report["totals"]["converted"] == 2
         outputs = sorted(o for f in report["files"] for r in f["rulesets"] for o in r["outputs"])
-        assert all((out / o).is_file() for o in outputs)
-        assert "report.json" not in outputs and "report.html" not in outputs
-        assert (out / "report.html").is_file()
+        assert all((out / o).is_file() and o.startswith("manifests/") for o in outputs)
+        assert (out / "report" / "report.html").is_file()
+        assert sorted(p.name for p in (out / "report").iterdir()) == ["report.html", "report.json"]
+    first = sorted(o.split("/")[1] for o in outputs)
+    assert not {"Kustomization", "kustomization.yaml", "kustomization.yml"} & set(first)  # kustomize's own
+    escaped = (name, layout) in (("Kustomization", "per-namespace"), ("kustomization", "per-input"))
+    mine = f"_{name}" if escaped else name
     if layout == "per-namespace":
-        assert outputs == [f"{name}.d.d/x.fw/shop.yaml", f"{name}.d/shop.yaml"]
+        assert outputs == sorted([f"manifests/{mine}/shop.yaml", "manifests/report/x.fw/shop.yaml"])
+    else:
+        assert outputs == sorted([f"manifests/{mine}.yaml", "manifests/report/x.fw.yaml"])
+    assert (out / "manifests" / "Kustomization").is_file()
 
 
-def test_output_rel_is_injective_on_reserved_names():
-    from translator.batch.outtree import output_rel
+def test_manifest_rel_is_injective_and_avoids_kustomize_names():
+    from translator.batch.outtree import manifest_rel
 
-    names = ["report.json", "report.json.d", "report.json.d.d", "report.html", "x.d", "report.jsonx", "a/report.json"]
-    mapped = [output_rel(n) for n in names]
+    names = ["Kustomization", "_Kustomization", "__Kustomization", "kustomization.yaml", "_x", "a/Kustomization"]
+    mapped = [manifest_rel(n) for n in names]
     assert len(set(mapped)) == len(names)
-    assert not {"report.json", "report.html"} & set(mapped)
-    assert output_rel("x.d") == "x.d" and output_rel("a/report.json") == "a/report.json"
+    assert not {"manifests/Kustomization", "manifests/kustomization.yaml"} & set(mapped)
+    assert manifest_rel("_x") == "manifests/_x" and manifest_rel("a/Kustomization") == "manifests/a/Kustomization"
 
 
 # ---- item 5: CLI fuzzing over odd file types and malformed bounds

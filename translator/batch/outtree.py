@@ -1,37 +1,40 @@
-"""Writing into a batch output tree: never through a link, never onto the report's names.
+"""Writing into a batch output tree: never through a link; manifests and reports apart.
 
 Every manifest is written relative to the output directory, one directory file descriptor at a
 time, each component opened with O_NOFOLLOW: a symlink planted anywhere under the output
 directory (a directory link or the target file itself) is refused with an error naming it, so no
 file outside the tree is ever written.  The write is atomic (a temporary '.NAME.*.tmp' beside the
-target, then a rename in the same directory).
+target, then a rename in the same directory), but for a device or FIFO found at the target, which
+is written through.  Manifests go under manifests/, the report under report/.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import PurePosixPath
 
 from ..errors import InputError, Loc
+from ..io.target import replace_file
 
+MANIFESTS = "manifests"  # the manifests, mirroring the input tree, and their Kustomization
+REPORT_DIR = "report"  # report.json and report.html, kept out of what `kubectl apply -R -f` reads
 REPORT_FILES = ("report.json", "report.html")
-RESERVED_SUFFIX = ".d"
 
 
-def output_rel(rel: str) -> str:
-    """REL (a posix path under the output directory) with its first component moved off the
-    report's names: 'report.json', 'report.json.d', ... each take one more '.d' (injective, so two
-    inputs never share an output and none takes the place of report.json / report.html)."""
+KUSTOMIZE_NAMES = ("Kustomization", "kustomization.yaml", "kustomization.yml")  # kustomize reads one
+ESCAPE = "_"
+
+
+def manifest_rel(rel: str) -> str:
+    """The path under the output directory of the manifest REL (a posix path under manifests/):
+    its first component kept off kustomize's file names ('kustomization.yaml', ... each take one
+    more leading '_'; injective, so two inputs never share an output)."""
     parts = PurePosixPath(rel).parts
     head = parts[0]
-    base = head
-    while base.endswith(RESERVED_SUFFIX) and base not in REPORT_FILES:
-        base = base[: -len(RESERVED_SUFFIX)]
-    if base in REPORT_FILES:
-        head += RESERVED_SUFFIX
-    return PurePosixPath(head, *parts[1:]).as_posix()
+    if head.lstrip(ESCAPE) in KUSTOMIZE_NAMES:
+        head = ESCAPE + head
+    return PurePosixPath(MANIFESTS, head, *parts[1:]).as_posix()
 
 
 def _link_error(outdir: str, rel_parts, k: int) -> InputError:
@@ -70,20 +73,45 @@ def write_in_tree(outdir: str, rel: str, write) -> None:
             st = None
         if st is not None and stat.S_ISLNK(st.st_mode):
             raise _link_error(outdir, parts, len(parts) - 1)
-        tmp = f".{name}.{secrets.token_hex(4)}.tmp"
-        tfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666, dir_fd=fd)
-        try:
-            with os.fdopen(tfd, "w", encoding="utf-8", newline="\n") as fh:
-                write(fh)
-            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-        except BaseException:
-            try:
-                os.unlink(tmp, dir_fd=fd)
-            except OSError:
-                pass
-            raise
+        if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            _write_through(name, fd, write)  # a device or FIFO placed there on purpose
+        else:
+            replace_file(None, name, write, None if st is None else stat.S_IMODE(st.st_mode), dir_fd=fd)
     finally:
         os.close(fd)
+
+
+def remove_in_tree(outdir: str, rel: str) -> None:
+    """Remove the regular file OUTDIR/REL if it is there (a device, FIFO or link is left), through no
+    directory link (refused)."""
+    parts = PurePosixPath(rel).parts
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(outdir, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for k, name in enumerate(parts[:-1]):
+            try:
+                nxt = _open_dir(name, flags, fd, outdir, parts, k)
+            except FileNotFoundError:
+                return
+            os.close(fd)
+            fd = nxt
+        try:
+            st = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            where = os.path.join(outdir, *parts)
+            raise InputError(f"{where} is a directory where fw2np writes a file; move it away", Loc(where))
+        if stat.S_ISREG(st.st_mode):
+            os.unlink(parts[-1], dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def _write_through(name: str, dir_fd: int, write) -> None:
+    flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    with os.fdopen(os.open(name, flags, dir_fd=dir_fd), "w", encoding="utf-8", newline="\n") as fh:
+        write(fh)
 
 
 def _open_dir(name: str, flags: int, fd: int, outdir: str, parts, k: int) -> int:

@@ -47,8 +47,11 @@ class _Worker:
         self.item = item
 
 
-def run(fn: Callable, items: Iterable, workers: int, initializer: Callable, initargs: tuple = ()) -> Iterator[tuple]:
-    """Yield (item, "ok", FN(item)) or (item, "crashed", why) as workers finish, in WORKERS processes.
+def run(
+    fn: Callable, items: Iterable, workers: int, initializer: Callable, initargs: tuple = (), on_give=None
+) -> Iterator[tuple]:
+    """Yield (item, "ok", FN(item)) or (item, "crashed", why) as workers finish, in WORKERS processes;
+    ON_GIVE(item) when a worker takes an item.
 
     A worker that dies fails its item only and is replaced.  When the caller stops
     (an exception, an interrupt, close()), every worker is ended."""
@@ -58,11 +61,11 @@ def run(fn: Callable, items: Iterable, workers: int, initializer: Callable, init
     try:
         while todo or any(w.item is not None for w in pool):
             for w in [w for w in pool if w.item is None]:
-                if todo and not _give(w, todo):
+                if todo and not _give(w, todo, on_give):
                     pool.remove(w)
             while todo and len(pool) < workers:
                 pool.append(_Worker(ctx, fn, initializer, initargs))
-                if not _give(pool[-1], todo):
+                if not _give(pool[-1], todo, on_give):
                     pool.pop()
             busy = [w for w in pool if w.item is not None]
             ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy]))
@@ -81,11 +84,13 @@ def run(fn: Callable, items: Iterable, workers: int, initializer: Callable, init
         _end(pool)
 
 
-def _give(w: _Worker, todo: deque) -> bool:
+def _give(w: _Worker, todo: deque, on_give=None) -> bool:
     """Send W the next item; False (the item back in TODO, W ended) if W has died since its last one."""
     item = todo.popleft()
     try:
         w.give(item)
+        if on_give:
+            on_give(item)
         return True
     except OSError:
         w.item = None

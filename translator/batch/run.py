@@ -1,9 +1,10 @@
 """Batch conversion: every export under a directory, in parallel, with a report.
 
 Each input file is converted on its own (a bad file never stops the batch);
-every manifest is written atomically, so an interrupted run leaves only whole
-files and a rerun finishes the job.  report.json / report.html are written
-last; timings live only under the "timing" key.
+every manifest is written atomically under manifests/, so an interrupted run
+leaves only whole files and a rerun finishes the job.  manifests/Kustomization
+and report/report.json, report/report.html are written last; timings live only
+under the "timing" key.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from pathlib import Path
 from .. import limits
 from ..compiler.findings import APPROXIMATIONS
 from ..errors import InputError, Loc
+from ..io.manifests import KUSTOMIZATION, kustomization
 from ..limits import TimeLimit
 from . import pool
-from .outtree import REPORT_FILES, output_rel, write_in_tree
+from .outtree import MANIFESTS, REPORT_DIR, REPORT_FILES, manifest_rel, remove_in_tree, write_in_tree
 
 LAYOUTS = ("per-input", "per-namespace")
 
@@ -145,14 +147,22 @@ def convert_file(job: Job) -> dict:
     from ..lint.checks import lint
 
     t0 = time.perf_counter()
-    rec: dict = {"path": job.rel, "status": "ok", "format": job.source_format}
+    rec: dict = {
+        "path": job.rel,
+        "status": "ok",
+        "format": job.source_format,
+        "format_source": "--from" if job.source_format else "detected",
+        "inventory": job.inventory,
+    }
     with limits.time_limit_alarm(limits.time_limit()):
         try:
             text = read_text(job.path)
             if not job.source_format and is_manifest(text):
-                rec.update(status="skipped", reason="a Kubernetes manifest, not a firewall export")
+                rec.update(status="skipped", reason="a Kubernetes manifest, not a firewall export", format_source=None)
                 rec["seconds"] = round(time.perf_counter() - t0, 4)
                 return rec
+            if not job.source_format:
+                rec["format"] = detect(text, job.path)
             if not job.inventory:
                 raise InputError(
                     "no inventory for this file: put an inventory.yaml beside it (or above it) or pass --inventory",
@@ -161,8 +171,6 @@ def convert_file(job: Job) -> dict:
             inv = _inventory(job.inventory)
             if job.host is None and job.host_map:
                 job.host = host_for(job.rel, load_host_map(job.host_map, inv), job.host_map)
-            if not job.source_format:
-                rec["format"] = detect(text, job.path)
             opts = dict(job.options, **frontend_options(inv, job.host, job.options.get("columns")))
             rulesets = load(job.path, rec["format"], **opts)
             if not rulesets:
@@ -178,7 +186,7 @@ def convert_file(job: Job) -> dict:
                     pieces = [(f"{stem}.yaml", res.policies)]
                 outputs = []
                 for rel, docs in pieces:
-                    rel = output_rel(rel)
+                    rel = manifest_rel(rel)
                     write_in_tree(job.outdir, rel, lambda fh, docs=docs: emit(docs, "yaml", fh))
                     outputs.append(rel)
                 rec["rulesets"].append(_ruleset_record(rs, res, lint(rs, inv, res), outputs))
@@ -273,13 +281,13 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="fw2np-parent-watch", daemon=True).start()
 
 
-def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
-    """Convert every job (in WORKERS processes); ON_DONE(record) after each."""
+def run_jobs(jobs: list[Job], workers: int, on_done=None, on_begin=None) -> list[dict]:
+    """Convert every job (in WORKERS processes); ON_BEGIN(job) as each starts, ON_DONE(record) after each."""
     records = []
     if workers <= 1 or len(jobs) <= 1:
-        results = ((job, "ok", convert_file(job)) for job in jobs)
+        results = ((job, "ok", _serial(job, on_begin)) for job in jobs)
     else:
-        results = pool.run(convert_file, jobs, workers, _worker_init, (os.getpid(),))
+        results = pool.run(convert_file, jobs, workers, _worker_init, (os.getpid(),), on_begin)
     with closing(results):
         for job, status, rec in results:
             if status != "ok":  # a crashed worker fails its file only
@@ -287,6 +295,8 @@ def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
                     "path": job.rel,
                     "status": "failed",
                     "format": job.source_format,
+                    "format_source": "--from" if job.source_format else None,
+                    "inventory": job.inventory,
                     "error": f"{job.path}: error: conversion crashed: {rec}",
                     "seconds": 0.0,
                 }
@@ -294,6 +304,12 @@ def run_jobs(jobs: list[Job], workers: int, on_done=None) -> list[dict]:
             if on_done:
                 on_done(rec)
     return records
+
+
+def _serial(job: Job, on_begin=None) -> dict:
+    if on_begin:
+        on_begin(job)
+    return convert_file(job)
 
 
 def collisions(records: list[dict]) -> list[dict]:
@@ -353,10 +369,15 @@ def render_html(report: dict) -> str:
 
 
 def write_report(outdir: str, report: dict) -> None:
+    """report/report.json and report/report.html, and manifests/Kustomization listing every manifest."""
+    prefix = f"{MANIFESTS}/"
+    outputs = [o[len(prefix) :] for f in report["files"] for r in f.get("rulesets", []) for o in r["outputs"]]
+    kust = kustomization(outputs)
+    write_in_tree(outdir, f"{MANIFESTS}/{KUSTOMIZATION}", lambda fh: fh.write(kust))
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    write_in_tree(outdir, "report.json", lambda fh: fh.write(text))
+    write_in_tree(outdir, f"{REPORT_DIR}/report.json", lambda fh: fh.write(text))
     html = render_html(report)
-    write_in_tree(outdir, "report.html", lambda fh: fh.write(html))
+    write_in_tree(outdir, f"{REPORT_DIR}/report.html", lambda fh: fh.write(html))
 
 
 def run_batch(
@@ -371,8 +392,10 @@ def run_batch(
     columns=None,
     on_start=None,
     on_done=None,
+    on_begin=None,
 ) -> dict:
-    """Convert every file under INPUT_DIR into OUTDIR; the report (also written there)."""
+    """Convert every file under INPUT_DIR into OUTDIR; the report (also written there).  ON_START(jobs)
+    once, ON_BEGIN(job) as a file starts, ON_DONE(record) as it ends."""
     t0 = time.perf_counter()
     if Path(outdir).resolve() == Path(input_dir).resolve():
         raise InputError("the output directory must differ from the input directory", Loc(str(outdir)))
@@ -383,14 +406,9 @@ def run_batch(
         _inventory(inventory)  # a bad global inventory is a usage error, before any work
     inputs = find_inputs(input_dir, skip=[inventory, host_map, outdir], exclude=list(exclude))
     Path(outdir).mkdir(parents=True, exist_ok=True)
-    for name in REPORT_FILES:  # an interrupted run must not leave an older, complete-looking report
-        old = Path(outdir) / name
-        if old.is_dir() and not old.is_symlink():
-            raise InputError(
-                f"{old} is a directory where the batch report goes (left by an older fw2np?); move it away",
-                Loc(str(old)),
-            )
-        old.unlink(missing_ok=True)
+    # an interrupted run must not leave an older, complete-looking report or Kustomization
+    for rel in [f"{REPORT_DIR}/{n}" for n in REPORT_FILES] + [f"{MANIFESTS}/{KUSTOMIZATION}"]:
+        remove_in_tree(outdir, rel)
     clean_temp(outdir)
     jobs = [
         Job(
@@ -409,14 +427,14 @@ def run_batch(
     if on_start:
         on_start(jobs)
     try:
-        records = run_jobs(jobs, workers, on_done)
+        records = run_jobs(jobs, workers, on_done, on_begin)
     except BaseException:  # interrupted: whole files stay, temporary ones go; no report
         clean_temp(outdir)
         raise
     meta = {
         "input_dir": str(input_dir),
         "output_dir": str(outdir),
-        "inventory": str(inventory),
+        "inventory": inventory,  # None: each file's own inventory.yaml (its record says which)
         "layout": layout,
         "_seconds": round(time.perf_counter() - t0, 3),
     }

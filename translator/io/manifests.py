@@ -1,14 +1,14 @@
-"""Writing manifests: deterministic YAML or JSON, atomically."""
+"""Writing manifests: deterministic YAML or JSON, and the Kustomization that lists them."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
+
+from .target import write_to
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
@@ -26,15 +26,20 @@ def _str(dumper, data: str):
 _Dumper.add_representer(str, _str)
 
 
+EMPTY_LIST = {"apiVersion": "v1", "kind": "List", "items": []}
+KUSTOMIZATION = "Kustomization"  # kustomize's extensionless name: `kubectl apply -f DIR` skips it
+
+
 def emit(docs: list[dict], fmt: str, fh) -> None:
     """Write DOCS to the text stream FH as multi-document YAML or a JSON List, piece by piece
-    (no whole rendering in memory; safe dumper, so input text can never break it)."""
+    (no whole rendering in memory; safe dumper, so input text can never break it).  No documents
+    is an empty List, never an empty file."""
     if fmt == "json":
-        json.dump({"apiVersion": "v1", "kind": "List", "items": docs}, fh, indent=2, ensure_ascii=False)
+        json.dump({**EMPTY_LIST, "items": docs}, fh, indent=2, ensure_ascii=False)
         fh.write("\n")
     else:
         yaml.dump_all(
-            docs,
+            docs or [EMPTY_LIST],
             fh,
             Dumper=_Dumper,
             sort_keys=False,
@@ -53,20 +58,9 @@ def render(docs: list[dict], fmt: str) -> str:
 
 
 def write_atomic(path: str | Path, text: str | None = None, write=None) -> None:
-    """Write TEXT (or what WRITE(fh) writes) to PATH through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            if write is None:
-                fh.write(text)
-            else:
-                write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write TEXT (or what WRITE(fh) writes) to the output PATH: '-' is stdout, a device or FIFO
+    is written through, a link is followed, a regular file is replaced atomically (io.target)."""
+    write_to(path, write or (lambda fh: fh.write(text)))
 
 
 def write_docs(path: str | Path, docs: list[dict], fmt: str) -> None:
@@ -74,13 +68,25 @@ def write_docs(path: str | Path, docs: list[dict], fmt: str) -> None:
     write_atomic(path, write=lambda fh: emit(docs, fmt, fh))
 
 
+def kustomization(resources: list[str]) -> str:
+    """A kustomize Kustomization listing RESOURCES (sorted: deterministic)."""
+    doc = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(resources)}
+    return "# written by fw2np: kubectl apply -k DIR\n" + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=4096)
+
+
+NO_POLICIES = "no-policies"
+
+
 def write_per_namespace(docs: list[dict], directory: str, fmt: str) -> list[str]:
-    """One file per namespace under DIRECTORY; the names written."""
+    """One file per namespace under DIRECTORY (no policy at all: one empty List), and a
+    Kustomization listing them; the manifest names written."""
     by_ns: dict[str, list[dict]] = {}
     for d in docs:
         by_ns.setdefault(d["metadata"]["namespace"], []).append(d)
+    ext = "json" if fmt == "json" else "yaml"
     names = []
-    for ns, ds in sorted(by_ns.items()):
-        names.append(f"{ns}.{'json' if fmt == 'json' else 'yaml'}")
+    for ns, ds in sorted(by_ns.items()) or [(NO_POLICIES, [])]:
+        names.append(f"{ns}.{ext}")
         write_docs(Path(directory) / names[-1], ds, fmt)
+    write_atomic(Path(directory) / KUSTOMIZATION, kustomization(names))
     return names
