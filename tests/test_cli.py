@@ -45,7 +45,7 @@ def test_one_file_per_namespace(tmp_path):
     res = run(["convert", *STAGING, "-q", "-d", str(tmp_path / "out")])
     assert res.exit_code == 0
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["admin.yaml", "staging.yaml"]
+    assert files == ["Kustomization", "admin.yaml", "staging.yaml"]
     docs = list(yaml.safe_load_all((tmp_path / "out" / "admin.yaml").read_text()))
     assert {d["metadata"]["namespace"] for d in docs} == {"admin"}
 

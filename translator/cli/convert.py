@@ -15,6 +15,7 @@ from .options import (
     host_option,
     inventory_option,
     output_file_option,
+    output_format,
     quiet_option,
     ruleset_option,
 )
@@ -27,7 +28,7 @@ from .summary import findings_option, plural
 @inventory_option(required=True)
 @output_file_option("Write all manifests to this file.")
 @click.option("-d", "--dir", "outdir", type=click.Path(file_okay=False), help="Write one file per namespace here.")
-@format_option(["yaml", "json"], "yaml")
+@format_option(["yaml", "json"], None, "yaml or json (default: from -o's extension, .json or .yaml/.yml; else yaml).")
 @from_option()
 @ruleset_option(
     "Which ruleset, when the input holds several (repeat it for rulesets of different directions).", multiple=True
@@ -43,6 +44,7 @@ def convert(
     """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
     if output and outdir:
         raise click.UsageError("use -o or -d, not both")
+    fmt = output_format(fmt, output)
     with progress_for(quiet, progress) as shown:
         results, inv = _compile(rules, inventory, source_format, ruleset_names, host, columns, shown)
         shown.phase("write", unit="")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -21,7 +22,9 @@ from .verify import explain, verify
 class Fw2npGroup(click.Group):
     """Turns bad input into 'file:line:col: error: ...' and exit code 2; see docs/errors.md.
 
-    Any other exception is a one-line 'internal error' (exit 2); FW2NP_DEBUG=1 shows the traceback.
+    A closed stdout (`fw2np convert ... | head`) ends quietly with exit 141, as SIGPIPE would end a
+    C tool.  Any other exception is a one-line 'internal error' (exit 2); FW2NP_DEBUG=1 shows the
+    traceback.
     """
 
     def invoke(self, ctx):
@@ -35,7 +38,13 @@ class Fw2npGroup(click.Group):
             ctx.exit(2)
         with limits.time_limit_alarm(seconds) as alarm, _sigterm_as_interrupt():
             try:
-                return super().invoke(ctx)
+                try:
+                    return super().invoke(ctx)
+                finally:  # output still buffered must reach a closed pipe here, not at exit
+                    _flush()
+            except BrokenPipeError:  # the reader went away (`| head`): end quietly, as SIGPIPE would
+                _silence_stdout()
+                ctx.exit(EXIT_BROKEN_PIPE)
             except InputError as exc:
                 click.echo(exc.render(), err=True)
                 ctx.exit(2)
@@ -62,6 +71,26 @@ class Fw2npGroup(click.Group):
                     err=True,
                 )
                 ctx.exit(2)
+
+
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # 141, what a shell reports for a process ended by SIGPIPE
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and not stream.closed:
+            stream.flush()
+
+
+def _silence_stdout() -> None:
+    """Point stdout and stderr at /dev/null, so that flushing them at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):  # not a real file (a test runner's buffer)
+            pass
+    os.close(devnull)
 
 
 class Terminated(KeyboardInterrupt):

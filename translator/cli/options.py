@@ -6,6 +6,8 @@ commands have in common are the defaults here.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 INVENTORY_HELP = "Inventory YAML mapping legacy addresses to workloads."
@@ -46,13 +48,45 @@ def columns_option(text: str):
 
 
 def output_file_option(text: str):
-    """-o/--output: a file to write instead of stdout (parameter `output`)."""
-    return click.option("-o", "--output", type=click.Path(dir_okay=False), help=text)
+    """-o/--output: a file to write instead of stdout, '-' for stdout (parameter `output`).
+
+    A bare format name (`-o json`, as kubectl spells it) is refused (exit 2) with a hint to
+    use --format: a file named `json` is almost never what was meant; `-o ./json` writes one."""
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False), callback=_not_a_format, help=f"{text} ('-': stdout)"
+    )
 
 
-def format_option(choices=TEXT_OR_JSON, default: str = "text", text: str | None = None):
-    """--format: the output format (parameter `fmt`)."""
-    return click.option("--format", "fmt", type=click.Choice(choices), default=default, show_default=True, help=text)
+def _not_a_format(ctx, param, value):
+    names = {"json", "yaml", "yml"}
+    for p in ctx.command.params:
+        if p.name == "fmt" and isinstance(p.type, click.Choice):
+            names |= set(p.type.choices)
+    if value in names:
+        fmt = "yaml" if value == "yml" else value
+        raise click.BadParameter(
+            f"{value!r} names a file; for {fmt} on stdout use --format {fmt} (write ./{value} for a file of that name)"
+        )
+    return value
+
+
+EXTENSION_FORMATS = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+
+
+def format_option(choices=TEXT_OR_JSON, default: str | None = "text", text: str | None = None):
+    """--format: the output format (parameter `fmt`).  DEFAULT None: not given, so that
+    `output_format` can take it from -o's file name."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default=default, show_default=default is not None, help=text
+    )
+
+
+def output_format(fmt: str | None, output: str | None, default: str = "yaml") -> str:
+    """--format when given, else what -o's extension says (.json, .yaml, .yml), else DEFAULT."""
+    if fmt:
+        return fmt
+    ext = os.path.splitext(output or "")[1].lower()
+    return EXTENSION_FORMATS.get(ext, default)
 
 
 def quiet_option(text: str):
