@@ -198,3 +198,149 @@ def test_interrupted_run_leaves_whole_files_and_a_rerun_finishes(tmp_path, sig):
     for name, text in partial.items():
         assert (out / "manifests" / name).read_text() == text  # what the interrupted run wrote was already final
     assert len(list((out / "manifests").glob("*.yaml"))) == 40
+
+
+# ---- issue 16: the progress bar on a terminal, only the summary elsewhere, Ctrl-C within a second
+
+
+def _many(d: Path, n: int, extra_rules: int = 0) -> Path:
+    d.mkdir()
+    rules = SHOP + "".join(
+        f"{50 + k} allow 10.20.{k}.0/24 -> 10.30.0.0/16 tcp/{1000 + k}\n" for k in range(extra_rules)
+    )
+    for k in range(n):
+        (d / f"f{k:02}.fw").write_text(rules.format(n=k))
+    return d
+
+
+def _on_a_terminal(args: list[str], interrupt_after: float | None = None) -> tuple[int, str, float]:
+    """Run fw2np ARGS with stderr on a pseudo-terminal (120 columns); (exit code, what the terminal
+    showed, seconds from the interrupt, when INTERRUPT_AFTER seconds in, Ctrl-C is sent, to the exit)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "COLUMNS": "120"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "translator.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=slave
+    )
+    os.close(slave)
+    shown, sent, t_int = b"", False, 0.0
+    t0 = time.monotonic()
+    while True:
+        if interrupt_after is not None and not sent and time.monotonic() - t0 > interrupt_after:
+            proc.send_signal(signal.SIGINT)
+            sent, t_int = True, time.monotonic()
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed: every writer is gone
+                break
+            if not chunk:
+                break
+            shown += chunk
+        elif proc.poll() is not None:
+            break
+    code = proc.wait(timeout=60)
+    os.close(master)
+    return code, shown.decode("utf-8", "replace"), (time.monotonic() - t_int if sent else 0.0)
+
+
+def test_batch_shows_a_progress_bar_on_a_terminal(tmp_path):
+    d, out = _many(tmp_path / "in", 6), tmp_path / "out"
+    code, shown, _ = _on_a_terminal(["batch", str(d), "-o", str(out), "-i", str(INV), "-j", "2"])
+    assert code == 0, shown
+    assert "converting" in shown and "6/6" in shown and "files" in shown
+    assert "f0" in shown  # the file being converted
+    assert "fw2np batch: 6/6 files converted" in shown
+    code, shown, _ = _on_a_terminal(["batch", str(d), "-o", str(out), "-i", str(INV), "-q"])
+    assert code == 0 and shown == ""
+
+
+def test_batch_prints_only_the_summary_on_a_non_terminal(tmp_path):
+    d, out = _many(tmp_path / "in", 4), tmp_path / "out"
+    (d / "bad.fw").write_text("10 allow nosuch -> any tcp/80\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    res = subprocess.run(
+        [sys.executable, "-m", "translator.cli", "batch", str(d), "-o", str(out), "-i", str(INV)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 1
+    lines = res.stderr.splitlines()
+    assert lines[0] == (
+        f"fw2np batch: 4/5 files converted, 1 failed, 0 skipped, 4 rulesets, {_policies(out)} policies, "
+        f"{_approximations(out)} approximations; manifests in {out / 'manifests'}, "
+        f"report in {out / 'report' / 'report.json'}"
+    )
+    assert lines[1].startswith("  failed: ") and "bad.fw" in lines[1]
+    assert "\x1b" not in res.stderr and "converting" not in res.stderr
+
+
+def _policies(out: Path) -> int:
+    return json.loads((out / "report" / "report.json").read_text())["totals"]["policies"]
+
+
+def _approximations(out: Path) -> int:
+    return json.loads((out / "report" / "report.json").read_text())["totals"]["approximations"]
+
+
+def test_ctrl_c_under_the_progress_bar_stops_within_a_second(tmp_path):
+    d, out = _many(tmp_path / "in", 60, extra_rules=200), tmp_path / "out"
+    code, shown, seconds = _on_a_terminal(["batch", str(d), "-o", str(out), "-i", str(INV), "-j", "2"], 4.0)
+    assert code == 130, shown
+    assert "interrupted" in shown and "Traceback" not in shown
+    assert seconds < 1.0, seconds
+    assert not (out / "report" / "report.json").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_batch_writes_a_kustomization_of_every_manifest(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path), "--layout", "per-namespace")
+    report = json.loads((out / "report" / "report.json").read_text())
+    outputs = [o for f in report["files"] for r in f.get("rulesets", []) for o in r["outputs"]]
+    kust = (out / "manifests" / "Kustomization").read_text()
+    assert yaml.safe_load(kust) == {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": sorted(o.removeprefix("manifests/") for o in outputs),
+    }
+    on_disk = sorted(p.relative_to(out / "manifests").as_posix() for p in (out / "manifests").rglob("*.yaml"))
+    assert on_disk == yaml.safe_load(kust)["resources"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifests", "report"]
+    batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path), "--layout", "per-namespace", "-j", "1")
+    assert (out / "manifests" / "Kustomization").read_text() == kust
+
+
+def test_report_says_which_inventory_and_how_the_format_was_found(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    (d / "fw" / "inventory.yaml").write_text(INV.read_text())
+    batch(d, "-o", out, "--host-map", host_map(tmp_path), "-i", INV)
+    report = json.loads((out / "report" / "report.json").read_text())
+    files = {f["path"]: f for f in report["files"]}
+    assert report["inventory"] == str(INV)
+    assert files["fw/shop.fw"]["inventory"] == str(d / "fw" / "inventory.yaml")
+    assert files["hosts/web01.rules"]["inventory"] == str(INV)
+    assert files["fw/shop.fw"]["format"] == "rules" and files["fw/shop.fw"]["format_source"] == "detected"
+    html = (out / "report" / "report.html").read_text()
+    assert "None" not in html and ">?<" not in html
+    assert "rules (detected)" in html and "not detected" in html  # notes.txt: no format could be told
+    out2 = tmp_path / "out2"
+    res = batch(d / "fw", "-o", out2)
+    assert res.exit_code == 0, res.output
+    report = json.loads((out2 / "report" / "report.json").read_text())
+    assert report["inventory"] is None
+    html = (out2 / "report" / "report.html").read_text()
+    assert "None" not in html and "each file's inventory.yaml" in html
+    res = batch(d / "fw", "-o", tmp_path / "out3", "--from", "rules")
+    files = json.loads((tmp_path / "out3" / "report" / "report.json").read_text())["files"]
+    assert {f["format_source"] for f in files} == {"--from"}
+    assert "rules (given by --from)" in (tmp_path / "out3" / "report" / "report.html").read_text()

@@ -145,3 +145,28 @@ def test_progress_on_a_pseudo_terminal(tmp_path):
     for p in PHASES:
         assert p in text, p
     assert text.index("fw2np: write:") < text.index("fw2np: staging-shop: 6 rule lines seen")
+
+
+def test_lint_writes_every_finding_to_a_file_and_counts_with_plurals(tmp_path):
+    js = tmp_path / "lint.json"
+    res = run(["lint", *STAGING, "--findings", str(js)])
+    assert res.exit_code == 1 and res.stdout.startswith("ruleset staging-shop: 6 rules, 7 findings\n")
+    kinds = [f["kind"] for f in json.loads(js.read_text())["rulesets"][0]["findings"]]
+    assert sorted(kinds) == ["conflict", "dns-egress", "dns-egress", "dns-egress", "dns-egress", "note", "redundant"]
+    one = tmp_path / "one.fw"
+    one.write_text("default deny\n10 deny any -> any any\n")
+    res = run(["lint", str(one)])
+    assert res.stdout.splitlines()[0] == "ruleset one: 1 rule, 1 finding"
+
+
+def test_verify_and_reverse_show_their_phases_when_forced(tmp_path):
+    out = tmp_path / "o.yaml"
+    assert run(["convert", *STAGING, "-q", "-o", str(out)]).exit_code == 0
+    res = run(["verify", STAGING[0], str(out), "-i", STAGING[2], "--progress"])
+    assert res.exit_code == 0 and "equivalent" in res.stdout
+    at = [res.stderr.index(p) for p in ("fw2np: parse: 6 rules, 11 policies", "fw2np: classes:", "fw2np: walk:")]
+    assert at == sorted(at)
+    assert "fw2np:" not in run(["verify", STAGING[0], str(out), "-i", STAGING[2]]).stderr
+    res = run(["reverse", str(out), "--progress"])
+    assert "fw2np: parse: 11 policies" in res.stderr and "fw2np: render:" in res.stderr
+    assert run(["reverse", str(out)]).stderr == ""

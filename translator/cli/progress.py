@@ -57,15 +57,22 @@ class Live(Silent):
 
     def __init__(self):
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.text import Text
+
+        class Count(ProgressColumn):
+            """'412/1030 pod classes' when the phase's total is known, else nothing."""
+
+            def render(self, task):
+                unit = f" {task.fields['unit']}" if task.fields["unit"] else ""
+                return Text(f"{int(task.completed)}/{int(task.total)}{unit}" if task.total is not None else "")
 
         console = Console(file=sys.stderr, force_terminal=True, highlight=False)
         self.bar = Progress(
             SpinnerColumn(),
             TextColumn("fw2np: {task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"),
+            Count(),
             TimeElapsedColumn(),
             console=console,
             transient=True,

@@ -8,6 +8,8 @@ import click
 
 from ..reverse.formats import FORMATS
 from .options import format_option, inventory_option, output_file_option
+from .progress import progress_for, progress_option
+from .summary import plural
 
 
 @click.command()
@@ -20,7 +22,8 @@ from .options import format_option, inventory_option, output_file_option
     help="For --format rules: a ruleset whose address objects give the inventory's object names.",
 )
 @output_file_option("Write here instead of stdout.")
-def reverse(policies, inventory, fmt, objects, output):
+@progress_option()
+def reverse(policies, inventory, fmt, objects, output, progress):
     """Render the NetworkPolicies in POLICIES (file or directory) as an ordered firewall table."""
     from ..frontends.select import load_inventory
     from ..io.manifests import write_atomic
@@ -31,20 +34,28 @@ def reverse(policies, inventory, fmt, objects, output):
         raise click.UsageError(
             "--format rules needs --inventory: the ruleset language addresses workloads by their legacy addresses"
         )
-    objs = load_policies(policies)
-    inv = load_inventory(inventory) if inventory else None
-    if fmt == "rules":
-        from ..reverse.rules import reverse_rules
-
-        text, approximations = reverse_rules(objs, inv, objects)
-        for a in approximations:
-            click.echo(f"fw2np: approximation: {escaped(a)}", err=True)
-    else:
-        from ..reverse.formats import render_table
-        from ..reverse.table import build_table
-
-        text = render_table(build_table(objs, inv), fmt)
+    with progress_for(force=progress) as shown:
+        shown.phase("parse")
+        objs = load_policies(policies)
+        inv = load_inventory(inventory) if inventory else None
+        shown.detail(plural(len(objs), "policy"))
+        shown.phase("render")
+        text, approximations = _render(objs, inv, fmt, objects)
+    for a in approximations:
+        click.echo(f"fw2np: approximation: {escaped(a)}", err=True)
     if output:
         write_atomic(output, text)
     else:
         sys.stdout.write(text)
+
+
+def _render(objs, inv, fmt, objects) -> tuple[str, list]:
+    """The text of OBJS in FMT, and the approximations of --format rules."""
+    if fmt == "rules":
+        from ..reverse.rules import reverse_rules
+
+        return reverse_rules(objs, inv, objects)
+    from ..reverse.formats import render_table
+    from ..reverse.table import build_table
+
+    return render_table(build_table(objs, inv), fmt), []

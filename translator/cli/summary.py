@@ -51,10 +51,10 @@ def _example(example) -> str:
     return f" (e.g. {escaped(example)})" if example else ""
 
 
-def items(result, lint_findings) -> list[Item]:
-    """Every finding of one convert RESULT and the LINT_FINDINGS to show with it, in display order."""
+def input_items(ruleset) -> list[Item]:
+    """The frontend's warnings about RULESET."""
     out = []
-    for w in result.ruleset.warnings:
+    for w in ruleset.warnings:
         rec = {"source": "input", "kind": "warning", "message": w.message}
         if w.rule:
             rec["rule"] = w.rule
@@ -62,17 +62,35 @@ def items(result, lint_findings) -> list[Item]:
             rec["line"] = w.loc.line
         text = escaped(str(w))
         out.append(Item("input", "warning", "warning", text.replace("warning: ", "", 1), text, rec))
-    for f in result.findings:
+    return out
+
+
+def compiler_items(findings) -> list[Item]:
+    """The compiler's FINDINGS (compiler.findings.Finding)."""
+    out = []
+    for f in findings:
         where = _where(*f.where) if f.where else ""
         rec = {"source": "compiler", **f.to_dict()}
         out.append(Item("compiler", f.kind, "info", where + escaped(f.message) + _example(f.example), escaped(f), rec))
-    for f in lint_findings:
+    return out
+
+
+def lint_items(findings) -> list[Item]:
+    """Lint FINDINGS (lint.checks.LintFinding)."""
+    out = []
+    for f in findings:
         where = _where(f.rule.id, f.rule.loc) if f.rule else ""
         rec = {"source": "lint", **f.to_dict()}
         out.append(Item("lint", f.kind, f.severity, where + escaped(f.message) + _example(f.example), str(f), rec))
+    return out
+
+
+def items(result, lint_findings) -> list[Item]:
+    """Every finding of one convert RESULT and the LINT_FINDINGS to show with it, in display order."""
+    found = input_items(result.ruleset) + compiler_items(result.findings) + lint_items(lint_findings)
     rank = {"input": 0, "compiler": 1, "lint": 2}
     order = {k: n for n, k in enumerate(KINDS)}
-    return sorted(out, key=lambda i: (rank[i.source], i.severity != "warning", order.get(i.kind, len(order)), i.kind))
+    return sorted(found, key=lambda i: (rank[i.source], i.severity != "warning", order.get(i.kind, len(order)), i.kind))
 
 
 def groups(found: list[Item]) -> dict[str, list[Item]]:

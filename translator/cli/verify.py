@@ -8,6 +8,8 @@ import click
 
 from ..errors import InputError
 from .options import columns_option, format_option, from_option, host_option, inventory_option, ruleset_option
+from .progress import progress_for, progress_option
+from .summary import plural
 
 
 def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None, text=None):
@@ -55,9 +57,23 @@ FROM_HELP = "Ruleset input format (detected when omitted)."
 @click.option("--strict", is_flag=True, help="Exit 1 on any difference, reported approximations too.")
 @host_option()
 @columns_option(COLUMNS_HELP)
+@progress_option()
 @click.pass_context
 def verify(
-    ctx, rules, policies, inventory, limit, only, fmt, source_format, ruleset_names, skip_approx, strict, host, columns
+    ctx,
+    rules,
+    policies,
+    inventory,
+    limit,
+    only,
+    fmt,
+    source_format,
+    ruleset_names,
+    skip_approx,
+    strict,
+    host,
+    columns,
+    progress,
 ):
     """Prove that POLICIES implement RULES over every flow, or print counterexample flows.
 
@@ -73,18 +89,21 @@ def verify(
     from ..verify.core import verify as run
     from ..verify.report import render_json, render_text
 
-    inv = load_inventory(inventory)
-    chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
-    pols = load_policies(policies)
     outs, code = [], 0
-    try:
-        for rs in chosen:
-            part = pols if len(chosen) == 1 else direction_part(pols, rs.directions)
-            rep, v = run(rs, inv, part, limit=limit, only=only, approximations=not skip_approx)
-            outs.append((render_json if fmt == "json" else render_text)(v, rep, len(part)))
-            code = max(code, rep.exit_code(strict))
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    with progress_for(force=progress) as shown:
+        shown.phase("parse")
+        inv = load_inventory(inventory)
+        chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
+        pols = load_policies(policies)
+        shown.detail(f"{plural(sum(len(rs.rules) for rs in chosen), 'rule')}, {plural(len(pols), 'policy')}")
+        try:
+            for rs in chosen:
+                part = pols if len(chosen) == 1 else direction_part(pols, rs.directions)
+                rep, v = run(rs, inv, part, limit=limit, only=only, approximations=not skip_approx, progress=shown)
+                outs.append((render_json if fmt == "json" else render_text)(v, rep, len(part)))
+                code = max(code, rep.exit_code(strict))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     if len(outs) == 1:
         sys.stdout.write(outs[0])
     elif fmt == "json":

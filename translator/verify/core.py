@@ -416,20 +416,25 @@ def verify(
     approximations: bool = True,
     fast: bool = True,
     method: str | None = None,
+    progress=None,
 ) -> tuple[Report, Verifier]:
     """Decide equivalence.  APPROXIMATIONS: compile RS to count the compiler's approximations and tell the
     less-permissive differences they touch (reported) from the rest; without, every one is unreported.
 
-    METHOD: "index" (default), "pairs" or "flows" (the same as fast=False); see the module docstring."""
+    METHOD: "index" (default), "pairs" or "flows" (the same as fast=False); see the module docstring.
+    PROGRESS: the CLI's hook (`phase(name)`), told the compiler's phases, then classes and walk."""
+    phase = progress.phase if progress else lambda name: None
     found = None
     if approximations:
         from ..compiler.synth import convert
 
-        found = [f for f in convert(rs, inv).findings if f.kind in APPROXIMATIONS]
+        found = [f for f in convert(rs, inv, progress=progress).findings if f.kind in APPROXIMATIONS]
     paused = gc.isenabled()
     gc.disable()  # the walk builds millions of small objects the cycle collector would rescan
     try:
+        phase("classes")
         v = Verifier(rs, inv, policies, fast, method, [r for f in found or () for r in f.rules])
+        phase("walk")
         rep = v.run(limit, only)
     finally:
         if paused:
