@@ -366,9 +366,10 @@ class Synth:
                                 r,
                             )
                         )
-            for u in unresolved_items(
+            unresolved = unresolved_items(
                 self.rs, r.src.include + r.src.exclude + r.dst.include + r.dst.exclude + tuple(r.services)
-            ):
+            )
+            for u in dict.fromkeys(unresolved):  # once each: a tag in both src and dst is one finding
                 effect = "matches nothing there" if allow else "matches everything there"
                 self.findings.append(
                     Finding("unresolved", f"{u.text}: {u.reason}; the {r.action} {effect}", r, example.get())

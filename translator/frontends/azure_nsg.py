@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 
-from ..errors import Warning_
+from ..errors import Loc, Warning_
 from ..io.jsonsrc import Doc, looks_like_json
 from ..io.yamlio import LDict, LList
 from ..model.ruleset import (
@@ -457,8 +457,8 @@ class _Nsg:
         if access not in (ALLOW, DENY):
             raise doc.fail(f"access must be Allow or Deny, got {p['access']!r}", p, "access")
         inbound = direction == "Inbound"
-        src = AddrExpr(self.addr_items(p, "source", not inbound, doc.loc(r)))
-        dst = AddrExpr(self.addr_items(p, "destination", inbound, doc.loc(r)))
+        src = AddrExpr(_of_default(self.addr_items(p, "source", not inbound, doc.loc(r)), default))
+        dst = AddrExpr(_of_default(self.addr_items(p, "destination", inbound, doc.loc(r)), default))
         conditions = ()
         sports = self.port_specs(p, "source")
         if isinstance(sports, Unevaluated):
@@ -469,7 +469,7 @@ class _Nsg:
             conditions = (Condition(f"source port {','.join(sports)}", "source port match"),)
         desc = p.get("description")
         desc = "" if not desc or isinstance(desc, Unevaluated) else str(desc)
-        comment = f"priority {prio}" + (" (default rule)" if default else "") + (f": {desc}" if desc else "")
+        comment = f"priority {prio}" + (" (Azure default rule)" if default else "") + (f": {desc}" if desc else "")
         rule = Rule(
             id=rid,
             action=access,
@@ -479,11 +479,12 @@ class _Nsg:
             loc=doc.loc(r),
             comment=comment,
             conditions=conditions,
+            platform_default=default,
         )
         return prio, direction, rule
 
     def default_rules(self) -> list[dict]:
-        """The documented default rules, when the export does not list them."""
+        """The documented default rules, when the export does not list them: at no line of the file."""
         out = []
         for name, prio, direction, access, src, dst in DEFAULT_RULES:
             d = LDict(
@@ -500,7 +501,7 @@ class _Nsg:
                     description="Azure default rule (not in the export)",
                 ),
             )
-            d.loc = d["properties"].loc = self.nsg.loc
+            d.loc = d["properties"].loc = Loc(self.doc.path)
             out.append(d)
         return out
 
@@ -564,6 +565,18 @@ class _Nsg:
             rs.warnings += self.found.warnings + self.warnings.get(direction, [])
             out.append(rs)
         return out
+
+
+def _of_default(items: tuple, default: bool) -> tuple:
+    """ITEMS, an unresolved one saying it is in a default rule (Azure adds those to every NSG)."""
+    if not default:
+        return items
+    return tuple(
+        Unresolved(i.text, f"{i.reason} (in one of the default rules Azure adds to every NSG)", i.loc)
+        if isinstance(i, Unresolved)
+        else i
+        for i in items
+    )
 
 
 def load(text: str, path: str, host_addresses=None, inventory=None, **_options) -> list[Ruleset]:

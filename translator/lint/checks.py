@@ -165,6 +165,8 @@ class Linter:
     def order(self) -> None:
         rules = self.rs.rules
         for i, r in enumerate(rules):
+            if r.platform_default:  # added by the platform (Azure): no one can delete or move it
+                continue
             if self.big[i] is None:
                 self.shadowed.add(i)
                 self.add(

@@ -158,6 +158,7 @@ class Rule:
     comment: str = ""
     conditions: tuple[Condition, ...] = ()
     hints: tuple[tuple[str, str], ...] = ()
+    platform_default: bool = False  # the platform adds it (Azure's default rules): it cannot be deleted or moved
 
     @property
     def ref(self) -> str:
