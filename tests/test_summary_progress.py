@@ -170,3 +170,14 @@ def test_verify_and_reverse_show_their_phases_when_forced(tmp_path):
     res = run(["reverse", str(out), "--progress"])
     assert "fw2np: parse: 11 policies" in res.stderr and "fw2np: render:" in res.stderr
     assert run(["reverse", str(out)]).stderr == ""
+
+
+def test_lint_skipped_inside_convert_is_said_on_the_summary_line(tmp_path, monkeypatch):
+    from translator.lint import checks
+
+    monkeypatch.setattr(checks, "CONVERT_LINT_MAX_RULES", 5)
+    res = run(["convert", *STAGING, "-o", str(tmp_path / "o.yaml"), "--progress"])
+    last = res.stderr.splitlines()[-1]
+    assert last.endswith("; lint skipped (6 rules > 5; run `fw2np lint` for it)")
+    assert "1 finding (1 note)" in last and "dns-egress" not in res.stderr
+    assert "fw2np: lint staging-shop: lint skipped (6 rules > 5;" in res.stderr

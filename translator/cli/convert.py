@@ -94,6 +94,7 @@ def _report(results, inv, shown) -> list:
             shown.phase(f"lint {escaped(result.ruleset.name)}")
             try:
                 extra, note = summary.lint_extras(result, inv)
+                shown.detail(note or summary.plural(len(extra), "finding"))
             except TimeLimit:  # the alarm fires once: what follows is not bounded, so no more lint
                 stopped = True
                 click.echo(

@@ -88,8 +88,10 @@ def lint_items(findings) -> list[Item]:
 def items(result, lint_findings) -> list[Item]:
     """Every finding of one convert RESULT and the LINT_FINDINGS to show with it, in display order."""
     found = input_items(result.ruleset) + compiler_items(result.findings) + lint_items(lint_findings)
+    from ..lint.checks import KINDS as LINT_KINDS
+
     rank = {"input": 0, "compiler": 1, "lint": 2}
-    order = {k: n for n, k in enumerate(KINDS)}
+    order = {k: n for n, k in enumerate(KINDS + LINT_KINDS)}
     return sorted(found, key=lambda i: (rank[i.source], i.severity != "warning", order.get(i.kind, len(order)), i.kind))
 
 
