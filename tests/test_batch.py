@@ -344,3 +344,11 @@ def test_report_says_which_inventory_and_how_the_format_was_found(tmp_path):
     files = json.loads((tmp_path / "out3" / "report" / "report.json").read_text())["files"]
     assert {f["format_source"] for f in files} == {"--from"}
     assert "rules (given by --from)" in (tmp_path / "out3" / "report" / "report.html").read_text()
+
+
+def test_exclude_skips_files_by_relative_path_glob(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    res = batch(d, "-o", out, "-i", INV, "--exclude", "*.txt", "--exclude", "fw/more/*", "--exclude", "bad/*")
+    assert res.exit_code == 1, res.output  # hosts/web01.rules still needs --host
+    paths = {f["path"] for f in json.loads((out / "report" / "report.json").read_text())["files"]}
+    assert paths == {f"fw/{HOSTILE}", "fw/shop.fw", "hosts/web01.rules"}
