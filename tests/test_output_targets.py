@@ -319,6 +319,24 @@ def test_stdout_closed_before_any_write(tmp_path, cmd):
     assert err == ""
 
 
+@pytest.mark.parametrize("to_file", [False, True])
+def test_o_dev_stdout_writes_to_the_open_stdout(tmp_path, expected, to_file):
+    import subprocess
+
+    args = _fw2np("convert", RULES, "-i", INV, "-q", "-o", "/dev/stdout")
+    root = Path(__file__).parent.parent
+    if to_file:
+        with open(tmp_path / "out.txt", "w") as fh:
+            res = subprocess.run(args, stdout=fh, stderr=subprocess.PIPE, text=True, timeout=120, cwd=root)
+        out = (tmp_path / "out.txt").read_text()
+    else:
+        res = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=root)
+        out = res.stdout
+    assert res.returncode == 0 and res.stderr == ""
+    assert out == expected
+    assert [p.name for p in tmp_path.iterdir()] == (["out.txt"] if to_file else [])
+
+
 def test_a_real_write_error_is_still_an_error(tmp_path):
     import subprocess
 

@@ -1,7 +1,8 @@
 """Where an output goes: stdout, through a device, FIFO or link, or into a regular file atomically.
 
-`-o PATH` must never replace what PATH is: a device (`/dev/null`, `/dev/stdout`) or a FIFO is
-opened and written to; a symbolic link is followed and its target written the same way; only a
+`-o PATH` must never replace what PATH is: a device (`/dev/null`), a FIFO or an open file
+descriptor (`/dev/stdout`) is opened and written to; a symbolic link is followed and its target
+written the same way; only a
 regular file (or a new path) is written through a temporary file beside it and a rename, so a
 reader never sees half of it.  New files get the user's umask (0644 under umask 022); a replaced
 file keeps its permission bits.
@@ -26,15 +27,15 @@ def write_to(path: str | Path, write) -> None:
         write(sys.stdout)
         sys.stdout.flush()
         return
-    real = Path(os.path.realpath(path))  # through every link; a dangling link's target is created
     try:
-        st = os.stat(real)
+        st = os.stat(path)  # through every link, /dev/stdout's (/proc/self/fd/1) too
     except FileNotFoundError:
         st = None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise InputError("the output is a directory (-o takes a file; -d a directory)", Loc(str(path)))
-    if st is not None and not stat.S_ISREG(st.st_mode):  # a device, a FIFO: written through
-        with open(real, "w", encoding="utf-8", newline="\n") as fh:
+    real = Path(os.path.realpath(path))  # a dangling link's target is created
+    if st is not None and (not stat.S_ISREG(st.st_mode) or real.parts[1:2] == ("proc",)):
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:  # a device, a FIFO, an open fd
             write(fh)
         return
     real.parent.mkdir(parents=True, exist_ok=True)
