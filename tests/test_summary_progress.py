@@ -120,18 +120,18 @@ def test_forced_progress_shows_the_phases_and_q_silences_it(tmp_path):
     assert not any(p in off.stderr for p in PHASES)
 
 
-def test_progress_on_a_pseudo_terminal(tmp_path):
-    """A real terminal on stderr (a pty), nothing forced: the phases show, then the summary."""
+def on_pty(args, stdout_too=False) -> tuple[int, str]:
+    """Run fw2np with stderr (and stdout, if STDOUT_TOO) on a pseudo-terminal; its exit code and what the
+    terminal received."""
     leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "FW2NP_PROGRESS"}
-    cmd = [sys.executable, "-m", "translator.cli", "convert", *STAGING, "-o", str(tmp_path / "o.yaml")]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env)
+    out = follower if stdout_too else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "translator.cli", *args], stdin=subprocess.DEVNULL, stdout=out, stderr=follower, env=env
+    )
     os.close(follower)
     seen = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            break
+    while select.select([leader], [], [], 60)[0]:
         try:
             chunk = os.read(leader, 65536)
         except OSError:  # the other end closed (Linux: EIO)
@@ -140,11 +140,26 @@ def test_progress_on_a_pseudo_terminal(tmp_path):
             break
         seen += chunk
     os.close(leader)
-    assert proc.wait(60) == 0
-    text = seen.decode(errors="replace")
+    return proc.wait(60), seen.decode(errors="replace")
+
+
+def test_progress_on_a_pseudo_terminal(tmp_path):
+    """A real terminal on stderr (a pty), nothing forced: the phases show, then the summary."""
+    code, text = on_pty(["convert", *STAGING, "-o", str(tmp_path / "o.yaml")])
+    assert code == 0
     for p in PHASES:
         assert p in text, p
     assert text.index("fw2np: write:") < text.index("fw2np: staging-shop: 6 rule lines seen")
+    assert on_pty(["convert", *STAGING, "-q", "-o", str(tmp_path / "o.yaml")]) == (0, "")
+
+
+def test_progress_never_takes_or_cuts_the_output(tmp_path):
+    quiet = run(["convert", *STAGING, "-q"]).stdout
+    assert run(["convert", *STAGING, "--progress"]).stdout == quiet  # stdout is not redirected into the console
+    code, text = on_pty(["convert", *STAGING], stdout_too=True)  # YAML and progress on one terminal
+    assert code == 0 and "fw2np: write: 11 policies" in text
+    assert text.replace("\r\n", "\n").count("\nkind: NetworkPolicy\n") == 11
+    assert quiet.replace("\n", "\r\n") in text  # the YAML whole, not cut by the live line
 
 
 def test_lint_writes_every_finding_to_a_file_and_counts_with_plurals(tmp_path):

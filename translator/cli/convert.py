@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 
 import click
 
@@ -49,7 +50,9 @@ def convert(
         results, inv = _compile(rules, inventory, source_format, ruleset_names, host, columns, shown)
         shown.phase("write", unit="")
         shown.detail(plural(sum(len(r.policies) for r in results), "policy"))
-        _write(results, output, outdir, fmt)
+        on_screen = not outdir and output in (None, "-") and sys.stdout.isatty()  # the live line would cut into it
+        with shown.hold() if on_screen else nullcontext():
+            _write(results, output, outdir, fmt)
         report = _report(results, inv, shown) if findings or not quiet else []
     if findings:
         summary.write_findings(findings, [(r.ruleset.name, found) for r, found, _ in report])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 
 PROGRESS_HELP = "Show phases and elapsed time on stderr (default: when stderr is a terminal; FW2NP_PROGRESS=1/0)."
 
@@ -45,6 +46,11 @@ class Silent:
     def close(self) -> None:
         pass
 
+    @contextmanager
+    def hold(self):
+        """The live line off while the block writes to stdout (a terminal may show both)."""
+        yield
+
     def __enter__(self):
         return self
 
@@ -77,6 +83,7 @@ class Live(Silent):
             console=console,
             transient=True,
             refresh_per_second=4,
+            redirect_stdout=False,  # the output: never into the console (stderr)
         )
         self.bar.start()
         self.start = time.monotonic()
@@ -106,6 +113,14 @@ class Live(Silent):
         now = time.monotonic()
         took = f"{now - self.began:.1f} s ({now - self.start:.1f} s in all)"
         self.bar.console.print(f"fw2np: {self.name}: {what + ', ' if what else ''}{took}", markup=False)
+
+    @contextmanager
+    def hold(self):
+        self.bar.stop()  # transient: the live line is cleared
+        try:
+            yield
+        finally:
+            self.bar.start()
 
     def close(self) -> None:
         self._end()
