@@ -196,3 +196,37 @@ def test_lint_skipped_inside_convert_is_said_on_the_summary_line(tmp_path, monke
     assert last.endswith("; lint skipped (6 rules > 5; run `fw2np lint` for it)")
     assert "1 finding (1 note)" in last and "dns-egress" not in res.stderr
     assert "fw2np: lint staging-shop: lint skipped (6 rules > 5;" in res.stderr
+
+
+def test_ctrl_c_under_the_progress_line_ends_at_once(tmp_path):
+    """SIGINT while the live line runs: exit 130 within a second, 'interrupted', no traceback, no output."""
+    import signal
+    import time
+
+    import bench.generate as g
+
+    g.write(g.generate(1000), str(tmp_path))
+    out = tmp_path / "o.yaml"
+    leader, follower = pty.openpty()
+    cmd = [sys.executable, "-m", "translator.cli", "convert", str(tmp_path / "rules.fw")]
+    cmd += ["-i", str(tmp_path / "inventory.yaml"), "-o", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != "FW2NP_PROGRESS"}
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    seen, sent = b"", None
+    while select.select([leader], [], [], 60)[0]:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if sent is None and b"synthesise" in seen:
+            proc.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+    os.close(leader)
+    assert sent is not None and proc.wait(10) == 130
+    assert time.monotonic() - sent < 1.5
+    text = seen.decode(errors="replace")
+    assert "interrupted" in text and "Traceback" not in text and not out.exists()

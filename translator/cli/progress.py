@@ -76,8 +76,8 @@ class Live(Silent):
         console = Console(file=sys.stderr, force_terminal=True, highlight=False)
         self.bar = Progress(
             SpinnerColumn(),
-            TextColumn("fw2np: {task.description}"),
-            BarColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=20),  # the line fits 80 columns
             Count(),
             TimeElapsedColumn(),
             console=console,
