@@ -352,3 +352,18 @@ def test_exclude_skips_files_by_relative_path_glob(tmp_path):
     assert res.exit_code == 1, res.output  # hosts/web01.rules still needs --host
     paths = {f["path"] for f in json.loads((out / "report" / "report.json").read_text())["files"]}
     assert paths == {f"fw/{HOSTILE}", "fw/shop.fw", "hosts/web01.rules"}
+
+
+def test_the_report_lists_each_approximation_once(tmp_path):
+    d, out = make_inputs(tmp_path), tmp_path / "out"
+    batch(d, "-o", out, "-i", INV, "--host-map", host_map(tmp_path))
+    report = json.loads((out / "report" / "report.json").read_text())
+    rss = [r for f in report["files"] for r in f.get("rulesets", [])]
+    assert sum(len(r["approximations"]) for r in rss) > 0
+    assert not [x for r in rss for x in r["lint"] if x["kind"] == "approximation"]
+    from html import escape
+
+    html = (out / "report" / "report.html").read_text()
+    messages = [a["message"] for r in rss for a in r["approximations"]]
+    for m in set(messages):
+        assert html.count(escape(m)) == messages.count(m), m
