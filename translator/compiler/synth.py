@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -10,10 +12,12 @@ from ..model.names import dns_name
 from ..model.resolve import Resolver, unresolved_items
 from ..model.ruleset import ALLOW, SCTP, TCP, UDP, Ruleset, proto_label
 from ..model.space import EMPTY, FULL_SVC, IntervalSet, split_svc, whole_proto
+from . import examples
 from .families import Readings
 from .findings import Finding, flow_text
 from .ipblocks import ip_blocks
 from .selectors import complement, ns_selector, union_of
+from .sharing import Body, share
 from .universe import FAMILIES, PodClass, Universe
 
 MANAGED = {"app.kubernetes.io/managed-by": "fw2np"}
@@ -73,6 +77,8 @@ class Synth:
         self._position = {id(r): k for k, r in enumerate(rs.rules)}
         self.prefix = dns_name(rs.name or "fw2np", 40)
         self.progress = _SILENT  # the CLI's progress hook (convert's `progress`)
+        self.ingress_isolated = EMPTY  # set by build: the pods its ingress policies isolate
+        self._isolated_rule: dict = {}  # namespace -> the one egress rule that allows those pods
 
     # --- peers -------------------------------------------------------------
 
@@ -145,7 +151,7 @@ class Synth:
 
     # --- policies ----------------------------------------------------------
 
-    def rules_for(self, atom: PodClass, fixed: str, key: str) -> tuple[list[dict], bool, list]:
+    def rules_for(self, atom: PodClass, fixed: str, key: str) -> tuple[list[Body], bool, list]:
         """The NetworkPolicy rules of ATOM in one direction; restricted?; contributing rules."""
         self.progress.advance()
         groups, diffs, splits = self.readings.sweep(fixed, atom, ~self.l4)
@@ -153,10 +159,14 @@ class Synth:
         self.keep_splits(atom, fixed, splits)
         full = self.classes.full
         if len(groups) == 1 and groups[0].allowed == full and self.universe.endpoints.issubset(groups[0].ends):
-            return [{}], False, groups[0].rules
+            return [Body("all", {}, groups[0].rules)], False, groups[0].rules
         out, contrib = [], []
+        relaxed = self.ingress_isolated if fixed == "src" else EMPTY
+        if relaxed:  # pod-to-pod flows to these pods are decided by their ingress (see docs/semantics.md)
+            rule = self._isolated_rule.setdefault(atom.namespace, {key: self.peers(relaxed, atom.namespace)})
+            out.append(Body("isolated", rule, [], relaxed.iv))
         for region, bits, cs, flagged in sorted(groups, key=lambda g: g.ends.iv):
-            region = region & self.universe.endpoints
+            region = (region & self.universe.endpoints) - relaxed
             if not region:
                 continue
             if bits not in self._ports:  # what ports cannot say: the services outside TCP, UDP, SCTP
@@ -173,7 +183,7 @@ class Synth:
                 rule[key] = peers
             if ports is not None:
                 rule["ports"] = ports
-            out.append(rule)
+            out.append(Body((region, bits & self.l4 if ports is not None else full), rule, cs, region.iv))
             contrib += cs
         return out, True, contrib
 
@@ -187,8 +197,8 @@ class Synth:
             self._dropped[key][1].add(str(atom))
             return
         icmp = dropped & (whole_proto(1) | whole_proto(58))
-        v = (icmp or dropped).first()
-        other = region.first()
+        v = examples.service(icmp or dropped)
+        other = examples.address(region)
         s, d = (atom.point, other) if fixed == "src" else (other, atom.point)
         rules = list({id(c.rule) if c else None: c.rule if c else None for c in cs}.values())  # None: default
         self._dropped[key] = (rules, {str(atom)}, flow_text(s, d, v, self.universe))
@@ -208,15 +218,22 @@ class Synth:
                 )
             )
 
-    def policy(self, ns: str, name: str, selector: dict, direction: str, rules: list, contrib) -> dict:
+    def policy(self, ns: str, name: str, selector: dict, direction: str, rules: list, contrib, shared=None) -> dict:
         order = sorted(set(contrib), key=lambda c: self._position[id(c.rule)] if c else len(self._position))
-        ids = [c.rule.ref if c else "default allow" for c in order] or [f"default {self.rs.default}"]
+        ids = [c.rule.ref if c else "default allow" for c in order]
+        if any(r is self._isolated_rule.get(ns) for r in rules):
+            ids.append(ISOLATED_NOTE)
         meta = {
             "name": name,
             "namespace": ns,
-            "labels": dict(MANAGED),
-            "annotations": {"fw2np.io/ruleset": _bounded(self.rs.name), "fw2np.io/rules": _bounded_list(ids) or "none"},
+            "labels": self.labels(),
+            "annotations": {
+                "fw2np.io/ruleset": _bounded(self.rs.name),
+                "fw2np.io/rules": _bounded_list(ids or [f"default {self.rs.default}"]),
+            },
         }
+        if shared:
+            meta["annotations"]["fw2np.io/shared-by"] = _bounded_list([str(a) for a in shared])
         return {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
@@ -245,63 +262,150 @@ class Synth:
     def build(self) -> list[dict]:
         per_ns: dict[str, list[dict]] = {}
         governed = self.governed_classes()
+        made = {
+            (ns, d[0]): self.direction_rules(group, governed, *d)
+            for ns, group in self.universe.by_ns.items()
+            for d in DIRS[:1]
+        }
+        self.ingress_isolated = self._isolated(made, governed)
+        for ns, group in self.universe.by_ns.items():
+            made.update({(ns, d[0]): self.direction_rules(group, governed, *d) for d in DIRS[1:]})
         for ns, group in self.universe.by_ns.items():
             whole = all(a.index in governed for a in group)
             isolated, pols = [], []
-            for direction, ptype, fixed, key in DIRS:
-                members = [a for a in group if a.index in governed]
-                if direction not in self.rs.directions or not members:
-                    continue
-                made = []
-                restricted_any = False
-                for atom in members:
-                    rules, restricted, contrib = self.rules_for(atom, fixed, key)
-                    restricted_any |= restricted
-                    made.append((atom, rules, contrib))
-                if not restricted_any:
+            for direction, ptype, _, _ in DIRS:
+                found = made[(ns, direction)]
+                if found is None:
                     continue
                 if whole:
                     isolated.append(ptype)
-                for atom, rules, contrib in made:
-                    # a whole namespace is isolated by its cleanup policy; else each class by its own policy
-                    if (whole and not rules) or (not whole and rules == [{}]):
-                        continue
-                    if atom.kind == "workload":
-                        name = dns_name(f"{self.prefix}-{atom.workload.name}-{direction}", 253)
-                        pols.append(
-                            self.policy(
-                                ns,
-                                name,
-                                {"matchLabels": dict(sorted(atom.workload.labels.items()))},
-                                direction,
-                                rules,
-                                contrib,
-                            )
-                        )
-                    else:
-                        sels = complement([a.workload.labels for a in group if a.kind == "workload"])
-                        for k, sel in enumerate(sels):
-                            suffix = f"-{k + 1}" if len(sels) > 1 else ""
-                            name = f"{self.prefix}-other-pods-{direction}{suffix}"
-                            pols.append(self.policy(ns, name, sel, direction, rules, contrib))
+                pols += self.shared_policies(ns, group, whole, direction, found)
             if isolated:
-                cleanup = {
-                    "apiVersion": "networking.k8s.io/v1",
-                    "kind": "NetworkPolicy",
-                    "metadata": {
-                        "name": f"{self.prefix}-default-deny",
-                        "namespace": ns,
-                        "labels": dict(MANAGED),
-                        "annotations": {
-                            "fw2np.io/ruleset": _bounded(self.rs.name),
-                            "fw2np.io/rules": "default deny (cleanup)",
-                        },
-                    },
-                    "spec": {"podSelector": {}, "policyTypes": isolated},
-                }
+                cleanup = self.metadata_only(ns, f"{self.prefix}-default-deny", "default deny (cleanup)")
+                cleanup["spec"] = {"podSelector": {}, "policyTypes": isolated}
                 pols.insert(0, cleanup)
             per_ns[ns] = _unique_names(pols)
+        if not any(per_ns.values()):
+            per_ns = self.allow_all(governed)
         return [p for ns in sorted(per_ns) for p in per_ns[ns]]
+
+    def metadata_only(self, ns: str, name: str, rules: str) -> dict:
+        """A policy of namespace NS with its metadata only (the caller adds the spec)."""
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": self.labels(),
+                "annotations": {"fw2np.io/ruleset": _bounded(self.rs.name), "fw2np.io/rules": rules},
+            },
+        }
+
+    def labels(self) -> dict:
+        """Every policy's labels: fw2np manages it, and which ruleset it came from (the policy name prefix)."""
+        return {**MANAGED, "fw2np.io/ruleset": self.prefix}
+
+    def allow_all(self, governed: set[int]) -> dict[str, list[dict]]:
+        """A ruleset that restricts nothing here, said with an allow-all policy per governed namespace
+        and direction (an empty manifest is not applicable, and says nothing to a reader)."""
+        per_ns: dict[str, list[dict]] = {}
+        dirs = [(d, key) for d, _, _, key in DIRS if d in self.rs.directions]
+        for ns, group in self.universe.by_ns.items():
+            members = [a for a in group if a.index in governed]
+            if not members or not dirs:
+                continue
+            sels = [{}] if len(members) == len(group) else self.pod_selectors(group, members)
+            pols = []
+            for k, sel in enumerate(sels):
+                suffix = f"-{k + 1}" if len(sels) > 1 else ""
+                pol = self.metadata_only(
+                    ns, f"{self.prefix}-allow-all{suffix}", "allow all (the ruleset allows every flow here)"
+                )
+                pol["spec"] = {"podSelector": sel, "policyTypes": [d.capitalize() for d, _ in dirs]}
+                pol["spec"].update({d: [{}] for d, _ in dirs})
+                pols.append(pol)
+            per_ns[ns] = pols
+        if per_ns:
+            self.findings.append(
+                Finding(
+                    "note",
+                    f"the ruleset allows every flow of the pods it governs: written as explicit allow-all "
+                    f"policies in {', '.join(sorted(per_ns))}",
+                )
+            )
+        return per_ns
+
+    def direction_rules(self, group: list[PodClass], governed: set[int], direction, ptype, fixed, key):
+        """[(pod class, its rules, contributing rules)] of one namespace in one direction, or None when
+        no governed class there is restricted (no policy needed)."""
+        members = [a for a in group if a.index in governed]
+        if direction not in self.rs.directions or not members:
+            return None
+        made = [(atom, *self.rules_for(atom, fixed, key)) for atom in members]
+        if not any(restricted for _, _, restricted, _ in made):
+            return None
+        return [(atom, rules, contrib) for atom, rules, _, contrib in made]
+
+    def _isolated(self, made: dict, governed: set[int]) -> IntervalSet:
+        """The points of the pod classes the ingress policies restrict (isolate), exactly."""
+        points = []
+        for (ns, _), found in made.items():
+            if found is None:
+                continue
+            whole = all(a.index in governed for a in self.universe.by_ns[ns])
+            for atom, bodies, _ in found:
+                if whole or not (len(bodies) == 1 and bodies[0].key == "all"):
+                    points.append((atom.point, atom.point))
+            if whole:
+                points += [(a.point, a.point) for a in self.universe.by_ns[ns]]
+        return IntervalSet(points)
+
+    def shared_policies(self, ns: str, group: list[PodClass], whole: bool, direction: str, made: list) -> list[dict]:
+        """The policies of one namespace and direction from each pod class's rules: a policy per
+        pod class, and one per group of classes that share rules (see sharing.py)."""
+        kept = []
+        for atom, bodies, _ in made:
+            allow_all = len(bodies) == 1 and bodies[0].key == "all"
+            # a whole namespace is isolated by its cleanup policy; else each class by its own policy
+            if (whole and not bodies) or (not whole and allow_all):
+                continue
+            kept.append((atom, bodies))
+        pols = []
+        for atoms, bodies in share(kept, lambda atoms: self._policy_cost(group, atoms)):
+            if not bodies and (whole or any(b for a, b in kept if a is atoms[0])):
+                continue  # every rule of the class is in shared policies, which isolate it too
+            rules = [b.rule for b in bodies]
+            contrib = [c for b in bodies for c in b.contrib]
+            sels = self.pod_selectors(group, atoms)
+            for k, sel in enumerate(sels):
+                suffix = f"-{k + 1}" if len(sels) > 1 else ""
+                name = f"{self._policy_name(atoms, direction)}{suffix}"
+                pols.append(self.policy(ns, name, sel, direction, rules, contrib, atoms if len(atoms) > 1 else None))
+        return pols
+
+    def pod_selectors(self, group: list[PodClass], atoms: list[PodClass]) -> list[dict]:
+        """podSelectors whose union is exactly the pods of ATOMS (pod classes of one namespace)."""
+        workloads = [a.workload.labels for a in atoms if a.kind == "workload"]
+        out = union_of(workloads) if len(atoms) > 1 else []
+        if len(atoms) == 1 and workloads:
+            out = [{"matchLabels": dict(sorted(workloads[0].items()))}]
+        if any(a.kind != "workload" for a in atoms):
+            out += complement([a.workload.labels for a in group if a.kind == "workload"])
+        return out
+
+    def _policy_name(self, atoms: list[PodClass], direction: str) -> str:
+        if len(atoms) > 1:
+            digest = hashlib.sha256("\n".join(str(a) for a in atoms).encode()).hexdigest()[:8]
+            return dns_name(f"{self.prefix}-{direction}-shared-{len(atoms)}-{digest}", 253)
+        if atoms[0].kind == "workload":
+            return dns_name(f"{self.prefix}-{atoms[0].workload.name}-{direction}", 253)
+        return f"{self.prefix}-other-pods-{direction}"
+
+    def _policy_cost(self, group: list[PodClass], atoms: list[PodClass]) -> int:
+        """About the characters a policy of its own for ATOMS costs: metadata and selectors."""
+        sels = self.pod_selectors(group, atoms)
+        return len(sels) * (POLICY_OVERHEAD + len(json.dumps(sels)))
 
     # --- findings ----------------------------------------------------------
 
@@ -388,7 +492,7 @@ class Synth:
             got = self._splits.setdefault(key, [sp.rule.rule if sp.rule else None, set(), None])
             got[1].add((s, d))
             if got[2] is None:
-                got[2] = flow_text(s, d, self.classes.set(sp.mask).first(), self.universe)
+                got[2] = flow_text(s, d, examples.service(self.classes.set(sp.mask)), self.universe)
 
     def split_findings(self) -> None:
         for key in sorted(self._splits):
@@ -468,8 +572,9 @@ class Synth:
                 for a, b in (getattr(opt, other) & self.universe.family_endpoints[f]).iv:
                     for lo, hi, svc in found[max(0, bisect_right(los, a) - 1) : bisect_right(los, b)]:
                         if hi >= a and svc & mine:
-                            s, d = (p, max(lo, a)) if end == "src" else (max(lo, a), p)
-                            return flow_text(s, d, (classes.set(svc & mine) & opt.svc).first(), self.universe)
+                            here = examples.address(IntervalSet([(max(lo, a), min(hi, b))]))
+                            s, d = (p, here) if end == "src" else (here, p)
+                            return flow_text(s, d, examples.service(classes.set(svc & mine) & opt.svc), self.universe)
         return None
 
     def _keep_differences(self, key: tuple[str, int], found: list) -> None:
@@ -495,7 +600,7 @@ class Synth:
                         "out-of-reach",
                         "no pod of the inventory's namespaces at either end: NetworkPolicy cannot enforce this rule",
                         r,
-                        flow_text(src_out.first(), dst_out.first(), svc.first(), uni),
+                        flow_text(examples.address(src_out), examples.address(dst_out), examples.service(svc), uni),
                     )
                 )
         return partly
@@ -532,6 +637,8 @@ class _Lazy:
         return self.value
 
 
+ISOLATED_NOTE = "to pods whose ingress this ruleset isolates (their ingress decides)"
+POLICY_OVERHEAD = 400  # characters of a policy's metadata, about
 ANNOTATION_MAX = 4096  # characters of one annotation value (the API allows 256 KiB for all of them)
 
 
