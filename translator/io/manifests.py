@@ -23,7 +23,32 @@ def _str(dumper, data: str):
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
+def _scalar(x) -> bool:
+    return not isinstance(x, (dict, list)) and not (isinstance(x, str) and "\n" in x)
+
+
+FLOW_MAP_KEYS, FLOW_MAP_CHARS = 3, 60  # a mapping of scalars this small goes on one line
+
+
+def _list(dumper, data: list):
+    """A list of scalars on one line ([TCP, UDP]); others one item a line."""
+    flow = bool(data) and all(_scalar(x) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+def _dict(dumper, data: dict):
+    """A small mapping of scalars on one line ({protocol: TCP, port: 80}); others one key a line."""
+    flow = (
+        0 < len(data) <= FLOW_MAP_KEYS
+        and all(_scalar(v) for v in data.values())
+        and sum(len(str(k)) + len(str(v)) for k, v in data.items()) <= FLOW_MAP_CHARS
+    )
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
+
+
 _Dumper.add_representer(str, _str)
+_Dumper.add_representer(list, _list)
+_Dumper.add_representer(dict, _dict)
 
 
 EMPTY_LIST = {"apiVersion": "v1", "kind": "List", "items": []}
