@@ -13,6 +13,7 @@ import netaddr
 
 from ..errors import InputError, Loc, line_of
 from ..io.text import read_text
+from ..io.yamlfast import load_all_plain
 from ..io.yamlio import LDict, load_all, loc_of
 from .names import ascii_number, is_dns_label, is_dns_subdomain, is_port_name, label_key_error, label_value_error
 
@@ -38,16 +39,33 @@ def load_policies(path: str) -> list[dict]:
 
 
 def load_policy_text(text: str, path: str) -> list[dict]:
-    """NetworkPolicies in TEXT; other kinds are skipped, malformed policies rejected."""
-    docs = _documents(text, path)
+    """NetworkPolicies in TEXT; other kinds are skipped, malformed policies rejected.
+
+    Plain YAML is read first without locations (io.yamlfast); any error, or YAML it does not take,
+    reads TEXT again with them, so every error is the one the full loader places."""
+    if not _is_json(text, path):
+        docs = load_all_plain(text)
+        if docs is not None:
+            try:
+                return _policies([d for d in docs if d is not None], text, path)
+            except InputError:
+                pass
+    return _policies(_documents(text, path), text, path)
+
+
+def _policies(docs: list, text: str, path: str) -> list[dict]:
     out: list[dict] = []
     for doc in docs:
         _collect(doc, path, text, out, "")
     return out
 
 
+def _is_json(text: str, path: str) -> bool:
+    return path.endswith(".json") or text.lstrip().startswith(("{", "["))
+
+
 def _documents(text: str, path: str) -> list:
-    if path.endswith(".json") or text.lstrip().startswith(("{", "[")):
+    if _is_json(text, path):
         from ..io.jsonsrc import parse_json
 
         data = parse_json(text, path)  # keeps locations; bounded nesting; numbers of bounded length
