@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from unittest import mock
 
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -13,8 +12,9 @@ from hypothesis import strategies as st
 from translator.cli.main import cli
 from translator.evaluate.concrete import LegacyFlows
 from translator.frontends.rules import parse
-from translator.lint import checks, workers
+from translator.lint import workers
 from translator.lint.checks import Linter, lint
+from translator.lint.index import every_pair
 from translator.lint.regions import Line, Plain, box, box_and, box_minus, inside
 from translator.model.inventory import parse_inventory
 from translator.model.space import IntervalSet
@@ -189,13 +189,12 @@ def test_box_algebra_on_line_codes_is_the_interval_set_algebra(boxes):
 
 def _reference(rs, inv):
     """Lint as it was before the fast path: IntervalSet boxes, every earlier / later rule tried."""
-    with mock.patch.object(checks, "touch", lambda a, b: True):
-        lt = Linter(rs, inv, coding=Plain)
-        lt.order()
-        lt.conflicts_and_risks()
-        if inv:
-            lt.dns()
-        return lt.findings
+    lt = Linter(rs, inv, coding=Plain, near=every_pair)
+    lt.order()
+    lt.conflicts_and_risks()
+    if inv:
+        lt.dns()
+    return lt.findings
 
 
 def _fast(rs, inv):

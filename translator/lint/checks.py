@@ -20,7 +20,8 @@ from ..model.inventory import Inventory
 from ..model.resolve import Resolver
 from ..model.ruleset import ALLOW, TCP, UDP, Rule, Ruleset
 from ..model.space import ALL_IP, ALL_V4, ALL_V6, FULL_SVC, IntervalSet, svc_range, whole_proto
-from .regions import Box, Line, TooComplex, box, inside, meet, minus, sample, touch
+from .index import BoxIndex, Scan
+from .regions import Box, Line, TooComplex, box, inside, meet, minus, sample
 
 # Cleartext admin / file-transfer services flagged when allowed from external addresses.
 CLEARTEXT = (
@@ -99,9 +100,10 @@ class LintFinding:
 class Linter:
     """Holds the compiled rule sets of one ruleset over one universe.
 
-    Boxes are coded by CODING (regions.Line: int masks, or regions.Plain: IntervalSets, same findings)."""
+    Boxes are coded by CODING (regions.Line: int masks, or regions.Plain: IntervalSets, same findings).
+    NEAR finds the rules whose box can meet a box (index.BoxIndex on int masks, else index.Scan)."""
 
-    def __init__(self, rs: Ruleset, inv: Inventory | None, coding=Line):
+    def __init__(self, rs: Ruleset, inv: Inventory | None, coding=Line, near=None):
         self.rs, self.inv = rs, inv
         self.resolver = Resolver(rs)
         self.universe = Universe(inv or Inventory(source="<no inventory>"), rs, self.resolver)
@@ -126,6 +128,12 @@ class Linter:
             self.big.append(bo if c.allow else bs)
             self.small.append(bs if c.allow else bo)
         self.shadowed: set[int] = set()
+        near = near or (BoxIndex if coding is Line else Scan)
+        widths = [len(getattr(line, "cuts", ())) for line in self.lines]
+        self.near_small, self.near_big, self.near_sec = (near(bs, widths) for bs in (self.small, self.big, self.sec))
+        self.by_action: dict[str, int] = {}
+        for k, r in enumerate(rs.rules):
+            self.by_action[r.action] = self.by_action.get(r.action, 0) | 1 << k
 
     @staticmethod
     def _box(c, full: dict):
@@ -139,11 +147,6 @@ class Linter:
 
     def _decode(self, b) -> Box:
         return Box(*(line.decode(x) for line, x in zip(self.lines, b)))
-
-    @staticmethod
-    def _touching(boxes, b: Box, positions) -> list[int]:
-        """The POSITIONS whose box of BOXES meets box B: no other can take a flow of a region inside B."""
-        return [j for j in positions if touch(boxes[j], b)]
 
     def example(self, region) -> str:
         region = [self._decode(region[0])]
@@ -179,7 +182,7 @@ class Linter:
                 continue
             try:
                 region, covering = [self.big[i]], []
-                for j in self._touching(self.small, self.big[i], range(i)):
+                for j in self.near_small.touching(self.big[i], 0, i):
                     if meet(region, self.small[j]):
                         covering.append(rules[j].ref)
                         region = minus(region, self.small[j])
@@ -207,10 +210,11 @@ class Linter:
     def redundant(self, i: int, region) -> None:
         """Does deleting rule I change no decision?  REGION: the flows it may decide."""
         r, rules, hull = self.rs.rules[i], self.rs.rules, self.big[i]
-        absorbed = []
-        for k in range(i + 1, len(rules)):
-            if not touch(self.small[k] if rules[k].action == r.action else self.big[k], hull):
-                continue  # REGION lies in HULL: rule K cannot take any of it
+        absorbed, n, same = [], len(rules), self.by_action[r.action]
+        # REGION lies in HULL: a later rule whose box (smallest if it acts alike, largest if not) misses HULL
+        # cannot take any of it
+        later = self.near_small.touching(hull, i + 1, n, same) + self.near_big.touching(hull, i + 1, n, ~same)
+        for k in sorted(later):
             if rules[k].action == r.action:
                 if meet(region, self.small[k]):
                     absorbed.append(rules[k].ref)
@@ -252,7 +256,7 @@ class Linter:
                 continue
             try:
                 region, takers, first_taken = [own], [], None
-                for j in self._touching(self.sec, own, range(i)):
+                for j in self.near_sec.touching(own, 0, i):
                     other = self.sec[j]
                     taken = meet(region, other)
                     if taken and self.secure[j].allow != c.allow and not inside(other, own):
@@ -391,7 +395,7 @@ def lint(rs: Ruleset, inv: Inventory | None = None, result=None) -> list[LintFin
 _IN_CONVERT = {"approximation", "unenforceable", "note"}
 
 
-CONVERT_LINT_MAX_RULES = 2000  # lint costs about rules**2 box operations
+CONVERT_LINT_MAX_RULES = 2000  # lint compiles the rules twice more and sweeps every pod class: about a convert
 
 
 def echo_summary(result, inv) -> None:
