@@ -106,7 +106,10 @@ def test_without_governed_ingress_the_egress_decides_pod_flows_itself():
 
 
 def test_an_allow_all_ruleset_writes_allow_all_policies_and_says_so():
-    dual = "namespaces: {shop: {}, data: {}}\nworkloads:\n  web: {namespace: shop, labels: {app: web}, addresses: [10.1.0.1, '2001:db8::1']}\n"
+    dual = (
+        "namespaces: {shop: {}, data: {}}\n"
+        "workloads:\n  web: {namespace: shop, labels: {app: web}, addresses: [10.1.0.1, '2001:db8::1']}\n"
+    )
     rs, inventory, result = _compiled("ruleset open\ndefault allow\n", dual)
     names = sorted(p["metadata"]["name"] for p in result.policies)
     assert names == ["open-allow-all", "open-allow-all"]  # one in each namespace

@@ -427,13 +427,14 @@ class Synth:
                 for a in atoms:
                     if a.kind != "cluster" and not a.legacy:
                         continue
-                    whose = "of workload " if a.kind == "workload" else ""
+                    # "the addresses of workload ns/w ... it"; "the cluster's service IPs (serviceCIDRs) ... them"
+                    whose, it = ("the addresses of workload ", "it") if a.kind == "workload" else ("", "them")
                     # an example with the pod class itself at that end, when one changes
                     ex = (self.changed_flow(k, side, a.point) if a.index >= 0 else None) or example.get()
                     self.findings.append(
                         Finding(
                             "partial-cover",
-                            f"the {side} covers only part of the addresses {whose}{a}; the {r.action} {what} it",
+                            f"the {side} covers only part of {whose}{a}; the {r.action} {what} {it}",
                             r,
                             ex,
                         )
