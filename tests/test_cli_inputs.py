@@ -42,3 +42,14 @@ def test_a_ruleset_given_as_the_inventory_is_named_as_one(tmp_path):
     broken.write_text("workloads:\n  w: [unclosed\n")
     res = run(["convert", STAGING[0], "-i", str(broken)])
     assert res.exit_code == 2 and "invalid YAML" in res.stderr and "not an inventory" not in res.stderr
+
+
+def test_batch_names_a_ruleset_given_as_the_inventory(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "rules.fw").write_text((SAMPLES / "staging" / "rules.fw").read_text())
+    res = run(["batch", str(d), "-o", str(tmp_path / "out"), "-i", str(SAMPLES / "staging" / "rules.fw")])
+    assert res.exit_code == 2
+    assert "rules.fw is not an inventory (it looks like an fw2np ruleset; pass it as RULES)" in res.stderr
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "out" / "manifests").exists()

@@ -118,7 +118,7 @@ _INVENTORIES: dict = {}
 
 
 def _inventory(path: str):
-    from ..model.inventory import load_inventory
+    from ..frontends.select import load_inventory  # a ruleset given as -i is named as one
 
     if path not in _INVENTORIES:
         _INVENTORIES[path] = load_inventory(path)

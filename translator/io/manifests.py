@@ -96,7 +96,9 @@ def write_docs(path: str | Path, docs: list[dict], fmt: str) -> None:
 def kustomization(resources: list[str]) -> str:
     """A kustomize Kustomization listing RESOURCES (sorted: deterministic)."""
     doc = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(resources)}
-    return "# written by fw2np: kubectl apply -k DIR\n" + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=4096)
+    # block style (one resource a line): GitOps diffs show each file added or removed
+    text = yaml.dump(doc, Dumper=yaml.SafeDumper, sort_keys=False, width=4096, default_flow_style=False)
+    return "# written by fw2np: kubectl apply -k DIR\n" + text
 
 
 NO_POLICIES = "no-policies"
