@@ -348,3 +348,15 @@ def test_a_real_write_error_is_still_an_error(tmp_path):
         cwd=Path(__file__).parent.parent,
     )
     assert res.returncode == 2 and "No space left on device" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "starts"),
+    [("t.csv", "target,direction,action"), ("t.md", "# NetworkPolicies as firewall rules"), ("t.html", "<")],
+)
+def test_reverse_takes_its_format_from_the_output_name(tmp_path, name, starts):
+    res = CliRunner().invoke(cli, ["reverse", POLICIES, "-o", str(tmp_path / name)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / name).read_text().lstrip().startswith(starts)
+    given = CliRunner().invoke(cli, ["reverse", POLICIES, "--format", "table", "-o", str(tmp_path / name)])
+    assert given.exit_code == 0 and (tmp_path / name).read_text().startswith("NetworkPolicies as firewall rules")

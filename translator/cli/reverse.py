@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -11,11 +12,18 @@ from .options import format_option, inventory_option, output_file_option
 from .progress import progress_for, progress_option
 from .summary import plural
 
+REVERSE_EXTENSIONS = {".md": "markdown", ".csv": "csv", ".html": "html", ".htm": "html", ".fw": "rules"}
+
 
 @click.command()
 @click.argument("policies", type=click.Path())
 @inventory_option("Inventory YAML: name workloads, group pods by workload (needed for --format rules).")
-@format_option(FORMATS, "table", "table (terminal), markdown, csv, html, or rules (the fw2np ruleset language).")
+@format_option(
+    FORMATS,
+    None,
+    "table (terminal), markdown, csv, html, or rules (the fw2np ruleset language); default: from -o's "
+    "extension (.md, .csv, .html, .fw), else table.",
+)
 @click.option(
     "--objects",
     type=click.Path(dir_okay=False),
@@ -30,6 +38,7 @@ def reverse(policies, inventory, fmt, objects, output, progress):
     from ..io.safe_text import escaped
     from ..model.policies import load_policies
 
+    fmt = fmt or REVERSE_EXTENSIONS.get(os.path.splitext(output or "")[1].lower(), "table")
     if fmt == "rules" and not inventory:
         raise click.UsageError(
             "--format rules needs --inventory: the ruleset language addresses workloads by their legacy addresses"
