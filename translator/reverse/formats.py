@@ -21,6 +21,9 @@ from .table import COLUMNS, FirewallTable
 FORMATS = ("table", "markdown", "csv", "html", "rules")
 TEMPLATES = {"table": "reverse_table.txt.j2", "markdown": "reverse.md.j2", "html": "reverse.html.j2"}
 SHOWN = ("action", "source", "destination", "service", "policy")
+# columns are padded to their longest cell up to this width; a longer cell pushes the rest of its row
+# (padding every row to a cell of thousands of peers made the text rows x that cell long)
+MAX_WIDTH = 60
 
 
 def _md(text) -> str:
@@ -72,7 +75,7 @@ def render_table(table: FirewallTable, fmt: str) -> str:
         return to_csv(table)
     groups = _groups(table)
     cells = [row for _, blocks in groups for _, rows in blocks for row in rows]
-    widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in SHOWN}
+    widths = {c: min(MAX_WIDTH, max([len(c)] + [len(row[c]) for row in cells])) for c in SHOWN}
     tpl = environment(fmt == "html").get_template(TEMPLATES[fmt])
     notes = [escaped(n) for n in table.notes]
     return tpl.render(groups=groups, columns=SHOWN, widths=widths, notes=notes, policies=_policies(table))

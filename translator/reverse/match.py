@@ -7,6 +7,7 @@ outside namespace.  A selector picks ALL, NONE or SOME of a class.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from itertools import product
 
@@ -107,6 +108,9 @@ class PodClass:
     namespace: str | None = None
     workload: Workload | None = None
 
+    def __post_init__(self):
+        object.__setattr__(self, "_hash", hash(self.key))  # classes key many dicts
+
     def __str__(self) -> str:
         if self.kind == "workload":
             return f"workload {self.workload.name} in namespace {self.namespace}"
@@ -122,7 +126,7 @@ class PodClass:
         return isinstance(other, PodClass) and self.key == other.key
 
     def __hash__(self) -> int:
-        return hash(self.key)
+        return self._hash
 
 
 def pod_classes(inv: Inventory) -> list[PodClass]:
@@ -202,6 +206,36 @@ def peer_match(peer: dict, policy_ns: str, k: PodClass, inv: Inventory) -> str:
     if ns == NONE:
         return NONE
     return _combine([ns, pod_match(peer.get("podSelector"), k, inv)])
+
+
+def peer_matches(peer: dict, policy_ns: str, classes: list[PodClass], inv: Inventory) -> dict[PodClass, str]:
+    """{class: peer_match(PEER, POLICY_NS, class)} for the CLASSES it picks some or all of; the namespace part
+    is decided once per namespace."""
+    if "ipBlock" in peer:
+        return {}
+    by_ns: dict = {}
+    out = {}
+    for k in classes:
+        where = (k.kind == "outside", k.namespace)
+        ns = by_ns.get(where)
+        if ns is None:
+            if "namespaceSelector" in peer:
+                ns = ns_match(peer.get("namespaceSelector"), k, inv)
+            elif k.kind == "outside":
+                ns = NONE if policy_ns in inv.namespaces else SOME
+            else:
+                ns = ALL if k.namespace == policy_ns else NONE
+            by_ns[where] = ns
+        if ns != NONE:
+            m = _combine([ns, pod_match(peer.get("podSelector"), k, inv)])
+            if m != NONE:
+                out[k] = m
+    return out
+
+
+def peer_key(peer: dict, policy_ns: str) -> str:
+    """A key equal for equal peers of one namespace (what peer_match and peer_text read)."""
+    return policy_ns + "\0" + json.dumps(peer, sort_keys=True, default=str)
 
 
 def selects(pol: NormalizedPolicy, k: PodClass, inv: Inventory) -> str:

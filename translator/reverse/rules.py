@@ -43,6 +43,7 @@ from ..model.space import (
     whole_proto,
 )
 from .match import ALL, PROTOS, SOME, NormalizedPolicy, PodClass, normalize, peer_match, pod_classes, selects
+from .picks import Picks
 from .render import Names, comment_text, net_text
 from .table import peer_text, selector_text
 
@@ -108,6 +109,7 @@ class Reverser:
         self.legacy: dict[str, IntervalSet] = {}
         self.addr_of: dict[str, str] = {}
         self._cache: dict = {}
+        self.picks = Picks(inv, self.classes)
         self._objects(objects_path)
         self.nodes = [k for k in self.classes if k.kind == "workload" and self.legacy.get(k.workload.name)]
         self.lump = [k for k in self.classes if k not in self.nodes]
@@ -201,18 +203,24 @@ class Reverser:
         return s
 
     def _typed(self, c: PodClass, d: str) -> tuple[list[NormalizedPolicy], list[NormalizedPolicy]]:
-        full, part = [], []
-        for p in self.pols:
-            if d not in p.types:
-                continue
-            m = selects(p, c, self.inv)
-            if m == ALL:
-                full.append(p)
-            elif m == SOME:
-                part.append(p)
-        return full, part
+        key = ("typed", c, d)
+        if key not in self._cache:
+            full, part = [], []
+            for p in self.pols:
+                if d not in p.types:
+                    continue
+                m = selects(p, c, self.inv)
+                if m == ALL:
+                    full.append(p)
+                elif m == SOME:
+                    part.append(p)
+            self._cache[key] = full, part
+        return self._cache[key]
 
     def _rule_svc(self, p: NormalizedPolicy, d: str, other: PodClass, c: PodClass) -> IntervalSet:
+        every, per, slow = self.picks.services(p, d, lambda r: self._port_svc(r, None, p))
+        if slow is not None and other not in slow:
+            return per.get(other, every)  # no note to make: what the loop below finds
         s = EMPTY
         dest = c if d == "ingress" else other
         for r in p.rules(d):
@@ -228,8 +236,15 @@ class Reverser:
                         f"part of the {other}; the rules treat it as picking none of them"
                     )
             if hit:
-                s |= self.port_svc(r.ports, dest, p)
+                s |= self._port_svc(r, dest, p)
         return s
+
+    def _port_svc(self, r, dest: PodClass | None, pol: NormalizedPolicy) -> IntervalSet:
+        """port_svc of rule R's ports, once per (rule, destination): its notes are the same every time."""
+        key = ("ports", id(r), dest)
+        if key not in self._cache:
+            self._cache[key] = self.port_svc(r.ports, dest, pol)
+        return self._cache[key]
 
     def pod_allowed(self, c: PodClass, d: str, other: PodClass) -> IntervalSet:
         """Services pod class C allows in direction D with pod class OTHER (secure for partial matches)."""
@@ -358,8 +373,11 @@ class Reverser:
 
     def families(self, k: PodClass | None) -> set[int]:
         """The families node K (None: the lump) has addresses of."""
-        have = self.unknown if k is None else self.legacy[k.workload.name]
-        return {v for v, fam in ((4, ALL_V4), (6, ALL_V6)) if have & fam}
+        key = ("families", k)
+        if key not in self._cache:
+            have = self.unknown if k is None else self.legacy[k.workload.name]
+            self._cache[key] = {v for v, fam in ((4, ALL_V4), (6, ALL_V6)) if have & fam}
+        return self._cache[key]
 
     def family_notes(self) -> None:
         """Report what the policies allow in a family a node or the lump has no address of."""

@@ -18,7 +18,8 @@ from .match import (
     NormalizedPolicy,
     Port,
     normalize,
-    peer_match,
+    peer_key,
+    peer_matches,
     pod_classes,
     requirements,
     selects,
@@ -145,12 +146,23 @@ class _Namer:
     def __init__(self, inv: Inventory | None):
         self.inv = inv
         self.classes = pod_classes(inv) if inv else []
+        self._named: dict[str, str] = {}  # peer_key -> its text (a peer recurs in many rules and targets)
 
     def peer(self, peer: dict, policy_ns: str) -> str:
-        text = peer_text(peer, policy_ns, self.inv)
         if not self.inv or "ipBlock" in peer:
-            return text
-        got = {k: peer_match(peer, policy_ns, k, self.inv) for k in self.classes}
+            return peer_text(peer, policy_ns, self.inv)
+        try:
+            key = peer_key(peer, policy_ns)
+        except (TypeError, ValueError):  # an unchecked manifest's odd keys: no memo
+            return self._name(peer, policy_ns)
+        text = self._named.get(key)
+        if text is None:
+            text = self._named[key] = self._name(peer, policy_ns)
+        return text
+
+    def _name(self, peer: dict, policy_ns: str) -> str:
+        text = peer_text(peer, policy_ns, self.inv)
+        got = peer_matches(peer, policy_ns, self.classes, self.inv)  # the classes it picks some or all of
         if SOME in got.values():
             return text
         picked = [k for k, m in got.items() if m == ALL]
