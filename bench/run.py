@@ -1,8 +1,8 @@
-"""Run the benchmarks: one subprocess per size, a table on stdout, JSON in bench/results/.
+"""Run the benchmarks: one subprocess per size, tables on stdout, JSON in bench/results/.
 
-Each size runs in its own process so that its peak RSS is its own.  Verify
-and lint run in further processes with a time limit (they may take far longer
-than convert).  Timings stay out of the unit tests.
+Each size runs in its own process so that its peak RSS is its own.  Reverse,
+verify and lint run in further processes with a time limit each (a timeout is
+reported as such).  Timings stay out of the unit tests.
 """
 
 from __future__ import annotations
@@ -72,13 +72,11 @@ def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> di
     write_docs(Path(workdir, "policies.json"), res.policies, "json")  # streamed, as the CLI writes
     out["render_json_s"] = time.perf_counter() - t
     out["output_mb"] = Path(workdir, "policies.json").stat().st_size / 1e6
+    t = time.perf_counter()
+    write_docs(Path(workdir, "policies.yaml"), res.policies, "yaml")  # what `fw2np convert -o x.yaml` writes
+    out["render_yaml_s"] = time.perf_counter() - t
+    out.update(output_size(res.policies, Path(workdir, "policies.yaml")))
     pols = res.policies
-    out["policies"] = len(pols)
-    out["peers"] = res.stats["peers"]
-    out["ports"] = sum(
-        len(r.get("ports", [])) for p in pols for r in p["spec"].get("ingress", []) + p["spec"].get("egress", [])
-    )
-    out["k8s_rules"] = sum(len(p["spec"].get("ingress", []) + p["spec"].get("egress", [])) for p in pols)
     out["findings"] = len(res.findings)
     per = {}
     for p in pols:
@@ -95,21 +93,70 @@ def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> di
     return out
 
 
+MIB = 1 << 20
+
+
+def _rules_of(p: dict) -> list:
+    return (p["spec"].get("ingress") or []) + (p["spec"].get("egress") or [])
+
+
+def output_size(pols: list[dict], yaml_path: Path) -> dict:
+    """Size figures of convert's output: policies, peers, port entries, the YAML's bytes and the largest
+    policy as compact JSON (what the API server receives; its request limit is about 1.5 MiB)."""
+    sizes = [len(json.dumps(p, separators=(",", ":"), ensure_ascii=False).encode()) for p in pols]
+    big = max(range(len(pols)), key=sizes.__getitem__) if pols else None
+    return {
+        "policies": len(pols),
+        "peers": sum(len(r.get("from") or r.get("to") or []) for p in pols for r in _rules_of(p)),
+        "ports": sum(len(r.get("ports") or []) for p in pols for r in _rules_of(p)),
+        "k8s_rules": sum(len(_rules_of(p)) for p in pols),
+        "yaml_bytes": yaml_path.stat().st_size,
+        "max_policy_json_bytes": sizes[big] if pols else 0,
+        "max_policy": pols[big]["metadata"]["name"] if pols else None,
+        "policies_over_1mib": sum(x >= MIB for x in sizes),
+    }
+
+
+def reverse_size(workdir: str) -> dict:
+    """`fw2np reverse policies.yaml` as the CLI runs it (load, table, text written out); figures as a dict."""
+    from translator.model.policies import load_policies
+    from translator.reverse.formats import render_table
+    from translator.reverse.table import build_table
+
+    t = time.perf_counter()
+    objs = load_policies(str(Path(workdir, "policies.yaml")))
+    load_s = time.perf_counter() - t
+    text = render_table(build_table(objs), "table")
+    Path(workdir, "reverse.txt").write_text(text)
+    return {
+        "reverse_s": time.perf_counter() - t,
+        "reverse_load_s": load_s,
+        "reverse_bytes": len(text.encode()),
+        "reverse_peak_rss_mb": _peak_mb(),
+    }
+
+
 def verify_size(workdir: str) -> dict:
-    """Verify the policies written by one_size against the ruleset; figures as a dict."""
+    """Verify the policies written by one_size (read from their YAML, as `fw2np verify` reads them) against the
+    ruleset, without listing the compiler's approximations; figures as a dict (verify_s includes the load)."""
     from translator.frontends import rules
     from translator.model.inventory import parse_inventory
+    from translator.model.policies import load_policies
     from translator.verify.core import verify
+    from translator.verify.kinds import MORE
 
     rs = rules.parse(Path(workdir, "rules.fw").read_text(), "rules.fw")
     inv = parse_inventory(Path(workdir, "inventory.yaml").read_text(), "inventory.yaml")
-    pols = json.loads(Path(workdir, "policies.json").read_text())["items"]
-    kw = {"approximations": False} if "approximations" in inspect.signature(verify).parameters else {}
     t = time.perf_counter()
+    pols = load_policies(str(Path(workdir, "policies.yaml")))
+    load_s = time.perf_counter() - t
+    kw = {"approximations": False} if "approximations" in inspect.signature(verify).parameters else {}
     rep = verify(rs, inv, pols, **kw)[0]
     return {
         "verify_s": time.perf_counter() - t,
+        "verify_load_s": load_s,
         "equivalent": rep.equivalent,
+        "verify_more_permissive": rep.by_direction[MORE],
         "verify_checked": rep.checked,
         "verify_peak_rss_mb": _peak_mb(),
     }
@@ -253,47 +300,59 @@ def _fmt(v, spec: str = ".2f") -> str:
     return format(v, spec) if isinstance(v, (int, float)) else str(v)
 
 
+COMMANDS = ("reverse", "verify", "lint")
+
+
+def _timed(r: dict, what: str) -> str:
+    """WHAT's seconds, its error (a timeout says so), or '-' when it did not run."""
+    return _fmt(r.get(f"{what}_s") if f"{what}_s" in r else r.get(f"{what}_error"))
+
+
 def table(rows: list[dict]) -> str:
-    head = [
-        "rules",
-        "parse s",
-        "ipt parse s",
-        "lines/s",
-        "convert s",
-        "verify s",
-        "lint s",
-        "peak MB",
-        "policies",
-        "peers",
-        "ports",
-        "aerleon s",
-        "ratio",
-    ]
+    """Times and peaks: parse, convert, then reverse, verify and lint, each in its own process."""
+    head = ["rules", "parse s", "ipt parse s", "lines/s", "convert s", "peak MB"]
+    head += [f"{c} {x}" for c in COMMANDS for x in ("s", "MB")] + ["aerleon s", "ratio"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         lps = r["lines_rules"] / r["parse_s"] if r.get("parse_s") else None
-        ver = r.get("verify_s") if "verify_s" in r else r.get("verify_error")
-        lnt = r.get("lint_s") if "lint_s" in r else r.get("lint_error")
-        lines.append(
-            " | ".join(
-                [
-                    str(r["rules"]),
-                    _fmt(r.get("parse_s")),
-                    _fmt(r.get("parse_iptables_s")),
-                    _fmt(lps, ",.0f"),
-                    _fmt(r.get("convert_s")),
-                    _fmt(ver),
-                    _fmt(lnt),
-                    _fmt(r.get("peak_rss_mb"), ".0f"),
-                    _fmt(r.get("policies"), "d"),
-                    _fmt(r.get("peers"), ",d"),
-                    _fmt(r.get("ports"), ",d"),
-                    _fmt(r.get("aerleon_s") if "aerleon_s" in r else r.get("aerleon_error")),
-                    _fmt(r.get("aerleon_ratio"), ".2f"),
-                ]
-            )
-        )
+        cells = [
+            str(r["rules"]),
+            _fmt(r.get("parse_s")),
+            _fmt(r.get("parse_iptables_s")),
+            _fmt(lps, ",.0f"),
+            _fmt(r.get("convert_s")),
+            _fmt(r.get("peak_rss_mb"), ".0f"),
+        ]
+        for c in COMMANDS:
+            cells += [_timed(r, c), _fmt(r.get(f"{c}_peak_rss_mb"), ".0f")]
+        aer = r.get("aerleon_s") if "aerleon_s" in r else r.get("aerleon_error")
+        cells += [_fmt(aer), _fmt(r.get("aerleon_ratio"))]
+        lines.append(" | ".join(cells))
     return "\n".join(lines)
+
+
+def size_table(rows: list[dict]) -> str:
+    """Convert's output: policies, peers, port entries, YAML bytes, the largest policy as JSON (goal: < 1 MiB)."""
+    head = ["rules", "policies", "peers", "ports", "YAML MB", "largest policy KiB (JSON)", "policies >= 1 MiB"]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        yb, mb = r.get("yaml_bytes"), r.get("max_policy_json_bytes")
+        cells = [
+            str(r["rules"]),
+            _fmt(r.get("policies"), ",d"),
+            _fmt(r.get("peers"), ",d"),
+            _fmt(r.get("ports"), ",d"),
+            _fmt(yb / 1e6 if yb is not None else None, ".1f"),
+            _fmt(mb / 1024 if mb is not None else None, ",.0f"),
+            _fmt(r.get("policies_over_1mib"), "d"),
+        ]
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+# each fitted as cost ~ rules**k
+FITTED = ("parse_s", "convert_s", "peak_rss_mb") + tuple(f"{c}_{x}" for c in COMMANDS for x in ("s", "peak_rss_mb"))
+FITTED += ("yaml_bytes", "max_policy_json_bytes")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,8 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verify-timeout", type=float, default=600.0, help="seconds per size (default 600)")
     ap.add_argument("--no-verify", action="store_true")
     ap.add_argument("--lint-timeout", type=float, default=600.0, help="seconds per size (default 600)")
-    ap.add_argument("--lint-max", type=int, default=10000, help="largest size linted (lint is quadratic)")
+    ap.add_argument("--lint-max", type=int, default=100000, help="largest size linted (default 100000)")
     ap.add_argument("--no-lint", action="store_true")
+    ap.add_argument("--reverse-timeout", type=float, default=600.0, help="seconds per size (default 600)")
+    ap.add_argument("--no-reverse", action="store_true")
     ap.add_argument("--no-aerleon", action="store_true")
     ap.add_argument("--aerleon-max", type=int, default=10000, help="largest size timed with aerleon")
     ap.add_argument("--out", default=str(RESULTS), help="results folder (default bench/results)")
@@ -327,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--verify-dir", help=argparse.SUPPRESS)
     ap.add_argument("--lint-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--reverse-dir", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.shape_one:
@@ -342,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.lint_dir:
         print(json.dumps(lint_size(a.lint_dir)))
+        return 0
+    if a.reverse_dir:
+        print(json.dumps(reverse_size(a.reverse_dir)))
         return 0
     sizes = [int(x) for x in a.sizes.split(",")] if a.sizes else list(SIZES[:2] if a.quick else SIZES)
     aer = None if a.no_aerleon else aerleon_side.AerleonSide(HERE / ".venv-aerleon")
@@ -359,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 continue
             for what, wanted, limit in (
+                ("reverse", not a.no_reverse, a.reverse_timeout),
                 ("verify", not a.no_verify, a.verify_timeout),
                 ("lint", not a.no_lint and n <= a.lint_max, a.lint_timeout),
             ):
@@ -371,11 +437,10 @@ def main(argv: list[str] | None = None) -> int:
                 row.update(aer.compare(n, a.workloads, a.seed, os.path.join(tmp, f"aerleon-{n}")))
             rows.append(row)
     ok = [r for r in rows if "convert_s" in r]
-    fits = {
-        k: fit_exponent([r["rules"] for r in ok], [r.get(k) for r in ok])
-        for k in ("parse_s", "convert_s", "verify_s", "lint_s", "peak_rss_mb")
-    }
+    fits = {k: fit_exponent([r["rules"] for r in ok], [r.get(k) for r in ok]) for k in FITTED}
     print(table(rows))
+    print()
+    print(size_table(rows))
     print()
     print("fitted exponent (cost ~ rules**k): " + ", ".join(f"{k} {_fmt(v)}" for k, v in fits.items()))
     Path(a.out).mkdir(parents=True, exist_ok=True)

@@ -102,3 +102,47 @@ def test_wildcard_range_bound_stops_at_the_ace_that_crosses_it(monkeypatch, tmp_
     assert len(cisco_ios.load(text, "acl.ios")[0].rules) == 3
     monkeypatch.delenv("FW2NP_MAX_WILDCARD_RANGES")
     assert cisco_ios.RangeBudget().limit == 20_000
+
+
+def test_one_size_then_reverse_verify_lint_give_every_column(tmp_path):
+    """At a tiny size: convert's output figures, and reverse / verify / lint timed on what it wrote."""
+    import json
+
+    from bench import run
+    from translator.model.policies import load_policies
+
+    d = str(tmp_path)
+    row = {"rules": 60, **run.one_size(60, 8, 0.2, 3, d)}
+    pols = load_policies(str(tmp_path / "policies.yaml"))
+    sizes = [len(json.dumps(p, separators=(",", ":")).encode()) for p in pols]
+    assert row["policies"] == len(pols) > 1
+    assert row["max_policy_json_bytes"] == max(sizes) and row["policies_over_1mib"] == 0
+    assert row["max_policy"] == pols[sizes.index(max(sizes))]["metadata"]["name"]
+    assert row["yaml_bytes"] == (tmp_path / "policies.yaml").stat().st_size
+    rules = [r for p in pols for r in (p["spec"].get("ingress") or []) + (p["spec"].get("egress") or [])]
+    assert row["peers"] == sum(len(r.get("from") or r.get("to") or []) for r in rules) > 0
+    assert row["ports"] == sum(len(r.get("ports") or []) for r in rules) > 0
+    for what, fn in (("reverse", run.reverse_size), ("verify", run.verify_size), ("lint", run.lint_size)):
+        got = fn(d)
+        assert got[f"{what}_s"] > 0 and got[f"{what}_peak_rss_mb"] > 0, what
+        row.update(got)
+    assert row["verify_more_permissive"] == 0 and row["verify_checked"] > 0
+    assert row["reverse_bytes"] == len((tmp_path / "reverse.txt").read_bytes()) > 0
+    assert row["lint_findings"] > 0
+    row["lint_s"], row["lint_error"] = None, "timeout after 5 s"  # as _child reports a timeout
+    del row["lint_s"]
+    times, size = run.table([row]), run.size_table([row])
+    head, _, cells = times.splitlines()
+    assert "reverse s" in head and "verify MB" in head and "lint s" in head
+    assert cells.split(" | ")[head.split(" | ").index("lint s")] == "timeout after 5 s"
+    assert cells.split(" | ")[head.split(" | ").index("reverse s")] == f"{row['reverse_s']:.2f}"
+    head, _, cells = size.splitlines()
+    assert cells.split(" | ")[head.split(" | ").index("largest policy KiB (JSON)")] == f"{max(sizes) / 1024:,.0f}"
+    assert set(run.FITTED) >= {"reverse_s", "verify_s", "lint_s", "convert_s", "yaml_bytes"}
+
+
+def test_a_child_past_its_limit_is_reported_as_a_timeout(tmp_path):
+    from bench import run
+
+    args = ["--shape-one", "ports", "--shape-bytes", "5000000", "--dir", str(tmp_path)]  # minutes of work
+    assert run._child(args, 1.0) == {"error": "timeout after 1 s"}
