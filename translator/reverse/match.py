@@ -197,15 +197,19 @@ def peer_match(peer: dict, policy_ns: str, k: PodClass, inv: Inventory) -> str:
     """How much of class K a from/to peer picks (ipBlocks pick no pods)."""
     if "ipBlock" in peer:
         return NONE
-    if "namespaceSelector" in peer:
-        ns = ns_match(peer.get("namespaceSelector"), k, inv)
-    elif k.kind == "outside":
-        ns = NONE if policy_ns in inv.namespaces else SOME
-    else:
-        ns = ALL if k.namespace == policy_ns else NONE
+    ns = _ns_part(peer, policy_ns, k, inv)
     if ns == NONE:
         return NONE
     return _combine([ns, pod_match(peer.get("podSelector"), k, inv)])
+
+
+def _ns_part(peer: dict, policy_ns: str, k: PodClass, inv: Inventory) -> str:
+    """How much of class K's namespace a peer (not an ipBlock) picks."""
+    if "namespaceSelector" in peer:
+        return ns_match(peer.get("namespaceSelector"), k, inv)
+    if k.kind == "outside":
+        return NONE if policy_ns in inv.namespaces else SOME
+    return ALL if k.namespace == policy_ns else NONE
 
 
 def peer_matches(peer: dict, policy_ns: str, classes: list[PodClass], inv: Inventory) -> dict[PodClass, str]:
@@ -219,13 +223,7 @@ def peer_matches(peer: dict, policy_ns: str, classes: list[PodClass], inv: Inven
         where = (k.kind == "outside", k.namespace)
         ns = by_ns.get(where)
         if ns is None:
-            if "namespaceSelector" in peer:
-                ns = ns_match(peer.get("namespaceSelector"), k, inv)
-            elif k.kind == "outside":
-                ns = NONE if policy_ns in inv.namespaces else SOME
-            else:
-                ns = ALL if k.namespace == policy_ns else NONE
-            by_ns[where] = ns
+            ns = by_ns[where] = _ns_part(peer, policy_ns, k, inv)
         if ns != NONE:
             m = _combine([ns, pod_match(peer.get("podSelector"), k, inv)])
             if m != NONE:
