@@ -155,12 +155,12 @@ def findings_option():
 
 def lint_extras(result, inv) -> tuple[list, str]:
     """The lint findings of RESULT's ruleset that its compiler findings do not already say; or none, and why."""
-    from ..lint.checks import _IN_CONVERT, CONVERT_LINT_MAX_RULES, lint
+    from ..lint.checks import CONVERT_LINT_MAX_RULES, IN_CONVERT, lint
 
     n = len(result.ruleset.rules)
     if n > CONVERT_LINT_MAX_RULES:
         return [], f"lint skipped ({n} rules > {CONVERT_LINT_MAX_RULES}; run `fw2np lint` for it)"
-    return [f for f in lint(result.ruleset, inv, result) if f.kind not in _IN_CONVERT], ""
+    return [f for f in lint(result.ruleset, inv, result) if f.kind not in IN_CONVERT], ""
 
 
 def write_findings(path: str, per_ruleset: list[tuple[str, list[Item]]]) -> None:

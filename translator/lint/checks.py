@@ -392,25 +392,7 @@ def lint(rs: Ruleset, inv: Inventory | None = None, result=None) -> list[LintFin
 
 
 # kinds convert's own summary already prints (as compiler findings)
-_IN_CONVERT = {"approximation", "unenforceable", "note"}
+IN_CONVERT = {"approximation", "unenforceable", "note"}
 
 
 CONVERT_LINT_MAX_RULES = 2000  # lint compiles the rules twice more and sweeps every pod class: about a convert
-
-
-def echo_summary(result, inv) -> None:
-    """For `convert`: the lint findings its summary does not already show, on stderr."""
-    import click
-
-    if len(result.ruleset.rules) > CONVERT_LINT_MAX_RULES:
-        click.echo(
-            f"fw2np: lint skipped inside convert ({len(result.ruleset.rules)} rules > "
-            f"{CONVERT_LINT_MAX_RULES}); run `fw2np lint` for it",
-            err=True,
-        )
-        return
-    extra = [f for f in lint(result.ruleset, inv, result) if f.kind not in _IN_CONVERT]
-    if extra:
-        click.echo(f"fw2np: lint: {len(extra)} finding(s) (details: fw2np lint)", err=True)
-        for f in extra:
-            click.echo(f"  {str(f).splitlines()[0]}", err=True)
