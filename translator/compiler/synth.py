@@ -355,7 +355,7 @@ class Synth:
                 continue
             whole = all(a.index in governed for a in self.universe.by_ns[ns])
             for atom, bodies, _ in found:
-                if whole or not (len(bodies) == 1 and bodies[0].key == "all"):
+                if whole or not _allows_all(bodies):
                     points.append((atom.point, atom.point))
             if whole:
                 points += [(a.point, a.point) for a in self.universe.by_ns[ns]]
@@ -366,14 +366,14 @@ class Synth:
         pod class, and one per group of classes that share rules (see sharing.py)."""
         kept = []
         for atom, bodies, _ in made:
-            allow_all = len(bodies) == 1 and bodies[0].key == "all"
             # a whole namespace is isolated by its cleanup policy; else each class by its own policy
-            if (whole and not bodies) or (not whole and allow_all):
+            if (whole and not bodies) or (not whole and _allows_all(bodies)):
                 continue
             kept.append((atom, bodies))
+        with_rules = {id(a) for a, bodies in kept if bodies}
         pols = []
         for atoms, bodies in share(kept, lambda atoms: self._policy_cost(group, atoms)):
-            if not bodies and (whole or any(b for a, b in kept if a is atoms[0])):
+            if not bodies and (whole or id(atoms[0]) in with_rules):
                 continue  # every rule of the class is in shared policies, which isolate it too
             rules = [b.rule for b in bodies]
             contrib = [c for b in bodies for c in b.contrib]
@@ -605,6 +605,11 @@ class Synth:
                     )
                 )
         return partly
+
+
+def _allows_all(bodies: list[Body]) -> bool:
+    """Is this a pod class's one rule that allows everything (rules_for's "all")?"""
+    return len(bodies) == 1 and bodies[0].key == "all"
 
 
 def _names(atoms: list[PodClass]) -> str:
