@@ -1,0 +1,276 @@
+"""First match kept in order: each firewall rule as one ordered rule over pod classes and external nets.
+
+The model every ordered target (Calico, ClusterNetworkPolicy, Cilium) renders.  A side is read on the
+secure side, as the NetworkPolicy compiler reads addresses (compiler/universe.py): an allow matches a
+pod class whose addresses of every family it has are all inside the side, a deny a pod class whose
+addresses of some family it meets; external addresses are matched as they are (a workload's legacy
+addresses, which are no endpoint, may be added or left out to make CIDRs shorter: `Ordered.dont_care`).
+
+No legacy flow joins two ends of no common address family, so such pairs are denied before the
+ruleset's rules (`family` guards: IPv4-only pods against IPv6-only pods and external IPv6 addresses,
+and the reverse).  An allow with a condition the target cannot check matches nothing; a deny with one
+matches as if it had none.  The last rule is the ruleset's default over everything.
+
+    ordered = order(ruleset, inventory)
+    ordered.rules                    -> [ORule], in order, the default last
+    ordered.direction("ingress")     -> [ORule] a target's ingress rules for its subjects
+    ordered.peers(pods)              -> NetworkPolicy-style peers (namespaceSelector, podSelector)
+    ordered.blocks(nets)             -> [(cidr, [except])]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..compiler.findings import Finding
+from ..compiler.ipblocks import ip_blocks
+from ..compiler.selectors import complement, ns_selector, union_of
+from ..compiler.universe import FAMILIES, PodClass, Universe
+from ..model.inventory import Inventory
+from ..model.resolve import Resolver, unresolved_items
+from ..model.ruleset import ALLOW, DENY, Rule, Ruleset
+from ..model.space import ALL_IP, EMPTY, FULL_SVC, IntervalSet
+
+DIRECTIONS = ("ingress", "egress")
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one end of an ordered rule matches: pod classes (index order) and external addresses."""
+
+    pods: tuple[PodClass, ...]
+    nets: IntervalSet
+
+    def __bool__(self) -> bool:
+        return bool(self.pods) or bool(self.nets)
+
+
+@dataclass
+class ORule:
+    """One ordered rule: ACTION ('allow' or 'deny') of the flows from SRC to DST over SERVICES."""
+
+    action: str
+    src: Side
+    dst: Side
+    services: IntervalSet
+    rules: tuple[Rule, ...] = ()  # the firewall rules behind it (none: the default or a family guard)
+    kind: str = "rule"  # rule | default | family | decided-at-ingress
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.id for r in self.rules]
+
+    @property
+    def allow(self) -> bool:
+        return self.action == ALLOW
+
+
+@dataclass
+class Ordered:
+    ruleset: Ruleset
+    inventory: Inventory
+    universe: Universe
+    rules: list[ORule]
+    subjects: tuple[PodClass, ...]  # the pod classes the ruleset governs, in index order
+    directions: tuple[str, ...]
+    findings: list[Finding] = field(default_factory=list)
+    _blocks: dict = field(default_factory=dict)
+
+    @property
+    def everything(self) -> Side:
+        uni = self.universe
+        return Side(tuple(uni.pod_classes), uni.external)
+
+    def whole(self, side: Side) -> bool:
+        """Does SIDE match every endpoint (every pod, every external address)?"""
+        uni = self.universe
+        return len(side.pods) == len(uni.pod_classes) and uni.external.issubset(side.nets | uni.dont_care)
+
+    def direction(self, direction: str) -> list[ORule]:
+        """The rules a target's DIRECTION part needs for its subjects, in order.
+
+        ingress: the rules whose destination holds a subject, destinations cut to the subjects.
+        egress: the same from the source; when the ruleset governs ingress too, flows to a subject are
+        decided there, so one first allow passes them and later rules keep only the other ends."""
+        subjects = set(a.index for a in self.subjects)
+        here, there = ("dst", "src") if direction == "ingress" else ("src", "dst")
+        out: list[ORule] = []
+        at_ingress = direction == "egress" and "ingress" in self.directions and self.subjects
+        if at_ingress:
+            out.append(
+                ORule(ALLOW, Side(self.subjects, EMPTY), Side(self.subjects, EMPTY), FULL_SVC, (), "decided-at-ingress")
+            )
+        for r in self.rules:
+            mine = tuple(a for a in getattr(r, here).pods if a.index in subjects)
+            if not mine:
+                continue
+            other = getattr(r, there)
+            if at_ingress:
+                other = Side(tuple(a for a in other.pods if a.index not in subjects), other.nets)
+                if not other:
+                    continue
+            out.append(replace(r, **{here: Side(mine, EMPTY), there: other}))
+            if len(mine) == len(self.subjects) and r.services == FULL_SVC and self._covers(other, at_ingress):
+                break  # every later rule is unreachable
+        return out
+
+    def _covers(self, side: Side, at_ingress) -> bool:
+        """Does SIDE hold every endpoint (but the subjects, when those are decided at ingress)?"""
+        uni = self.universe
+        skip = {a.index for a in self.subjects} if at_ingress else set()
+        return len(side.pods) == len([a for a in uni.pod_classes if a.index not in skip]) and uni.external.issubset(
+            side.nets | uni.dont_care
+        )
+
+    # --- rendering helpers --------------------------------------------------------------------
+
+    def peers(self, pods: tuple[PodClass, ...]) -> list[dict]:
+        """NetworkPolicy-style peers whose union is the pods of POD classes: each with a namespaceSelector
+        (kubernetes.io/metadata.name) and, unless the whole namespace, a podSelector; [{}] for every pod."""
+        uni = self.universe
+        chosen = {a.index for a in pods}
+        if len(chosen) == len(uni.pod_classes):
+            return [{}]
+        inside: dict[str, list[PodClass]] = {}
+        for a in pods:
+            if a.namespace is not None:
+                inside.setdefault(a.namespace, []).append(a)
+        full = [ns for ns, group in uni.by_ns.items() if len(inside.get(ns, ())) == len(group)]
+        out: list[dict] = []
+        if uni.outside.index in chosen:
+            rest = [ns for ns in uni.by_ns if ns not in full]
+            out.append({"namespaceSelector": ns_selector(rest, negate=True)})
+        elif full:
+            out.append({"namespaceSelector": ns_selector(full)})
+        for ns, group in uni.by_ns.items():
+            if ns in full or ns not in inside:
+                continue
+            picked = {a.index for a in inside[ns]}
+            if any(a.kind == "others" for a in inside[ns]):
+                sels = complement([a.workload.labels for a in group if a.kind == "workload" and a.index not in picked])
+            else:
+                sels = union_of([a.workload.labels for a in inside[ns]])
+            out += [{"namespaceSelector": ns_selector([ns]), "podSelector": sel} for sel in sels]
+        return out
+
+    def blocks(self, nets: IntervalSet) -> list[tuple[str, list[str]]]:
+        """[(cidr, [except])] covering NETS (disjoint blocks, each except inside its block)."""
+        return ip_blocks(nets, self.universe.dont_care, self._blocks)
+
+    def subject_peers(self) -> list[dict]:
+        return self.peers(self.subjects)
+
+
+def order(rs: Ruleset, inv: Inventory) -> Ordered:
+    """RS over INV as ordered rules (see the module docstring)."""
+    resolver = Resolver(rs)
+    uni = Universe(inv, rs, resolver)
+    subjects, findings = _subjects(rs, uni, resolver)
+    rules = _family_guards(uni)
+    for r in rs.rules:
+        allow = r.action == ALLOW
+        if allow and r.conditions:
+            continue  # matches nothing: reported below
+        sides = []
+        for side, expr in (("src", r.src), ("dst", r.dst)):
+            b = resolver.address(expr)
+            pods, partial = _pods(uni, b.lower if allow else b.upper, allow)
+            nets = (b.lower if allow else b.upper) & uni.external
+            sides.append(Side(pods, nets))
+            for a in partial:
+                findings.append(_partial(r, side, a))
+        sv = resolver.services(r.services)
+        svc = sv.lower if allow else sv.upper
+        if sides[0] and sides[1] and svc:
+            rules.append(ORule(r.action, sides[0], sides[1], svc, (r,)))
+        findings += _notes(rs, r, allow)
+    everything = Side(tuple(uni.pod_classes), uni.external)
+    rules.append(ORule(rs.default, everything, everything, FULL_SVC, (), "default"))
+    return Ordered(rs, inv, uni, rules, subjects, tuple(rs.directions), findings)
+
+
+def _pods(uni: Universe, s: IntervalSet, allow: bool) -> tuple[tuple[PodClass, ...], list[PodClass]]:
+    """The pod classes an address set S denotes (allow: all their addresses of every family they have
+    inside S; deny: some address inside), and those an allow leaves out because only part is inside."""
+    denoted = {f: uni.denote(s, allow, f) for f in FAMILIES}
+    out, partial = [], []
+    for a in uni.pod_classes:
+        fams = uni.families(a)
+        if allow:
+            inside = bool(fams) and all(a.point in denoted[f][0] for f in fams)
+            if not inside and any(a.point in denoted[f][0] or a in denoted[f][1] for f in fams):
+                partial.append(a)
+        else:
+            inside = any(a.point in denoted[f][0] for f in fams) or not fams
+        if inside:
+            out.append(a)
+    return tuple(out), partial
+
+
+def _family_guards(uni: Universe) -> list[ORule]:
+    """Denies of the pairs no legacy flow joins: pods of one family only against the other family."""
+    only = {f: tuple(a for a in uni.pod_classes if uni.families(a) == (f,)) for f in FAMILIES}
+    out = []
+    for f, other in ((4, 6), (6, 4)):
+        if not only[f]:
+            continue
+        far = Side(only[other], uni.external & FAMILIES[other])
+        if not far:
+            continue
+        near = Side(only[f], EMPTY)
+        out.append(ORule(DENY, near, far, FULL_SVC, (), "family"))
+        out.append(ORule(DENY, far, near, FULL_SVC, (), "family"))
+    return out
+
+
+def _subjects(rs: Ruleset, uni: Universe, resolver: Resolver) -> tuple[tuple[PodClass, ...], list[Finding]]:
+    """The governed pod classes the ruleset protects (every one unless it names a host: then, on the
+    secure side, every class that may be that host)."""
+    governed = [a for a in uni.pod_classes if a.governed]
+    if rs.protects is None:
+        return tuple(governed), []
+    region, _ = uni.denote(resolver.address(rs.protects).upper, full=False)
+    out = tuple(a for a in governed if a.point in region)
+    unknown = [a for a in out if not a.legacy]
+    notes = []
+    if unknown:
+        notes.append(
+            Finding(
+                "note",
+                "the protected host's addresses may be those of pods without legacy addresses: the ruleset "
+                f"governs {', '.join(map(str, unknown))} too (name the host's workload in the inventory)",
+            )
+        )
+    return out, notes
+
+
+def _partial(r: Rule, side: str, a: PodClass) -> Finding:
+    what = "does not apply to" if r.action == ALLOW else "applies to all of"
+    if a.kind == "workload":
+        return Finding(
+            "partial-cover",
+            f"the {side} covers only part of the addresses of workload {a}; the {r.action} {what} it",
+            r,
+            f"{a} at its first address outside the {side}",
+        )
+    return Finding(
+        "partial-cover",
+        f"the {side} holds only some of the addresses {a} may have; the {r.action} {what} them",
+        r,
+        f"{a} at an address outside the {side}",
+    )
+
+
+def _notes(rs: Ruleset, r: Rule, allow: bool) -> list[Finding]:
+    out = []
+    items = r.src.include + r.src.exclude + r.dst.include + r.dst.exclude + tuple(r.services)
+    for u in dict.fromkeys(unresolved_items(rs, items)):
+        effect = "matches nothing there" if allow else "matches everything there"
+        out.append(Finding("unresolved", f"{u.text}: {u.reason}; the {r.action} {effect}", r))
+    for c in r.conditions:
+        effect = "the allow is dropped" if allow else "the deny applies without it"
+        out.append(Finding("condition", f"cannot enforce {c.text} ({c.reason}); {effect}", r))
+    return out
+
+
+__all__ = ["ALL_IP", "DIRECTIONS", "ORule", "Ordered", "Side", "order"]
