@@ -170,41 +170,75 @@ def order(rs: Ruleset, inv: Inventory) -> Ordered:
     for r in rs.rules:
         allow = r.action == ALLOW
         if allow and r.conditions:
-            continue  # matches nothing: reported below
+            findings += _notes(rs, r, allow)
+            continue  # matches nothing
         sides = []
         for side, expr in (("src", r.src), ("dst", r.dst)):
             b = resolver.address(expr)
-            pods, partial = _pods(uni, b.lower if allow else b.upper, allow)
-            nets = (b.lower if allow else b.upper) & uni.external
-            sides.append(Side(pods, nets))
-            for a in partial:
-                findings.append(_partial(r, side, a))
+            reading = _Reading(uni, b.lower if allow else b.upper, allow)
+            sides.append(reading)
+            findings += [_partial(r, side, a) for a in reading.partial]
         sv = resolver.services(r.services)
         svc = sv.lower if allow else sv.upper
-        if sides[0] and sides[1] and svc:
-            rules.append(ORule(r.action, sides[0], sides[1], svc, (r,)))
+        if svc:
+            rules += [ORule(r.action, a, b, svc, (r,)) for a, b in _products(*sides, allow) if a and b]
         findings += _notes(rs, r, allow)
     everything = Side(tuple(uni.pod_classes), uni.external)
     rules.append(ORule(rs.default, everything, everything, FULL_SVC, (), "default"))
     return Ordered(rs, inv, uni, rules, subjects, tuple(rs.directions), findings)
 
 
-def _pods(uni: Universe, s: IntervalSet, allow: bool) -> tuple[tuple[PodClass, ...], list[PodClass]]:
-    """The pod classes an address set S denotes (allow: all their addresses of every family they have
-    inside S; deny: some address inside), and those an allow leaves out because only part is inside."""
-    denoted = {f: uni.denote(s, allow, f) for f in FAMILIES}
-    out, partial = [], []
-    for a in uni.pod_classes:
-        fams = uni.families(a)
-        if allow:
-            inside = bool(fams) and all(a.point in denoted[f][0] for f in fams)
-            if not inside and any(a.point in denoted[f][0] or a in denoted[f][1] for f in fams):
-                partial.append(a)
-        else:
-            inside = any(a.point in denoted[f][0] for f in fams) or not fams
-        if inside:
-            out.append(a)
-    return tuple(out), partial
+class _Reading:
+    """One side of a rule on the secure side: the pod classes it matches whatever the partner (allow:
+    all their addresses of every family they have inside; deny: some address inside), the external
+    addresses, and for an allow, per family, the dual-stack classes it covers in that family only."""
+
+    def __init__(self, uni: Universe, s: IntervalSet, allow: bool):
+        self.uni = uni
+        self.nets = s & uni.external
+        met = {f: uni.denote(s, False, f)[0] for f in FAMILIES}
+        full = {f: uni.denote(s, True, f)[0] for f in FAMILIES}
+        self.pods: list[PodClass] = []
+        self.partial: list[PodClass] = []  # an allow leaves them out (but for `only`), a deny takes them in
+        self.only: dict[int, list[PodClass]] = {f: [] for f in FAMILIES}
+        for a in uni.pod_classes:
+            fams = uni.families(a)
+            covered = [f for f in fams if a.point in full[f]]
+            if allow:
+                if fams and len(covered) == len(fams):
+                    self.pods.append(a)
+                    continue
+                if len(covered) == 1:
+                    self.only[covered[0]].append(a)
+                if any(a.point in met[f] for f in fams):
+                    self.partial.append(a)
+            elif any(a.point in met[f] for f in fams) or not fams:
+                self.pods.append(a)
+                if fams and len(covered) < len(fams):
+                    self.partial.append(a)
+
+    @property
+    def side(self) -> Side:
+        return Side(tuple(self.pods), self.nets)
+
+    def single(self, f: int) -> Side:
+        """What this side matches of the ends that have family F only (pods, external addresses)."""
+        pods = tuple(a for a in self.pods if self.uni.families(a) == (f,))
+        return Side(pods, self.nets & FAMILIES[f])
+
+
+def _products(src: _Reading, dst: _Reading, allow: bool) -> list[tuple[Side, Side]]:
+    """The rule as products of sides: the ends it matches whatever the partner; for an allow also the
+    dual-stack classes it covers in one family against the partners of that family only (their flows
+    are of that family alone, so the match is exact)."""
+    out = [(src.side, dst.side)]
+    if allow:
+        for f in FAMILIES:
+            if dst.only[f]:
+                out.append((src.single(f), Side(tuple(dst.only[f]), EMPTY)))
+            if src.only[f]:
+                out.append((Side(tuple(src.only[f]), EMPTY), dst.single(f)))
+    return out
 
 
 def _family_guards(uni: Universe) -> list[ORule]:
