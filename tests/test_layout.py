@@ -18,7 +18,18 @@ MAY_IMPORT = {
     "frontends": {"errors", "limits", "io", "model"},
     "compiler": {"errors", "limits", "io", "model"},
     "evaluate": {"errors", "model.ruleset", "model.inventory"},
-    "verify": {"errors", "limits", "io", "model", "evaluate", "compiler", "frontends.common"},
+    "verify": {"errors", "limits", "io", "model", "evaluate", "compiler", "frontends.common", "targets"},
+    "targets": {
+        "errors",
+        "limits",
+        "io",
+        "model",
+        "compiler",
+        "evaluate",
+        "verify.source",
+        "verify.selectors",
+        "reverse.table",
+    },
     "reverse": {"errors", "io", "model", "evaluate", "compiler.ipblocks", "compiler.universe", "frontends"},
     "lint": {"errors", "io", "model", "compiler"},
     "batch": {"errors", "limits", "io", "model", "frontends", "compiler", "lint"},
@@ -34,6 +45,7 @@ MAY_IMPORT = {
         "reverse",
         "lint",
         "batch",
+        "targets",
     },
 }
 

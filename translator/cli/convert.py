@@ -8,6 +8,7 @@ from contextlib import nullcontext
 import click
 
 from ..io.safe_text import escaped
+from ..targets import NETWORKPOLICY, TARGETS
 from . import summary
 from .options import (
     columns_option,
@@ -36,18 +37,38 @@ from .summary import findings_option, plural
 )
 @host_option()
 @columns_option("CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service,action=Action'.")
+@click.option(
+    "--target",
+    type=click.Choice(TARGETS, case_sensitive=False),
+    default=NETWORKPOLICY,
+    show_default=True,
+    help="Policy API: networkpolicy (networking.k8s.io/v1), calico (projectcalico.org/v3), cnp "
+    "(ClusterNetworkPolicy), anp (AdminNetworkPolicy), cilium (cilium.io/v2).",
+)
 @quiet_option("No progress and no summary on stderr.")
 @findings_option()
 @progress_option()
 def convert(
-    rules, inventory, output, outdir, fmt, source_format, ruleset_names, host, columns, quiet, findings, progress
+    rules,
+    inventory,
+    output,
+    outdir,
+    fmt,
+    source_format,
+    ruleset_names,
+    host,
+    columns,
+    target,
+    quiet,
+    findings,
+    progress,
 ):
-    """Compile RULES into NetworkPolicies (YAML on stdout unless -o or -d)."""
+    """Compile RULES into NetworkPolicies, or the --target API's policies (YAML on stdout unless -o or -d)."""
     if output and outdir:
         raise click.UsageError("use -o or -d, not both")
     fmt = output_format(fmt, output)
     with progress_for(quiet, progress) as shown:
-        results, inv = _compile(rules, inventory, source_format, ruleset_names, host, columns, shown)
+        results, inv = _compile(rules, inventory, source_format, ruleset_names, host, columns, shown, target.lower())
         shown.phase("write", unit="")
         shown.detail(plural(sum(len(r.policies) for r in results), "policy"))
         on_screen = not outdir and output in (None, "-") and sys.stdout.isatty()  # the live line would cut into it
@@ -60,23 +81,26 @@ def convert(
         _summaries(report, findings)
 
 
-def _compile(rules, inventory, source_format, ruleset_names, host, columns, shown):
-    """The inventory, and each chosen ruleset compiled."""
+def _compile(rules, inventory, source_format, ruleset_names, host, columns, shown, target=NETWORKPOLICY):
+    """The inventory, and each chosen ruleset compiled for TARGET."""
     from ..compiler.synth import convert as compile_
     from ..frontends import load
     from ..frontends.select import frontend_options, load_inventory, pick_many
+    from ..targets import convert as compile_for
 
     shown.phase("parse")
     inv = load_inventory(inventory)
     chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
     shown.detail(", ".join(f"{escaped(rs.name)}: {plural(len(rs.rules), 'rule')}" for rs in chosen))
+    if target != NETWORKPOLICY:
+        return [compile_for(rs, inv, target, progress=shown) for rs in chosen], inv
     return [compile_(rs, inv, progress=shown) for rs in chosen], inv
 
 
 def _write(results, output, outdir, fmt) -> None:
     from ..io.manifests import emit, write_docs, write_per_namespace
 
-    policies = sorted((p for r in results for p in r.policies), key=lambda p: p["metadata"]["namespace"])
+    policies = sorted((p for r in results for p in r.policies), key=lambda p: p["metadata"].get("namespace") or "")
     if outdir:
         write_per_namespace(policies, outdir, fmt)
     elif output:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ..errors import InputError
 from ..reverse.formats import FORMATS
 from .options import format_option, inventory_option, output_file_option
 from .progress import progress_for, progress_option
@@ -37,6 +38,7 @@ def reverse(policies, inventory, fmt, objects, output, progress):
     from ..io.manifests import write_atomic
     from ..io.safe_text import escaped
     from ..model.policies import load_policies
+    from ..targets import ALL_KINDS, NETWORKPOLICY, target_of
 
     fmt = fmt or REVERSE_EXTENSIONS.get(os.path.splitext(output or "")[1].lower(), "table")
     if fmt == "rules" and not inventory:
@@ -45,11 +47,14 @@ def reverse(policies, inventory, fmt, objects, output, progress):
         )
     with progress_for(force=progress) as shown:
         shown.phase("parse")
-        objs = load_policies(policies)
+        objs = load_policies(policies, ALL_KINDS)
         inv = load_inventory(inventory) if inventory else None
         shown.detail(plural(len(objs), "policy"))
         shown.phase("render")
-        text, approximations = _render(objs, inv, fmt, objects)
+        target = target_of(objs)
+        if target != NETWORKPOLICY and fmt == "rules":
+            raise click.UsageError(f"--format rules reads NetworkPolicies only; these are {target} documents")
+        text, approximations = _render(objs, inv, fmt, objects, target)
     for a in approximations:
         click.echo(f"fw2np: approximation: {escaped(a)}", err=True)
     if output:
@@ -58,13 +63,21 @@ def reverse(policies, inventory, fmt, objects, output, progress):
         sys.stdout.write(text)
 
 
-def _render(objs, inv, fmt, objects) -> tuple[str, list]:
+def _render(objs, inv, fmt, objects, target="networkpolicy") -> tuple[str, list]:
     """The text of OBJS in FMT, and the approximations of --format rules."""
+    from ..reverse.formats import render_table
+
+    if target != "networkpolicy":
+        from ..targets import module
+
+        try:
+            return render_table(module(target).table(objs, inv, target), fmt), []
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     if fmt == "rules":
         from ..reverse.rules import reverse_rules
 
         return reverse_rules(objs, inv, objects)
-    from ..reverse.formats import render_table
     from ..reverse.table import build_table
 
     return render_table(build_table(objs, inv), fmt), []

@@ -133,7 +133,7 @@ def ruleset_line(result, found: list[Item], prefix: str, lint_note: str, finding
     line = (
         f"fw2np: {escaped(name)}: {plural(st['lines'], 'rule line')} seen, {plural(st['rules'], 'rule')} read, "
         f"{st['skipped']} skipped, {folded}{plural(st['policies'], 'policy')} written "
-        f"({plural(st['peers'], 'peer')}){named}; "
+        f"({plural(st['peers'], st.get('unit', 'peer'))}){named}; "
     )
     line += f"{plural(len(found), 'finding')} ({counts(found)})" if found else "no findings"
     if findings_file:

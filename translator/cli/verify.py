@@ -85,8 +85,10 @@ def verify(
     from ..frontends import load
     from ..frontends.select import frontend_options, load_inventory, pick_many
     from ..model.policies import load_policies
+    from ..targets import ALL_KINDS, NETWORKPOLICY, of_ruleset, target_of
     from ..verify.core import direction_part
     from ..verify.core import verify as run
+    from ..verify.ordered import verify_target
     from ..verify.report import render_json, render_text
 
     outs, code = [], 0
@@ -94,12 +96,19 @@ def verify(
         shown.phase("parse")
         inv = load_inventory(inventory)
         chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
-        pols = load_policies(policies)
+        pols = load_policies(policies, ALL_KINDS)
+        target = target_of(pols)
         shown.detail(f"{plural(sum(len(rs.rules) for rs in chosen), 'rule')}, {plural(len(pols), 'policy')}")
         try:
             for rs in chosen:
-                part = pols if len(chosen) == 1 else direction_part(pols, rs.directions)
-                rep, v = run(rs, inv, part, limit=limit, only=only, approximations=not skip_approx, progress=shown)
+                if target != NETWORKPOLICY:
+                    part = pols if len(chosen) == 1 else of_ruleset(pols, rs)
+                    rep, v = verify_target(
+                        rs, inv, part, target, limit=limit, only=only, approximations=not skip_approx, progress=shown
+                    )
+                else:
+                    part = pols if len(chosen) == 1 else direction_part(pols, rs.directions)
+                    rep, v = run(rs, inv, part, limit=limit, only=only, approximations=not skip_approx, progress=shown)
                 outs.append((render_json if fmt == "json" else render_text)(v, rep, len(part)))
                 code = max(code, rep.exit_code(strict))
         except ValueError as exc:
@@ -131,6 +140,7 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host
     from ..frontends.select import load_inventory
     from ..io.text import read_text
     from ..model.policies import load_policies, load_policy_text
+    from ..targets import ALL_KINDS, target_of
     from ..verify import explain as ex
 
     inv = load_inventory(inventory) if inventory else None
@@ -141,8 +151,8 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host
     flow = ex.parse_flow(flow_text, inv)
     try:
         if policies:  # the text read once (SOURCE may be a FIFO)
-            pols = load_policies(source) if text is None else load_policy_text(text, source)
-            doc = ex.explain_policies(pols, inv, flow)
+            pols = load_policies(source, ALL_KINDS) if text is None else load_policy_text(text, source, ALL_KINDS)
+            doc = ex.explain_policies(pols, inv, flow, target_of(pols))
             out = ex.render_policies(doc, flow, inv)
         else:
             rs = _ruleset(source, source_format, ruleset_name, inv, host, columns, text)

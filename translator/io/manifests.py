@@ -102,6 +102,7 @@ def kustomization(resources: list[str]) -> str:
 
 
 NO_POLICIES = "no-policies"
+CLUSTER_SCOPED = "_cluster"  # the file of cluster-scoped documents: no namespace name holds '_'
 
 
 def write_per_namespace(docs: list[dict], directory: str, fmt: str) -> list[str]:
@@ -109,7 +110,7 @@ def write_per_namespace(docs: list[dict], directory: str, fmt: str) -> list[str]
     Kustomization listing them; the manifest names written."""
     by_ns: dict[str, list[dict]] = {}
     for d in docs:
-        by_ns.setdefault(d["metadata"]["namespace"], []).append(d)
+        by_ns.setdefault(d["metadata"].get("namespace") or CLUSTER_SCOPED, []).append(d)
     ext = "json" if fmt == "json" else "yaml"
     names = []
     for ns, ds in sorted(by_ns.items()) or [(NO_POLICIES, [])]:

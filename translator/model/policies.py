@@ -27,18 +27,19 @@ PEER_FIELDS = ("podSelector", "namespaceSelector", "ipBlock")
 PORT_FIELDS = ("protocol", "port", "endPort")
 
 
-def load_policies(path: str) -> list[dict]:
-    """Every NetworkPolicy in PATH (a file or a directory of manifests), in a stable order."""
+def load_policies(path: str, kinds=frozenset()) -> list[dict]:
+    """Every NetworkPolicy in PATH (a file or a directory of manifests), in a stable order; also every
+    document whose (apiVersion, kind) is in KINDS (an ordered target's, checked by its evaluator)."""
     p = Path(path)
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in SUFFIXES)
         if not files:
             raise InputError("no .yaml, .yml or .json manifests in this directory", Loc(path))
-        return [pol for f in files for pol in load_policy_text(read_text(str(f)), str(f))]
-    return load_policy_text(read_text(path), path)
+        return [pol for f in files for pol in load_policy_text(read_text(str(f)), str(f), kinds)]
+    return load_policy_text(read_text(path), path, kinds)
 
 
-def load_policy_text(text: str, path: str) -> list[dict]:
+def load_policy_text(text: str, path: str, kinds=frozenset()) -> list[dict]:
     """NetworkPolicies in TEXT; other kinds are skipped, malformed policies rejected.
 
     Plain YAML is read first without locations (io.yamlfast); any error, or YAML it does not take,
@@ -47,16 +48,16 @@ def load_policy_text(text: str, path: str) -> list[dict]:
         docs = load_all_plain(text)
         if docs is not None:
             try:
-                return _policies([d for d in docs if d is not None], text, path)
+                return _policies([d for d in docs if d is not None], text, path, kinds)
             except InputError:
                 pass
-    return _policies(_documents(text, path), text, path)
+    return _policies(_documents(text, path), text, path, kinds)
 
 
-def _policies(docs: list, text: str, path: str) -> list[dict]:
+def _policies(docs: list, text: str, path: str, kinds=frozenset()) -> list[dict]:
     out: list[dict] = []
     for doc in docs:
-        _collect(doc, path, text, out, "")
+        _collect(doc, path, text, out, "", kinds)
     return out
 
 
@@ -78,7 +79,7 @@ def _fail(text: str, path: str, msg: str, obj, key=None) -> InputError:
     return InputError(msg, loc, line_of(text, loc.line) if loc.line else None)
 
 
-def _collect(doc, path: str, text: str, out: list, where: str) -> None:
+def _collect(doc, path: str, text: str, out: list, where: str, kinds=frozenset()) -> None:
     if not isinstance(doc, dict):
         raise _fail(text, path, f"{where or 'a document'}: expected a Kubernetes object (a mapping)", doc)
     kind = doc.get("kind")
@@ -89,7 +90,10 @@ def _collect(doc, path: str, text: str, out: list, where: str) -> None:
         if not isinstance(items, list):
             raise _fail(text, path, f"{where}items: a List needs an items list, not {_what(items)}", doc, "items")
         for i, item in enumerate(items):
-            _collect(item, path, text, out, f"{where}items[{i}].")
+            _collect(item, path, text, out, f"{where}items[{i}].", kinds)
+        return
+    if (doc.get("apiVersion"), kind) in kinds:
+        out.append(doc)
         return
     if kind != "NetworkPolicy":
         return

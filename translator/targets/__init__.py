@@ -22,6 +22,20 @@ from importlib import import_module
 NETWORKPOLICY = "networkpolicy"
 TARGETS = (NETWORKPOLICY, "calico", "cnp", "anp", "cilium")
 MODULES = {"calico": "calico", "cnp": "cnp", "anp": "cnp", "cilium": "cilium"}
+CALICO, NPAPI_V2, NPAPI_V1, CILIUM = (
+    "projectcalico.org/v3",
+    "policy.networking.k8s.io/v1alpha2",
+    "policy.networking.k8s.io/v1alpha1",
+    "cilium.io/v2",
+)
+# (apiVersion, kind) of the documents each target writes and reads
+KINDS = {
+    "calico": {(CALICO, k) for k in ("GlobalNetworkPolicy", "NetworkPolicy", "GlobalNetworkSet", "NetworkSet")},
+    "cnp": {(NPAPI_V2, "ClusterNetworkPolicy")},
+    "anp": {(NPAPI_V1, "AdminNetworkPolicy"), (NPAPI_V1, "BaselineAdminNetworkPolicy")},
+    "cilium": {(CILIUM, "CiliumNetworkPolicy"), (CILIUM, "CiliumClusterwideNetworkPolicy")},
+}
+ALL_KINDS = frozenset(k for ks in KINDS.values() for k in ks)
 
 
 def module(target: str):
@@ -31,15 +45,24 @@ def module(target: str):
 
 def target_of(docs: list[dict]) -> str:
     """The target the documents are written for (networkpolicy when none is recognised)."""
-    found = []
-    for doc in docs:
-        key = (str(doc.get("apiVersion", "")), str(doc.get("kind", "")))
-        for name in TARGETS[1:]:
-            mod = module(name)
-            if key in mod.kinds(name):
-                found.append(name)
-                break
-    return found[0] if found else NETWORKPOLICY
+    found = {name for doc in docs for name, ks in KINDS.items() if (doc.get("apiVersion"), doc.get("kind")) in ks}
+    if len(found) > 1:
+        from ..errors import InputError
+
+        raise InputError(f"the documents are written for several targets ({', '.join(sorted(found))}): verify one")
+    return found.pop() if found else NETWORKPOLICY
+
+
+def of_ruleset(docs: list[dict], rs) -> list[dict]:
+    """The documents written for ruleset RS (labelled with its name prefix); all of them when none is."""
+    from ..model.names import dns_name
+
+    prefix = dns_name(rs.name or "fw2np", 40)
+    mine = [d for d in docs if ((d.get("metadata") or {}).get("labels") or {}).get(RULESET_LABEL) == prefix]
+    return mine or docs
+
+
+RULESET_LABEL = "fw2np.io/ruleset"
 
 
 def convert(rs, inv, target: str, progress=None):
@@ -64,7 +87,8 @@ def convert(rs, inv, target: str, progress=None):
         "folded": rs.folded,
         "policies": len(docs),
         "prefix": prefix,
-        "peers": 0,
+        "peers": sum(_rules_in(d) for d in docs),
+        "unit": "rule",
         "rules_partly_out_of_reach": 0,
         "workloads": len(inv.workloads),
         "namespaces": len(inv.namespaces),
@@ -74,3 +98,12 @@ def convert(rs, inv, target: str, progress=None):
 
     findings = [Finding.skipped(k) for k in rs.skipped] + ordered.findings
     return Result(rs, docs, findings, stats)
+
+
+RULE_LISTS = ("ingress", "egress", "ingressDeny", "egressDeny")
+
+
+def _rules_in(doc: dict) -> int:
+    """The rules a document holds (every rule list of its spec, or of each of its specs)."""
+    specs = [doc.get("spec") or {}] + list(doc.get("specs") or [])
+    return sum(len(s.get(k) or []) for s in specs if isinstance(s, dict) for k in RULE_LISTS)

@@ -171,7 +171,7 @@ class Verifier:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         self.rs, self.inv, self.policies, self.method = rs, inv, policies, method
         self.fast = method != "flows"
-        self.part = Partition(rs, inv, policies)
+        self.part = self.partition(rs, inv, policies)
         self.fw = FirewallEvaluator(rs, inv, "secure")  # the scope, and per-address tests
         self.lf = LegacyFlows(rs, inv)
         self.fw_pairs = FirewallPairs(self.lf)
@@ -188,6 +188,9 @@ class Verifier:
         # ports first, then ICMP, then other protocols: nicer counterexamples
         rank = {p: k for k, p in enumerate(PORT_PROTOCOLS + TYPE_PROTOCOLS)}
         self.services = sorted(self.part.services, key=lambda c: (rank.get(c.proto, 9), c.proto, c.port))
+
+    def partition(self, rs: Ruleset, inv: Inventory, policies: list[dict]) -> Partition:
+        return Partition(rs, inv, policies)
 
     def netpol(self, world, pod_ips: bool = False) -> NetpolEvaluator:
         """The evaluator for one namespace-label assignment (and whether ipBlocks match pod IPs)."""

@@ -101,7 +101,13 @@ def is_policy_input(path: str, text: str | None) -> bool:
     """Policy manifests (a directory, or text holding a NetworkPolicy) rather than a ruleset."""
     if Path(path).is_dir():
         return True
-    return text is not None and bool(re.search(r"""(^|\s|["'])kind["']?\s*:\s*["']?NetworkPolicy""", text))
+    return text is not None and bool(
+        re.search(
+            r"""(^|\s|["'])kind["']?\s*:\s*["']?(Global|Cluster|Admin|BaselineAdmin|Cilium|CiliumClusterwide)?"""
+            r"""NetworkPolicy""",
+            text,
+        )
+    )
 
 
 def endpoint_text(ep, inv: Inventory | None) -> str:
@@ -226,11 +232,25 @@ def render_rules(doc: dict, flow: tuple, inv: Inventory) -> str:
 # --- policies ------------------------------------------------------------------
 
 
-def explain_policies(policies: list[dict], inv: Inventory | None, flow: tuple) -> dict:
+TARGET_NOUNS = {
+    "calico": "Calico documents",
+    "cnp": "ClusterNetworkPolicy documents",
+    "anp": "AdminNetworkPolicy documents",
+    "cilium": "Cilium documents",
+}
+
+
+def explain_policies(policies: list[dict], inv: Inventory | None, flow: tuple, target: str = "networkpolicy") -> dict:
+    """The decision of FLOW under POLICIES (NetworkPolicies, or an ordered TARGET's documents)."""
     src, dst, proto, port = flow
     labels = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces} if inv else {}
-    np = NetpolEvaluator(policies, labels).explain(src, dst, proto, port)
-    return {
+    if target == "networkpolicy":
+        np = NetpolEvaluator(policies, labels).explain(src, dst, proto, port)
+    else:
+        from ..targets import module
+
+        np = module(target).evaluator(policies, labels, target).explain(src, dst, proto, port)
+    out = {
         "kind": "policies",
         "policies": len(policies),
         "flow": _flow_dict(flow),
@@ -238,13 +258,16 @@ def explain_policies(policies: list[dict], inv: Inventory | None, flow: tuple) -
         "egress": side_dict(np["egress"]),
         "ingress": side_dict(np["ingress"]),
     }
+    if target != "networkpolicy":
+        out["target"] = target
+    return out
 
 
 def render_policies(doc: dict, flow: tuple, inv: Inventory | None) -> str:
     src, dst, proto, port = flow
     lines = [
         f"flow: {endpoint_text(src, inv)} -> {endpoint_text(dst, inv)} {service_text(proto, port)}",
-        f"{doc['policies']} NetworkPolicies:",
+        f"{doc['policies']} {TARGET_NOUNS.get(doc.get('target'), 'NetworkPolicies')}:",
     ]
     raw = {k: {**doc[k], "by": [(b["policy"], b["rule"]) for b in doc[k].get("by", [])]} for k in ("egress", "ingress")}
     lines += [f"  {ln}" for ln in side_lines(raw)]

@@ -19,9 +19,10 @@ from .source import PROTO_BY_NAME, PolicySource
 class Partition:
     """Endpoint and service classes for one ruleset, inventory and policy set."""
 
-    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict]):
+    def __init__(self, rs: Ruleset, inv: Inventory, policies: list[dict], source: PolicySource | None = None):
+        """SOURCE: what the policies test, when they are not NetworkPolicies (an ordered target's `cuts`)."""
         self.rs, self.inv = rs, inv
-        self.src = PolicySource(policies).scan()
+        self.src = source if source is not None else PolicySource(policies).scan()
         self.nets, self.svcs = rule_leaves(rs)
         self.legacy = Legacy(rs, inv)
         self.pod_ranges = [r for r in map(parse_range, inv.pod_cidrs) if r]
