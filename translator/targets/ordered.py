@@ -196,25 +196,29 @@ class _Reading:
     def __init__(self, uni: Universe, s: IntervalSet, allow: bool):
         self.uni = uni
         self.nets = s & uni.external
-        met = {f: uni.denote(s, False, f)[0] for f in FAMILIES}
-        full = {f: uni.denote(s, True, f)[0] for f in FAMILIES}
+        met = {f: uni.denote(s, False, f)[0] & uni.pods for f in FAMILIES}
+        full = {f: uni.denote(s, True, f)[0] & uni.pods for f in FAMILIES}
+        fams = _families(uni)
         self.pods: list[PodClass] = []
         self.partial: list[PodClass] = []  # an allow leaves them out (but for `only`), a deny takes them in
         self.only: dict[int, list[PodClass]] = {f: [] for f in FAMILIES}
-        for a in uni.pod_classes:
-            fams = uni.families(a)
-            covered = [f for f in fams if a.point in full[f]]
+        touched = sorted({p for f in FAMILIES for lo, hi in met[f] for p in range(lo, hi + 1)})
+        if not allow:
+            touched = sorted(set(touched) | {a.point for a in uni.pod_classes if not fams[a.index]})
+        for p in touched:
+            a = uni.pod_class_at(p)
+            mine = fams[a.index]
+            covered = [f for f in mine if p in full[f]]
             if allow:
-                if fams and len(covered) == len(fams):
+                if mine and len(covered) == len(mine):
                     self.pods.append(a)
                     continue
                 if len(covered) == 1:
                     self.only[covered[0]].append(a)
-                if any(a.point in met[f] for f in fams):
-                    self.partial.append(a)
-            elif any(a.point in met[f] for f in fams) or not fams:
+                self.partial.append(a)
+            else:
                 self.pods.append(a)
-                if fams and len(covered) < len(fams):
+                if mine and len(covered) < len(mine):
                     self.partial.append(a)
 
     @property
@@ -223,8 +227,17 @@ class _Reading:
 
     def single(self, f: int) -> Side:
         """What this side matches of the ends that have family F only (pods, external addresses)."""
-        pods = tuple(a for a in self.pods if self.uni.families(a) == (f,))
+        fams = _families(self.uni)
+        pods = tuple(a for a in self.pods if fams[a.index] == (f,))
         return Side(pods, self.nets & FAMILIES[f])
+
+
+def _families(uni: Universe) -> list[tuple[int, ...]]:
+    """Per pod class index, the families it has addresses of (kept on the universe)."""
+    got = uni.__dict__.get("_ordered_families")
+    if got is None:
+        got = uni.__dict__["_ordered_families"] = [uni.families(a) for a in uni.pod_classes]
+    return got
 
 
 def _products(src: _Reading, dst: _Reading, allow: bool) -> list[tuple[Side, Side]]:
