@@ -38,8 +38,9 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> dict:
-    """Generate, parse (both languages), convert and render one size; figures as a dict."""
+def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str, targets=()) -> dict:
+    """Generate, parse (both languages), convert and render one size; figures as a dict.
+    TARGETS: ordered targets also converted, with their time and YAML bytes."""
     from translator.compiler.synth import convert
     from translator.frontends import iptables, rules
     from translator.io.manifests import write_docs
@@ -89,8 +90,52 @@ def one_size(n: int, workloads: int, deny: float, seed: int, workdir: str) -> di
         )
         per[k] = per.get(k, 0) + 1
     out["max_policies_per_selector_direction"] = max(per.values(), default=0)
+    out["ruleset_bytes"] = len(texts["rules"].encode())
+    del pols, res
+    for target in targets:
+        out.update(target_size(rs, inv, target, workdir))
     out["peak_rss_mb"] = _peak_mb()
     return out
+
+
+def target_size(rs, inv, target: str, workdir: str) -> dict:
+    """Convert for an ordered TARGET: seconds, documents, rules and YAML bytes."""
+    from translator.io.manifests import write_docs
+    from translator.targets import convert as convert_for
+
+    t = time.perf_counter()
+    res = convert_for(rs, inv, target)
+    took = time.perf_counter() - t
+    path = Path(workdir, f"{target}.yaml")
+    write_docs(path, res.policies, "yaml")
+    return {
+        f"{target}_s": took,
+        f"{target}_documents": len(res.policies),
+        f"{target}_rules": res.stats["peers"],
+        f"{target}_yaml_bytes": path.stat().st_size,
+    }
+
+
+def targets_table(rows: list[dict], targets) -> str:
+    """Each target's YAML output beside NetworkPolicy's and the ruleset file's: KB and x the ruleset."""
+    head = ["rules", "ruleset KB", "networkpolicy KB (x)"] + [f"{t} KB (x), docs, rules, s" for t in targets]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in rows:
+        rb = r.get("ruleset_bytes")
+        if not rb:
+            continue
+
+        def kb(b):
+            return "-" if b is None else f"{b / 1000:,.0f} ({b / rb:.1f}x)"
+
+        cells = [str(r["rules"]), f"{rb / 1000:,.0f}", kb(r.get("yaml_bytes"))]
+        for t in targets:
+            cells.append(
+                f"{kb(r.get(f'{t}_yaml_bytes'))}, {_fmt(r.get(f'{t}_documents'), ',d')}, "
+                f"{_fmt(r.get(f'{t}_rules'), ',d')}, {_fmt(r.get(f'{t}_s'))}"
+            )
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
 
 
 MIB = 1 << 20
@@ -355,6 +400,10 @@ FITTED = ("parse_s", "convert_s", "peak_rss_mb") + tuple(f"{c}_{x}" for c in COM
 FITTED += ("yaml_bytes", "max_policy_json_bytes")
 
 
+def _targets(a) -> tuple[str, ...]:
+    return tuple(t for t in (a.targets or "").split(",") if t)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", help="comma-separated rule counts (default 1000,10000,100000)")
@@ -370,6 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reverse-timeout", type=float, default=600.0, help="seconds per size (default 600)")
     ap.add_argument("--no-reverse", action="store_true")
     ap.add_argument("--no-aerleon", action="store_true")
+    ap.add_argument(
+        "--targets", default="calico,cnp,anp,cilium", help="ordered targets also converted (default: all; '' none)"
+    )
     ap.add_argument("--aerleon-max", type=int, default=10000, help="largest size timed with aerleon")
     ap.add_argument("--out", default=str(RESULTS), help="results folder (default bench/results)")
     ap.add_argument(
@@ -397,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.shapes:
         return run_shapes(a)
     if a.one:
-        print(json.dumps(one_size(a.one, a.workloads, a.deny, a.seed, a.dir)))
+        print(json.dumps(one_size(a.one, a.workloads, a.deny, a.seed, a.dir, _targets(a))))
         return 0
     if a.verify_dir:
         print(json.dumps(verify_size(a.verify_dir)))
@@ -417,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             d = os.path.join(tmp, str(n))
             base = ["--workloads", str(a.workloads), "--deny", str(a.deny), "--seed", str(a.seed)]
+            base += ["--targets", a.targets]
             print(f"[{n} rules] parse + convert ...", file=sys.stderr, flush=True)
             row = {"rules": n, **_child(["--one", str(n), "--dir", d] + base, None)}
             if "error" in row:
@@ -442,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(size_table(rows))
     print()
+    if _targets(a):
+        print(targets_table(rows, _targets(a)))
+        print()
     print("fitted exponent (cost ~ rules**k): " + ", ".join(f"{k} {_fmt(v)}" for k, v in fits.items()))
     Path(a.out).mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
