@@ -32,7 +32,7 @@ MAY_IMPORT = {
     },
     "reverse": {"errors", "io", "model", "evaluate", "compiler.ipblocks", "compiler.universe", "frontends"},
     "lint": {"errors", "io", "model", "compiler"},
-    "batch": {"errors", "limits", "io", "model", "frontends", "compiler", "lint"},
+    "batch": {"errors", "limits", "io", "model", "frontends", "compiler", "lint", "targets"},
     "cli": {
         "errors",
         "limits",

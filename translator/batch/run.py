@@ -23,7 +23,7 @@ from pathlib import Path
 from .. import limits
 from ..compiler.findings import APPROXIMATIONS
 from ..errors import InputError, Loc
-from ..io.manifests import KUSTOMIZATION, kustomization
+from ..io.manifests import CLUSTER_SCOPED, KUSTOMIZATION, kustomization
 from ..limits import TimeLimit
 from . import pool
 from .outtree import MANIFESTS, REPORT_DIR, REPORT_FILES, manifest_rel, remove_in_tree, write_in_tree
@@ -42,6 +42,7 @@ class Job:
     source_format: str | None = None
     options: dict = field(default_factory=dict)
     host_map: str | None = None  # a hosts.yaml found beside the file
+    target: str = "networkpolicy"  # convert --target
 
 
 def find_inputs(input_dir: str, skip: list[str] = (), exclude: list[str] = ()) -> list[tuple[str, str]]:
@@ -175,7 +176,12 @@ def convert_file(job: Job) -> dict:
             rulesets = load(job.path, rec["format"], **opts)
             if not rulesets:
                 raise InputError("no ruleset found in the input", Loc(job.path))
-            converted = [(rs, convert(rs, inv)) for rs in rulesets]
+            if job.target == "networkpolicy":
+                converted = [(rs, convert(rs, inv)) for rs in rulesets]
+            else:
+                from ..targets import convert as convert_for
+
+                converted = [(rs, convert_for(rs, inv, job.target)) for rs in rulesets]
             rec["rulesets"] = []
             slugs = _slug([rs.name for rs in rulesets])
             for (rs, res), slug in zip(converted, slugs):
@@ -208,7 +214,7 @@ def by_namespace(docs: list[dict]) -> list[tuple[str, list[dict]]]:
     """[(namespace, its policies)], sorted by namespace (the per-namespace layout)."""
     out: dict[str, list[dict]] = {}
     for d in docs:
-        out.setdefault(d["metadata"]["namespace"], []).append(d)
+        out.setdefault(d["metadata"].get("namespace") or CLUSTER_SCOPED, []).append(d)
     return sorted(out.items())
 
 
@@ -229,7 +235,9 @@ def _ruleset_record(rs, res, findings, outputs) -> dict:
         "folded": rs.folded,
         "policies": len(res.policies),
         "outputs": outputs,
-        "policy_names": sorted(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in res.policies),
+        "policy_names": sorted(
+            f"{p['metadata'].get('namespace') or CLUSTER_SCOPED}/{p['metadata']['name']}" for p in res.policies
+        ),
         "warnings": [str(w) for w in rs.warnings],
         "approximations": approx,
         "out_of_scope": {
@@ -396,6 +404,7 @@ def run_batch(
     on_start=None,
     on_done=None,
     on_begin=None,
+    target: str = "networkpolicy",
 ) -> dict:
     """Convert every file under INPUT_DIR into OUTDIR; the report (also written there).  ON_START(jobs)
     once, ON_BEGIN(job) as a file starts, ON_DONE(record) as it ends."""
@@ -424,6 +433,7 @@ def run_batch(
             source_format,
             {"columns": columns} if columns else {},
             None if host_for(rel, hosts) else nearest(p, input_dir, HOST_MAP_NAMES),
+            target,
         )
         for rel, p in inputs
     ]
@@ -439,6 +449,7 @@ def run_batch(
         "output_dir": str(outdir),
         "inventory": inventory,  # None: each file's own inventory.yaml (its record says which)
         "layout": layout,
+        **({"target": target} if target != "networkpolicy" else {}),
         "_seconds": round(time.perf_counter() - t0, 3),
     }
     report = build_report(records, meta)

@@ -11,6 +11,7 @@ from .. import limits
 from ..batch.outtree import MANIFESTS, REPORT_DIR
 from ..batch.run import LAYOUTS
 from ..io.safe_text import escaped
+from ..targets import NETWORKPOLICY, TARGETS
 from .options import CSV_COLUMNS_HELP, columns_option, from_option, inventory_option, quiet_option
 
 
@@ -48,9 +49,16 @@ from .options import CSV_COLUMNS_HELP, columns_option, from_option, inventory_op
 @from_option("Input format of every file (detected per file when omitted).")
 @click.option("--exclude", multiple=True, help="Skip files whose relative path matches this glob (repeatable).")
 @columns_option(CSV_COLUMNS_HELP)
+@click.option(
+    "--target",
+    type=click.Choice(TARGETS, case_sensitive=False),
+    default=NETWORKPOLICY,
+    show_default=True,
+    help="Policy API of every file's output (as convert --target).",
+)
 @quiet_option("No progress bar and no summary.")
 @click.pass_context
-def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_format, exclude, columns, quiet):
+def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_format, exclude, columns, target, quiet):
     """Convert every firewall export under INPUT_DIR.
 
     Exit 0: every file converted; 1: some failed (listed, with their errors); 2: bad usage."""
@@ -76,6 +84,7 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
             on_start=(lambda js: bar.start(len(js))) if bar else None,
             on_done=bar.done if bar else None,
             on_begin=(lambda job: bar.begin(job.rel)) if bar else None,
+            target=target.lower(),
         )
     finally:
         if bar:
