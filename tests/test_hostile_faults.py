@@ -245,6 +245,52 @@ def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
     assert json.loads((out / "report" / "report.json").read_text())["totals"]["converted"] == 60
 
 
+def test_sigterm_to_lint_stops_its_workers_without_a_traceback(tmp_path):
+    """lint shares several rulesets out over forked workers, which inherited the CLI's SIGTERM handler: a
+    SIGTERM (or the pool's terminate at the end of a run) raised Terminated in each, a worker's traceback on
+    stderr. Now: exit 143, 'terminated', no traceback, the workers gone."""
+    import signal
+
+    acls = "".join(
+        f"ip access-list extended A{a}\n"
+        + "".join(f" permit tcp 10.{a}.{k // 250}.{k % 250} 0.0.0.0 host 192.168.{k % 200}.{k // 200} eq {1000 + k}\n"
+                  for k in range(2000))
+        for a in range(2)
+    )  # fmt: skip
+    f = tmp_path / "two.ios"
+    f.write_text(acls)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FW2NP_DEBUG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "translator.cli", "lint", str(f), "--no-progress"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    workers: set[int] = set()
+
+    def two_workers() -> bool:
+        workers.update(_children(proc.pid))
+        return len(workers) >= 2 or proc.poll() is not None
+
+    try:
+        assert _poll(two_workers, 60) and proc.poll() is None, "lint ended before it could be interrupted"
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+        stderr = proc.stderr.read()
+        assert code == 143 and "terminated" in stderr, stderr[-2000:]
+        assert "Traceback" not in stderr, stderr[-2000:]
+        assert _poll(lambda: not any(_alive(w) for w in workers), 30)
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+
+
 # ---- item 3: FW2NP_TIME_LIMIT reached in the summary's lint, after the output is written
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -297,3 +298,33 @@ def test_rulesets_linted_in_worker_processes_as_in_one(monkeypatch):
     want = [[(str(f), f.to_dict()) for f in lint(rs)] for rs in rss]
     monkeypatch.setattr(workers, "PARALLEL_MIN_RULES", 0)
     assert [[(str(f), f.to_dict()) for f in fs] for fs in workers.lint_each(rss, None)] == want
+
+
+def test_lint_workers_leave_sigint_and_sigterm_to_the_parent(monkeypatch):
+    """The forked workers inherited the CLI's SIGTERM handler: the pool's terminate at the end of a run (or a
+    SIGTERM to lint) raised Terminated in them, and each printed a worker's traceback on stderr. They ignore
+    SIGINT and die of SIGTERM, as batch's workers do; the parent's handlers are left as they were."""
+    import os
+    import signal
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: lint_each lints in this process")
+    rss = [parse(f"ruleset r{k}\n10 allow any -> any tcp/80\n", "t.fw") for k in range(2)]
+    monkeypatch.setattr(workers, "PARALLEL_MIN_RULES", 0)
+
+    def dispositions(rs, inv):  # what a worker has (handlers are no picklable results: their names)
+        return tuple(getattr(signal.getsignal(s), "name", "a handler") for s in (signal.SIGINT, signal.SIGTERM))
+
+    monkeypatch.setattr(workers, "run", lambda rs, inv: (*dispositions(rs, inv), os.getpid()))
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        got = workers.lint_each(rss, None)
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert {(i, t) for i, t, _ in got} == {("SIG_IGN", "SIG_DFL")}
+    assert os.getpid() not in {pid for _, _, pid in got}

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 
 from .checks import lint as run
 
 # Below this many rules in all, rulesets are linted in this process (forking costs more than it saves).
 PARALLEL_MIN_RULES = 2000
 _JOB: tuple = ()  # (rulesets, inventory) for the forked workers, which inherit it
+
+
+def _worker_signals() -> None:
+    """A forked worker leaves Ctrl-C and SIGTERM to the parent, which stops the pool: it ignores SIGINT and
+    dies of SIGTERM (the pool's terminate) instead of running the CLI's handler, inherited by fork, which
+    raised Terminated in it and printed a worker's traceback on stderr (as batch's workers do)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _lint_one(k: int):
@@ -30,7 +39,7 @@ def lint_each(rulesets: list, inv) -> list[list]:
         return [run(rs, inv) for rs in rulesets]
     _JOB = (rulesets, inv)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals) as pool:
             return pool.map(_lint_one, range(len(rulesets)), chunksize=1)
     finally:
         _JOB = ()
