@@ -174,3 +174,25 @@ def test_hash_header_and_preamble_comment():
     rs = load("# exported by panorama\n#Name,Source,Destination,Service,Action\n#2,10.0.0.1,any,any,drop\n")
     assert [(r.id, r.action) for r in rs.rules] == [("#2", DENY)]
     assert csv_rules.detect("# exported\n#Name,Source,Destination,Action\n", "x.csv") == 80
+
+
+@pytest.mark.parametrize(
+    "header, logged",
+    [
+        ("Rule,Source,Destination,Action,SessionID,Bytes,ReceiveTime", "SessionID, Bytes, ReceiveTime"),
+        ("srcip,dstip,dstport,action,sentbyte,rcvdbyte,sessionid", "sentbyte, rcvdbyte, sessionid"),
+    ],
+)
+def test_a_traffic_log_is_not_a_rule_export(header, logged):
+    """Issue 15: a PAN-OS traffic log (one row a session seen: Source, Destination and Action columns, but
+    SessionID, Bytes, ...) was read as a ruleset of its sessions. The smallest log: three session columns."""
+    row = (
+        "r1,10.0.0.1,10.0.0.2,allow,7,100,2026/01/01"
+        if header.startswith("Rule")
+        else "1.1.1.1,2.2.2.2,80,accept,1,2,3"
+    )
+    with pytest.raises(InputError) as e:
+        load(f"{header}\n{row}\n")
+    assert e.value.message.startswith(f"this is a traffic log, not a rule export: its columns {logged} describe")
+    assert (e.value.loc.line, e.value.loc.column) == (1, 1)
+    assert csv_rules.load("Rule,Source,Destination,Action,Bytes\nr1,10.0.0.1,any,deny,0\n", "r.csv")[0].rules
