@@ -14,6 +14,17 @@ def test_a_kind_that_is_not_a_string_is_an_input_error(kind):
     assert "kind must be a string" in err.value.message and err.value.loc.line == 2
 
 
+@pytest.mark.parametrize("api", [" []", " {a: 1}", "\n  - networking.k8s.io/v1"])
+@pytest.mark.parametrize("kinds", [frozenset(), frozenset({("projectcalico.org/v3", "NetworkPolicy")})])
+def test_an_api_version_that_is_not_a_string_is_an_input_error(api, kinds):
+    """Issue 22: (apiVersion, kind) looked up in the ordered targets' kinds raised TypeError (unhashable) for
+    a list or a mapping: an internal error in verify, explain and reverse."""
+    text = f"kind: NetworkPolicy\napiVersion:{api}\nmetadata: {{name: p, namespace: n}}\nspec: {{}}\n"
+    with pytest.raises(InputError) as err:
+        load_policy_text(text, "p.yaml", kinds)
+    assert "apiVersion must be a string" in err.value.message and err.value.loc.line == 2
+
+
 def test_other_kinds_are_skipped_and_lists_are_read():
     text = (
         "kind: ConfigMap\n---\nkind: NetworkPolicyList\nitems:\n- apiVersion: networking.k8s.io/v1\n"

@@ -85,6 +85,9 @@ def _collect(doc, path: str, text: str, out: list, where: str, kinds=frozenset()
     kind = doc.get("kind")
     if kind is not None and not isinstance(kind, str):
         raise _fail(text, path, f"{where}kind must be a string, not {_what(kind)}", doc, "kind")
+    api = doc.get("apiVersion")
+    if api is not None and not isinstance(api, str):  # (apiVersion, kind) is looked up in KINDS: hashable
+        raise _fail(text, path, f"{where}apiVersion must be a string, not {_what(api)}", doc, "apiVersion")
     if kind == "List" or (kind or "").endswith("List"):
         items = doc.get("items") or []
         if not isinstance(items, list):
@@ -92,7 +95,7 @@ def _collect(doc, path: str, text: str, out: list, where: str, kinds=frozenset()
         for i, item in enumerate(items):
             _collect(item, path, text, out, f"{where}items[{i}].", kinds)
         return
-    if (doc.get("apiVersion"), kind) in kinds:
+    if (api, kind) in kinds:
         out.append(doc)
         return
     if kind != "NetworkPolicy":
