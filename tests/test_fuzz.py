@@ -70,6 +70,13 @@ ODD = [
     "null",
     "  ",
     "\u2028",
+    # non-ASCII digits and terminal controls where names, numbers and ports go (issue 22)
+    "²",
+    "٣",
+    "１",
+    "8²",
+    "\x1b[2J",
+    "\x7f",
 ]
 GENERIC_INV = """namespaces:
   ns-a: {labels: {team: a}}
@@ -172,6 +179,11 @@ JSON_ODD = [
     "Deny",
     "INGRESS",
     "all",
+    "²",
+    "٣",
+    "tcp/8²",
+    "10.0.0.٣/24",
+    "x\x1b[2Jy",
 ]
 
 

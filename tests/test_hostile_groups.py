@@ -1,7 +1,8 @@
 """Hostile group graphs: deep chains, diamonds, cycles and self-references in every format with groups.
 
-Each outcome must be a result or a clear InputError (with a place) within a time bound; for acyclic
-groups the resolved sets must equal a brute-force expansion of the definitions.
+Each outcome must be a result or a clear InputError (with a place) within a time bound, through the
+frontend, the compiler, verify, explain and reverse; for acyclic groups the resolved sets must equal a
+brute-force expansion of the definitions.
 """
 
 from __future__ import annotations
@@ -20,19 +21,22 @@ from translator.model.resolve import MAX_GROUP_DEPTH, Resolver
 from translator.model.ruleset import TCP, Ref
 from translator.model.space import IntervalSet, ip_range, svc_range
 
+from .downstream import downstream
+
 INV = parse_inventory(
     "namespaces:\n  a: {}\nworkloads:\n  w:\n    namespace: a\n    labels: {app: w}\n    addresses: [10.0.0.1]\n"
 )
-SECONDS = 5.0  # the time bound of one example (frontend and compiler)
+SECONDS = 5.0  # the time bound of one example (frontend, compiler, verify, explain, reverse)
 
 
 def run(load, text: str, path: str):
-    """Load TEXT and compile every ruleset: the rulesets, or the InputError; within SECONDS."""
+    """Load TEXT, compile every ruleset, verify, explain and reverse it (tests/downstream.py): the rulesets,
+    or the InputError; within SECONDS."""
     t0 = time.perf_counter()
     try:
         out = load(text, path)
         for rs in out:
-            convert(rs, INV)
+            downstream(rs, INV)
     except InputError as e:
         out = e
         assert e.loc is not None and e.loc.file == path, e

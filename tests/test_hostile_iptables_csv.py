@@ -1,8 +1,9 @@
 """Hostile iptables and CSV inputs (issue 22), fuzzed: jump graphs (chains, diamonds, cycles, deep
 chains), raw/mangle tables with DROP and ACCEPT, control characters and non-ASCII digits in names,
-ports and addresses, CSV rows with '#' first cells. Every outcome is a result or an InputError within
-BOUND seconds; for raw DROPs and '#' rows, a flow the source denies (a brute-force reading of the
-source written here) is not allowed by the loaded ruleset."""
+ports and addresses, CSV rows with '#' first cells. Every outcome, through the frontend, the compiler,
+verify, explain and reverse, is a result or an InputError within BOUND seconds; for raw DROPs and '#'
+rows, a flow the source denies (a brute-force reading of the source written here) is not allowed by the
+loaded ruleset."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from translator.compiler.synth import convert
 from translator.errors import InputError
 from translator.frontends import csv_rules, iptables
 from translator.model.inventory import parse_inventory
 from translator.model.ruleset import DENY
 
+from .downstream import downstream
 from .secure import decide
 
 BOUND = 5.0  # wall-clock seconds per example
@@ -41,8 +42,9 @@ def run(fn, *args, **kw):
 
 
 def compile_all(rulesets):
+    """Compile, verify, explain and reverse each ruleset (tests/downstream.py), within BOUND seconds each."""
     for rs in rulesets or ():
-        run(convert, rs, INV)
+        run(downstream, rs, INV)
 
 
 @st.composite
