@@ -270,6 +270,8 @@ class CiliumEvaluator:
         self.namespace_labels = namespaces or {}
         self.rules: list[CRule] = []
         self._ids: dict = {}
+        self._selecting: dict = {}
+        self._peers: dict = {}  # (id of a rule entry's peer, endpoint) -> match (the entries are held)
         for doc in docs:
             self._add(doc)
 
@@ -522,21 +524,34 @@ class CiliumEvaluator:
                 return True
         return any(p == proto and t == port for p, t in entry.icmps or ())
 
+    def selecting(self, pod: Pod, direction: str) -> tuple[list[CRule], bool]:
+        """The rules that select POD with entries of DIRECTION, and whether POD is in default deny there."""
+        key = (pod, direction)
+        got = self._selecting.get(key)
+        if got is None:
+            allow_key, deny_key, _ = DIRECTIONS[direction]
+            labels = self.identity(pod)
+            picked = [r for r in self.rules if self.selects(r, pod, labels)]
+            default_deny = any(
+                r.default_deny[direction] is True
+                or (r.default_deny[direction] is None and bool(r.entries[allow_key] or r.entries[deny_key]))
+                for r in picked
+            )
+            got = self._selecting[key] = (picked, default_deny)
+        return got
+
     def _side(self, pod: Pod, direction: str, other: Endpoint, dst: Endpoint, proto: int, port: int) -> dict:
         allow_key, deny_key, _ = DIRECTIONS[direction]
-        labels = self.identity(pod)
         peer_labels = self.identity(other)
-        selecting = [r for r in self.rules if self.selects(r, pod, labels)]
-        default_deny = any(
-            r.default_deny[direction] is True
-            or (r.default_deny[direction] is None and (r.entries[allow_key] or r.entries[deny_key]))
-            for r in selecting
-        )
+        selecting, default_deny = self.selecting(pod, direction)
         by, denied = [], []
         for r in selecting:
             for key, sink in ((deny_key, denied), (allow_key, by)):
                 for i, e in enumerate(r.entries[key]):
-                    if self.peer_matches(e.peer, other, peer_labels) and self.l4_matches(e, proto, port, dst):
+                    hit = self._peers.get((id(e.peer), other))
+                    if hit is None:
+                        hit = self._peers[(id(e.peer), other)] = self.peer_matches(e.peer, other, peer_labels)
+                    if hit and self.l4_matches(e, proto, port, dst):
                         sink.append((r, f"{key}[{i}]"))
         allowed = not denied and (bool(by) or not default_deny)
         refs = [r.ref for r in selecting]

@@ -248,37 +248,42 @@ class _Renderer:
         while k and not rules[k - 1].allow:
             k -= 1
         body, trailing = rules[:k], rules[k:]
-        allows: list[tuple[Prod, int, ORule]] = []  # (written allow, denies written before it, rule)
-        denies: list[Prod] = []
+        items = [(r, p) for r in body for p in [self.prod(r, direction)] if p]
+        # first the allows as written (narrowed to what Cilium says; none when an earlier deny takes it all)
+        # and the denies as the model has them
+        written: dict[int, Prod] = {}
+        denies: list[tuple[int, Prod]] = []
+        for i, (r, p) in enumerate(items):
+            if not r.allow:
+                denies.append((i, p))
+                continue
+            q = self.narrow(p, r, direction)
+            if q and not any(q.within(d) for _, d in denies):
+                written[i] = q
         specs: list[dict] = []
-        for r in body:
-            p = self.prod(r, direction)
-            if not p:
-                continue
+        for i, (r, p) in enumerate(items):
             if r.allow:
-                p = self.narrow(p, r, direction)
-                if not p or any(p.within(d) for d in denies):
-                    continue  # nothing to say, or an earlier deny takes all of it
-                specs += self.render(p, direction, "allow", describe(r))
-                allows.append((p, len(denies), r))
+                if i in written:
+                    specs += self.render(written[i], direction, "allow", describe(r))
                 continue
-            p = self.widen(p, r, direction)
-            used, others = [], []
-            for a, before, ar in allows:
-                if not a.meets(p):
+            others, used = [], []
+            for j, a in written.items():
+                if j > i or not a.meets(p):
                     continue
                 overlap = a.cut(p)
-                if any(overlap.within(d) for d in denies[:before]):
-                    continue  # denied before that allow: taking it from this deny changes nothing
+                if any(overlap.within(d) for x, d in denies if x < j):
+                    continue  # the model denies all of it before that allow: taking it away changes nothing
                 others.append(a)
-                used.append(ar)
+                used.append(items[j][0])
             desc = describe(r)
             if used:
                 ids = list(dict.fromkeys(i for ar in used for i in (ar.ids or [describe(ar)])))
                 desc += f", less what {'rule' if len(ids) == 1 else 'rules'} {', '.join(ids)} allowed first"
+            later = [a for j, a in written.items() if j > i and a.svc == FULL_SVC]
             for piece in subtract(p, others):
-                specs += self.render(piece, direction, "deny", desc)
-            denies.append(p)
+                piece = self.settle(piece, later, others, r, direction)
+                if piece:
+                    specs += self.render(piece, direction, "deny", desc)
         if trailing:
             ids = [i for r in trailing for i in r.ids]
             desc = "default deny" + (f" ({'rule' if len(ids) == 1 else 'rules'} {', '.join(ids)})" if ids else "")
@@ -289,20 +294,31 @@ class _Renderer:
 
     # services
     def narrow(self, p: Prod, r: ORule, direction: str) -> Prod:
+        """An allow as Cilium can write it: protocols other than TCP, UDP, SCTP, ICMP and ICMPv6 only all
+        together (a rule without L4); alone they are left out (reported)."""
         if p.svc == FULL_SVC or p.svc.issubset(EXPRESSIBLE):
             return p
-        dropped = p.svc - EXPRESSIBLE
-        self.report(r, direction, p, dropped.first(), "the allow leaves them out")
+        self.report(r, direction, p, (p.svc - EXPRESSIBLE).first(), p.svc - EXPRESSIBLE, "the allow leaves them out")
         return replace(p, svc=p.svc & EXPRESSIBLE)
 
-    def widen(self, p: Prod, r: ORule, direction: str) -> Prod:
-        if p.svc == FULL_SVC or p.svc.issubset(EXPRESSIBLE):
-            return p
-        other = (FULL_SVC - p.svc).first()
-        self.report(r, direction, p, other, "the deny takes every protocol, this one too")
-        return replace(p, svc=FULL_SVC)
+    def settle(self, piece: Prod, later: list[Prod], earlier: list[Prod], r: ORule, direction: str) -> Prod:
+        """A piece of a deny as Cilium can write it.  Protocols other than TCP, UDP, SCTP and the ICMPs can
+        be denied only with every protocol.  When no later allow of every protocol meets the piece, no
+        written allow holds those flows at all (the earlier ones are taken out of the piece, the others
+        name ports or types only), so leaving them out is exact; else the piece denies every protocol and
+        the flows of the earlier allows it then takes are reported."""
+        if piece.svc == FULL_SVC or piece.svc.issubset(EXPRESSIBLE):
+            return piece
+        if not any(a.meets(replace(piece, svc=FULL_SVC)) for a in later):
+            return replace(piece, svc=piece.svc & EXPRESSIBLE)
+        wide = replace(piece, svc=FULL_SVC)
+        taken = [a.cut(wide) for a in earlier if a.meets(wide)]
+        ex = next((x for x in taken if x), wide)
+        v = (ex.svc - piece.svc).first() if ex.svc - piece.svc else (FULL_SVC - piece.svc).first()
+        self.report(r, direction, ex, v, piece.svc - EXPRESSIBLE, "the deny takes every protocol there")
+        return replace(piece, svc=FULL_SVC)
 
-    def report(self, r: ORule, direction: str, p: Prod, v: int, effect: str) -> None:
+    def report(self, r: ORule, direction: str, p: Prod, v: int, odd: IntervalSet, effect: str) -> None:
         key = (id(r), direction)
         if key in self._reported or not r.rules:
             return
@@ -311,12 +327,13 @@ class _Renderer:
         here = self.by_index[min(p.here)].point
         other = self.by_index[min(p.pods)].point if p.pods else p.nets.first()
         s, d = (other, here) if direction == "ingress" else (here, other)
-        protos = sorted({proto_label(x >> PROTO_SHIFT) for lo, hi in (p.svc - EXPRESSIBLE) for x in (lo, hi)})
+        protos = sorted({q for lo, hi in odd for q in range(lo >> PROTO_SHIFT, (hi >> PROTO_SHIFT) + 1)})
+        names = ", ".join(proto_label(x) for x in protos[:5]) + (", ..." if len(protos) > 5 else "")
         self.o.findings.append(
             Finding(
                 "inexpressible",
-                f"Cilium matches only TCP, UDP and SCTP ports and ICMP types, or every protocol: "
-                f"{', '.join(protos)} cannot be said alone; {effect} ({direction})",
+                f"Cilium matches TCP, UDP and SCTP ports and ICMP types, or every protocol at once: {names} "
+                f"cannot be said alone; {effect} ({direction})",
                 r.rules[0],
                 flow_text(s, d, v, uni),
             )
