@@ -432,7 +432,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 FUZZ_EXAMPLES = 60
 # each example must end (a result or a clear error) within this (FW2NP_TIME_LIMIT, plus slack for a
-# loaded machine); `explain` on a FIFO reads it twice and waits for a second writer until the limit
+# loaded machine)
 FUZZ_SECONDS = 10
 KINDS = ["regular", "fifo", "dev-zero", "directory", "symlink", "dangling-symlink", "symlink-loop", "mode-000", "eio"]
 BOUND_VALUES = ["", "4096", " 64 ", "²", "³", "١٠", "०", "𝟗", "1e3", "-1", "0x10", "9" * 30, "\u00a0"]
