@@ -164,12 +164,10 @@ def _ports(p: int, ivs: list[tuple[int, int]]) -> list[tuple[dict, dict]]:
         cur = hi + 1
     if cur <= dhi:
         comp.append((cur, dhi))
-    if comp and len(comp) < len(ivs) and len(comp) <= MAX_PORTS:
+    fmt = [_port(*c) for c in ivs]
+    if comp and len(comp) <= MAX_PORTS and len(str([_port(*c) for c in comp])) < len(str(fmt)):
         return [({"protocol": _proto(p)}, {"notPorts": [_port(*c) for c in comp]})]
-    return [
-        ({"protocol": _proto(p)}, {"ports": [_port(*c) for c in ivs[k : k + MAX_PORTS]]})
-        for k in range(0, len(ivs), MAX_PORTS)
-    ]
+    return [({"protocol": _proto(p)}, {"ports": fmt[k : k + MAX_PORTS]}) for k in range(0, len(ivs), MAX_PORTS)]
 
 
 def _types(p: int, ivs: list[tuple[int, int]]) -> tuple[list[tuple[dict, dict]], list[int]]:
