@@ -13,6 +13,12 @@ from .options import format_option, inventory_option, output_file_option
 from .progress import progress_for, progress_option
 from .summary import plural
 
+TARGET_TITLES = {
+    "calico": "Calico policies",
+    "cnp": "ClusterNetworkPolicies",
+    "anp": "AdminNetworkPolicies",
+    "cilium": "Cilium policies",
+}
 REVERSE_EXTENSIONS = {".md": "markdown", ".csv": "csv", ".html": "html", ".htm": "html", ".fw": "rules"}
 
 
@@ -71,7 +77,9 @@ def _render(objs, inv, fmt, objects, target="networkpolicy") -> tuple[str, list]
         from ..targets import module
 
         try:
-            return render_table(module(target).table(objs, inv, target), fmt), []
+            table = module(target).table(objs, inv, target)
+            table.title, table.documents = TARGET_TITLES[target], len(objs)
+            return render_table(table, fmt), []
         except ValueError as exc:
             raise InputError(str(exc)) from None
     if fmt == "rules":

@@ -78,7 +78,16 @@ def render_table(table: FirewallTable, fmt: str) -> str:
     widths = {c: min(MAX_WIDTH, max([len(c)] + [len(row[c]) for row in cells])) for c in SHOWN}
     tpl = environment(fmt == "html").get_template(TEMPLATES[fmt])
     notes = [escaped(n) for n in table.notes]
-    return tpl.render(groups=groups, columns=SHOWN, widths=widths, notes=notes, policies=_policies(table))
+    count = len(table.policies) if table.documents is None else table.documents
+    return tpl.render(
+        groups=groups,
+        columns=SHOWN,
+        widths=widths,
+        notes=notes,
+        policies=_policies(table),
+        title=escaped(table.title),
+        count=count,
+    )
 
 
 FORMULA = ("=", "+", "-", "@")  # a spreadsheet reads a cell starting with one of these as a formula

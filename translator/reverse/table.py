@@ -50,6 +50,8 @@ class FirewallTable:
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
     policies: list[NormalizedPolicy] = field(default_factory=list)
+    title: str = "NetworkPolicies"  # what the documents are, for the heading
+    documents: int | None = None  # how many were read (None: len(policies))
 
     def targets(self) -> list[tuple[str, list[Row]]]:
         """Rows grouped by target, in table order."""
