@@ -278,7 +278,10 @@ class ClusterPolicyEvaluator:
         allowed = all(ok for ok, *_ in outs)
         first = decisions[0]
         if first["tier"] == "NetworkPolicy":
-            why = "decided by the NetworkPolicies that select the pod"
+            np_side = self.netpol.explain(other, pod, proto, port) if direction == INGRESS else None
+            if np_side is None:
+                np_side = self.netpol.explain(pod, other, proto, port)
+            why = f"decided by the NetworkPolicies that select the pod: {np_side[direction]['reason']}"
             if "policy" in first:
                 why += f" (passed by {first['policy']} rule {first['rule']} '{first['rule_name']}')"
         elif first["tier"] in (ADMIN, BASELINE):

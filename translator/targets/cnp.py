@@ -742,7 +742,8 @@ def table(docs: list[dict], inventory, target: str) -> FirewallTable:
     nps = [d for d in docs if d.get("kind") == "NetworkPolicy"]
     admin = sorted((d for d in pols if _tier(d) == "Admin"), key=lambda d: (_priority(d), d["metadata"]["name"]))
     base = sorted((d for d in pols if _tier(d) == "Baseline"), key=lambda d: (_priority(d), d["metadata"]["name"]))
-    np_rows = build_table(nps, inventory).rows if nps else []
+    # the NetworkPolicies isolate ingress only (the fallback): rows of directions they leave alone say nothing
+    np_rows = [r for r in build_table(nps, inventory).rows if not r.policy.startswith("(not isolated")] if nps else []
     out = FirewallTable([])
     for direction in ("ingress", "egress"):
         for tier, group in (("Admin", admin), ("Baseline", base)):
