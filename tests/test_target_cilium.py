@@ -189,14 +189,23 @@ WEB, DB = Pod.of("shop", {"app": "web"}), Pod.of("shop", {"app": "db"})
 
 
 def test_a_deny_after_an_allow_does_not_take_back_what_the_allow_decided():
-    """Cilium's deny wins whatever the order: written as it is, rule 20 would block rule 10's flows."""
-    rules = "default deny\n10 allow 192.0.2.0/28 -> 10.0.1.0/24 tcp/80\n20 deny 192.0.2.0/24 -> 10.0.1.0/24 any\n"
+    """Cilium's deny wins whatever the order: written as it is, rule 20 would block rule 10's flows.  It is
+    written less what rule 10 allowed, or (when shorter) not at all and taken out of the later allows."""
+    rules = "10 allow 192.0.2.0/28 -> 10.0.1.0/24 tcp/80\n20 deny 192.0.2.0/24 -> 10.0.1.0/24 any\n"
     rules += "30 allow any -> 10.0.1.0/24 tcp/80-81\n"
     flows = [(Ip("192.0.2.5"), WEB, 6, 80), (Ip("192.0.2.100"), WEB, 6, 80), (Ip("198.51.100.1"), WEB, 6, 81)]
-    docs, findings, got, want = decide(rules, INV, flows)
-    assert got == want == [True, False, True]
-    denies = [s for d in docs for s in d["specs"] if "ingressDeny" in s]
-    assert any("less what rule 10 allowed first" in s["description"] for s in denies)
+    flows += [(Ip("192.0.2.100"), WEB, 17, 53), (Ip("198.51.100.1"), WEB, 17, 53)]
+    docs, findings, got, want = decide("default allow\n" + rules, INV, flows)
+    assert got == want == [True, False, True, False, True]
+    specs = [s for d in docs for s in d["specs"]]
+    assert any("less what rule 10 allowed first" in s["description"] for s in specs if "ingressDeny" in s) or any(
+        "less what rule 20 denied first" in s["description"] for s in specs if "ingress" in s
+    )
+    docs, findings, got, want = decide("default deny\n" + rules, INV, flows)
+    assert got == want == [True, False, True, False, False]
+    specs = [s for d in docs for s in d["specs"]]
+    assert not any("ingressDeny" in s for s in specs if "rule 20" in s["description"].split(",")[0])
+    assert any("rule 30, less what rule 20 denied first" in s["description"] for s in specs)
 
 
 def test_the_deny_split_is_exact_and_small():
@@ -468,9 +477,15 @@ def test_explain_names_the_deciding_rule_and_its_source_ids():
     ev = CiliumEvaluator(result.policies, {})
     front = Pod.of("staging", {"app": "frontend"})
     out = ev.explain(Ip("203.0.113.5"), front, 6, 80)
-    assert not out["allowed"] and out["ingress"]["denied_by"] and out["ingress"]["rules"] == ["rule 30"]
+    assert not out["allowed"] and "default deny" in out["ingress"]["reason"]  # rule 30 is taken out of rule 40
     out = ev.explain(Ip("203.0.113.200"), front, 6, 443)
-    assert out["allowed"] and out["ingress"]["rules"] == ["rule 40"] and not out["egress"]["applies"]
+    assert out["allowed"] and out["ingress"]["rules"] == ["rule 40, less what rule 30 denied first"]
+    assert not out["egress"]["applies"]
+    out = ev.explain(Ip("203.0.113.5"), Pod.of("staging", {"app": "db"}), 6, 5432)
+    assert not out["allowed"] and "default deny" in out["ingress"]["reason"]
+    docs = [ccnp({"endpointSelector": WEB_SEL, "description": "rule 7", "ingressDeny": [{"fromEntities": ["world"]}]})]
+    out = CiliumEvaluator(docs).explain(WORLD, WEB, 6, 80)
+    assert out["ingress"]["denied_by"] == [("p specs[0]", "ingressDeny[0]")] and out["ingress"]["rules"] == ["rule 7"]
 
 
 # --- cuts, table, layout ---------------------------------------------------------------------------
@@ -491,13 +506,27 @@ def test_table_lists_denies_before_allows_per_pod_class_in_every_format():
     _, inv, result = convert_sample("staging")
     table = cilium.table(result.policies, inv, TARGET)
     front = [r for r in table.rows if r.target == "staging/frontend" and r.direction == "ingress"]
-    assert [r.action for r in front] == ["deny", "deny", "allow", "deny"]  # family guard, rule 30, rule 40, default
-    assert "rule 30" in front[1].policy and "rule 40" in front[2].policy and front[-1].policy.startswith("default deny")
+    assert [r.action for r in front] == ["allow", "allow", "deny"]  # rule 40 (pods, addresses), the default
+    assert all("(rule 40, less what rule 30 denied first)" in r.policy for r in front[:2])
+    assert "203.0.113.0/25" in front[1].source and front[-1].policy.startswith("default deny")
     for fmt in ("table", "markdown", "csv", "html"):
         text = render_table(table, fmt)
         assert "rule 30" in text and "rule 40" in text
     plain = cilium.table(result.policies, None, TARGET)
     assert plain.rows and any("Pods selected by several targets" in n for n in plain.notes)
+    # a hand-written policy: its deny rows come first, whatever the order of the rules
+    docs = [
+        ccnp(
+            {"endpointSelector": WEB_SEL, "description": "a", "ingress": [{"fromEntities": ["world"]}]},
+            {"endpointSelector": WEB_SEL, "description": "b", "ingressDeny": [{"fromCIDR": ["192.0.2.0/24"]}]},
+        )
+    ]
+    rows = [r for r in cilium.table(docs, None, TARGET).rows if r.direction == "ingress"]
+    assert [(r.action, r.source) for r in rows] == [
+        ("deny", "192.0.2.0/24"),
+        ("allow", "entities world"),
+        ("deny", "any"),
+    ]
 
 
 def test_output_is_deterministic_and_chunked_into_valid_documents(monkeypatch):

@@ -249,9 +249,9 @@ class _Renderer:
             k -= 1
         body, trailing = rules[:k], rules[k:]
         items = [(r, p) for r in body for p in [self.prod(r, direction)] if p]
-        # first the allows as written (narrowed to what Cilium says; none when an earlier deny takes it all)
-        # and the denies as the model has them
-        written: dict[int, Prod] = {}
+        # the allows as written (narrowed to what Cilium says; none when an earlier deny takes it all), as
+        # disjoint pieces, and the denies as the model has them
+        written: dict[int, list[Prod]] = {}
         denies: list[tuple[int, Prod]] = []
         for i, (r, p) in enumerate(items):
             if not r.allow:
@@ -259,38 +259,73 @@ class _Renderer:
                 continue
             q = self.narrow(p, r, direction)
             if q and not any(q.within(d) for _, d in denies):
-                written[i] = q
-        specs: list[dict] = []
+                written[i] = [q]
+        out: dict[int, list[dict]] = {}
+        folded: list[str] = []  # denies taken out of the later allows instead (Cilium's default deny drops them)
+        less: dict[int, list[str]] = {}  # allow index -> the denies taken out of it
         for i, (r, p) in enumerate(items):
             if r.allow:
-                if i in written:
-                    specs += self.render(written[i], direction, "allow", describe(r))
                 continue
             others, used = [], []
-            for j, a in written.items():
-                if j > i or not a.meets(p):
-                    continue
-                overlap = a.cut(p)
-                if any(overlap.within(d) for x, d in denies if x < j):
-                    continue  # the model denies all of it before that allow: taking it away changes nothing
-                others.append(a)
-                used.append(items[j][0])
+            for j, pieces in written.items():
+                for a in pieces if j < i else ():
+                    if not a.meets(p):
+                        continue
+                    if any(a.cut(p).within(d) for x, d in denies if x < j):
+                        continue  # the model denies all of it before that allow: taking it away changes nothing
+                    others.append(a)
+                    used.append(items[j][0])
+            later = [(a, items[j][0]) for j, pieces in written.items() if j > i for a in pieces if a.svc == FULL_SVC]
             desc = describe(r)
             if used:
-                ids = list(dict.fromkeys(i for ar in used for i in (ar.ids or [describe(ar)])))
+                ids = list(dict.fromkeys(x for ar in used for x in (ar.ids or ["the default"])))
                 desc += f", less what {'rule' if len(ids) == 1 else 'rules'} {', '.join(ids)} allowed first"
-            later = [a for j, a in written.items() if j > i and a.svc == FULL_SVC]
+            specs = []
             for piece in subtract(p, others):
-                piece = self.settle(piece, later, others, r, direction)
+                piece = self.settle(piece, later, list(zip(others, used)), r, direction)
                 if piece:
                     specs += self.render(piece, direction, "deny", desc)
-        if trailing:
-            ids = [i for r in trailing for i in r.ids]
+            # or no deny at all, and the later allows without what it denies, when that is exact and shorter
+            cut = self.cut_later(p, i, written, direction)
+            if cut is not None and cut[0] < _size(specs):
+                for j, pieces in cut[1].items():
+                    written[j] = pieces
+                    less.setdefault(j, []).extend(r.ids)
+                folded += r.ids
+                continue
+            out[i] = specs
+        specs = []
+        for i, (r, _) in enumerate(items):
+            if r.allow and i in written:
+                desc = describe(r)
+                if less.get(i):
+                    ids = list(dict.fromkeys(less[i]))
+                    desc += f", less what {'rule' if len(ids) == 1 else 'rules'} {', '.join(ids)} denied first"
+                for piece in written[i]:
+                    specs += self.render(piece, direction, "allow", desc)
+            specs += out.get(i, [])
+        if trailing or folded:
+            ids = folded + [i for r in trailing for i in r.ids]
             desc = "default deny" + (f" ({'rule' if len(ids) == 1 else 'rules'} {', '.join(ids)})" if ids else "")
             word = "fromEndpoints" if direction == "ingress" else "toEndpoints"
             for sel in self.selectors(frozenset(a.index for a in self.o.subjects)):
                 specs.append({"endpointSelector": sel, "description": desc, direction: [{word: []}]})
         return specs
+
+    def cut_later(self, p: Prod, i: int, written: dict, direction: str):
+        """(bytes added, {allow index: its pieces}) when deny P, item I, is taken out of every later allow
+        instead of being written; None when a piece left would need a protocol Cilium cannot say alone."""
+        changed, added = {}, 0
+        for j, pieces in written.items():
+            if j <= i or not any(a.meets(p) for a in pieces):
+                continue
+            new = merge([q for a in pieces for q in subtract(a, [p])])
+            if any(q.svc != FULL_SVC and not q.svc.issubset(EXPRESSIBLE) for q in new):
+                return None
+            added += _size([x for q in new for x in self.render(q, direction, "allow", "")])
+            added -= _size([x for q in pieces for x in self.render(q, direction, "allow", "")])
+            changed[j] = new
+        return added, changed
 
     # services
     def narrow(self, p: Prod, r: ORule, direction: str) -> Prod:
@@ -301,25 +336,31 @@ class _Renderer:
         self.report(r, direction, p, (p.svc - EXPRESSIBLE).first(), p.svc - EXPRESSIBLE, "the allow leaves them out")
         return replace(p, svc=p.svc & EXPRESSIBLE)
 
-    def settle(self, piece: Prod, later: list[Prod], earlier: list[Prod], r: ORule, direction: str) -> Prod:
+    def settle(self, piece: Prod, later: list, earlier: list, r: ORule, direction: str) -> Prod:
         """A piece of a deny as Cilium can write it.  Protocols other than TCP, UDP, SCTP and the ICMPs can
         be denied only with every protocol.  When no later allow of every protocol meets the piece, no
         written allow holds those flows at all (the earlier ones are taken out of the piece, the others
         name ports or types only), so leaving them out is exact; else the piece denies every protocol and
-        the flows of the earlier allows it then takes are reported."""
+        the flows of the allows it then takes are reported (with those allows: their flows of any service are
+        denied there).  LATER and EARLIER: (written allow piece, its rule)."""
         if piece.svc == FULL_SVC or piece.svc.issubset(EXPRESSIBLE):
             return piece
-        if not any(a.meets(replace(piece, svc=FULL_SVC)) for a in later):
+        if not any(a.meets(replace(piece, svc=FULL_SVC)) for a, _ in later):
             return replace(piece, svc=piece.svc & EXPRESSIBLE)
         wide = replace(piece, svc=FULL_SVC)
-        taken = [a.cut(wide) for a in earlier if a.meets(wide)]
-        ex = next((x for x in taken if x), wide)
+        hit = [(a.cut(wide), ar) for a, ar in earlier + later if a.meets(wide)]
+        ex = next((x for x, _ in hit if x.svc - piece.svc), wide)
         v = (ex.svc - piece.svc).first() if ex.svc - piece.svc else (FULL_SVC - piece.svc).first()
-        self.report(r, direction, ex, v, piece.svc - EXPRESSIBLE, "the deny takes every protocol there")
+        affected = tuple({id(x): x for x in (ar.rules[0] if ar.rules else None for _, ar in hit)}.values())
+        names = [f"rule {x.id}" if x is not None else "the default" for x in affected]
+        effect = "the deny takes every protocol there" + (f", flows {' and '.join(names)} allow too" if names else "")
+        self.report(r, direction, ex, v, piece.svc - EXPRESSIBLE, effect, affected)
         return replace(piece, svc=FULL_SVC)
 
-    def report(self, r: ORule, direction: str, p: Prod, v: int, odd: IntervalSet, effect: str) -> None:
-        key = (id(r), direction)
+    def report(
+        self, r: ORule, direction: str, p: Prod, v: int, odd: IntervalSet, effect: str, others: tuple = ()
+    ) -> None:
+        key = (id(r), direction, tuple(map(id, others)))
         if key in self._reported or not r.rules:
             return
         self._reported.add(key)
@@ -336,6 +377,7 @@ class _Renderer:
                 f"cannot be said alone; {effect} ({direction})",
                 r.rules[0],
                 flow_text(s, d, v, uni),
+                others=tuple(x for x in others if x is not r.rules[0]),
             )
         )
 
@@ -375,6 +417,10 @@ class _Renderer:
         for cidr, exc in ip_blocks(nets, self.dont_care, self._blocks):
             out.append({"cidr": cidr, "except": list(exc)} if exc else {"cidr": cidr})
         return out
+
+
+def _size(specs: list[dict]) -> int:
+    return sum(len(json.dumps(x, separators=(",", ":"))) for x in specs)
 
 
 def l4(svc: IntervalSet) -> list[dict]:
@@ -728,6 +774,8 @@ def _selector_text(sel: dict | None) -> str:
 
 
 def _target_text(sel: dict, ns: str | None, names: dict) -> str:
+    if ns is None and _canon(sel) == _canon(ALL_PODS):
+        return "all pods"
     got = names.get(_canon(sel))
     if got:
         return got
