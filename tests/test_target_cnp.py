@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from translator import targets
 from translator.compiler.findings import APPROXIMATIONS
+from translator.errors import InputError
 from translator.evaluate import FirewallEvaluator
 from translator.evaluate.cnp import ClusterPolicyEvaluator
 from translator.evaluate.concrete import LegacyFlows
@@ -792,3 +793,24 @@ def test_table_lists_the_rules_in_evaluation_order(target):
     for fmt in ("table", "markdown", "csv", "html"):
         text = render_table(table, fmt)
         assert "198.51.100.0/24" in text and "tcp/443" in text
+
+
+def test_more_priorities_than_the_api_has_is_an_error_not_a_wrong_order():
+    text = "default deny\n" + "".join(
+        f"{2 * k} allow tools -> web tcp/80\n{2 * k + 1} deny tools -> web, db tcp/80\n" for k in range(501)
+    )
+    with pytest.raises(InputError, match="priorities"):
+        convert(text, "cnp")
+
+
+def test_a_rule_joins_an_earlier_policy_only_past_rules_it_commutes_with():
+    # rule 3 (web) may join rule 1's policy past rule 2 (web and db, another port): same pods' order kept
+    rs, inv, res = convert(
+        "default deny\n1 allow tools -> web tcp/80\n2 deny tools -> web, db tcp/22\n3 allow tools -> web tcp/443\n"
+        "4 deny tools -> web, db tcp/443\n5 allow tools -> web tcp/443, tcp/8443\n"
+    )
+    ing = admin_rules(res.policies, "ingress")
+    names = [r["name"] for _, _, r in ing]
+    assert names.index("rule 3") < names.index("rule 2"), "rule 3 overtakes rule 2 (no flow in common)"
+    assert names.index("rule 4") < names.index("rule 5"), "rule 5 may not overtake rule 4 (tcp/443 in common)"
+    assert exact(rs, inv, res, "cnp", services=[(6, 80), (6, 22), (6, 443), (6, 8443), (6, 9)]) == []

@@ -393,41 +393,70 @@ class _Build:
         ann.update(extra or {})
         return {"name": name, "labels": {**MANAGED, RULESET_LABEL: self.prefix}, "annotations": ann}
 
-    def policies(self, direction: str, items: list[Item]) -> list[dict]:
-        """ITEMS as policies at consecutive priorities (see the module doc)."""
-        # a policy holds rules for the same classes while no rule for some of them with others comes between
-        placed: list[tuple[int, frozenset, list[dict], list[str]]] = []
+    def place(self, direction: str, items: list[Item]) -> list[list]:
+        """[[priority, classes, rules, rule refs, items]]: ITEMS packed into policies.
+
+        An item joins the latest policy for exactly its classes when it commutes (same action, or no flow
+        in common) with every item since placed in a policy for some of those classes, which then comes
+        after it; else it starts a policy, whose priority follows the last one of each of its classes.
+        Every pair of items this puts out of order commutes, so each flow meets its first match as in
+        the ruleset.  A Pass of every pod is a barrier: networks rules must never come before it."""
+        placed: list[list] = []
         last: dict[int, int] = {}  # class -> the priority of its latest policy
-        open_: dict[frozenset, int] = {}  # the classes of a policy still open -> its position in PLACED
-        owner: dict[int, frozenset] = {}  # class -> the open policy's classes it belongs to
+        latest: dict[frozenset, int] = {}  # classes -> their latest policy (a position in PLACED)
+        chunks_of: dict[int, list[int]] = {}  # class -> the positions of its policies, in order
         for it in items:
             refs = [r.ref for r in it.rules if r is not None] or [KIND_NAMES.get(it.kind, it.kind)]
-            for rule in self.rendered(it, direction):
-                k = open_.get(it.mine)
-                if k is not None and len(placed[k][2]) < self.f.max_rules:
-                    placed[k][2].append(rule)
-                    placed[k][3].extend(x for x in refs if x not in placed[k][3])
-                    continue
-                for x in it.mine:  # every open policy for some of these classes is done
-                    key = owner.get(x)
-                    if key is not None:
-                        del open_[key]
-                        for y in key:
-                            del owner[y]
-                prio = 1 + max((last.get(x, -1) for x in it.mine), default=-1)
-                if prio > PRIORITY_MAX:
-                    raise InputError(
-                        f"{self.f.kind}: the ruleset's {direction} rules need more than {PRIORITY_MAX + 1} "
-                        "priorities (0-1000) for some pods; convert it with --target networkpolicy, or split it"
-                    )
-                for x in it.mine:
-                    last[x] = prio
-                    owner[x] = it.mine
-                open_[it.mine] = len(placed)
-                placed.append((prio, it.mine, [rule], list(refs)))
+            rules = self.rendered(it, direction)
+            k = latest.get(it.mine)
+            if (
+                k is not None
+                and len(placed[k][2]) + len(rules) <= self.f.max_rules
+                and self._commutes(it, k, placed, chunks_of)
+            ):
+                placed[k][2].extend(rules)
+                placed[k][3].extend(x for x in refs if x not in placed[k][3])
+                placed[k][4].append(it)
+                continue
+            prio = 1 + max((last.get(x, -1) for x in it.mine), default=-1)
+            if prio > PRIORITY_MAX:
+                raise InputError(
+                    f"{self.f.kind}: the ruleset's {direction} rules need more than {PRIORITY_MAX + 1} "
+                    "priorities (0-1000) for some pods; convert it with --target networkpolicy, or split it"
+                )
+            for x in it.mine:
+                last[x] = prio
+                chunks_of.setdefault(x, []).append(len(placed))
+            latest[it.mine] = len(placed)
+            placed.append([prio, it.mine, rules, list(refs), [it]])
+        return placed
+
+    COMMUTE_BUDGET = 400  # item comparisons an item may spend to join an earlier policy
+
+    def _commutes(self, it: Item, k: int, placed: list[list], chunks_of: dict) -> bool:
+        later: set[int] = set()
+        for x in it.mine:
+            pos = chunks_of.get(x, [])
+            j = len(pos)
+            while j and pos[j - 1] > k:
+                j -= 1
+                later.add(pos[j])
+            if len(later) > self.COMMUTE_BUDGET:
+                return False
+        spent = 0
+        for j in later:
+            for other in placed[j][4]:
+                spent += 1
+                if spent > self.COMMUTE_BUDGET or not _commute(it, other):
+                    return False
+        return True
+
+    def policies(self, direction: str, items: list[Item]) -> list[dict]:
+        """ITEMS as policies at consecutive priorities (see the module doc)."""
+        placed = self.place(direction, items)
         out = []
         seen: dict[int, int] = {}
-        for prio, mine, rules, refs in placed:
+        for prio, mine, rules, refs, _ in placed:
             subjects = self.pod_peers(mine)
             for subject in subjects:
                 n = seen[prio] = seen.get(prio, 0) + 1
@@ -491,6 +520,15 @@ def build(ordered, prefix: str, target: str) -> list[dict]:
         docs += _fallback(b)
     _summary(b, docs)
     return docs
+
+
+def _commute(a: Item, b: Item) -> bool:
+    """May A and B swap places in a first-match list: the same action, or no flow in common?"""
+    if "pass-pods" in (a.kind, b.kind):
+        return False
+    if a.action == b.action:
+        return True
+    return not (a.mine & b.mine) or not ((a.pods & b.pods) or (a.nets & b.nets)) or not (a.svc & b.svc)
 
 
 # --- the NetworkPolicy fallback ------------------------------------------------------------------
@@ -572,6 +610,8 @@ def _summary(b: _Build, docs: list[dict]) -> None:
     text = f"{b.f.kind}: {rules} rules in {len(admin)} Admin-tier policies (priorities 0-{top})"
     if base:
         text += f"; the cleanup in the Baseline tier ({len(base)} {b.f.baseline_kind})"
+        if b.f.target == "anp":
+            text += " (the cluster holds one, named default: another ruleset's replaces it)"
     if nps:
         ids = list(dict.fromkeys(r.id for o in b.external_ingress for r in o.rules))
         shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
