@@ -245,6 +245,8 @@ def test_icmp_is_exact_and_other_protocols_fall_back_to_the_secure_side():
     kinds = {(f.kind, f.rule.id) for f in findings if f.rule}
     assert ("inexpressible", "10") in kinds and ("inexpressible", "20") in kinds
     assert all(f.example for f in findings if f.kind == "inexpressible")
+    widened = [f for f in findings if f.kind == "inexpressible" and f.rule.id == "20"]
+    assert widened and all([r.id for r in f.others] == ["30"] for f in widened), "it names the allow it takes from"
     icmps = [e for d in docs for s in d["specs"] for e in s.get("ingress", []) if "icmps" in e]
     assert icmps and icmps[0]["icmps"] == [{"fields": [{"type": 8}]}]
 

@@ -281,6 +281,7 @@ class _Renderer:
                 ids = list(dict.fromkeys(x for ar in used for x in (ar.ids or ["the default"])))
                 desc += f", less what {'rule' if len(ids) == 1 else 'rules'} {', '.join(ids)} allowed first"
             specs = []
+            mark = (len(self.o.findings), set(self._reported))
             for piece in subtract(p, others):
                 piece = self.settle(piece, later, list(zip(others, used)), r, direction)
                 if piece:
@@ -288,6 +289,8 @@ class _Renderer:
             # or no deny at all, and the later allows without what it denies, when that is exact and shorter
             cut = self.cut_later(p, i, written, direction)
             if cut is not None and cut[0] < _size(specs):
+                del self.o.findings[mark[0] :]  # what writing the deny would have approximated is not written
+                self._reported = mark[1]
                 for j, pieces in cut[1].items():
                     written[j] = pieces
                     less.setdefault(j, []).extend(r.ids)
