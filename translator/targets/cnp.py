@@ -506,8 +506,6 @@ class _Build:
 def build(ordered, prefix: str, target: str) -> list[dict]:
     """The Admin-tier policies, the Baseline cleanup and the NetworkPolicy fallback of ORDERED."""
     b = _Build(ordered, prefix, target)
-    if not b.subjects:
-        return []
     dirs = [d for d in ("ingress", "egress") if d in ordered.directions]
     if "ingress" in dirs:
         # the NetworkPolicy tier decides ingress from outside the cluster when some of it is denied
@@ -518,6 +516,14 @@ def build(ordered, prefix: str, target: str) -> list[dict]:
     docs += b.baseline_docs()
     if b.fallback_ingress:
         docs += _fallback(b)
+    if not docs:
+        b.findings.append(
+            Finding(
+                "note",
+                f"the ruleset restricts nothing here: no {b.f.kind} is needed (a flow no tier decides is allowed)",
+            )
+        )
+        return docs
     _summary(b, docs)
     return docs
 
