@@ -393,6 +393,34 @@ def test_long_selectors_and_long_rule_lists_are_split():
     assert not ev.allows(Ip("192.0.2.7"), Pod.of("ns1", {"app": "workload-number-001"}), 6, 1008)
 
 
+def test_a_selector_that_cannot_be_split_is_left_out_of_an_allow_and_widens_a_deny():
+    """The other pods of a namespace of 36 long-named workloads: `app not in {...}` is longer than 1,024
+    characters and cannot be split (it is one conjunction)."""
+    wl = "".join(
+        f"  w{i:03d}:\n    namespace: big\n    labels: {{app: a-rather-long-workload-label-{i:03d}}}\n"
+        f"    addresses: [10.2.{i}.0/24]\n"
+        for i in range(36)
+    )
+    base = "namespaces:\n  big: {}\n  small: {}\nworkloads:\n" + wl
+    other, w = Pod.of("big", {"app": "zzz"}), Pod.of("big", {"app": "a-rather-long-workload-label-007"})
+    # an allow of the pod CIDR: the other pods of big are left out
+    inv = "cluster:\n  podCIDRs: [100.64.0.0/16]\n" + base
+    rules = "default deny\n1 allow 192.0.2.0/24 -> 100.64.0.0/16 tcp/80\n"
+    rs, inv_, res = convert(rules, inv)
+    assert {f.rule.id for f in res.findings if f.kind == "inexpressible"} == {"1"}
+    ev = CalicoEvaluator(res.policies, inv_.namespaces)
+    assert not ev.allows(Ip("192.0.2.1"), other, 6, 80) and ev.allows(Ip("192.0.2.1"), Pod.of("small", {}), 6, 80)
+    check(rs, inv_, res.policies, res.findings, True)
+    # a deny of every address but the workloads': widened to the whole namespace
+    rules = "default allow\n1 deny 198.51.100.0/24 -> any except 10.2.0.0/16 tcp/81\n"
+    rs, inv_, res = convert(rules, base)
+    assert {f.rule.id for f in res.findings if f.kind == "inexpressible"} == {"1"}
+    ev = CalicoEvaluator(res.policies, inv_.namespaces)
+    assert not ev.allows(Ip("198.51.100.1"), other, 6, 81) and not ev.allows(Ip("198.51.100.1"), w, 6, 81)
+    assert not ev.allows(Ip("198.51.100.1"), Pod.of("small", {}), 6, 81) and ev.allows(Ip("198.51.100.1"), w, 6, 82)
+    check(rs, inv_, res.policies, res.findings, False)
+
+
 def test_a_long_address_list_becomes_a_global_network_set():
     nets = ", ".join(f"198.51.{i}.{j}" for i in range(2) for j in range(0, 256, 2))
     rules = (

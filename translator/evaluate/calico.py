@@ -422,6 +422,21 @@ class _Ctx:
     trace: list = field(default_factory=list)
 
 
+class _Plan:
+    """The rules one set of selecting policies evaluates in a direction: tiers of policies in order, their
+    rules flattened (tier, policy, rule), each tier's slice, and per endpoint the EntityRule bit sets."""
+
+    def __init__(self, tiers: list[list[Policy]], direction: str):
+        self.tiers = tiers
+        self.flat: list = []
+        self.bounds: list[tuple[int, int]] = []
+        for t, pols in enumerate(tiers):
+            lo = len(self.flat)
+            self.flat += [(t, p, r) for p in pols for r in p.rules(direction)]
+            self.bounds.append((lo, len(self.flat)))
+        self.masks: dict = {}
+
+
 def _str(value, where: str, default: str = "") -> str:
     if value is None:
         return default
@@ -450,6 +465,8 @@ class CalicoEvaluator:
         self.sets: list[NetSet] = []
         self.tiers: dict[str, tuple[float, str]] = dict(BUILTIN_TIERS)
         self.ignored: list[str] = []
+        self._plans: dict = {}
+        self._shared: dict = {}
         for doc in docs:
             self._add(doc)
         for p in self.policies:
@@ -703,7 +720,9 @@ class CalicoEvaluator:
             if self._in_scope(p, ns_sel, s.namespace) and holds(sel, s.labels, s.namespace is not None)
         )
 
-    def _entity_matches(self, p: Policy, e: Entity, ep: Endpoint, ctx: _Ctx, is_dst: bool):
+    def entity_matches(self, p: Policy, e: Entity, ep: Endpoint, is_dst: bool):
+        """The endpoint half of an EntityRule (nets, notNets, selector, notSelector; a source port test is
+        undecided): True, False or UNKNOWN.  Destination ports are the service half (`service_matches`)."""
         got = True
         ip = self.address(ep)
         if e.nets is not None:
@@ -716,16 +735,8 @@ class CalicoEvaluator:
             got = _and(got, self._member(p, e.selector or Node("all"), e.ns_selector, ep))
         if e.not_selector is not None:
             got = _and(got, _not(self._member(p, e.not_selector, e.ns_selector, ep)))
-        if got is False:
-            return False
-        for ports, positive in ((e.ports, True), (e.not_ports, False)):
-            if not ports:
-                continue
-            if not is_dst:
-                got = _and(got, UNKNOWN)  # the flow stands for every source port
-                continue
-            hit = any(self._port_hit(spec, ctx) for spec in ports)
-            got = _and(got, hit if positive else not hit)
+        if got is not False and not is_dst and (e.ports or e.not_ports):
+            got = _and(got, UNKNOWN)  # the flow stands for every source port
         return got
 
     @staticmethod
@@ -745,15 +756,14 @@ class CalicoEvaluator:
                 return ip[0]
         return UNKNOWN
 
-    def rule_matches(self, p: Policy, r: CRule, ctx: _Ctx):
-        """True, False or UNKNOWN: does rule R of policy P match the flow?"""
+    def service_matches(self, r: CRule, ctx: _Ctx):
+        """The service half of rule R: protocol, notProtocol, ICMP, ipVersion, destination ports."""
         if r.protocol is not None and r.protocol != ctx.proto:
             return False
         if r.not_protocol is not None and r.not_protocol == ctx.proto:
             return False
-        if (r.source.ports or r.source.not_ports or r.destination.ports or r.destination.not_ports) and (
-            ctx.proto not in PORT_PROTOCOLS
-        ):
+        e = r.destination
+        if (r.source.ports or r.source.not_ports or e.ports or e.not_ports) and ctx.proto not in PORT_PROTOCOLS:
             return False
         got = True
         if r.icmp is not None:
@@ -767,16 +777,26 @@ class CalicoEvaluator:
             if ctx.port == t:
                 if c is None:
                     return False
-                got = _and(got, UNKNOWN)
+                got = UNKNOWN
         if r.ip_version is not None:
             fam = self._family(ctx)
             if fam is not UNKNOWN and fam != r.ip_version:
                 return False
             got = _and(got, True if fam == r.ip_version else UNKNOWN)
-        got = _and(got, self._entity_matches(p, r.source, ctx.src, ctx, False))
-        if got is False:
+        if e.ports and not any(self._port_hit(spec, ctx) for spec in e.ports):
             return False
-        return _and(got, self._entity_matches(p, r.destination, ctx.dst, ctx, True))
+        if e.not_ports and any(self._port_hit(spec, ctx) for spec in e.not_ports):
+            return False
+        return got
+
+    def rule_matches(self, p: Policy, r: CRule, ctx: _Ctx):
+        """True, False or UNKNOWN: does rule R of policy P match the flow (every criterion, ANDed)?"""
+        got = self.service_matches(r, ctx)
+        for e, ep, is_dst in ((r.source, ctx.src, False), (r.destination, ctx.dst, True)):
+            if got is False:
+                return False
+            got = _and(got, self.entity_matches(p, e, ep, is_dst))
+        return got
 
     # --- deciding ------------------------------------------------------------------------------
 
@@ -791,41 +811,80 @@ class CalicoEvaluator:
             out.append(sorted(tiers[tier], key=lambda p: (p.order, p.name, p.namespace or "")))
         return out
 
-    def _decide(self, tiers: list[list[Policy]], t: int, ctx: _Ctx, path: list) -> tuple[bool, list]:
-        """(allowed, the decisions on the way) from tier T on; an undecided rule takes the secure side."""
-        if t >= len(tiers):
+    def _plan(self, pod: Pod, direction: str) -> _Plan:
+        """The rules POD's DIRECTION evaluates, in order (kept: pods of one label set share it)."""
+        key = (pod.namespace, pod.labels, direction)
+        plan = self._plans.get(key)
+        if plan is None:
+            tiers = self.applicable(pod, direction)
+            ids = tuple(id(p) for t in tiers for p in t)
+            plan = self._shared.get((ids, direction))
+            if plan is None:
+                plan = self._shared[(ids, direction)] = _Plan(tiers, direction)
+            self._plans[key] = plan
+        return plan
+
+    def _masks(self, plan: _Plan, ep: Endpoint, is_dst: bool) -> tuple[int, int]:
+        """(rules whose EntityRule on that side may match EP, those undecided) as bit sets over the plan."""
+        key = (is_dst, ep)
+        got = plan.masks.get(key)
+        if got is None:
+            may = unknown = 0
+            for i, (_, p, r) in enumerate(plan.flat):
+                m = self.entity_matches(p, r.destination if is_dst else r.source, ep, is_dst)
+                if m is not False:
+                    may |= 1 << i
+                    if m is UNKNOWN:
+                        unknown |= 1 << i
+            got = plan.masks[key] = (may, unknown)
+        return got
+
+    def _decide(self, plan: _Plan, t: int, ctx: _Ctx, cand: int, unknown: int, path: list) -> tuple[bool, list]:
+        """(allowed, the decisions on the way) from tier T on: the first Allow or Deny that matches decides,
+        Pass goes to the next tier, a tier with no match ends in its defaultAction; an undecided match
+        takes the secure side (allowed only if allowed both ways)."""
+        if t >= len(plan.tiers):
             return True, path + [("profile", None, None, "allow")]
-        for p in tiers[t]:
-            for r in p.rules(ctx.direction):
-                m = self.rule_matches(p, r, ctx)
-                if m is False or r.action == "Log":
-                    continue
-                if r.action == "Allow":
-                    if m is True:
-                        return True, path + [(p, r, m, "allow")]
-                    continue  # undecided: allowed when it matches, so the rest decides
-                if r.action == "Deny":
-                    return False, path + [(p, r, m, "deny")]  # undecided: denied when it matches
-                passed, trail = self._decide(tiers, t + 1, ctx, path + [(p, r, m, "pass")])
-                if m is True or not passed:
-                    return passed, trail
-        tier_action = self.tiers[tiers[t][0].tier][1]
-        if tier_action == "Pass":
-            return self._decide(tiers, t + 1, ctx, path + [("tier-pass", tiers[t][0].tier, None, "pass")])
-        return False, path + [("tier-end", tiers[t][0].tier, None, "deny")]
+        lo, hi = plan.bounds[t]
+        bits = cand & (((1 << hi) - 1) ^ ((1 << lo) - 1))
+        while bits:
+            low = bits & -bits
+            bits ^= low
+            i = low.bit_length() - 1
+            _, p, r = plan.flat[i]
+            m = self.service_matches(r, ctx)
+            if m is False or r.action == "Log":
+                continue
+            if unknown >> i & 1:
+                m = UNKNOWN
+            if r.action == "Allow":
+                if m is True:
+                    return True, path + [(p, r, m, "allow")]
+                continue  # undecided: allowed when it matches, so the rest decides
+            if r.action == "Deny":
+                return False, path + [(p, r, m, "deny")]  # undecided: denied when it matches
+            passed, trail = self._decide(plan, t + 1, ctx, cand, unknown, path + [(p, r, m, "pass")])
+            if m is True or not passed:
+                return passed, trail
+        tier = plan.tiers[t][0].tier
+        if self.tiers[tier][1] == "Pass":
+            return self._decide(plan, t + 1, ctx, cand, unknown, path + [("tier-pass", tier, None, "pass")])
+        return False, path + [("tier-end", tier, None, "deny")]
 
     def _side(self, pod: Pod, direction: str, src: Endpoint, dst: Endpoint, proto: int, port: int) -> dict:
-        tiers = self.applicable(pod, direction)
-        refs = [p.ref for tier in tiers for p in tier]
-        out = {"applies": True, "pod": str(pod), "policies": refs, "isolated": bool(tiers), "by": []}
-        if not tiers:
+        plan = self._plan(pod, direction)
+        refs = [p.ref for tier in plan.tiers for p in tier]
+        out = {"applies": True, "pod": str(pod), "policies": refs, "isolated": bool(plan.tiers), "by": []}
+        if not plan.tiers:
             out.update(allowed=True, reason=f"no {direction} policy selects the pod: its profile allows")
             return out
         ctx = _Ctx(src, dst, proto, port, pod, direction)
-        allowed, trail = self._decide(tiers, 0, ctx, [])
+        ms, us = self._masks(plan, src, False)
+        md, ud = self._masks(plan, dst, True)
+        cand = ms & md
+        allowed, trail = self._decide(plan, 0, ctx, cand, (us | ud) & cand, [])
         out["allowed"] = allowed
-        last = trail[-1]
-        what, rule, m, verdict = last
+        what, rule, m, verdict = trail[-1]
         if what == "profile":
             out["reason"] = "passed beyond the last tier: the profile allows"
         elif what in ("tier-end", "tier-pass"):

@@ -12,16 +12,17 @@ the ruleset's default is the last rule.
   pods of namespaces outside the inventory with `has(projectcalico.org/orchestrator) && ...`
   (workload endpoints only: no network set or host endpoint).  A selector is at most 1,024
   characters: a longer union becomes several rules.
-* External addresses are `nets` / `notNets` (excepts), one address family per rule, with
-  `notSelector: has(projectcalico.org/orchestrator)`, because Calico matches nets against pod IPs
-  too: a pod is never matched by a net rule, whatever its IP.  A side of every external address
-  and some pods is one `notSelector` of the other pods.  A list of more than 256 CIDRs, or one
-  that many rules share, is a `GlobalNetworkSet` selected by its `fw2np.io/set` label.
+* External addresses are `nets` / `notNets` (excepts), one address family per rule.  Calico matches
+  nets against pod IPs too: the nets never hold a pod CIDR address, and without pod CIDRs in the
+  inventory (a pod may then have any IP) a net rule also has `notSelector:
+  has(projectcalico.org/orchestrator)`, so no pod is ever matched by it.  A side of every external
+  address and some pods is one `notSelector` of the other pods.  A list of more than 256 CIDRs, or
+  one that many rules share, is a `GlobalNetworkSet` selected by its `fw2np.io/set` label.
 * Services: `protocol` (or `notProtocol` for everything but one protocol), `destination.ports` /
   `notPorts` with ranges ("8000:8100", at most 50 a rule), ICMP / ICMPv6 types as `icmp: {type}`
   (one a rule; `notICMP` for all types but one): exact.  What Calico cannot name (protocol 0 alone,
-  ICMP type 255 alone) is left out of an allow and widened in a deny, with an `inexpressible`
-  finding.
+  ICMP type 255 alone, a pod union whose selector cannot be split under 1,024 characters) is left
+  out of an allow and widened in a deny, with an `inexpressible` finding.
 """
 
 from __future__ import annotations
@@ -144,6 +145,17 @@ class _Term:
         return None
 
 
+def _join(texts: list[str]) -> list[str]:
+    """TEXTS (selector terms) ORed into as few selectors of at most 1,024 characters as they fit."""
+    out: list[str] = []
+    for text in texts:
+        if out and len(out[-1]) + 4 + len(text) <= MAX_SELECTOR:
+            out[-1] += " || " + text
+        else:
+            out.append(text)
+    return out
+
+
 # --- services ----------------------------------------------------------------------------------
 
 
@@ -256,6 +268,7 @@ class _Renderer:
         self.uni = ordered.universe
         self.labels = dict([MANAGED, (RULESET_LABEL, prefix)])
         self._sel: dict = {}
+        self._wide: dict = {}  # pod classes -> selectors of a superset, when theirs cannot be written
         self.uses: dict[_Nets, int] = {}
         self.sets: dict[tuple, str] = {}
         self.set_docs: list[dict] = []
@@ -293,7 +306,7 @@ class _Renderer:
             by_alts.setdefault(k, (alts, []))[1].append(ns)
         for alts, nss in by_alts.values():
             terms.append(_Term(_ns_test(nss), alts, tuple(sorted(nss))))
-        exact, texts = True, []
+        texts, wide = [], []
         while terms:
             t = terms.pop(0)
             text = t.text()
@@ -302,24 +315,23 @@ class _Renderer:
                 continue
             parts = t.split()
             if parts is None:
-                exact = False
+                wide.append(t.ns if len(t.ns) <= MAX_SELECTOR else PODS)  # a superset: its namespaces
             else:
                 terms[:0] = parts
-        out: list[str] = []
-        for text in texts:
-            if out and len(out[-1]) + 4 + len(text) <= MAX_SELECTOR:
-                out[-1] += " || " + text
-            else:
-                out.append(text)
-        return out, exact
+        self._wide[frozenset(a.index for a in pods)] = _join(texts + wide)
+        return _join(texts), not wide
 
     def pod_frags(self, pods, allow: bool, r: ORule) -> list[dict]:
         sels, exact = self.selectors(pods)
         if not exact:
             self.finding(r, "a selector of these pods would be longer than Calico's 1,024 characters", allow)
             if not allow:
-                sels = [PODS]
+                sels = self._wide[frozenset(a.index for a in pods)]
         return [{"selector": s} for s in sels]
+
+    def here_frags(self, mine, subjects: frozenset, allow: bool, r: ORule) -> list:
+        """The local endpoint's test: none when it is every subject, else a selector of MINE."""
+        return [{}] if {a.index for a in mine} == subjects else self.pod_frags(mine, allow, r)
 
     # --- sides ---
 
@@ -390,10 +402,7 @@ class _Renderer:
             if not frags:
                 continue
             mine = getattr(r, here).pods
-            if {a.index for a in mine} == subjects:
-                here_frags: list = [{}]
-            else:
-                here_frags = self.pod_frags(mine, allow, r)
+            here_frags = self.here_frags(mine, subjects, allow, r)
             free = subjects if direction == "egress" and self.at_ingress else frozenset()
             there_frags = self.side_frags(getattr(r, there), allow, r, free)
             meta = {"annotations": {RULES_KEY: _ids(r)}}
@@ -809,8 +818,7 @@ class _Names:
                 self.workloads[key] = f"{w.namespace}/{w.name}"
 
     def selector(self, text: str, ns: str | None = None, ns_text: str | None = None) -> str:
-        if text.strip() == PODS and not ns_text:
-            return "all pods" if ns is None else f"all pods in namespace {ns}"
+        """A selector in words: workloads by name, pods by labels and namespaces; else the expression."""
         set_name = _set_of(text)
         if set_name is not None and set_name in self.sets:
             return ", ".join(self.sets[set_name]) or f"network set {set_name}"
@@ -818,20 +826,39 @@ class _Names:
             terms = _terms(text, False)
         except ValueError:
             terms = None
-        if terms and not ns_text and ns is None:
-            got = []
-            for nsr, podr in terms:
-                key = (_canon(nsr), _canon(podr))
-                name = self.workloads.get(key)
-                if name is None:
-                    break
-                got.append(name)
+        if terms is None or ns_text or ns is not None:
+            where = f" in namespace {ns}" if ns else ""
+            if ns_text:
+                where += f" in namespaces {ns_text}"
+            return f"{text}{where}"
+        if not terms:
+            return "nothing"
+        return " or ".join(self._term(nsr, podr) for nsr, podr in terms)
+
+    def _term(self, nsr, podr) -> str:
+        name = self.workloads.get((_canon(nsr), _canon(podr)))
+        if name is not None:
+            return name
+        where = []
+        for _, op, vals in nsr:
+            names = ", ".join(sorted(vals))
+            if op == "In":
+                where.append(f"namespace{'s' if len(vals) > 1 else ''} {names}")
+            elif op == "NotIn":
+                where.append(f"namespaces other than {names}")
             else:
-                return " or ".join(got)
-        where = f" in namespace {ns}" if ns else ""
-        if ns_text:
-            where += f" in namespaces {ns_text}"
-        return f"{text}{where}"
+                where.append("any namespace" if op == "Exists" else "no namespace")
+        place = " and ".join(where) or "any namespace"
+        labels = []
+        for key, op, vals in podr:
+            shown = ", ".join(sorted(vals))
+            if op == "In":
+                labels.append(f"{key}={shown}" if len(vals) == 1 else f"{key} in ({shown})")
+            elif op == "NotIn":
+                labels.append(f"{key}!={shown}" if len(vals) == 1 else f"{key} not in ({shown})")
+            else:
+                labels.append(f"with label {key}" if op == "Exists" else f"without label {key}")
+        return f"pods {', '.join(labels)} in {place}" if labels else f"all pods in {place}"
 
     def entity(self, e: dict | None, ns: str | None, local: str | None) -> str:
         e = e or {}
