@@ -177,7 +177,8 @@ def order(rs: Ruleset, inv: Inventory) -> Ordered:
             b = resolver.address(expr)
             reading = _Reading(uni, b.lower if allow else b.upper, allow)
             sides.append(reading)
-            findings += [_partial(r, side, a) for a in reading.partial]
+            one = {a.index: f for f, got in reading.only.items() for a in got}
+            findings += [_partial(r, side, a, one.get(a.index)) for a in reading.partial]
         sv = resolver.services(r.services)
         svc = sv.lower if allow else sv.upper
         if svc:
@@ -291,8 +292,16 @@ def _subjects(rs: Ruleset, uni: Universe, resolver: Resolver) -> tuple[tuple[Pod
     return out, notes
 
 
-def _partial(r: Rule, side: str, a: PodClass) -> Finding:
+def _partial(r: Rule, side: str, a: PodClass, family: int | None = None) -> Finding:
     what = "does not apply to" if r.action == ALLOW else "applies to all of"
+    if family is not None:  # exact for partners of that family; left out for dual-stack partners
+        return Finding(
+            "partial-cover",
+            f"the {side} covers {a} in IPv{family} only; the {r.action} applies to it for partners of IPv{family} "
+            f"only, not for dual-stack partners (their flows of both families would need it)",
+            r,
+            f"{a} with a dual-stack partner",
+        )
     if a.kind == "workload":
         return Finding(
             "partial-cover",
