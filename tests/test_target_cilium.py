@@ -135,7 +135,7 @@ def check(rs, inv, result, pod_ips: bool = False) -> int:
     return differ
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(odd_scenarios())
 def test_random_rulesets_decide_as_the_firewall(case):
     _, rs, inv = case
@@ -148,7 +148,7 @@ def test_random_rulesets_decide_as_the_firewall(case):
     assert all(f.example for f in result.findings if f.kind == "inexpressible")
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(odd_scenarios())
 def test_random_rulesets_verify_over_every_flow_class(case):
     """The verifier's flow classes (from `cuts`) with this evaluator: a difference is only ever a denial
