@@ -5,10 +5,12 @@ policy API's Admin and Baseline tiers.
 Per direction the ordered rules become one rendered rule each (more only where a limit of the API needs
 it), in order, in policies whose subject is the pod classes the rules are for:
 
-* consecutive rules for the same pod classes share a policy (at most 25 rules for CNP, 100 for ANP);
-  each policy has the priority after the last earlier one that selects some of its pods in that
-  direction, so every pod meets its rules in the ruleset's order and no two policies of one priority
-  select one pod with different rules (ties are the API's one undefined case);
+* rules for the same pod classes share a policy (at most 25 rules for CNP, 100 for ANP): a rule joins
+  the latest policy for its classes when it commutes (same action, or no flow in common) with every rule
+  it then overtakes (`_Build.place`); each policy has the priority after the last earlier one that
+  selects some of its pods in that direction, so every pod meets its rules in an order that decides
+  every flow as the ruleset's does, and no two policies of one priority select one pod in one direction
+  (ties are the API's one undefined case); more than 0-1000 priorities is an error;
 * peers: pod classes as `namespaces` / `pods` peers (ordered.peers), external addresses as egress
   `networks` (CIDRs, no excepts).  Egress rules to pods come first and end with a Pass of every pod
   (to the next tiers): `networks` match pod IPs too, so no networks rule may see a pod;
