@@ -426,17 +426,22 @@ def verify(
 
     METHOD: "index" (default), "pairs" or "flows" (the same as fast=False); see the module docstring.
     PROGRESS: the CLI's hook (`phase(name)`), told the compiler's phases, then classes and walk."""
-    phase = progress.phase if progress else lambda name: None
     found = None
     if approximations:
         from ..compiler.synth import convert
 
         found = [f for f in convert(rs, inv, progress=progress).findings if f.kind in APPROXIMATIONS]
+    return run_verifier(lambda rules: Verifier(rs, inv, policies, fast, method, rules), found, limit, only, progress)
+
+
+def run_verifier(make, found: list | None, limit: int, only: str | None, progress=None) -> tuple[Report, Verifier]:
+    """MAKE(the rules of the approximation findings FOUND) a verifier and run it, the cycle collector paused."""
+    phase = progress.phase if progress else lambda name: None
     paused = gc.isenabled()
     gc.disable()  # the walk builds millions of small objects the cycle collector would rescan
     try:
         phase("classes")
-        v = Verifier(rs, inv, policies, fast, method, [r for f in found or () for r in f.rules])
+        v = make([r for f in found or () for r in f.rules])
         phase("walk")
         rep = v.run(limit, only)
     finally:

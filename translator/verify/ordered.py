@@ -11,12 +11,10 @@ reports touches them, as in core.py.
 
 from __future__ import annotations
 
-import gc
-
 from ..compiler.findings import APPROXIMATIONS
 from ..model.inventory import Inventory
 from ..model.ruleset import Ruleset
-from .core import Report, Verifier
+from .core import Report, Verifier, run_verifier
 from .partition import Partition
 
 
@@ -56,21 +54,9 @@ def verify_target(
     progress=None,
 ) -> tuple[Report, OrderedVerifier]:
     """Decide equivalence of RS and TARGET's DOCS (see verify.core.verify)."""
-    phase = progress.phase if progress else lambda name: None
     found = None
     if approximations:
         from ..targets import convert
 
         found = [f for f in convert(rs, inv, target, progress=progress).findings if f.kind in APPROXIMATIONS]
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        phase("classes")
-        v = OrderedVerifier(rs, inv, docs, target, [r for f in found or () for r in f.rules])
-        phase("walk")
-        rep = v.run(limit, only)
-    finally:
-        if paused:
-            gc.enable()
-    rep.approximations = None if found is None else len(found)
-    return rep, v
+    return run_verifier(lambda rules: OrderedVerifier(rs, inv, docs, target, rules), found, limit, only, progress)
