@@ -126,7 +126,7 @@ def test_every_command_the_readme_shows_runs(tmp_path):
     os.chdir(tmp_path)
     try:
         for cmd in commands:
-            args = shlex.split(cmd.split(" > ")[0].split(" | ")[0])
+            args = shlex.split(cmd.split(" > ")[0].split(" | ")[0], comments=True)
             res = CliRunner().invoke(cli, args)
             assert res.exit_code in (0, 1), f"fw2np {cmd}\n{res.output}"
     finally:
