@@ -560,3 +560,185 @@ def test_whole_protocols_and_many_icmp_types_fit_the_crd_limits(rule):
                 for e in s.get(key, []):
                     assert all(len(ic["fields"]) <= 40 for ic in e.get("icmps", []))
                     assert all(len(tp["ports"]) <= 40 for tp in e.get("toPorts", []))
+
+
+# --- DNS names: toFQDNs ---------------------------------------------------------------------------
+
+FQDN_CSV = """id,action,source,destination,service
+10,deny,10.0.1.0/24,203.0.113.0/24,tcp/443
+20,allow,10.0.1.0/24,api.example.com;*.cdn.example.net,tcp/443
+30,allow,10.0.1.0/24,198.51.100.0/24,tcp/80
+35,allow,10.0.1.0/24,any,udp/53
+40,deny,any,any,any
+"""
+
+
+def fqdn_convert(text: str, inv: str = INV):
+    from translator.frontends import csv_rules
+
+    rs, iv = csv_rules.load(text, "r.csv")[0], parse_inventory(inv, "i.yaml")
+    result = targets.convert(rs, iv, TARGET)
+    assert_valid(result.policies)
+    return rs, iv, result
+
+
+def resolved(text: str, name: str, address: str):
+    """The ruleset as the firewall runs it when NAME resolves to ADDRESS (the name's cell holds it)."""
+    from translator.frontends import csv_rules
+
+    return csv_rules.load(text.replace(name, address), "r.csv")[0]
+
+
+@pytest.mark.parametrize(
+    "name, address, proto, port",
+    [
+        ("api.example.com", "192.0.2.9", 6, 443),  # rule 20
+        ("api.example.com", "203.0.113.7", 6, 443),  # rule 10 denies first: Cilium's deny wins
+        ("x.cdn.example.net", "192.0.2.9", 6, 443),  # the pattern, one label
+        ("a.b.cdn.example.net", "192.0.2.9", 6, 443),  # two labels: not the pattern's
+        ("api.example.com", "192.0.2.9", 6, 80),  # a port rule 20 does not allow
+        ("other.example.org", "192.0.2.9", 6, 443),
+    ],
+)
+def test_dns_names_become_tofqdns_and_decide_as_the_firewall_resolving_them(name, address, proto, port):
+    rs, iv, result = fqdn_convert(FQDN_CSV)
+    specs = [s for d in result.policies for s in d["specs"]]
+    fq = [e["toFQDNs"] for s in specs for e in s.get("egress", []) if "toFQDNs" in e]
+    assert fq == [[{"matchPattern": "*.cdn.example.net"}, {"matchName": "api.example.com"}]]
+    ev = CiliumEvaluator(result.policies, iv.namespaces)
+    pattern = name.endswith(".cdn.example.net") and name.count(".") == 3
+    cell = "*.cdn.example.net" if pattern else "api.example.com" if name == "api.example.com" else None
+    truth = LegacyFlows(resolved(FQDN_CSV, cell, address) if cell else rs, iv)
+    assert ev.allows(WEB, Ip(address, name), proto, port) == truth.allowed(WEB, Ip(address), proto, port)
+    assert not ev.allows(WEB, Ip(address), proto, port)  # an address not known to be the name's: no allow
+    rep, _ = verify_target(rs, iv, result.policies, TARGET)
+    assert rep.verdict in ("equivalent", "approximations"), [str(d.flow) for d in rep.examples[:3]]
+
+
+def test_the_dns_visibility_rule_allows_only_what_the_ruleset_allows():
+    """toFQDNs learns addresses from the pods' DNS answers: the rule sending them through the DNS proxy
+    says the protocols the ruleset lets those pods use to kube-dns, and none is written when it allows none."""
+    _, iv, result = fqdn_convert(FQDN_CSV)
+    specs = [s for d in result.policies for s in d["specs"]]
+    dns = [s for s in specs if s["description"].startswith("DNS visibility")]
+    assert len(dns) == 1 and dns[0]["endpointSelector"]["matchLabels"]["k8s:app"] == "web"
+    (tp,) = dns[0]["egress"][0]["toPorts"]
+    assert tp["ports"] == [{"port": "53", "protocol": "UDP"}] and tp["rules"] == {"dns": [{"matchPattern": "*"}]}
+    ev = CiliumEvaluator(result.policies, iv.namespaces)
+    kube_dns = Pod.of("kube-system", {"k8s-app": "kube-dns"})
+    assert ev.allows(WEB, kube_dns, 17, 53) and not ev.allows(WEB, kube_dns, 6, 53)
+    _, _, result = fqdn_convert(FQDN_CSV.replace("35,allow,10.0.1.0/24,any,udp/53\n", ""))
+    specs = [s for d in result.policies for s in d["specs"]]
+    assert not any(s["description"].startswith("DNS visibility") for s in specs)
+    assert any(f.kind == "note" and "query no DNS server" in f.message for f in result.findings)
+    inv = INV + "  dns: {namespace: kube-system, labels: {k8s-app: kube-dns}, addresses: [10.0.9.0/24]}\n"
+    inv = inv.replace("namespaces:\n", "namespaces:\n  kube-system: {}\n")
+    _, _, result = fqdn_convert(FQDN_CSV, inv)
+    assert any(f.kind == "note" and "kube-system is in the inventory" in f.message for f in result.findings)
+
+
+def test_no_deny_before_a_dns_name_is_folded_into_later_allows():
+    """A deny before an allow to a DNS name must stay written: the name's addresses are unknown, so
+    taking the deny out of the later allows instead would leave the name's allow wider than first match."""
+    text = "id,action,source,destination,service\n10,deny,10.0.1.0/24,192.0.2.0/24,tcp/443\n"
+    text += "20,allow,10.0.1.0/24,api.example.com,tcp/443\n30,allow,10.0.1.0/24,any,tcp/443\n40,deny,any,any,any\n"
+    rs, iv, result = fqdn_convert(text)
+    ev = CiliumEvaluator(result.policies, iv.namespaces)
+    assert not ev.allows(WEB, Ip("192.0.2.9", "api.example.com"), 6, 443)
+    assert ev.allows(WEB, Ip("198.51.100.9", "api.example.com"), 6, 443)
+    assert ev.allows(WEB, Ip("198.51.100.9"), 6, 443)
+    rep, _ = verify_target(rs, iv, result.policies, TARGET)
+    assert rep.verdict in ("equivalent", "approximations"), [str(d.flow) for d in rep.examples[:3]]
+
+
+def test_a_later_deny_never_widens_a_name_and_the_finding_says_what_may_be_stricter():
+    """A deny after the allow to a name is written as a Cilium deny (which would hold the name's addresses
+    it matches: stricter) or, as here, taken out of the later allows (exact)."""
+    text = "id,action,source,destination,service\n20,allow,10.0.1.0/24,api.example.com,tcp/443\n"
+    text += "30,deny,10.0.1.0/24,192.0.2.0/24,any\n40,allow,any,any,any\n"
+    _, iv, result = fqdn_convert(text)
+    ev = CiliumEvaluator(result.policies, iv.namespaces)
+    for address in ("192.0.2.9", "198.51.100.9"):
+        truth = LegacyFlows(resolved(text, "api.example.com", address), iv)
+        for proto, port in ((6, 443), (6, 80)):
+            got = ev.allows(WEB, Ip(address, "api.example.com"), proto, port)
+            assert got <= truth.allowed(WEB, Ip(address), proto, port)
+    assert ev.allows(WEB, Ip("192.0.2.9", "api.example.com"), 6, 443)
+    assert not ev.allows(WEB, Ip("192.0.2.9", "api.example.com"), 6, 80)
+    (f,) = [f for f in result.findings if f.kind == "unresolved"]
+    assert "becomes toFQDNs 'api.example.com'" in f.message and "later deny" in f.message
+
+
+def test_a_name_under_an_except_or_in_a_deny_stays_unresolved():
+    text = "id,action,source,destination,service\n10,deny,10.0.1.0/24,bad.example.com,tcp/443\n"
+    text += "20,allow,10.0.1.0/24,any,tcp/443\n30,deny,any,any,any\n"
+    _, _, result = fqdn_convert(text)
+    assert "toFQDNs" not in str(result.policies)
+    assert any("matches everything there" in f.message for f in result.findings if f.kind == "unresolved")
+
+
+@pytest.mark.parametrize(
+    "entry, field",
+    [
+        ({"toFQDNs": [{}]}, "matchName and matchPattern"),
+        ({"toFQDNs": [{"matchName": "a.example"}], "toCIDR": ["10.0.0.0/8"]}, "mutually exclusive"),
+        ({"toPorts": [{"ports": [{"port": "53"}], "rules": {"dns": [{"matchPattern": "*"}], "http": [{}]}}]}, "rules"),
+    ],
+)
+def test_malformed_dns_entries_are_refused(entry, field):
+    with pytest.raises(ValueError, match=field):
+        CiliumEvaluator([ccnp({"endpointSelector": WEB_SEL, "egress": [entry]})])
+
+
+def test_dns_rules_match_their_ports_for_any_query_only():
+    star = {
+        "toEndpoints": [{}],
+        "toPorts": [{"ports": [{"port": "53", "protocol": "UDP"}], "rules": {"dns": [{"matchPattern": "*"}]}}],
+    }
+    some = {
+        "toEndpoints": [{}],
+        "toPorts": [{"ports": [{"port": "53", "protocol": "UDP"}], "rules": {"dns": [{"matchName": "a.example"}]}}],
+    }
+    assert CiliumEvaluator([ccnp({"endpointSelector": WEB_SEL, "egress": [star]})]).allows(WEB, DB, 17, 53)
+    assert not CiliumEvaluator([ccnp({"endpointSelector": WEB_SEL, "egress": [some]})]).allows(WEB, DB, 17, 53)
+
+
+def test_every_frontend_naming_a_dns_name_hands_it_to_tofqdns():
+    """CSV cells, ASA `fqdn` objects and GCP `destFqdns` carry the name itself into the model."""
+    import json
+
+    from translator.frontends import cisco_asa, csv_rules, gcp
+    from translator.model.resolve import fqdns_of
+
+    csv = csv_rules.load("id,action,source,destination,service\n1,allow,any,API.Example.com,tcp/443\n", "r.csv")[0]
+    asa = cisco_asa.load(
+        "object network cdn\n fqdn v4 cdn.example.com\naccess-list out extended permit tcp any object cdn eq https\n",
+        "a.cfg",
+    )[0]
+    rule = {
+        "priority": 1,
+        "action": "allow",
+        "direction": "EGRESS",
+        "match": {"destFqdns": ["pkg.example.org"], "layer4Configs": [{"ipProtocol": "tcp", "ports": ["443"]}]},
+    }
+    dump = {"firewallPolicys": [{"shortName": "org", "type": "HIERARCHY", "rules": [rule]}], "firewalls": []}
+    g = next(r for r in gcp.load(json.dumps(dump), "g.json") if r.name.endswith("egress"))
+    got = [fqdns_of(rs, rs.rules[0].dst) for rs in (csv, asa, g)]
+    assert got == [("api.example.com",), ("cdn.example.com",), ("pkg.example.org",)]
+    for rs in (csv, asa, g):
+        text = "workloads:\n  web: {namespace: shop, labels: {app: web}, addresses: [10.0.1.0/24]}\n"
+        result = targets.convert(rs, parse_inventory("namespaces:\n  shop: {}\n" + text, "i.yaml"), TARGET)
+        assert_valid(result.policies)
+        names = [
+            n for d in result.policies for s in d["specs"] for e in s.get("egress", []) for n in e.get("toFQDNs", [])
+        ]
+        assert names == [{"matchName": got[(csv, asa, g).index(rs)][0]}]
+
+
+def test_the_table_names_the_dns_names_of_an_allow():
+    _, iv, result = fqdn_convert(FQDN_CSV)
+    rows = [r for r in cilium.table(result.policies, iv, TARGET).rows if "rule 20" in r.policy]
+    assert [(r.action, r.destination, r.service) for r in rows] == [
+        ("allow", "DNS names *.cdn.example.net, api.example.com", "tcp/443"),
+        ("allow", "pods namespace=kube-system, k8s-app=kube-dns", "udp/53"),  # its DNS visibility rule
+    ]

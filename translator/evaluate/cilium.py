@@ -37,7 +37,15 @@ layer3, layer4, deny, kubernetes; operations/performance/scalability/identity-re
   IPIP, IPV6, ESP and AH match their protocol.  `icmps` fields match ICMP (family IPv4, the default)
   or ICMPv6 (IPv6) of their type (a number or its CamelCase name).
 
-Fields that change a decision in ways not modelled here (L7 `rules`, `toFQDNs`, `toServices`,
+* DNS (layer3.rst "DNS based", language.rst "DNS Policy and IP Discovery"): `toFQDNs` (an L3
+  member) matches an address Cilium learnt from a DNS answer for a `matchName` (exact, any case, a
+  trailing dot ignored) or a `matchPattern` (`*` alone: every name; else `*` stands for any run of
+  name characters within one label); here that is an address endpoint carrying the name it was
+  resolved from (`Ip(address, name)`), so a bare address never matches.  A port entry with L7
+  `rules: {dns: [...]}` lets DNS queries through Cilium's DNS proxy: it matches its ports when one
+  of the patterns is `*` (any query) and nothing otherwise (the query name is not part of a flow).
+
+Fields that change a decision in ways not modelled here (L7 `rules` other than `dns`, `toServices`,
 groups, nodes, CIDR groups, `authentication`, listeners, TLS) raise ValueError naming the field, as
 do malformed documents.
 
@@ -133,7 +141,6 @@ UNMODELLED = (
     "Groups",
     "Nodes",
     "Services",
-    "FQDNs",
     "Requires",
 )
 UNMODELLED_PORT = ("rules", "listener", "originatingTLS", "terminatingTLS", "serverNames")
@@ -228,6 +235,17 @@ def _address(text: str) -> tuple[int, int]:
     return got
 
 
+def _name_matches(kind: str, text: str, name: str) -> bool:
+    if kind == "name":
+        return text == name
+    if text == "*":
+        return True
+    return (
+        re.fullmatch(".*?".join(re.escape(part) for part in text.split("*")).replace(".*?", "[-a-z0-9_]*"), name)
+        is not None
+    )
+
+
 def _within(ip: tuple[int, int], net: tuple[int, int, int]) -> bool:
     return ip[0] == net[0] and net[1] <= ip[1] <= net[2]
 
@@ -240,6 +258,7 @@ class Peer:
     selectors: list[Selector] = field(default_factory=list)
     blocks: list[tuple[tuple[int, int, int], list[tuple[int, int, int]]]] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
+    names: list[tuple[str, str]] = field(default_factory=list)  # toFQDNs: ('name' | 'pattern', text)
 
 
 @dataclass
@@ -335,7 +354,10 @@ class CiliumEvaluator:
                 raise ValueError(f"{where}.{key}: not modelled by this evaluator")
         if e.get("authentication"):
             raise ValueError(f"{where}.authentication: not modelled by this evaluator")
-        l3 = [k for k in (word + "Endpoints", word + "CIDR", word + "CIDRSet", word + "Entities") if k in e]
+        if word == "from" and e.get("fromFQDNs"):
+            raise ValueError(f"{where}.fromFQDNs: not modelled by this evaluator")
+        members = (word + "Endpoints", word + "CIDR", word + "CIDRSet", word + "Entities", "toFQDNs")
+        l3 = [k for k in members if k in e and (word == "to" or k != "toFQDNs")]
         if len(l3) > 1:
             raise ValueError(f"{where}: {' and '.join(l3)} are mutually exclusive (one L3 member per rule)")
         peer = Peer(None)
@@ -346,7 +368,9 @@ class CiliumEvaluator:
                 items = []
             if not isinstance(items, list):
                 raise ValueError(f"{where}.{key} must be a list")
-            if key.endswith("Endpoints"):
+            if key == "toFQDNs":
+                peer = Peer("fqdns", names=[self._fqdn(x, f"{where}.{key}[{i}]") for i, x in enumerate(items)])
+            elif key.endswith("Endpoints"):
                 sels = []
                 for i, s in enumerate(items):
                     sel = parse_selector(s, f"{where}.{key}[{i}]")
@@ -389,8 +413,14 @@ class CiliumEvaluator:
                 if not isinstance(tp, dict):
                     raise ValueError(f"{at} must be a mapping")
                 for k in UNMODELLED_PORT:
-                    if tp.get(k):
+                    if tp.get(k) and not (k == "rules" and self._dns_only(tp[k], f"{at}.rules")):
                         raise ValueError(f"{at}.{k}: not modelled by this evaluator (L3/L4 only)")
+                if tp.get("rules") and not any(
+                    isinstance(x, dict) and x.get("matchPattern") == "*" for x in tp["rules"]["dns"]
+                ):
+                    continue  # DNS queries of some names only: no flow is known to be one
+                if tp.get("rules") and "Deny" in where:
+                    raise ValueError(f"{at}.rules: L7 rules are not allowed in a deny rule")
                 plist = tp.get("ports") or []
                 if not isinstance(plist, list):
                     raise ValueError(f"{at}.ports must be a list")
@@ -410,6 +440,19 @@ class CiliumEvaluator:
                 for j, f in enumerate(ic.get("fields") or []):
                     icmps.append(self._icmp(f, f"{at}.fields[{j}]"))
         return Entry(peer, ports, icmps)
+
+    @staticmethod
+    def _fqdn(x, where: str) -> tuple[str, str]:
+        if not isinstance(x, dict) or len([k for k in ("matchName", "matchPattern") if x.get(k)]) != 1:
+            raise ValueError(f"{where}: one of matchName and matchPattern must be given")
+        kind = "name" if x.get("matchName") else "pattern"
+        return kind, str(x.get("matchName") or x.get("matchPattern")).lower().rstrip(".")
+
+    @staticmethod
+    def _dns_only(rules, where: str) -> bool:
+        if not isinstance(rules, dict) or set(rules) != {"dns"} or not isinstance(rules["dns"], list):
+            return False
+        return True
 
     @staticmethod
     def _port(p, where: str) -> tuple[str, int | None, int | None, str | None]:
@@ -496,6 +539,9 @@ class CiliumEvaluator:
                 if x == "all" or (x == "world" and isinstance(ep, Ip)) or (x == "cluster" and isinstance(ep, Pod)):
                     return True
             return False
+        if peer.kind == "fqdns":
+            name = (ep.name or "").lower().rstrip(".") if isinstance(ep, Ip) else ""
+            return bool(name) and any(_name_matches(kind, text, name) for kind, text in peer.names)
         if not isinstance(ep, Ip):
             return False  # CIDR rules never match a pod managed by Cilium
         ip = _address(ep.address)

@@ -46,9 +46,10 @@ class Pod:
 
 @dataclass(frozen=True)
 class Ip:
-    """An IPv4 or IPv6 address outside the cluster."""
+    """An IPv4 or IPv6 address outside the cluster (NAME: the DNS name it was resolved from, if any)."""
 
     address: str
+    name: str | None = None
 
     def __str__(self) -> str:
         return self.address

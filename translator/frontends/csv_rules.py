@@ -211,7 +211,7 @@ class _Csv:
             elif net is not None:
                 items.append(with_loc(net, loc))
             elif re.fullmatch(r"(\*\.)?([a-z0-9-]+\.)+[a-z]{2,}", v.lower()):
-                items.append(Unresolved(v, f"FQDN {v!r}: its addresses are not known", loc))
+                items.append(Unresolved(v, f"FQDN {v!r}: its addresses are not known", loc, v.lower()))
             else:
                 items.append(Unresolved(v, f"address object {v!r} is defined elsewhere (not in this export)", loc))
         if not items:

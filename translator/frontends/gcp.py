@@ -112,6 +112,7 @@ class _Gcp:
                         f"{key}:{text}",
                         f"{what} {key} {text!r}: the instances it names are not in the export",
                         self.doc.loc(obj, key),
+                        text.lower() if key.endswith("Fqdns") else "",
                     )
                 )
         return out

@@ -204,6 +204,25 @@ class Resolver:
         return SetBounds(IntervalSet(iv for b in bs for iv in b.lower), IntervalSet(iv for b in bs for iv in b.upper))
 
 
+def fqdns_of(rs: Ruleset, expr: AddrExpr) -> tuple[str, ...]:
+    """The DNS names EXPR holds as a plain union: through named objects, never under an except (a name
+    there would stand for its addresses less the except, which a DNS name cannot say)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    todo = [expr]
+    while todo:
+        e = todo.pop()
+        if e.exclude:
+            continue
+        for item in e.include:
+            if isinstance(item, Unresolved) and item.fqdn:
+                out.append(item.fqdn)
+            elif isinstance(item, Ref) and item.name in rs.addresses and item.name not in seen:
+                seen.add(item.name)
+                todo.append(rs.addresses[item.name].expr)
+    return tuple(sorted(set(out)))
+
+
 def unresolved_items(rs: Ruleset, expr_items, seen=None) -> list[Unresolved]:
     """Unresolved leaves reachable from EXPR_ITEMS (through named objects, each visited once; no recursion)."""
     seen = set() if seen is None else seen

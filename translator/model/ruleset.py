@@ -93,6 +93,7 @@ class Unresolved:
     text: str
     reason: str
     loc: Loc | None = field(default=None, compare=False)
+    fqdn: str = ""  # the DNS name (or *.pattern) the item stands for, when it is one
 
 
 AddrItem = Net | AnyAddr | Ref | Unresolved

@@ -46,12 +46,14 @@ from ..compiler.findings import Finding, flow_text
 from ..compiler.ipblocks import ip_blocks
 from ..errors import InputError
 from ..model.inventory import NAME_LABEL
+from ..model.resolve import unresolved_items
 from ..model.ruleset import proto_label
 from ..model.space import FULL_SVC, PROTO_SHIFT, IntervalSet, split_svc, svc_range
 from . import CILIUM, RULESET_LABEL
 from .ordered import DIRECTIONS, Ordered, ORule
 
 KIND = "CiliumClusterwideNetworkPolicy"
+DNS_NAMESPACE, DNS_APP = "kube-system", "kube-dns"
 NAMESPACED = "CiliumNetworkPolicy"
 NS_KEY = "k8s:io.kubernetes.pod.namespace"
 NS_LABELS = "k8s:io.cilium.k8s.namespace.labels."
@@ -243,17 +245,21 @@ class _Renderer:
         )
 
     def direction(self, direction: str) -> list[dict]:
-        rules = self.o.direction(direction)
+        rules = self.o.direction(direction, fqdns=True)
         k = len(rules)
         while k and not rules[k - 1].allow:
             k -= 1
         body, trailing = rules[:k], rules[k:]
-        items = [(r, p) for r in body for p in [self.prod(r, direction)] if p]
+        items = [(r, p) for r in body for p in [self.prod(r, direction)] if p or r.fqdns]
+        # an allow to DNS names holds addresses unknown here: no deny before it may be folded into it
+        last_fqdn = max((i for i, (r, _) in enumerate(items) if r.fqdns), default=-1)
         # the allows as written (narrowed to what Cilium says; none when an earlier deny takes it all), as
         # disjoint pieces, and the denies as the model has them
         written: dict[int, list[Prod]] = {}
         denies: list[tuple[int, Prod]] = []
         for i, (r, p) in enumerate(items):
+            if r.fqdns:
+                continue
             if not r.allow:
                 denies.append((i, p))
                 continue
@@ -287,7 +293,7 @@ class _Renderer:
                 if piece:
                     specs += self.render(piece, direction, "deny", desc)
             # or no deny at all, and the later allows without what it denies, when that is exact and shorter
-            cut = self.cut_later(p, i, written, direction)
+            cut = self.cut_later(p, i, written, direction) if i > last_fqdn else None
             if cut is not None and cut[0] < _size(specs):
                 del self.o.findings[mark[0] :]  # what writing the deny would have approximated is not written
                 self._reported = mark[1]
@@ -298,7 +304,9 @@ class _Renderer:
                 continue
             out[i] = specs
         specs = []
-        for i, (r, _) in enumerate(items):
+        for i, (r, p) in enumerate(items):
+            if r.fqdns:
+                specs += self.render_fqdns(r, p)
             if r.allow and i in written:
                 desc = describe(r)
                 if less.get(i):
@@ -307,6 +315,8 @@ class _Renderer:
                 for piece in written[i]:
                     specs += self.render(piece, direction, "allow", desc)
             specs += out.get(i, [])
+        if last_fqdn >= 0:
+            specs += self.dns_visibility([r for r, _ in items if r.fqdns])
         if trailing or folded:
             ids = folded + [i for r in trailing for i in r.ids]
             desc = "default deny" + (f" ({'rule' if len(ids) == 1 else 'rules'} {', '.join(ids)})" if ids else "")
@@ -400,6 +410,115 @@ class _Renderer:
         key = direction if action == "allow" else direction + "Deny"
         entries = self.entries(p, "from" if direction == "ingress" else "to")
         return [{"endpointSelector": sel, "description": desc, key: entries} for sel in self.selectors(p.here)]
+
+    def render_fqdns(self, r: ORule, p: Prod) -> list[dict]:
+        """An egress allow to DNS names: toFQDNs, the addresses Cilium learns from the DNS answers."""
+        names = [{"matchPattern" if "*" in n else "matchName": n} for n in r.fqdns]
+        svc = p.svc & EXPRESSIBLE if p.svc != FULL_SVC else p.svc
+        if svc != p.svc:
+            odd = p.svc - EXPRESSIBLE
+            pod = self.by_index[min(p.here)]
+            protos = sorted({q for lo, hi in odd for q in range(lo >> PROTO_SHIFT, (hi >> PROTO_SHIFT) + 1)})
+            self.o.findings.append(
+                Finding(
+                    "inexpressible",
+                    "Cilium matches TCP, UDP and SCTP ports and ICMP types, or every protocol at once: "
+                    f"{', '.join(proto_label(x) for x in protos[:5])} cannot be said alone; the allow to "
+                    f"{', '.join(r.fqdns)} leaves them out (egress)",
+                    r.rules[0],
+                    f"{pod} -> {r.fqdns[0]} {proto_label(protos[0])}",
+                )
+            )
+        entries = [{"toFQDNs": names, **b} for b in l4(svc)] if svc else []
+        desc = describe(r) + f", to {', '.join(r.fqdns)}"
+        self._fqdn_note(r)
+        return (
+            [{"endpointSelector": sel, "description": desc, "egress": entries} for sel in self.selectors(p.here)]
+            if entries
+            else []
+        )
+
+    def dns_visibility(self, rules: list[ORule]) -> list[dict]:
+        """The rule toFQDNs needs, the pods' DNS queries to kube-dns through Cilium's DNS proxy, for the
+        protocols (UDP, TCP port 53) the ruleset already allows those pods to kube-dns: it then allows no
+        flow the ruleset denies.  Where it allows neither, no rule is written and a note says so."""
+        uni = self.o.universe
+        ids = list(dict.fromkeys(i for r in rules for i in r.ids))
+        which = f"{'rule' if len(ids) == 1 else 'rules'} {', '.join(ids)}"
+        if DNS_NAMESPACE in uni.by_ns:
+            self.o.findings.append(
+                Finding(
+                    "note",
+                    f"toFQDNs of {which} learns addresses from DNS answers, which needs a rule sending the pods' "
+                    f"DNS queries through Cilium's DNS proxy; namespace {DNS_NAMESPACE} is in the inventory, so "
+                    "none is written (write it beside these policies): until then those allows match nothing",
+                )
+            )
+            return []
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for a in sorted({a.index for r in rules for a in r.src.pods}):
+            protos = tuple(n for n, proto in (("UDP", 17), ("TCP", 6)) if self._allowed(a, uni.outside, proto, 53))
+            groups.setdefault(protos, []).append(a)
+        out = []
+        for protos, here in groups.items():
+            pods = ", ".join(str(self.by_index[i]) for i in here[:3]) + (", ..." if len(here) > 3 else "")
+            if not protos:
+                self.o.findings.append(
+                    Finding(
+                        "note",
+                        f"toFQDNs of {which} learns addresses from DNS answers, but the ruleset lets {pods} "
+                        f"query no DNS server in {DNS_NAMESPACE} (udp/53, tcp/53): no DNS rule is written "
+                        "for them, so their toFQDNs allows match nothing",
+                    )
+                )
+                continue
+            entry = {
+                "toEndpoints": [{"matchLabels": {NS_KEY: DNS_NAMESPACE, "k8s:k8s-app": DNS_APP}}],
+                "toPorts": [
+                    {
+                        "ports": [{"port": "53", "protocol": p} for p in protos],
+                        "rules": {"dns": [{"matchPattern": "*"}]},
+                    }
+                ],
+            }
+            desc = f"DNS visibility for toFQDNs ({which}): {'/'.join(protos)} 53, which the ruleset allows"
+            out += [
+                {"endpointSelector": sel, "description": desc, "egress": [entry]}
+                for sel in self.selectors(frozenset(here))
+            ]
+        return out
+
+    def _allowed(self, here: int, there, proto: int, port: int) -> bool:
+        """The ruleset's first match for pod class HERE to pod class THERE on PROTO/PORT."""
+        v = svc_range(proto, port, port)
+        for r in self.o.rules:
+            if r.kind == "fqdn":
+                continue
+            src = {a.index for a in r.src.pods}
+            if here in src and there in r.dst.pods and v.issubset(r.services):
+                return r.allow
+        return False
+
+    def _fqdn_note(self, r: ORule) -> None:
+        """The unresolved finding of a name toFQDNs now says, reworded for Cilium."""
+        src = r.rules[0]
+        for f in self.o.findings:
+            if f.kind != "unresolved" or f.rule is not src or "allow matches nothing" not in f.message:
+                continue
+            u = next(
+                (
+                    u
+                    for u in unresolved_items(self.o.ruleset, src.dst.include)
+                    if u.fqdn and f.message.startswith(f"{u.text}:")
+                ),
+                None,
+            )
+            if u is not None and u.fqdn in r.fqdns:
+                f.message = (
+                    f"{u.text}: becomes toFQDNs {u.fqdn!r}: Cilium allows the addresses the name resolves to, "
+                    "as the firewall does; a later deny of the ruleset written as a Cilium deny still holds "
+                    "those it matches (a Cilium deny wins whatever the order), and verify cannot see them"
+                )
 
     def entries(self, p: Prod, word: str) -> list[dict]:
         world = self.external.issubset(p.nets | self.dont_care)
@@ -795,6 +914,9 @@ def _peer_text(e: dict, word: str, ns: str | None, names: dict) -> str | None:
     if word + "Entities" in e:
         ents = e[word + "Entities"] or []
         return None if not ents else "entities " + ", ".join(map(str, ents))
+    if word == "to" and "toFQDNs" in e:
+        got = [str(x.get("matchName") or x.get("matchPattern")) for x in e["toFQDNs"] or [] if isinstance(x, dict)]
+        return None if not got else "DNS names " + ", ".join(got)
     blocks = [{"cidr": c} for c in e.get(word + "CIDR") or []] + list(e.get(word + "CIDRSet") or [])
     if word + "CIDR" in e or word + "CIDRSet" in e:
         if not blocks:

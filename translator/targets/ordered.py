@@ -27,7 +27,7 @@ from ..compiler.ipblocks import ip_blocks
 from ..compiler.selectors import complement, ns_selector, union_of
 from ..compiler.universe import FAMILIES, PodClass, Universe
 from ..model.inventory import Inventory
-from ..model.resolve import Resolver, unresolved_items
+from ..model.resolve import Resolver, fqdns_of, unresolved_items
 from ..model.ruleset import ALLOW, DENY, Rule, Ruleset
 from ..model.space import ALL_IP, EMPTY, FULL_SVC, IntervalSet
 
@@ -54,7 +54,8 @@ class ORule:
     dst: Side
     services: IntervalSet
     rules: tuple[Rule, ...] = ()  # the firewall rules behind it (none: the default or a family guard)
-    kind: str = "rule"  # rule | default | family | decided-at-ingress
+    kind: str = "rule"  # rule | default | family | decided-at-ingress | fqdn
+    fqdns: tuple[str, ...] = ()  # kind fqdn: the DNS names of an allow's destination (its dst side is empty)
 
     @property
     def ids(self) -> list[str]:
@@ -86,12 +87,13 @@ class Ordered:
         uni = self.universe
         return len(side.pods) == len(uni.pod_classes) and uni.external.issubset(side.nets | uni.dont_care)
 
-    def direction(self, direction: str) -> list[ORule]:
+    def direction(self, direction: str, fqdns: bool = False) -> list[ORule]:
         """The rules a target's DIRECTION part needs for its subjects, in order.
 
         ingress: the rules whose destination holds a subject, destinations cut to the subjects.
         egress: the same from the source; when the ruleset governs ingress too, flows to a subject are
-        decided there, so one first allow passes them and later rules keep only the other ends."""
+        decided there, so one first allow passes them and later rules keep only the other ends.
+        FQDNS: keep the egress allows to DNS names (kind fqdn), for a target that can say them."""
         subjects = set(a.index for a in self.subjects)
         here, there = ("dst", "src") if direction == "ingress" else ("src", "dst")
         out: list[ORule] = []
@@ -101,13 +103,15 @@ class Ordered:
                 ORule(ALLOW, Side(self.subjects, EMPTY), Side(self.subjects, EMPTY), FULL_SVC, (), "decided-at-ingress")
             )
         for r in self.rules:
+            if r.kind == "fqdn" and not (fqdns and direction == "egress"):
+                continue
             mine = tuple(a for a in getattr(r, here).pods if a.index in subjects)
             if not mine:
                 continue
             other = getattr(r, there)
             if at_ingress:
                 other = Side(tuple(a for a in other.pods if a.index not in subjects), other.nets)
-                if not other:
+                if not other and not r.fqdns:
                     continue
             out.append(replace(r, **{here: Side(mine, EMPTY), there: other}))
             if len(mine) == len(self.subjects) and r.services == FULL_SVC and self._covers(other, at_ingress):
@@ -183,6 +187,9 @@ def order(rs: Ruleset, inv: Inventory) -> Ordered:
         svc = sv.lower if allow else sv.upper
         if svc:
             rules += [ORule(r.action, a, b, svc, (r,)) for a, b in _products(*sides, allow) if a and b]
+            names = fqdns_of(rs, r.dst) if allow else ()
+            if names and sides[0].pods:
+                rules.append(ORule(ALLOW, Side(tuple(sides[0].pods), EMPTY), Side((), EMPTY), svc, (r,), "fqdn", names))
         findings += _notes(rs, r, allow)
     everything = Side(tuple(uni.pod_classes), uni.external)
     rules.append(ORule(rs.default, everything, everything, FULL_SVC, (), "default"))

@@ -347,7 +347,7 @@ class AsaReader:
         tok = w.peek_tok()
         w.accept("v4", "v6")
         fq = w.take("a domain name")
-        return Unresolved(f"fqdn {fq}", "a DNS name resolved by the firewall at run time", w.loc(tok))
+        return Unresolved(f"fqdn {fq}", "a DNS name resolved by the firewall at run time", w.loc(tok), str(fq).lower())
 
     def expand_groups(self) -> None:
         """Check every group's references (undefined names, cycles, nesting past MAX_GROUP_DEPTH) and fold
