@@ -240,10 +240,7 @@ def _name_matches(kind: str, text: str, name: str) -> bool:
         return text == name
     if text == "*":
         return True
-    return (
-        re.fullmatch(".*?".join(re.escape(part) for part in text.split("*")).replace(".*?", "[-a-z0-9_]*"), name)
-        is not None
-    )
+    return re.fullmatch("[-a-z0-9_]*".join(re.escape(part) for part in text.split("*")), name) is not None
 
 
 def _within(ip: tuple[int, int], net: tuple[int, int, int]) -> bool:
@@ -413,7 +410,7 @@ class CiliumEvaluator:
                 if not isinstance(tp, dict):
                     raise ValueError(f"{at} must be a mapping")
                 for k in UNMODELLED_PORT:
-                    if tp.get(k) and not (k == "rules" and self._dns_only(tp[k], f"{at}.rules")):
+                    if tp.get(k) and not (k == "rules" and self._dns_only(tp[k])):
                         raise ValueError(f"{at}.{k}: not modelled by this evaluator (L3/L4 only)")
                 if tp.get("rules") and not any(
                     isinstance(x, dict) and x.get("matchPattern") == "*" for x in tp["rules"]["dns"]
@@ -449,10 +446,8 @@ class CiliumEvaluator:
         return kind, str(x.get("matchName") or x.get("matchPattern")).lower().rstrip(".")
 
     @staticmethod
-    def _dns_only(rules, where: str) -> bool:
-        if not isinstance(rules, dict) or set(rules) != {"dns"} or not isinstance(rules["dns"], list):
-            return False
-        return True
+    def _dns_only(rules) -> bool:
+        return isinstance(rules, dict) and set(rules) == {"dns"} and isinstance(rules["dns"], list)
 
     @staticmethod
     def _port(p, where: str) -> tuple[str, int | None, int | None, str | None]:
