@@ -185,15 +185,27 @@ def test_interrupted_run_leaves_whole_files_and_a_rerun_finishes(tmp_path, sig):
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
-    code = proc.wait(timeout=30)
-    assert code == (-9 if sig == signal.SIGKILL else 130)
+    try:
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
+    assert proc.returncode == (-9 if sig == signal.SIGKILL else 130)
     assert not (out / "report" / "report.json").exists()
     partial = {p.name: p.read_text() for p in (out / "manifests").glob("*.yaml")}
     assert 3 <= len(partial) < 40
     for text in partial.values():
         assert [doc["kind"] for doc in yaml.safe_load_all(text)]  # whole documents
-    rerun = CliRunner().invoke(cli, ["batch", str(d), "-o", str(out), "-i", str(INV), "-j", "2"])
-    assert rerun.exit_code == 0, rerun.output
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    rerun = subprocess.run(
+        [sys.executable, "-m", "translator.cli", "batch", str(d), "-o", str(out), "-i", str(INV), "-j", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rerun.returncode == 0, rerun.stderr
     assert json.loads((out / "report" / "report.json").read_text())["totals"]["converted"] == 40
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     for name, text in partial.items():

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import time
 
-from translator.batch import pool
+from translator import pool
 
 
 def _square(n):
@@ -73,3 +73,18 @@ def test_an_interrupt_ends_busy_workers_at_once():
     assert len(children) == 2
     assert time.monotonic() - t0 < 20
     assert not any(p.is_alive() for p in children)
+
+
+def _hangs_on_1(n):
+    if n == 1:
+        time.sleep(120)  # as a worker deadlocked after fork would
+    return n
+
+
+def test_a_worker_that_does_not_answer_in_time_fails_its_item_only():
+    t0 = time.monotonic()
+    got = {item: (status, value) for item, status, value in pool.run(_hangs_on_1, range(6), 2, _nothing, (), None, 1.5)}
+    assert time.monotonic() - t0 < 30
+    assert got[1] == ("crashed", "the worker did not answer within 1.5 s and was stopped")
+    assert all(got[n] == ("ok", n) for n in range(6) if n != 1)
+    assert not multiprocessing.active_children()

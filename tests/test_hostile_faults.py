@@ -206,6 +206,23 @@ def _slow_batch(tmp_path: Path, files: int = 60) -> tuple[subprocess.Popen, Path
     return proc, out, sorted(workers)
 
 
+def _end_session(proc: subprocess.Popen, workers) -> None:
+    """Kill whatever is left of PROC's session (it was started in a new one), so no test waits on a pipe."""
+    import signal
+
+    for w in workers:
+        if _alive(w):
+            os.kill(w, signal.SIGKILL)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 def test_workers_exit_when_the_batch_is_killed(tmp_path):
     import signal
 
@@ -215,9 +232,7 @@ def test_workers_exit_when_the_batch_is_killed(tmp_path):
         proc.wait(timeout=60)
         assert _poll(lambda: not any(_alive(w) for w in workers), 60), [w for w in workers if _alive(w)]
     finally:
-        for w in workers:
-            if _alive(w):
-                os.kill(w, signal.SIGKILL)
+        _end_session(proc, workers)
 
 
 def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
@@ -227,9 +242,8 @@ def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
     proc, out, workers = _slow_batch(tmp_path)
     try:
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=120)
-        stderr = proc.stderr.read()
-        assert code == 143, stderr
+        _, stderr = proc.communicate(timeout=120)  # every writer of the pipe gone: the workers too
+        assert proc.returncode == 143, stderr
         assert "terminated" in stderr and "Traceback" not in stderr
         assert _poll(lambda: not any(_alive(w) for w in workers), 60)
         assert not (out / "report" / "report.json").exists()
@@ -237,11 +251,9 @@ def test_sigterm_to_batch_is_handled_as_ctrl_c(tmp_path):
         partial = list((out / "manifests").glob("*.yaml"))
         assert 2 <= len(partial) < 60
     finally:
-        for w in workers:
-            if _alive(w):
-                os.kill(w, signal.SIGKILL)
-    rerun = CliRunner().invoke(cli, ["batch", str(tmp_path / "in"), "-o", str(out), "-i", str(BATCH_INV), "-j", "2"])
-    assert rerun.exit_code == 0, rerun.output
+        _end_session(proc, workers)
+    rerun = fw2np(["batch", tmp_path / "in", "-o", out, "-i", BATCH_INV, "-j", "2"], timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
     assert json.loads((out / "report" / "report.json").read_text())["totals"]["converted"] == 60
 
 
@@ -278,17 +290,12 @@ def test_sigterm_to_lint_stops_its_workers_without_a_traceback(tmp_path):
     try:
         assert _poll(two_workers, 60) and proc.poll() is None, "lint ended before it could be interrupted"
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=60)
-        stderr = proc.stderr.read()
-        assert code == 143 and "terminated" in stderr, stderr[-2000:]
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 143 and "terminated" in stderr, stderr[-2000:]
         assert "Traceback" not in stderr, stderr[-2000:]
         assert _poll(lambda: not any(_alive(w) for w in workers), 30)
     finally:
-        for w in workers:
-            if _alive(w):
-                os.kill(w, signal.SIGKILL)
-        if proc.poll() is None:
-            proc.kill()
+        _end_session(proc, workers)
 
 
 # ---- item 3: FW2NP_TIME_LIMIT reached in the summary's lint, after the output is written

@@ -328,3 +328,17 @@ def test_lint_workers_leave_sigint_and_sigterm_to_the_parent(monkeypatch):
         signal.signal(signal.SIGTERM, old)
     assert {(i, t) for i, t, _ in got} == {("SIG_IGN", "SIG_DFL")}
     assert os.getpid() not in {pid for _, _, pid in got}
+
+
+def test_a_lint_worker_that_dies_does_not_hang_lint(monkeypatch):
+    """multiprocessing.Pool waits forever for a task whose worker was killed (as by the OOM killer): lint
+    uses batch's pool, which sees the death; the ruleset is then linted in the parent."""
+    import os
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: lint_each lints in this process")
+    parent = os.getpid()
+    rss = [parse(f"ruleset r{k}\n10 allow any -> any tcp/80\n", "t.fw") for k in range(3)]
+    monkeypatch.setattr(workers, "PARALLEL_MIN_RULES", 0)
+    monkeypatch.setattr(workers, "run", lambda rs, inv: os._exit(9) if os.getpid() != parent else rs.name)
+    assert workers.lint_each(rss, None) == ["r0", "r1", "r2"]

@@ -20,12 +20,11 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import limits
+from .. import limits, pool
 from ..compiler.findings import APPROXIMATIONS
 from ..errors import InputError, Loc
 from ..io.manifests import CLUSTER_SCOPED, KUSTOMIZATION, kustomization
 from ..limits import TimeLimit
-from . import pool
 from .outtree import MANIFESTS, REPORT_DIR, REPORT_FILES, manifest_rel, remove_in_tree, write_in_tree
 
 LAYOUTS = ("per-input", "per-namespace")
@@ -262,6 +261,7 @@ def clean_temp(outdir: str) -> int:
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PARENT_POLL_SECONDS = 0.5
+WATCHDOG_GRACE_SECONDS = 60  # past FW2NP_TIME_LIMIT, a worker that has not answered is stopped
 
 
 def _worker_init(parent: int) -> None:
@@ -298,7 +298,9 @@ def run_jobs(jobs: list[Job], workers: int, on_done=None, on_begin=None) -> list
     if workers <= 1 or len(jobs) <= 1:
         results = ((job, "ok", _serial(job, on_begin)) for job in jobs)
     else:
-        results = pool.run(convert_file, jobs, workers, _worker_init, (os.getpid(),), on_begin)
+        limit = limits.time_limit()  # the worker's own alarm ends a slow file; this catches a worker that hangs
+        item_seconds = limit + WATCHDOG_GRACE_SECONDS if limit else 0
+        results = pool.run(convert_file, jobs, workers, _worker_init, (os.getpid(),), on_begin, item_seconds)
     with closing(results):
         for job, status, rec in results:
             if status != "ok":  # a crashed worker fails its file only

@@ -1,5 +1,5 @@
 """Shadowed, redundant, conflicting and risky rules: `checks` (the linter),
 `regions` (boxes of flows).
 
-May import: errors, io, model, compiler.
+May import: errors, io, model, compiler, pool.
 """

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import signal
 
+from .. import pool
 from .checks import lint as run
 
 # Below this many rules in all, rulesets are linted in this process (forking costs more than it saves).
@@ -38,8 +39,12 @@ def lint_each(rulesets: list, inv) -> list[list]:
     ):
         return [run(rs, inv) for rs in rulesets]
     _JOB = (rulesets, inv)
+    found: dict[int, list] = {}
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals) as pool:
-            return pool.map(_lint_one, range(len(rulesets)), chunksize=1)
+        for k, status, value in pool.run(_lint_one, range(len(rulesets)), workers, _worker_signals):
+            if status != "ok":  # a worker that died (as an out-of-memory kill): linted here instead
+                value = run(rulesets[k], inv)
+            found[k] = value
     finally:
         _JOB = ()
+    return [found[k] for k in range(len(rulesets))]

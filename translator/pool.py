@@ -1,4 +1,4 @@
-"""Worker processes for batch, each with a pipe of its own that only the main thread reads.
+"""Worker processes (batch, lint), each with a pipe of its own that only the main thread reads.
 
 No helper threads and no shared queue: an interrupt (Ctrl-C, SIGTERM) may come at
 any moment, the workers are then ended, and nothing is left to wait for.  (With
@@ -17,8 +17,10 @@ from multiprocessing.connection import wait
 STOP_SECONDS = 30  # how long ended workers get before they are killed
 
 
-def _serve(conn, fn: Callable, initializer: Callable, initargs: tuple) -> None:
-    """In a worker: run FN on each item received until None; send back ("ok", result) or ("crashed", why)."""
+def _serve(conn, other_end, fn: Callable, initializer: Callable, initargs: tuple) -> None:
+    """In a worker: run FN on each item received until None; send back ("ok", result) or ("crashed", why).
+    OTHER_END, the parent's end inherited by fork, is closed so that the parent's exit is an end of file."""
+    other_end.close()
     initializer(*initargs)
     while True:
         try:
@@ -37,24 +39,32 @@ def _serve(conn, fn: Callable, initializer: Callable, initargs: tuple) -> None:
 class _Worker:
     def __init__(self, ctx, fn, initializer, initargs):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child, fn, initializer, initargs))
+        self.proc = ctx.Process(target=_serve, args=(child, self.conn, fn, initializer, initargs))
         self.proc.start()
         child.close()
         self.item = None
+        self.since = 0.0
 
     def give(self, item) -> None:
         self.conn.send(item)
-        self.item = item
+        self.item, self.since = item, time.monotonic()
 
 
 def run(
-    fn: Callable, items: Iterable, workers: int, initializer: Callable, initargs: tuple = (), on_give=None
+    fn: Callable,
+    items: Iterable,
+    workers: int,
+    initializer: Callable,
+    initargs: tuple = (),
+    on_give=None,
+    item_seconds: float = 0,
 ) -> Iterator[tuple]:
     """Yield (item, "ok", FN(item)) or (item, "crashed", why) as workers finish, in WORKERS processes;
     ON_GIVE(item) when a worker takes an item.
 
-    A worker that dies fails its item only and is replaced.  When the caller stops
-    (an exception, an interrupt, close()), every worker is ended."""
+    A worker that dies, or (with ITEM_SECONDS) has not answered ITEM_SECONDS after taking
+    its item, fails that item only and is replaced.  When the caller stops (an exception,
+    an interrupt, close()), every worker is ended."""
     ctx = multiprocessing.get_context("fork")
     todo = deque(items)
     pool: list[_Worker] = []
@@ -68,9 +78,17 @@ def run(
                 if not _give(pool[-1], todo, on_give):
                     pool.pop()
             busy = [w for w in pool if w.item is not None]
-            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy]))
+            timeout = None
+            if item_seconds:
+                timeout = max(0.0, min(w.since for w in busy) + item_seconds - time.monotonic())
+            ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout))
             for w in busy:
                 if w.conn not in ready and w.proc.sentinel not in ready:
+                    if item_seconds and time.monotonic() - w.since >= item_seconds:
+                        item = w.item
+                        _end([w])
+                        pool.remove(w)
+                        yield item, "crashed", f"the worker did not answer within {item_seconds:g} s and was stopped"
                     continue
                 item, w.item = w.item, None
                 try:
