@@ -13,6 +13,7 @@ ROOT = Path(translator.__file__).parent
 MAY_IMPORT = {
     "errors": set(),
     "limits": {"errors"},
+    "pool": set(),
     "io": {"errors", "limits"},
     "model": {"errors", "limits", "io"},
     "frontends": {"errors", "limits", "io", "model"},
@@ -31,8 +32,8 @@ MAY_IMPORT = {
         "reverse.table",
     },
     "reverse": {"errors", "io", "model", "evaluate", "compiler.ipblocks", "compiler.universe", "frontends"},
-    "lint": {"errors", "io", "model", "compiler"},
-    "batch": {"errors", "limits", "io", "model", "frontends", "compiler", "lint", "targets"},
+    "lint": {"errors", "io", "model", "compiler", "pool"},
+    "batch": {"errors", "limits", "pool", "io", "model", "frontends", "compiler", "lint", "targets"},
     "cli": {
         "errors",
         "limits",
