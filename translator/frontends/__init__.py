@@ -15,14 +15,20 @@ from ..errors import InputError, Loc
 from ..io.text import read_text
 from ..model.ruleset import Ruleset
 
-FRONTENDS = ["rules", "iptables", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv"]
+FRONTENDS = ["rules", "iptables", "nftables", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv"]
 MODULES = {"csv": "csv_rules"}
 
-ALIASES = {"csv-rules": "csv", "asa": "cisco-asa", "ios": "cisco-ios", "nsg": "azure-nsg", "nacl": "aws-nacl"}
+ALIASES = {
+    "nft": "nftables",
+    "csv-rules": "csv",
+    "asa": "cisco-asa",
+    "ios": "cisco-ios",
+    "nsg": "azure-nsg",
+    "nacl": "aws-nacl",
+}
 
 # formats fw2np does not read, told apart so that an error names them instead of guessing
 UNSUPPORTED = (
-    ("nftables", re.compile(r"^\s*(table\s+(ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{|flush ruleset)", re.M)),
     ("pf (OpenBSD packet filter)", re.compile(r"^\s*(pass|block)\s+(in|out|quick|log|drop|return)\b", re.M)),
     ("FortiGate", re.compile(r"^config firewall (policy|address|service)", re.M)),
     ("Junos", re.compile(r"^set (firewall family|security policies|security zones)\s", re.M)),
@@ -67,6 +73,7 @@ def _detect(text: str, path: str) -> tuple[str, int]:
 SHOWN = {
     "rules": "an fw2np ruleset",
     "iptables": "an iptables ruleset",
+    "nftables": "an nftables ruleset",
     "cisco-asa": "a Cisco ASA ruleset",
     "cisco-ios": "a Cisco IOS ruleset",
     "azure-nsg": "an Azure NSG ruleset",

@@ -1,0 +1,38 @@
+"""nftables: `nft list ruleset` output and nftables.conf files (tables ip, ip6, inet), structure in
+grammars/nftables.lark.
+
+Base chains of type filter are taken by hook: input and output protect one host (`--host`), as
+iptables' INPUT and OUTPUT do; forward becomes `<stem>-forward`.  Several base chains on one hook run
+in priority order: an accept ends only its own chain, so the denies of the earlier ones come first.
+Regular chains (jump, goto, return) are flattened exactly by the iptables flattener, under the same
+stateful model (`ct state`, `tcp flags`).
+
+Modules, in pipeline order: reader (the file's tables, chains, sets, defines, includes), rule (what
+one rule line matches and its verdict), convert (rulesets).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ...model.ruleset import Ruleset
+
+NAME = "nftables"
+
+
+def detect(text: str, path: str) -> int:
+    head = text[:20000]
+    if re.search(r"^\s*table\s+(ip|ip6|inet)\s+\S+\s*\{", head, re.M) and re.search(
+        r"\b(chain\s+\S+\s*\{|hook\s+(input|forward|output))", head
+    ):
+        return 95
+    if re.search(r"^\s*(flush ruleset|table\s+(ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{)", head, re.M):
+        return 70
+    return 0
+
+
+def load(text: str, path: str, host_addresses: list[str] | None = None, **_options) -> list[Ruleset]:
+    from .convert import rulesets
+    from .reader import read
+
+    return rulesets(read(text, path), host_addresses)
