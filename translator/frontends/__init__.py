@@ -19,12 +19,12 @@ FRONTENDS = ["rules", "iptables", "nftables", "cisco-asa", "cisco-ios", "azure-n
 MODULES = {"csv": "csv_rules"}
 
 ALIASES = {
-    "nft": "nftables",
     "csv-rules": "csv",
     "asa": "cisco-asa",
     "ios": "cisco-ios",
     "nsg": "azure-nsg",
     "nacl": "aws-nacl",
+    "nft": "nftables",
 }
 
 # formats fw2np does not read, told apart so that an error names them instead of guessing
