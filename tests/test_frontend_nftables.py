@@ -159,6 +159,65 @@ def test_state_flags_icmp_interfaces_and_the_unmodelled():
     assert "inet:f:fwd:3" in skipped
 
 
+def test_json_form_reads_as_the_text_form(tmp_path):
+    """`nft -j list ruleset`: sets, prefixes, ranges, ct state lists, verdict maps, jumps, comments."""
+    import json
+
+    base = {"family": "inet", "table": "t"}
+
+    def match(left, right, op="=="):
+        return {"match": {"op": op, "left": left, "right": right}}
+
+    saddr, dport = {"payload": {"protocol": "ip", "field": "saddr"}}, {"payload": {"protocol": "tcp", "field": "dport"}}
+    rules = [
+        ("fwd", [match({"ct": {"key": "state"}}, ["established", "related"], "in"), {"accept": None}]),
+        (
+            "fwd",
+            [
+                match(saddr, "@admins"),
+                match(dport, {"set": [22, {"range": [8000, 8100]}]}),
+                {"counter": None},
+                {"accept": None},
+            ],
+        ),
+        ("fwd", [{"vmap": {"key": dport, "data": {"set": [[80, {"jump": {"target": "web"}}], [25, {"drop": None}]]}}}]),
+        ("fwd", [match({"meta": {"key": "iifname"}}, "eth0", "!="), {"accept": None}]),
+        ("web", [match(saddr, {"prefix": {"addr": "10.0.0.0", "len": 8}}), {"return": None}]),
+        ("web", [{"accept": None}]),
+    ]
+    items = [{"table": {"family": "inet", "name": "t"}}, {"chain": {**base, "name": "web"}}]
+    items.append({"chain": {**base, "name": "fwd", "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}})
+    items.append(
+        {
+            "set": {
+                **base,
+                "name": "admins",
+                "type": "ipv4_addr",
+                "flags": ["interval"],
+                "elem": [{"prefix": {"addr": "10.1.2.0", "len": 24}}, "10.9.0.1"],
+            }
+        }
+    )
+    items += [{"rule": {**base, "chain": c, "expr": e, "comment": f"r{k}"}} for k, (c, e) in enumerate(rules)]
+    f = tmp_path / "ruleset.json"
+    f.write_text(json.dumps({"nftables": items}, indent=2))
+    assert detect(f.read_text(), str(f)) == "nftables"
+    [rs] = load(str(f))
+    assert decide(rs, "10.1.2.3", "1.1.1.1", 6, 8050) == ALLOW
+    assert decide(rs, "10.1.3.3", "1.1.1.1", 6, 8050) == DENY
+    assert decide(rs, "8.8.8.8", "1.1.1.1", 6, 80) == ALLOW  # web accepts outside 10/8
+    assert decide(rs, "10.3.0.1", "1.1.1.1", 6, 80) == DENY  # web returns; the interface rule is a condition
+    assert decide(rs, "2001:db8::1", "2001:db8::2", 6, 80) == ALLOW  # `ip saddr` does not match IPv6
+    assert decide(rs, "8.8.8.8", "1.1.1.1", 6, 25) == DENY
+    by = {r.id: r for r in rs.rules}
+    assert by["inet:t:fwd:2"].comment == "r1" and by["inet:t:fwd:2"].loc.line > 1
+    assert "inet:t:fwd:1" in {s.id for s in rs.skipped}
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"nftables": [{"rule": {"family": "ip", "table": "x", "chain": "c", "expr": []}}]}')
+    r = CliRunner().invoke(cli, ["convert", str(bad), "-i", str(REAL / "inventories" / "generic.yaml")])
+    assert r.exit_code == 2 and "not declared before it" in r.output and f"{bad}:1:" in r.output
+
+
 def test_include_and_flush(tmp_path):
     (tmp_path / "rules.d").mkdir()
     (tmp_path / "rules.d" / "a.nft").write_text("table inet f {\n  chain fwd {\n    tcp dport 22 accept\n  }\n}\n")
@@ -232,6 +291,44 @@ def _line(spec) -> str:
     return " ".join(parts)
 
 
+def _json_expr(spec) -> list:
+    net, neg, port, verdict = spec
+    out = []
+    if net:
+        addr, length = net.split("/")
+        right = {"prefix": {"addr": addr, "len": int(length)}}
+        out.append(
+            {
+                "match": {
+                    "op": "!=" if neg else "==",
+                    "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+                    "right": right,
+                }
+            }
+        )
+    if port:
+        out.append({"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": port}})
+    kind, _, target = verdict.partition(" ")
+    out.append({kind: {"target": target} if target else None})
+    return out
+
+
+def _json_ruleset(chains, policy) -> str:
+    """The same chains as `nft -j list ruleset` prints them."""
+    import json
+
+    base = {"family": "ip", "table": "f"}
+    items = [{"metainfo": {"json_schema_version": 1}}, {"table": {"family": "ip", "name": "f", "handle": 1}}]
+    for name in ("a", "b"):
+        items.append({"chain": {**base, "name": name, "handle": 2}})
+    items.append({"chain": {**base, "name": "fwd", "type": "filter", "hook": "forward", "prio": 0, "policy": policy}})
+    for name, specs in chains.items():
+        items += [
+            {"rule": {**base, "chain": name, "handle": 10 + k, "expr": _json_expr(x)}} for k, x in enumerate(specs)
+        ]
+    return json.dumps({"nftables": items}, indent=1)
+
+
 def _direct(chains, name, src, port):
     """nft's evaluation: the first matching rule's verdict; jump returns at the end or on return,
     goto does not return to the caller."""
@@ -266,8 +363,10 @@ def test_random_chains_match_nft(top, a, b, policy):
     text += f"  chain fwd {{\n    type filter hook forward priority 0; policy {policy};\n"
     text += "".join(f"    {_line(s)}\n" for s in top) + "  }\n}\n"
     [rs] = nft(text)
+    [rs_json] = nft(_json_ruleset(chains, policy), path="t.json")
     for src in SOURCES:
         for port in [22, 80, 443, 8080]:
             got_direct = _direct(chains, "fwd", src, port)
-            want = policy if got_direct in (None, "end") else got_direct
-            assert decide(rs, src, "1.1.1.1", 6, port) == (ALLOW if want == "accept" else DENY), (src, port, text)
+            want = ALLOW if (policy if got_direct in (None, "end") else got_direct) == "accept" else DENY
+            assert decide(rs, src, "1.1.1.1", 6, port) == want, (src, port, text)
+            assert decide(rs_json, src, "1.1.1.1", 6, port) == want, (src, port, "json")

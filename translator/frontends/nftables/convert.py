@@ -30,9 +30,24 @@ class _Rd:
         return self.nft.fail(msg, loc)
 
 
-def _everything(fam: int) -> Match:
-    w = MatchBounds(WHOLE[fam], WHOLE[fam])
+def _whole(fams: tuple[int, ...]):
+    out = WHOLE[fams[0]]
+    for f in fams[1:]:
+        out = out | WHOLE[f]
+    return out
+
+
+def _everything(fams: tuple[int, ...]) -> Match:
+    w = MatchBounds(_whole(fams), _whole(fams))
     return Match(w, w, FULL_SVC)
+
+
+def _passes(nft: NftFile, hook: str) -> list[tuple[int, ...]]:
+    """The families to flatten HOOK for, together when the same base chains see both (inet only)."""
+    v4, v6 = _base_chains(nft, hook, 4), _base_chains(nft, hook, 6)
+    if v4 and [id(c) for _, c in v4] == [id(c) for _, c in v6]:
+        return [(4, 6)]
+    return [(4,), (6,)]
 
 
 def _ipt_table(rd: RuleReader, table: Table, name: str, tid: str) -> IptablesTable:
@@ -85,19 +100,20 @@ def rulesets(nft: NftFile, host_addresses: list[str] | None) -> list[Ruleset]:
         rs = Ruleset(name=stem, source=path, default=DENY, text=nft.text)
         rs.protects = addr_expr(host)
         for hook, is_in in (("input", True), ("output", False)):
-            for fam in (4, 6):
-                mine = MatchBounds(host.lower & WHOLE[fam], host.upper & WHOLE[fam])
+            for fams in _passes(nft, hook):
+                whole = _whole(fams)
+                mine = MatchBounds(host.lower & whole, host.upper & whole)
                 if not mine.upper:
                     continue
-                ev = _everything(fam)
+                ev = _everything(fams)
                 guard = Match(ev.src, mine, FULL_SVC) if is_in else Match(mine, ev.dst, FULL_SVC)
-                rs.rules += state.hook(hook, fam, guard, is_in)
+                rs.rules += state.hook(hook, fams, guard)
         out.append(rs)
     fwd = [(f, tc) for f in (4, 6) for tc in _base_chains(nft, "forward", f)]
     if any(c.lines for _, (_, c) in fwd) or (fwd and not out):
         rs = Ruleset(name=f"{stem}-forward", source=path, default=DENY, text=nft.text)
-        for fam in (4, 6):
-            rs.rules += state.hook("forward", fam, _everything(fam), None)
+        for fams in _passes(nft, "forward"):
+            rs.rules += state.hook("forward", fams, _everything(fams))
         out.append(rs)
     elif fwd:
         _, (_, c) = fwd[0]
@@ -122,17 +138,17 @@ class _State:
     def warnings(self) -> list[Warning_]:
         return [w for rd in self.rds for w in rd.warnings]
 
-    def hook(self, hook: str, fam: int, guard: Match, is_in: bool | None) -> list[Rule]:
-        """The rules of HOOK for family FAM's packets that GUARD matches: the denies of the base chains
-        of lower priority first (an accept there only ends that chain), then the last chain, then its
-        policy; no base chain: the kernel accepts."""
-        chains = _base_chains(self.nft, hook, fam)
-        ev = _everything(fam)
+    def hook(self, hook: str, fams: tuple[int, ...], guard: Match) -> list[Rule]:
+        """The rules of HOOK for the packets of families FAMS that GUARD matches: the denies of the base
+        chains of lower priority first (an accept there only ends that chain), then the last chain,
+        then its policy; no base chain: the kernel accepts."""
+        chains = _base_chains(self.nft, hook, fams[0])
+        ev = _everything(fams)
         rd = _Rd(self.nft, ev)
         self.rds.append(rd)
-        name = {4: "IPv4", 6: "IPv6"}[fam]
+        name = " and ".join({4: "IPv4", 6: "IPv6"}[f] for f in fams)
         if not chains:
-            if not any(_base_chains(self.nft, hook, f) for f in (4, 6) if f != fam):
+            if not any(_base_chains(self.nft, hook, f) for f in (4, 6) if f not in fams):
                 return []
             rd.warnings.append(
                 Warning_(
