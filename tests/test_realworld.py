@@ -32,9 +32,9 @@ CLAIMED = {
     "gcp": "gcp",
     "iptables": "iptables",
     "nftables": "nftables",
+    "pf": "pf",
 }
 UNREAD = {
-    "pf": "pf (OpenBSD packet filter)",
     "fortigate": "FortiGate",
     "junos": "Junos",
     "panos": "PAN-OS",
@@ -172,7 +172,7 @@ def test_traffic_log_is_not_a_ruleset():
 
 
 def test_error_messages_name_csv_as_the_readme_does():
-    r = run("convert", REAL / "pf" / "fwbuilder-firewall111.pf.conf", "-i", GENERIC)
+    r = run("convert", REAL / "fortigate" / "labval-fortios-fw-policy.conf", "-i", GENERIC)
     assert r.exit_code == 2 and "aws-nacl, csv)" in r.output and "csv-rules" not in r.output
     assert (
         run(

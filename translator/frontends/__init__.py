@@ -15,7 +15,7 @@ from ..errors import InputError, Loc
 from ..io.text import read_text
 from ..model.ruleset import Ruleset
 
-FRONTENDS = ["rules", "iptables", "nftables", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv"]
+FRONTENDS = ["rules", "iptables", "nftables", "pf", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv"]
 MODULES = {"csv": "csv_rules"}
 
 ALIASES = {
@@ -29,7 +29,6 @@ ALIASES = {
 
 # formats fw2np does not read, told apart so that an error names them instead of guessing
 UNSUPPORTED = (
-    ("pf (OpenBSD packet filter)", re.compile(r"^\s*(pass|block)\s+(in|out|quick|log|drop|return)\b", re.M)),
     ("FortiGate", re.compile(r"^config firewall (policy|address|service)", re.M)),
     ("Junos", re.compile(r"^set (firewall family|security policies|security zones)\s", re.M)),
     ("PAN-OS", re.compile(r"^set (rulebase|deviceconfig|network|shared|vsys)\s", re.M)),
@@ -74,6 +73,7 @@ SHOWN = {
     "rules": "an fw2np ruleset",
     "iptables": "an iptables ruleset",
     "nftables": "an nftables ruleset",
+    "pf": "a pf ruleset",
     "cisco-asa": "a Cisco ASA ruleset",
     "cisco-ios": "a Cisco IOS ruleset",
     "azure-nsg": "an Azure NSG ruleset",

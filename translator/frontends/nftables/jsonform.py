@@ -6,7 +6,8 @@ from __future__ import annotations
 from ...errors import InputError, Loc, line_of
 from ...io.jsonsrc import parse_json
 from ...io.yamlio import loc_of
-from .reader import Chain, Item, NamedSet, NftFile, Table
+from ..common.words import Item
+from .reader import Chain, NamedSet, NftFile, Table
 
 VERDICT_KEYS = ("accept", "drop", "reject", "return", "continue", "jump", "goto")
 

@@ -13,21 +13,12 @@ from ...errors import InputError, Loc, line_of
 from ...io.resources import lalr_parser
 from ...io.text import read_text
 from ..common.syntax import syntax_error
+from ..common.words import Item
 
 MAX_INCLUDE_DEPTH = 16
 # named base chain priorities (nft(8), CHAINS: "standard priority names")
 PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100, "out": 100}
 NAMES = {"_SEP": "end of line", "NAME": "name", "WORD": "word", "STRING": "string", "LBRACE": "'{'", "RBRACE": "'}'"}
-
-
-@dataclass
-class Item:
-    """A word of a line (KIND 'w') or an anonymous set (KIND 'set', ELEMS: lists of items)."""
-
-    kind: str
-    text: str
-    loc: Loc
-    elems: list[list[Item]] = field(default_factory=list)
 
 
 @dataclass

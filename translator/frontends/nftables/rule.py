@@ -9,9 +9,10 @@ from ...errors import InputError, Loc
 from ...model.ruleset import PROTO_NAMES, Condition
 from ...model.space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range, whole_proto
 from ..common.icmp import ICMP6_TYPES, ICMP_TYPES
+from ..common.words import Item
 from ..iptables.match import ANY_CONN, Conn, IptRule, Match, MatchBounds
 from ..iptables.options import PORT_NAMES
-from .reader import Item, NftFile, Table
+from .reader import NftFile, Table
 
 # the names nft adds to the common ICMP tables (nft describe icmp type / icmpv6 type)
 NFT_ICMP = {**ICMP_TYPES, "info-request": 15, "info-reply": 16}
