@@ -11,6 +11,13 @@ from .conftest import CORPUS
 
 # file -> (number of rulesets, number of rules) or the expected error message
 EXPECTED = {
+    "capirca/policies/includes/untrusted-networks-blocking.inc": "term deny-from-bogons comes before any header",
+    "capirca/policies/pol/sample_gce.pol": (2, 13),
+    "capirca/policies/pol/sample_k8s.pol": (2, 10),
+    "capirca/policies/pol/sample_multitarget.pol": (2, 9),  # with its #include; tcp-established skipped
+    "capirca/policies/pol/sample_packetfilter.pol": (1, 6),
+    "capirca/policies/pol/sample_srx.pol": (1, 4),
+    "capirca/policies/pol/sample_stateful_multitarget_simple.pol": (6, 17),  # inet6 filters drop IPv4-only terms
     "aws-nacl/lab-validation_aws_demo_us-east-1_NetworkAcls.json": (12, 16),
     "aws-nacl/lab-validation_aws_demo_us-east-1_SecurityGroups.json": "security groups are stateful and unordered",
     "aws-nacl/lab-validation_aws_nlb_nacl_test_NetworkAcls.json": (26, 55),  # 2 allows split (replies)
@@ -35,7 +42,6 @@ EXPECTED = {
 # formats fw2np does not read (yet): detection must name them, not guess
 UNREAD = {
     "capirca/def/": "cannot tell the input format",
-    "capirca/": "looks like a Capirca policy configuration",
     "checkpoint/": "looks like a Check Point rulebase configuration",
     "junos/": "looks like a Junos configuration",
 }

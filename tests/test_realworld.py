@@ -173,7 +173,7 @@ def test_traffic_log_is_not_a_ruleset():
 
 def test_error_messages_name_csv_as_the_readme_does():
     r = run("convert", REAL / "fortigate" / "labval-fortios-fw-policy.conf", "-i", GENERIC)
-    assert r.exit_code == 2 and "aws-nacl, csv)" in r.output and "csv-rules" not in r.output
+    assert r.exit_code == 2 and "aws-nacl, csv, capirca)" in r.output and "csv-rules" not in r.output
     assert (
         run(
             "convert", REAL / "csv" / "panco-panorama-security-rules.csv", "-i", GENERIC, "--from", "csv-rules"

@@ -23,6 +23,7 @@ from pathlib import Path
 from .. import limits, pool
 from ..compiler.findings import APPROXIMATIONS
 from ..errors import InputError, Loc
+from ..frontends.capirca import part_of_a_policy
 from ..io.manifests import CLUSTER_SCOPED, KUSTOMIZATION, kustomization
 from ..limits import TimeLimit
 from .outtree import MANIFESTS, REPORT_DIR, REPORT_FILES, manifest_rel, remove_in_tree, write_in_tree
@@ -157,8 +158,10 @@ def convert_file(job: Job) -> dict:
     with limits.time_limit_alarm(limits.time_limit()):
         try:
             text = read_text(job.path)
-            if not job.source_format and is_manifest(text):
-                rec.update(status="skipped", reason="a Kubernetes manifest, not a firewall export", format_source=None)
+            part = None if job.source_format else part_of_a_policy(text, job.path)
+            if not job.source_format and is_manifest(text) or part:
+                why = part or "a Kubernetes manifest, not a firewall export"
+                rec.update(status="skipped", reason=why, format_source=None)
                 rec["seconds"] = round(time.perf_counter() - t0, 4)
                 return rec
             if not job.source_format:
@@ -407,6 +410,7 @@ def run_batch(
     on_done=None,
     on_begin=None,
     target: str = "networkpolicy",
+    definitions: str | None = None,
 ) -> dict:
     """Convert every file under INPUT_DIR into OUTDIR; the report (also written there).  ON_START(jobs)
     once, ON_BEGIN(job) as a file starts, ON_DONE(record) as it ends."""
@@ -433,7 +437,7 @@ def run_batch(
             layout,
             host_for(rel, hosts),
             source_format,
-            {"columns": columns} if columns else {},
+            {k: v for k, v in (("columns", columns), ("definitions", definitions)) if v},
             None if host_for(rel, hosts) else nearest(p, input_dir, HOST_MAP_NAMES),
             target,
         )

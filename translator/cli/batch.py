@@ -58,7 +58,21 @@ from .options import CSV_COLUMNS_HELP, columns_option, from_option, inventory_op
 )
 @quiet_option("No progress bar and no summary.")
 @click.pass_context
-def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_format, exclude, columns, target, quiet):
+def batch(
+    ctx,
+    input_dir,
+    outdir,
+    inventory,
+    jobs,
+    layout,
+    host_map,
+    source_format,
+    exclude,
+    columns,
+    definitions,
+    target,
+    quiet,
+):
     """Convert every firewall export under INPUT_DIR.
 
     Exit 0: every file converted; 1: some failed (listed, with their errors); 2: bad usage."""
@@ -85,6 +99,7 @@ def batch(ctx, input_dir, outdir, inventory, jobs, layout, host_map, source_form
             on_done=bar.done if bar else None,
             on_begin=(lambda job: bar.begin(job.rel)) if bar else None,
             target=target.lower(),
+            definitions=definitions,
         )
     finally:
         if bar:

@@ -58,6 +58,7 @@ def convert(
     ruleset_names,
     host,
     columns,
+    definitions,
     target,
     quiet,
     findings,
@@ -68,7 +69,9 @@ def convert(
         raise click.UsageError("use -o or -d, not both")
     fmt = output_format(fmt, output)
     with progress_for(quiet, progress) as shown:
-        results, inv = _compile(rules, inventory, source_format, ruleset_names, host, columns, shown, target.lower())
+        results, inv = _compile(
+            rules, inventory, source_format, ruleset_names, host, (columns, definitions), shown, target.lower()
+        )
         shown.phase("write", unit="")
         shown.detail(plural(sum(len(r.policies) for r in results), "policy"))
         on_screen = not outdir and output in (None, "-") and sys.stdout.isatty()  # the live line would cut into it
@@ -82,7 +85,7 @@ def convert(
 
 
 def _compile(rules, inventory, source_format, ruleset_names, host, columns, shown, target=NETWORKPOLICY):
-    """The inventory, and each chosen ruleset compiled for TARGET."""
+    """The inventory, and each chosen ruleset compiled for TARGET; COLUMNS: (--columns, --definitions)."""
     from ..compiler.synth import convert as compile_
     from ..frontends import load
     from ..frontends.select import frontend_options, load_inventory, pick_many
@@ -90,7 +93,7 @@ def _compile(rules, inventory, source_format, ruleset_names, host, columns, show
 
     shown.phase("parse")
     inv = load_inventory(inventory)
-    chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
+    chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, *columns)), ruleset_names)
     shown.detail(", ".join(f"{escaped(rs.name)}: {plural(len(rs.rules), 'rule')}" for rs in chosen))
     if target != NETWORKPOLICY:
         return [compile_for(rs, inv, target, progress=shown) for rs in chosen], inv

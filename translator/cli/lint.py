@@ -32,7 +32,7 @@ from .summary import findings_option, lint_items, plural, write_findings
 @findings_option()
 @progress_option()
 @click.pass_context
-def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns, findings, progress):
+def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns, definitions, findings, progress):
     """Find shadowed, redundant, conflicting and risky rules in RULES, exactly.
 
     Exit 0: no warnings; 1: some warning; 2: bad input."""
@@ -46,7 +46,9 @@ def lint(ctx, rules, inventory, fmt, source_format, ruleset_name, host, columns,
         inv = load_inventory(inventory) if inventory else None
         if host and inv is None:
             raise click.UsageError("--host needs --inventory")
-        rulesets = load(rules, source_format, **frontend_options(inv or Inventory(source=""), host, columns))
+        rulesets = load(
+            rules, source_format, **frontend_options(inv or Inventory(source=""), host, columns, definitions)
+        )
         if ruleset_name:
             rulesets = [pick(rulesets, ruleset_name)]
         shown.detail(f"{plural(len(rulesets), 'ruleset')}, {plural(sum(len(r.rules) for r in rulesets), 'rule')}")

@@ -43,8 +43,16 @@ def host_option(text: str = HOST_HELP):
 
 
 def columns_option(text: str):
-    """--columns: the CSV column mapping (parameter `columns`)."""
-    return click.option("--columns", help=text)
+    """--columns: the CSV column mapping (parameter `columns`); and --definitions: a capirca policy's
+    definitions folder (parameter `definitions`)."""
+    columns = click.option("--columns", help=text)
+    definitions = click.option(
+        "--definitions",
+        type=click.Path(file_okay=False),
+        help="Capirca/aerleon definitions folder (NETWORK.net, SERVICES.svc; default: a def/ beside or "
+        "above the policy).",
+    )
+    return lambda f: columns(definitions(f))
 
 
 def output_file_option(text: str):

@@ -12,11 +12,13 @@ from .progress import progress_for, progress_option
 from .summary import plural
 
 
-def _ruleset(path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None, text=None):
+def _ruleset(
+    path: str, fmt: str | None, name: str | None, inv=None, host=None, columns=None, text=None, definitions=None
+):
     from ..frontends import load
     from ..frontends.select import frontend_options, pick
 
-    return pick(load(path, fmt, text=text, **frontend_options(inv, host, columns)), name)
+    return pick(load(path, fmt, text=text, **frontend_options(inv, host, columns, definitions)), name)
 
 
 COLUMNS_HELP = "CSV column mapping, e.g. 'src=Source,dst=Destination,service=Service'."
@@ -73,6 +75,7 @@ def verify(
     strict,
     host,
     columns,
+    definitions,
     progress,
 ):
     """Prove that POLICIES implement RULES over every flow, or print counterexample flows.
@@ -95,7 +98,8 @@ def verify(
     with progress_for(force=progress) as shown:
         shown.phase("parse")
         inv = load_inventory(inventory)
-        chosen = pick_many(load(rules, source_format, **frontend_options(inv, host, columns)), ruleset_names)
+        opts = frontend_options(inv, host, columns, definitions)
+        chosen = pick_many(load(rules, source_format, **opts), ruleset_names)
         pols = load_policies(policies, ALL_KINDS)
         target = target_of(pols)
         shown.detail(f"{plural(sum(len(rs.rules) for rs in chosen), 'rule')}, {plural(len(pols), 'policy')}")
@@ -132,7 +136,7 @@ def verify(
 @ruleset_option(RULESET_HELP)
 @host_option()
 @columns_option(COLUMNS_HELP)
-def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host, columns):
+def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host, columns, definitions):
     """Decide one flow under SOURCE (a ruleset or NetworkPolicy manifests) and show why."""
     import json
     from pathlib import Path
@@ -155,7 +159,7 @@ def explain(source, inventory, flow_text, fmt, source_format, ruleset_name, host
             doc = ex.explain_policies(pols, inv, flow, target_of(pols))
             out = ex.render_policies(doc, flow, inv)
         else:
-            rs = _ruleset(source, source_format, ruleset_name, inv, host, columns, text)
+            rs = _ruleset(source, source_format, ruleset_name, inv, host, columns, text, definitions)
             doc = ex.explain_rules(rs, inv, flow)
             out = ex.render_rules(doc, flow, inv)
     except ValueError as exc:

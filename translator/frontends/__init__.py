@@ -15,7 +15,19 @@ from ..errors import InputError, Loc
 from ..io.text import read_text
 from ..model.ruleset import Ruleset
 
-FRONTENDS = ["rules", "iptables", "nftables", "pf", "cisco-asa", "cisco-ios", "azure-nsg", "gcp", "aws-nacl", "csv"]
+FRONTENDS = [
+    "rules",
+    "iptables",
+    "nftables",
+    "pf",
+    "cisco-asa",
+    "cisco-ios",
+    "azure-nsg",
+    "gcp",
+    "aws-nacl",
+    "csv",
+    "capirca",
+]
 MODULES = {"csv": "csv_rules"}
 
 ALIASES = {
@@ -25,6 +37,7 @@ ALIASES = {
     "nsg": "azure-nsg",
     "nacl": "aws-nacl",
     "nft": "nftables",
+    "aerleon": "capirca",
 }
 
 # formats fw2np does not read, told apart so that an error names them instead of guessing
@@ -33,7 +46,6 @@ UNSUPPORTED = (
     ("Junos", re.compile(r"^set (firewall family|security policies|security zones)\s", re.M)),
     ("PAN-OS", re.compile(r"^set (rulebase|deviceconfig|network|shared|vsys)\s", re.M)),
     ("Terraform", re.compile(r'^resource\s+"[a-z0-9_]+"\s+"[^"]+"\s*\{', re.M)),
-    ("Capirca policy", re.compile(r"^\s*(header|term\s+\S+)\s*\{", re.M)),
     ("Check Point rulebase", re.compile(r'"rulebase"\s*:')),
 )
 
@@ -80,6 +92,7 @@ SHOWN = {
     "gcp": "a GCP firewall ruleset",
     "aws-nacl": "an AWS network ACL ruleset",
     "csv": "a CSV ruleset",
+    "capirca": "a capirca policy",
 }
 
 

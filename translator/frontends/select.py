@@ -13,10 +13,12 @@ def load_inventory(path: str):
     return load(path, ruleset_format)
 
 
-def frontend_options(inv, host, columns) -> dict:
+def frontend_options(inv, host, columns, definitions=None) -> dict:
     """Options a frontend may use: the inventory (Azure ASGs), the protected host's legacy addresses, a CSV
-    column map."""
+    column map, a capirca definitions folder."""
     opts = {"columns": columns, "inventory": inv}
+    if definitions:
+        opts["definitions"] = definitions
     if host:
         if host not in inv.workloads:
             raise InputError(f"--host: no workload {host!r} in the inventory")
