@@ -19,6 +19,7 @@ from translator.errors import InputError
 from translator.frontends import capirca, detect, load
 from translator.frontends.capirca.convert import rulesets
 from translator.frontends.capirca.policy import read_definitions, read_policy
+from translator.frontends.capirca.yamlform import read_yaml_policy
 from translator.model.ruleset import ALLOW, DENY
 
 from .secure import decide
@@ -249,10 +250,24 @@ def test_random_policies_match_first_match_terms(terms):
     )
     assert defs  # the same names as a NETWORK.net would give
     [rs] = rulesets(pol, d)
+    [rs_yaml] = rulesets(read_yaml_policy(_yaml(terms), "random.yaml"), d)
     for src in SOURCES:
         for port in (22, 80, 443):
             want = ALLOW if _direct(terms, src, port) == "accept" else DENY
             assert decide(rs, src, "1.1.1.1", 6, port) == want, (src, port, text)
+            assert decide(rs_yaml, src, "1.1.1.1", 6, port) == want, (src, port, "yaml")
+
+
+def _yaml(terms) -> str:
+    """The same terms as an aerleon YAML policy."""
+    out = "filters:\n  - header:\n      targets:\n        juniper: f inet\n    terms:\n"
+    for k, (net, exclude, port, action) in enumerate(terms):
+        out += f"      - name: t{k}\n"
+        out += f"        source-address: {net}\n" if net else ""
+        out += f"        source-exclude: {exclude}\n" if exclude else ""
+        out += f"        protocol: tcp\n        destination-port: P{port}\n" if port else ""
+        out += f"        action: {action}\n"
+    return out
 
 
 def test_read_definitions_of_the_corpus():
@@ -273,3 +288,37 @@ def test_batch_skips_definitions_and_include_files(tmp_path):
     assert status["def/NETWORK.net"] == ("skipped", "capirca definitions, read with the policies that use them")
     assert status["policies/includes/untrusted-networks-blocking.inc"][0] == "skipped"
     assert sum(s == "ok" for s, _ in status.values()) == len(POLICIES)
+
+
+def test_aerleon_yaml_policy_with_include_and_yaml_definitions(tmp_path):
+    (tmp_path / "def").mkdir()
+    (tmp_path / "def" / "naming.yaml").write_text(
+        "networks:\n  RFC1918:\n    values:\n      - ip: 10.0.0.0/8\n        comment: non-public\n"
+        "  INSIDE:\n    values:\n      - name: RFC1918\n  BAD:\n    values:\n      - ip: 10.6.6.6/32\n"
+        "services:\n  SSH:\n    - port: 22\n      protocol: tcp\n  HIGH:\n    - port: 1024-65535\n      protocol: tcp\n"
+    )
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "extra.yaml").write_text(
+        "terms:\n  - name: high\n    source-address: INSIDE\n    protocol: tcp\n    destination-port: HIGH\n"
+        "    action: accept\n"
+    )
+    p = tmp_path / "pol" / "k8s.yaml"
+    p.write_text(
+        "filters:\n  - header:\n      targets:\n        k8s:\n    terms:\n"
+        "      - name: block-bad\n        source-address: BAD\n        action: deny\n"
+        '      - name: ssh\n        comment: "Allow SSH\n          from inside"\n        source-address: INSIDE\n'
+        "        protocol: tcp\n        destination-port: SSH\n        action: accept\n"
+        "      - include: extra.yaml\n"
+        "      - name: default-deny\n        action: deny\n"
+    )
+    assert detect(p.read_text(), str(p)) == "capirca"
+    [rs] = load(str(p))
+    assert [r.id for r in rs.rules] == ["block-bad", "ssh", "high", "default-deny"]
+    assert rs.rules[1].comment == "Allow SSH from inside" and rs.rules[2].loc.file.endswith("extra.yaml")
+    assert decide(rs, "10.6.6.6", "10.9.9.9", 6, 22) == DENY and decide(rs, "10.6.6.7", "10.9.9.9", 6, 22) == ALLOW
+    assert decide(rs, "10.6.6.7", "10.9.9.9", 6, 8080) == ALLOW and decide(rs, "8.8.8.8", "10.9.9.9", 6, 22) == DENY
+    assert any("refuses an explicit deny" in str(w) for w in rs.warnings)
+    (tmp_path / "def" / "naming.yaml").write_text("networks:\n  BAD:\n    values:\n      - cidr: 10.6.6.6/32\n")
+    with pytest.raises(InputError) as e:
+        load(str(p))
+    assert e.value.loc.file.endswith("naming.yaml") and e.value.loc.line == 4 and "{ip: ...}" in e.value.message

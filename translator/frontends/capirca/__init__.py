@@ -1,11 +1,12 @@
-"""Capirca / aerleon policies (.pol, with `#include`d .inc files; grammars/capirca.lark) and their
-definitions (NETWORK.net, SERVICES.svc in a `def/` folder beside or above the policy, or
-`--definitions DIR`; grammars/capirca_defs.lark).
+"""Capirca / aerleon policies (.pol, with `#include`d .inc files, grammars/capirca.lark; or aerleon's
+YAML) and their definitions (NETWORK.net, SERVICES.svc, grammars/capirca_defs.lark, or aerleon's YAML,
+in a `def/` folder beside or above the policy, or `--definitions DIR`).
 
 Each header and its terms is one filter, one ruleset: terms in order (first match), the filter's
 implicit deny last.  A `k8s` target (INGRESS, or `k8s EGRESS`) governs every pod's traffic in that
 direction; other targets are read as a router's filter over sources and destinations, of the
-family the target names (inet by default).  Modules: policy (files), convert (rulesets).
+family the target names (inet by default).  Modules: policy (the .pol form and definitions), yamlform
+(aerleon's YAML as the same blocks), convert (rulesets).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ NAME = "capirca"
 
 def detect(text: str, path: str) -> int:
     head = text[:20000]
+    if re.search(r"^filters:\s*$", head, re.M) and re.search(r"^\s+(- )?header:\s*$", head, re.M):
+        return 95  # aerleon's YAML
     header = re.search(r"^\s*header\s*\{", head, re.M)
     term = re.search(r"^\s*term\s+\S+\s*\{", head, re.M)
     if header and (term or re.search(r"^\s*target::", head, re.M)):
@@ -43,6 +46,11 @@ def load(text: str, path: str, definitions: str | None = None, **_options) -> li
     from .convert import rulesets
     from .policy import find_definitions, read_definitions, read_policy
 
-    pol = read_policy(text, path)
+    if re.search(r"^filters:\s*$", text[:20000], re.M):
+        from .yamlform import read_yaml_policy
+
+        pol = read_yaml_policy(text, path)
+    else:
+        pol = read_policy(text, path)
     folder = find_definitions(path, definitions)
     return rulesets(pol, read_definitions(folder) if folder else None)

@@ -156,10 +156,16 @@ def read_definitions(folder: str) -> Definitions:
     if not os.path.isdir(folder):
         raise InputError(f"--definitions: {folder} is not a folder", Loc(folder))
     for name in sorted(os.listdir(folder)):
-        kind = {".net": d.networks, ".svc": d.services}.get(os.path.splitext(name)[1])
+        ext = os.path.splitext(name)[1]
+        path = os.path.join(folder, name)
+        if ext in (".yaml", ".yml"):  # aerleon's definitions
+            from .yamlform import read_yaml_definitions
+
+            read_yaml_definitions(d, read_text(path), path)
+            continue
+        kind = {".net": d.networks, ".svc": d.services}.get(ext)
         if kind is None:
             continue
-        path = os.path.join(folder, name)
         text = read_text(path)
         d.texts[path] = text
         for node in _parse("capirca_defs.lark", text, path).children:
