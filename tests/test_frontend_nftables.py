@@ -58,6 +58,7 @@ def test_real_file_host_chains_both_families():
     assert decide(rs, "8.8.8.8", HOST4, 1, 8) == DENY  # echo-request under a rate limit: a condition
     assert decide(rs, HOST4, "8.8.8.8", 6, 25) == ALLOW  # OUTPUT policy accept
     assert any("no forward ruleset" in str(w) for w in rs.warnings)
+    assert any("read as a host firewall" in str(w) for w in rs.warnings)
 
 
 def test_real_file_needs_the_host_and_converts_with_it():

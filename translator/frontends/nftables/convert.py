@@ -108,12 +108,16 @@ def rulesets(nft: NftFile, host_addresses: list[str] | None) -> list[Ruleset]:
                 ev = _everything(fams)
                 guard = Match(ev.src, mine, FULL_SVC) if is_in else Match(mine, ev.dst, FULL_SVC)
                 rs.rules += state.hook(hook, fams, guard)
+        rs.warnings.append(
+            Warning_("read as a host firewall: the input and output base chains, for the --host workload", None)
+        )
         out.append(rs)
     fwd = [(f, tc) for f in (4, 6) for tc in _base_chains(nft, "forward", f)]
     if any(c.lines for _, (_, c) in fwd) or (fwd and not out):
         rs = Ruleset(name=f"{stem}-forward", source=path, default=DENY, text=nft.text)
         for fams in _passes(nft, "forward"):
             rs.rules += state.hook("forward", fams, _everything(fams))
+        rs.warnings.append(Warning_("read as a central firewall: the forward base chains", None))
         out.append(rs)
     elif fwd:
         _, (_, c) = fwd[0]
@@ -123,7 +127,7 @@ def rulesets(nft: NftFile, host_addresses: list[str] | None) -> list[Ruleset]:
     if not out:
         raise InputError("no filter base chain on the input, forward or output hook to translate", Loc(path, 1))
     for rs in out:
-        rs.warnings = list(dict.fromkeys(warnings + state.warnings()))
+        rs.warnings = list(dict.fromkeys(rs.warnings + warnings + state.warnings()))
         state.account(rs)
     return out
 
