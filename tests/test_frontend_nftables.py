@@ -219,6 +219,29 @@ def test_json_form_reads_as_the_text_form(tmp_path):
     assert r.exit_code == 2 and "not declared before it" in r.output and f"{bad}:1:" in r.output
 
 
+def test_layouts_seen_in_public_files():
+    """Forms public nftables.conf files use: properties on lines of their own, named priorities with an
+    offset, comma lists with blanks, logging without a verdict, `iif lo`, `ct state vmap`."""
+    text = (
+        "flush ruleset\n"
+        "table inet stateful {\n  chain FWD {\n    type filter hook forward priority filter - 20\n    policy accept\n"
+        "    ct state vmap { established : accept, related : accept, invalid : drop }\n  }\n}\n"
+        "table inet filter {\n  chain fwd {\n    type filter hook forward priority 0;\n    policy drop;\n"
+        '    ct state established, related accept;\n    iif lo accept comment "loopback"\n'
+        '    tcp dport { 20, 21, 22 } accept\n    log prefix "fwd-drop: " flags all\n'
+        '    ip protocol icmp accept\n    counter comment "count the rest"\n  }\n}\n'
+    )
+    [rs] = nft(text)
+    assert decide(rs, "8.8.8.8", "1.1.1.1", 6, 21) == ALLOW and decide(rs, "8.8.8.8", "1.1.1.1", 6, 80) == DENY
+    assert decide(rs, "8.8.8.8", "1.1.1.1", 1, 8) == ALLOW
+    reasons = {s.id: s.reason for s in rs.skipped}
+    assert reasons["inet:filter:fwd:4"].startswith("no verdict") and reasons["inet:filter:fwd:6"].startswith(
+        "no verdict"
+    )
+    assert "loopback" in reasons["inet:filter:fwd:2"]
+    assert any(s.id.startswith("inet:stateful:FWD:1.") for s in rs.skipped)  # the map's established/invalid
+
+
 def test_include_and_flush(tmp_path):
     (tmp_path / "rules.d").mkdir()
     (tmp_path / "rules.d" / "a.nft").write_text("table inet f {\n  chain fwd {\n    tcp dport 22 accept\n  }\n}\n")

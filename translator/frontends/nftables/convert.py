@@ -107,7 +107,7 @@ def rulesets(nft: NftFile, host_addresses: list[str] | None) -> list[Ruleset]:
                     continue
                 ev = _everything(fams)
                 guard = Match(ev.src, mine, FULL_SVC) if is_in else Match(mine, ev.dst, FULL_SVC)
-                rs.rules += state.hook(hook, fams, guard)
+                rs.rules += state.hook(hook, fams, guard, id(rs))
         rs.warnings.append(
             Warning_("read as a host firewall: the input and output base chains, for the --host workload", None)
         )
@@ -116,7 +116,7 @@ def rulesets(nft: NftFile, host_addresses: list[str] | None) -> list[Ruleset]:
     if any(c.lines for _, (_, c) in fwd) or (fwd and not out):
         rs = Ruleset(name=f"{stem}-forward", source=path, default=DENY, text=nft.text)
         for fams in _passes(nft, "forward"):
-            rs.rules += state.hook("forward", fams, _everything(fams))
+            rs.rules += state.hook("forward", fams, _everything(fams), id(rs))
         rs.warnings.append(Warning_("read as a central firewall: the forward base chains", None))
         out.append(rs)
     elif fwd:
@@ -137,12 +137,13 @@ class _State:
 
     def __init__(self, nft: NftFile, warnings: list[Warning_]):
         self.nft, self.flats, self.base_warnings = nft, [], warnings
+        self.shaped: dict[int, set[str]] = {}  # ruleset -> ids of earlier chains' accepts that shape its denies
         self.rds: list[_Rd] = []
 
     def warnings(self) -> list[Warning_]:
         return [w for rd in self.rds for w in rd.warnings]
 
-    def hook(self, hook: str, fams: tuple[int, ...], guard: Match) -> list[Rule]:
+    def hook(self, hook: str, fams: tuple[int, ...], guard: Match, owner: int) -> list[Rule]:
         """The rules of HOOK for the packets of families FAMS that GUARD matches: the denies of the base
         chains of lower priority first (an accept there only ends that chain), then the last chain,
         then its policy; no base chain: the kernel accepts."""
@@ -167,15 +168,16 @@ class _State:
             tid = f"{table.family}:{table.name}"
             reader = RuleReader(self.nft, table, ev)
             last = k == len(chains) - 1
-            t = _ipt_table(reader, table, "filter" if last else "nft-stage", tid)
+            t = _ipt_table(reader, table, "filter" if last else f"{table.family} {table.name}", tid)
             if not last:
-                flat, denies, _ = stage_denies(t, rd, c.name, guard)
-                self.flats.append((flat, c.name, tid))
+                flat, denies, shaped = stage_denies(t, rd, c.name, guard)
+                self.shaped.setdefault(owner, set()).update(shaped)
+                self.flats.append((owner, flat, c.name))
                 out += model_rules(flat, denies)
                 continue
             flat = Flattener(t, rd)
             flat.chain(c.name, guard, (), (c.name,))
-            self.flats.append((flat, c.name, tid))
+            self.flats.append((owner, flat, c.name))
             out += model_rules(flat)
             act = ALLOW if c.policy == "accept" else DENY
             src, dst = addr_expr(guard.src), addr_expr(guard.dst)
@@ -197,8 +199,8 @@ class _State:
         and shaped none (a jump, a return) is a Skipped entry with why."""
         made = {r.id for r in rs.rules}
         lines, skipped, seen = {}, {}, set()
-        for flat, start, tid in self.flats:
-            if not any(r.id.startswith(f"{tid}:") for r in rs.rules):
+        for owner, flat, start in self.flats:
+            if owner != id(rs):
                 continue
             seen |= flat.seen
             for k, v in flat.skipped.items():
@@ -214,8 +216,11 @@ class _State:
             (s for s in skipped.values() if s.id not in made), key=lambda s: (s.loc.line or 0, s.reason)
         )
         gone = {s.id for s in rs.skipped}
+        shaped = self.shaped.get(id(rs), set())
         rs.folded = sum(
-            r.id not in made and r.id not in gone and (r.target == "RETURN" or r.target in flat_chains(r))
+            r.id not in made
+            and r.id not in gone
+            and (r.target == "RETURN" or r.target in flat_chains(r) or r.id in shaped)
             for r in lines.values()
         )
 

@@ -252,6 +252,8 @@ class RuleReader:
         svc = FULL_SVC if protos is None else protos
         r = IptRule(chain, pos, items[0].loc, text, Match(src, dst, svc, tuple(conds), conn), target, goto)
         r.table, r.comment = tid, comment
+        if not target:
+            r.skip = "no verdict: the rule only counts, logs or marks packets (matching goes on)"
         if loopback:
             why = f"{loopback} {LOOPBACK}"
             if target == "ACCEPT":
