@@ -11,6 +11,8 @@ from .conftest import CORPUS
 
 # file -> (number of rulesets, number of rules) or the expected error message
 EXPECTED = {
+    "junos/batfish_srx-testbed_junos-srx-1.cfg": (1, 8),  # 7 policies and the default policy
+    "junos/lab-validation_onug_fwl01_srx_display_set.txt": (1, 21),  # 20 policies and the default policy
     "capirca/policies/includes/untrusted-networks-blocking.inc": "term deny-from-bogons comes before any header",
     "capirca/policies/pol/sample_gce.pol": (2, 13),
     "capirca/policies/pol/sample_k8s.pol": (2, 10),
@@ -43,7 +45,6 @@ EXPECTED = {
 UNREAD = {
     "capirca/def/": "cannot tell the input format",
     "checkpoint/": "looks like a Check Point rulebase configuration",
-    "junos/": "looks like a Junos configuration",
 }
 FILES = (
     sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file() and p.name != "SOURCES.md")

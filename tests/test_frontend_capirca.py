@@ -18,7 +18,8 @@ from translator.cli.main import cli
 from translator.errors import InputError
 from translator.frontends import capirca, detect, load
 from translator.frontends.capirca.convert import rulesets
-from translator.frontends.capirca.policy import read_definitions, read_policy
+from translator.frontends.capirca.definitions import read_definitions
+from translator.frontends.capirca.policy import read_policy
 from translator.frontends.capirca.yamlform import read_yaml_policy
 from translator.model.ruleset import ALLOW, DENY
 
@@ -241,7 +242,8 @@ def test_random_policies_match_first_match_terms(terms):
     defs = "".join(f"{k} = {v}\n" for k, v in NETS.items())
     pol = read_policy(text, "random.pol")
     from translator.errors import Loc
-    from translator.frontends.capirca.policy import Definitions, Value
+    from translator.frontends.capirca.definitions import Definitions
+    from translator.frontends.capirca.policy import Value
 
     d = Definitions(
         networks={k: [Value(v, Loc("NETWORK.net", 1, 1))] for k, v in NETS.items()},

@@ -33,10 +33,10 @@ CLAIMED = {
     "iptables": "iptables",
     "nftables": "nftables",
     "pf": "pf",
+    "junos": "junos",
 }
 UNREAD = {
     "fortigate": "FortiGate",
-    "junos": "Junos",
     "panos": "PAN-OS",
     "terraform": "Terraform",
 }
@@ -173,7 +173,7 @@ def test_traffic_log_is_not_a_ruleset():
 
 def test_error_messages_name_csv_as_the_readme_does():
     r = run("convert", REAL / "fortigate" / "labval-fortios-fw-policy.conf", "-i", GENERIC)
-    assert r.exit_code == 2 and "aws-nacl, csv, capirca)" in r.output and "csv-rules" not in r.output
+    assert r.exit_code == 2 and "aws-nacl, csv, capirca, junos)" in r.output and "csv-rules" not in r.output
     assert (
         run(
             "convert", REAL / "csv" / "panco-panorama-security-rules.csv", "-i", GENERIC, "--from", "csv-rules"

@@ -27,6 +27,7 @@ FRONTENDS = [
     "aws-nacl",
     "csv",
     "capirca",
+    "junos",
 ]
 MODULES = {"csv": "csv_rules"}
 
@@ -43,7 +44,6 @@ ALIASES = {
 # formats fw2np does not read, told apart so that an error names them instead of guessing
 UNSUPPORTED = (
     ("FortiGate", re.compile(r"^config firewall (policy|address|service)", re.M)),
-    ("Junos", re.compile(r"^set (firewall family|security policies|security zones)\s", re.M)),
     ("PAN-OS", re.compile(r"^set (rulebase|deviceconfig|network|shared|vsys)\s", re.M)),
     ("Terraform", re.compile(r'^resource\s+"[a-z0-9_]+"\s+"[^"]+"\s*\{', re.M)),
     ("Check Point rulebase", re.compile(r'"rulebase"\s*:')),
@@ -93,6 +93,7 @@ SHOWN = {
     "aws-nacl": "an AWS network ACL ruleset",
     "csv": "a CSV ruleset",
     "capirca": "a capirca policy",
+    "junos": "a Junos configuration",
 }
 
 

@@ -14,7 +14,7 @@ from .names import ascii_number, is_dns_label, is_port_name, label_key_error, la
 NAME_LABEL = "kubernetes.io/metadata.name"
 # an Azure resource name as the platform allows it for an application security group
 ASG_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9_])?")
-WORKLOAD_FIELDS = ("namespace", "labels", "addresses", "ports", "applicationSecurityGroups")
+WORKLOAD_FIELDS = ("namespace", "labels", "addresses", "ports", "applicationSecurityGroups", "zone")
 
 
 @dataclass
@@ -27,6 +27,8 @@ class Workload:
     loc: Loc | None = None
     # Azure application security groups (groups of NICs) whose NICs this workload replaces
     application_security_groups: list[str] = field(default_factory=list)
+    # the firewall zone (Junos SRX, PAN-OS, FortiGate) the workload's legacy addresses sit in
+    zone: str | None = None
 
 
 @dataclass
@@ -163,7 +165,10 @@ def parse_inventory(text: str, path: str = "<inventory>") -> Inventory:
                 )
             ports[pname] = (proto, num)
         asgs = _asgs(chk, spec, name, wloc)
-        inv.workloads[name] = Workload(name, ns, labels, list(addrs), ports, wloc, asgs)
+        zone = spec.get("zone")
+        if zone is not None and (not isinstance(zone, str) or not zone.strip() or zone != zone.strip()):
+            raise chk.fail(f"workload {name}: zone must be a zone name, got {zone!r}", loc_of(spec, "zone", wloc))
+        inv.workloads[name] = Workload(name, ns, labels, list(addrs), ports, wloc, asgs, zone)
         inv.namespaces.setdefault(ns, {})
 
     _check_disjoint(inv, chk)

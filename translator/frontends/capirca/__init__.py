@@ -5,8 +5,8 @@ in a `def/` folder beside or above the policy, or `--definitions DIR`).
 Each header and its terms is one filter, one ruleset: terms in order (first match), the filter's
 implicit deny last.  A `k8s` target (INGRESS, or `k8s EGRESS`) governs every pod's traffic in that
 direction; other targets are read as a router's filter over sources and destinations, of the
-family the target names (inet by default).  Modules: policy (the .pol form and definitions), yamlform
-(aerleon's YAML as the same blocks), convert (rulesets).
+family the target names (inet by default).  Modules: policy (the .pol form), yamlform (aerleon's YAML
+as the same blocks), definitions (the .net/.svc and YAML definitions), convert (rulesets).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def part_of_a_policy(text: str, path: str) -> str | None:
 
 def load(text: str, path: str, definitions: str | None = None, **_options) -> list[Ruleset]:
     from .convert import rulesets
-    from .policy import find_definitions, read_definitions, read_policy
+    from .definitions import find_definitions, read_definitions
+    from .policy import read_policy
 
     if re.search(r"^filters:\s*$", text[:20000], re.M):
         from .yamlform import read_yaml_policy

@@ -11,7 +11,8 @@ from ...errors import InputError, Loc, Warning_
 from ...model.ruleset import ALLOW, DENY, PROTO_NAMES, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Skipped, Svc
 from ...model.space import ALL_V4, ALL_V6, EMPTY, IntervalSet, ip_range, svc_range, whole_proto
 from ..iptables.convert import addr_items, svc_items
-from .policy import Block, Definitions, Filter, Policy, Value
+from .definitions import Definitions
+from .policy import Block, Filter, Policy, Value
 
 PROTOS = {**PROTO_NAMES, "icmpv6": 58, "hopopt": 0}
 PORT_PROTOS = (6, 17, 132, 136)

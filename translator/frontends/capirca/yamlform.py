@@ -9,7 +9,7 @@ import os
 from ...errors import InputError, Loc, line_of
 from ...io.text import read_text
 from ...io.yamlio import load_all, loc_of
-from .policy import MAX_INCLUDE_DEPTH, Block, Definitions, Filter, Policy, Value
+from .policy import MAX_INCLUDE_DEPTH, Block, Filter, Policy, Value
 
 WHOLE = {"comment", "owner", "verbatim"}
 
@@ -101,12 +101,14 @@ def _find(target: str, path: str) -> str | None:
     return None
 
 
-def read_yaml_definitions(d: Definitions, text: str, path: str) -> None:
-    """`networks: {NAME: {values: [{ip|address: X} | {name: Y}]}}`, `services: {NAME: [{port, protocol} | {name}]}`."""
-    d.texts[path] = text
+def read_yaml_definitions(text: str, path: str, texts: dict) -> tuple[dict, dict]:
+    """`networks: {NAME: {values: [{ip|address: X} | {name: Y}]}}`, `services: {NAME: [{port, protocol} |
+    {name}]}`: (networks, services), NAME -> values."""
     doc = _doc(text, path)
+    networks: dict[str, list[Value]] = {}
+    services: dict[str, list[Value]] = {}
     if not isinstance(doc, dict):
-        return
+        return networks, services
     for name, spec in (doc.get("networks") or {}).items():
         vals = spec.get("values") if isinstance(spec, dict) else spec
         out = []
@@ -117,8 +119,8 @@ def read_yaml_definitions(d: Definitions, text: str, path: str) -> None:
             elif isinstance(v, dict) and "name" in v:
                 out.append(Value(str(v["name"]), at))
             else:
-                raise _fail(d.texts, f"network {name}: a value is {{ip: ...}} or {{name: ...}}", at)
-        d.networks[str(name)] = out
+                raise _fail(texts, f"network {name}: a value is {{ip: ...}} or {{name: ...}}", at)
+        networks[str(name)] = out
     for name, vals in (doc.get("services") or {}).items():
         out = []
         for v in vals or []:
@@ -128,5 +130,6 @@ def read_yaml_definitions(d: Definitions, text: str, path: str) -> None:
             elif isinstance(v, dict) and "name" in v:
                 out.append(Value(str(v["name"]), at))
             else:
-                raise _fail(d.texts, f"service {name}: a value is {{port: ..., protocol: ...}} or {{name: ...}}", at)
-        d.services[str(name)] = out
+                raise _fail(texts, f"service {name}: a value is {{port: ..., protocol: ...}} or {{name: ...}}", at)
+        services[str(name)] = out
+    return networks, services
