@@ -34,9 +34,9 @@ CLAIMED = {
     "nftables": "nftables",
     "pf": "pf",
     "junos": "junos",
+    "fortigate": "fortigate",
 }
 UNREAD = {
-    "fortigate": "FortiGate",
     "panos": "PAN-OS",
     "terraform": "Terraform",
 }
@@ -172,8 +172,8 @@ def test_traffic_log_is_not_a_ruleset():
 
 
 def test_error_messages_name_csv_as_the_readme_does():
-    r = run("convert", REAL / "fortigate" / "labval-fortios-fw-policy.conf", "-i", GENERIC)
-    assert r.exit_code == 2 and "aws-nacl, csv, capirca, junos)" in r.output and "csv-rules" not in r.output
+    r = run("convert", REAL / "panos" / "labval-panos-app-override.txt", "-i", GENERIC)
+    assert r.exit_code == 2 and "aws-nacl, csv, capirca, junos, fortigate)" in r.output and "csv-rules" not in r.output
     assert (
         run(
             "convert", REAL / "csv" / "panco-panorama-security-rules.csv", "-i", GENERIC, "--from", "csv-rules"

@@ -28,6 +28,7 @@ FRONTENDS = [
     "csv",
     "capirca",
     "junos",
+    "fortigate",
 ]
 MODULES = {"csv": "csv_rules"}
 
@@ -39,11 +40,11 @@ ALIASES = {
     "nacl": "aws-nacl",
     "nft": "nftables",
     "aerleon": "capirca",
+    "fortios": "fortigate",
 }
 
 # formats fw2np does not read, told apart so that an error names them instead of guessing
 UNSUPPORTED = (
-    ("FortiGate", re.compile(r"^config firewall (policy|address|service)", re.M)),
     ("PAN-OS", re.compile(r"^set (rulebase|deviceconfig|network|shared|vsys)\s", re.M)),
     ("Terraform", re.compile(r'^resource\s+"[a-z0-9_]+"\s+"[^"]+"\s*\{', re.M)),
     ("Check Point rulebase", re.compile(r'"rulebase"\s*:')),
@@ -94,6 +95,7 @@ SHOWN = {
     "csv": "a CSV ruleset",
     "capirca": "a capirca policy",
     "junos": "a Junos configuration",
+    "fortigate": "a FortiGate configuration",
 }
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ...errors import Loc, Warning_
 from ...model.ruleset import ALLOW, DENY, AddrExpr, Condition, Rule, Ruleset, Skipped, Svc
-from ...model.space import ALL_V4, ALL_V6, EMPTY, IntervalSet, ip_range
+from ...model.space import ALL_V4, ALL_V6, EMPTY, IntervalSet
+from ..common.zones import Zones
 from ..iptables.convert import addr_items
 from .lines import Config, Line, active
 from .objects import Objects
@@ -39,54 +40,16 @@ def _policies(cfg: Config) -> dict[tuple[str, str] | None, dict[str, list[Line]]
     return out
 
 
-def zone_addresses(inventory) -> dict[str, IntervalSet] | None:
-    """Zone -> the legacy addresses of the inventory workloads that name it; None if none names one."""
-    if inventory is None:
-        return None
-    out: dict[str, IntervalSet] = {}
-    for w in inventory.workloads.values():
-        if not w.zone:
-            continue
-        s = out.get(w.zone, EMPTY)
-        for a in w.addresses:
-            got = _cidr(a)
-            if got is not None:
-                s = s | got
-        out[w.zone] = s
-    return out or None
-
-
-def _cidr(text: str) -> IntervalSet | None:
-    import ipaddress
-
-    try:
-        if "-" in text:
-            a, b = (ipaddress.ip_address(x.strip()) for x in text.split("-", 1))
-            return ip_range(int(a), int(b), a.version)
-        n = ipaddress.ip_network(text, strict=False)
-        return ip_range(int(n.network_address), int(n.broadcast_address), n.version)
-    except ValueError:
-        return None
-
-
 def ruleset(cfg: Config, objs: Objects, inventory, stem: str) -> Ruleset | None:
     pols = _policies(cfg)
     default_lines = cfg.under("security", "policies", "default-policy")
     if not pols and not default_lines:
         return None
     rs = Ruleset(name=f"{stem}-security-policies", source=cfg.path, default=DENY, text=cfg.text)
-    zones = zone_addresses(inventory)
-    named = EMPTY
-    for z in (zones or {}).values():
-        named = named | z
-
-    def zone_set(z: str | None) -> IntervalSet:
-        if zones is None or z is None:
-            return ALL
-        return zones[z] if z in zones else ALL - named
-
+    zones = Zones(inventory)
+    zone_set = zones.addresses
     pairs = [k for k in pols if k is not None]
-    if zones is None and pairs:
+    if zones.named is None and pairs:
         rs.warnings.append(
             Warning_(
                 "no inventory workload names its zone (zone: NAME): each policy carries its zone pair as a "
@@ -94,18 +57,19 @@ def ruleset(cfg: Config, objs: Objects, inventory, stem: str) -> Ruleset | None:
                 None,
             )
         )
-    elif zones is not None:
-        rest = sorted({z for p in pairs for z in p} - set(zones))
+    elif zones.named is not None:
+        rest = sorted(zones.unnamed({z for p in pairs for z in p}))
         rs.warnings.append(
             Warning_(
                 "zones from the inventory: "
-                + ", ".join(f"{z} = the addresses of its workloads" for z in sorted(zones))
+                + ", ".join(f"{z} = the addresses of its workloads" for z in sorted(zones.named))
                 + (f"; {', '.join(rest)}: every address no workload's zone holds" if rest else ""),
                 None,
             )
         )
-    unnamed = {z for p in pairs for z in p} - set(zones or {})
-    if zones is not None and len(unnamed) > 1:
+    used = {z for p in pairs for z in p}
+    unnamed = zones.unnamed(used)
+    if zones.named is not None and len(unnamed) > 1:
         rs.warnings.append(
             Warning_(
                 f"zones {', '.join(sorted(unnamed))} are named by no workload: an address outside the named zones "
@@ -115,7 +79,7 @@ def ruleset(cfg: Config, objs: Objects, inventory, stem: str) -> Ruleset | None:
         )
     glob = pols.get(None, {})
     for pair in pairs:
-        cond = zones is None or (len(unnamed) > 1 and bool(set(pair) & unnamed))
+        cond = not zones.exact(pair, used)
         for name, lines in pols[pair].items():
             _policy(rs, cfg, objs, f"{pair[0]}>{pair[1]}:{name}", lines, pair, zone_set, cond)
         if not cond:  # the global policies, for this pair's traffic, before its default
