@@ -35,9 +35,9 @@ CLAIMED = {
     "pf": "pf",
     "junos": "junos",
     "fortigate": "fortigate",
+    "panos": "panos",
 }
 UNREAD = {
-    "panos": "PAN-OS",
     "terraform": "Terraform",
 }
 
@@ -172,8 +172,12 @@ def test_traffic_log_is_not_a_ruleset():
 
 
 def test_error_messages_name_csv_as_the_readme_does():
-    r = run("convert", REAL / "panos" / "labval-panos-app-override.txt", "-i", GENERIC)
-    assert r.exit_code == 2 and "aws-nacl, csv, capirca, junos, fortigate)" in r.output and "csv-rules" not in r.output
+    r = run("convert", REAL / "terraform" / "gcpdiag-fw-policy-firewall.tf", "-i", GENERIC)
+    assert (
+        r.exit_code == 2
+        and "aws-nacl, csv, capirca, junos, fortigate, panos)" in r.output
+        and "csv-rules" not in r.output
+    )
     assert (
         run(
             "convert", REAL / "csv" / "panco-panorama-security-rules.csv", "-i", GENERIC, "--from", "csv-rules"

@@ -29,6 +29,7 @@ FRONTENDS = [
     "capirca",
     "junos",
     "fortigate",
+    "panos",
 ]
 MODULES = {"csv": "csv_rules"}
 
@@ -41,11 +42,11 @@ ALIASES = {
     "nft": "nftables",
     "aerleon": "capirca",
     "fortios": "fortigate",
+    "pan-os": "panos",
 }
 
 # formats fw2np does not read, told apart so that an error names them instead of guessing
 UNSUPPORTED = (
-    ("PAN-OS", re.compile(r"^set (rulebase|deviceconfig|network|shared|vsys)\s", re.M)),
     ("Terraform", re.compile(r'^resource\s+"[a-z0-9_]+"\s+"[^"]+"\s*\{', re.M)),
     ("Check Point rulebase", re.compile(r'"rulebase"\s*:')),
 )
@@ -96,6 +97,7 @@ SHOWN = {
     "capirca": "a capirca policy",
     "junos": "a Junos configuration",
     "fortigate": "a FortiGate configuration",
+    "panos": "a PAN-OS configuration",
 }
 
 

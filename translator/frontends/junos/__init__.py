@@ -1,5 +1,5 @@
 """Juniper Junos: `show configuration` in either form, the hierarchical one (grammars/junos.lark)
-or `| display set` (grammars/junos_set.lark).
+or `| display set` (grammars/setlines.lark).
 
 Firewall filters (`firewall family inet|inet6 filter`) are one ruleset each, terms in order and the
 implicit discard last; SRX security policies are one ruleset (`<stem>-security-policies`): each zone

@@ -10,18 +10,11 @@ from lark.exceptions import UnexpectedInput
 
 from ...errors import InputError, Loc, line_of
 from ...io.resources import lalr_parser
+from ..common import setlines
+from ..common.setlines import Line
 from ..common.syntax import syntax_error
 
 NAMES = {"WORD": "word", "STRING": "string", "LBRACE": "'{'", "RBRACE": "'}'", "SEMICOLON": "';'", "_NL": "end of line"}
-
-
-@dataclass
-class Line:
-    words: tuple[str, ...]
-    locs: tuple[Loc, ...]
-
-    def loc(self, k: int = 0) -> Loc:
-        return self.locs[min(k, len(self.locs) - 1)]
 
 
 @dataclass
@@ -66,26 +59,8 @@ def read(text: str, path: str) -> Config:
     raw: list[tuple[str, Line]] = []
     try:
         if is_set_form(text):
-            tree = lalr_parser("junos_set.lark", True).parse(text)
-            for node in tree.children:
-                toks = [t for t in node.children if isinstance(t, Token)]
-                if node.data == "other":
-                    cfg.notes.append(
-                        (
-                            f"line {' '.join(map(str, toks))!r} is not a configuration command: ignored",
-                            _loc(path, toks[0]),
-                        )
-                    )
-                    continue
-                cmd, args = str(toks[0]), toks[1:]
-                raw.append(
-                    (
-                        cmd,
-                        Line(
-                            tuple(_word(t) for t in args), tuple(_loc(path, t) for t in args) or (_loc(path, toks[0]),)
-                        ),
-                    )
-                )
+            raw, notes = setlines.parse(text, path)
+            cfg.notes += notes
         else:
             tree = lalr_parser("junos.lark", True).parse(text)
             for node in tree.children:
