@@ -17,7 +17,8 @@ def run(args):
 
 def test_from_lists_its_choices_and_takes_any_case():
     helptext = run(["convert", "--help"]).stdout
-    formats = "rules|iptables|nftables|pf|cisco-asa|cisco-ios|azure-nsg|gcp|aws-nacl|csv|capirca|junos|fortigate|panos"
+    formats = "rules|iptables|nftables|pf|cisco-asa|cisco-ios|azure-nsg|gcp|aws-nacl|csv|capirca"
+    formats += "|junos|fortigate|panos|checkpoint"
     assert f"[{formats}|csv-rules" in helptext
     csv = [str(SAMPLES / "csv" / "rules.csv"), "-i", str(SAMPLES / "csv" / "inventory.yaml"), "-q"]
     for name in ("csv", "csv-rules", "CSV-Rules"):

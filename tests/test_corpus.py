@@ -11,6 +11,7 @@ from .conftest import CORPUS
 
 # file -> (number of rulesets, number of rules) or the expected error message
 EXPECTED = {
+    "checkpoint/lab-validation_checkpoint_basic_fw_policy_show-access-rulebase.json": (1, 6),  # 5 and the cleanup
     "junos/batfish_srx-testbed_junos-srx-1.cfg": (1, 8),  # 7 policies and the default policy
     "junos/lab-validation_onug_fwl01_srx_display_set.txt": (1, 21),  # 20 policies and the default policy
     "capirca/policies/includes/untrusted-networks-blocking.inc": "term deny-from-bogons comes before any header",
@@ -44,7 +45,6 @@ EXPECTED = {
 # formats fw2np does not read (yet): detection must name them, not guess
 UNREAD = {
     "capirca/def/": "cannot tell the input format",
-    "checkpoint/": "looks like a Check Point rulebase configuration",
 }
 FILES = (
     sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*") if p.is_file() and p.name != "SOURCES.md")

@@ -175,7 +175,7 @@ def test_error_messages_name_csv_as_the_readme_does():
     r = run("convert", REAL / "terraform" / "gcpdiag-fw-policy-firewall.tf", "-i", GENERIC)
     assert (
         r.exit_code == 2
-        and "aws-nacl, csv, capirca, junos, fortigate, panos)" in r.output
+        and "csv, capirca, junos, fortigate, panos, checkpoint)" in r.output
         and "csv-rules" not in r.output
     )
     assert (

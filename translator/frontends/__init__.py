@@ -30,6 +30,7 @@ FRONTENDS = [
     "junos",
     "fortigate",
     "panos",
+    "checkpoint",
 ]
 MODULES = {"csv": "csv_rules"}
 
@@ -46,10 +47,7 @@ ALIASES = {
 }
 
 # formats fw2np does not read, told apart so that an error names them instead of guessing
-UNSUPPORTED = (
-    ("Terraform", re.compile(r'^resource\s+"[a-z0-9_]+"\s+"[^"]+"\s*\{', re.M)),
-    ("Check Point rulebase", re.compile(r'"rulebase"\s*:')),
-)
+UNSUPPORTED = (("Terraform", re.compile(r'^resource\s+"[a-z0-9_]+"\s+"[^"]+"\s*\{', re.M)),)
 
 
 def _module(name: str):
@@ -98,6 +96,7 @@ SHOWN = {
     "junos": "a Junos configuration",
     "fortigate": "a FortiGate configuration",
     "panos": "a PAN-OS configuration",
+    "checkpoint": "a Check Point rulebase",
 }
 
 
