@@ -152,3 +152,23 @@ def test_a_wholly_unresolved_allow_allows_nothing_and_a_deny_denies_everything()
     differ = check_mode(rs, inv, result, pod_ips=False)
     assert differ > 0, "the FQDN deny must make secure and optimistic readings differ"
     assert any(f.kind == "unresolved" for f in result.findings)
+
+
+def test_a_family_split_behind_an_allow_of_the_pod_cidrs_is_reported():
+    """Found by the property test: w2 -> w2 is allowed over IPv6 (rule 2) and denied over IPv4 (rule 3
+    excepts w2's IPv4 addresses), but rule 3's destination holds the pod CIDR, which the optimistic
+    reading takes to reach every pod: the IPv4 denial looked like an approximation of its own, and the
+    split went unreported. A flow the firewall allows was left denied in silence."""
+    scenario = (
+        "default deny\n"
+        "2 allow ::/1 except 10.0.0.0/16 -> 2001:db8:3::/64 tcp/1-1000\n"
+        "3 allow any -> 10.0.2.5, 0.0.0.0/0 except 10.0.3.0/24 tcp/1-1000\n",
+        "cluster:\n  podCIDRs: [10.0.128.0/17]\n  serviceCIDRs: []\nnamespaces:\n  ns-a: {labels: {team: a}}\n"
+        "workloads:\n  w0:\n    namespace: ns-a\n    labels: {app: w0}\n    addresses: []\n"
+        "  w2:\n    namespace: ns-a\n    labels: {app: w2}\n    addresses: [10.0.3.0/24, 2001:db8:3::/64]\n",
+    )
+    rs, inv = load(scenario)
+    result = convert(rs, inv)
+    assert any(f.kind == "family-split" for f in result.findings)
+    check_mode(rs, inv, result, pod_ips=False)
+    check_mode(rs, inv, result, pod_ips=True)

@@ -133,11 +133,13 @@ class Readings:
                 cs += c
                 flagged += fl
             out[p] = (sec, opt, cs, flagged)
-            # allowed by one family, surely denied by another (not an approximation within a family)
+            # allowed by one family, denied by another in the secure reading (what the policies do): a
+            # split, even where the other family's denial is an approximation of its own (which may go
+            # unreported there: an allow naming the pod CIDRs is taken, optimistically, to reach every pod)
             some, denied = 0, 0
-            for s, o, _, _ in parts:
+            for s, _o, _, _ in parts:
                 some |= s
-                denied |= ~o
+                denied |= ~s
             lost = some & denied & ~sec
             if lost:
                 rule = next((c for s, _, cs_, _ in parts if s & lost for c in cs_), None)
