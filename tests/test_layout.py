@@ -34,6 +34,7 @@ MAY_IMPORT = {
     "reverse": {"errors", "io", "model", "evaluate", "compiler.ipblocks", "compiler.universe", "frontends"},
     "lint": {"errors", "io", "model", "compiler", "pool"},
     "batch": {"errors", "limits", "pool", "io", "model", "frontends", "compiler", "lint", "targets"},
+    "views": {"errors", "io", "model", "evaluate", "verify", "targets", "frontends"},
     "cli": {
         "errors",
         "limits",
@@ -47,6 +48,7 @@ MAY_IMPORT = {
         "lint",
         "batch",
         "targets",
+        "views",
     },
 }
 

@@ -15,6 +15,7 @@ from ..errors import InputError
 from .batch import batch
 from .convert import convert
 from .lint import lint
+from .matrix import matrix
 from .reverse import reverse
 from .verify import explain, verify
 
@@ -131,6 +132,7 @@ cli.add_command(batch)
 cli.add_command(convert)
 cli.add_command(explain)
 cli.add_command(lint)
+cli.add_command(matrix)
 cli.add_command(reverse)
 cli.add_command(verify)
 

@@ -26,10 +26,10 @@ REVERSE_EXTENSIONS = {".md": "markdown", ".csv": "csv", ".html": "html", ".htm":
 @click.argument("policies", type=click.Path())
 @inventory_option("Inventory YAML: name workloads, group pods by workload (needed for --format rules).")
 @format_option(
-    FORMATS,
+    (*FORMATS, "matrix", "matrix-csv"),
     None,
-    "table (terminal), markdown, csv, html, or rules (the fw2np ruleset language); default: from -o's "
-    "extension (.md, .csv, .html, .fw), else table.",
+    "table (terminal), markdown, csv, html, rules (the fw2np ruleset language), or matrix / matrix-csv "
+    "(workload by workload, needs --inventory); default: from -o's extension (.md, .csv, .html, .fw), else table.",
 )
 @click.option(
     "--objects",
@@ -51,6 +51,8 @@ def reverse(policies, inventory, fmt, objects, output, progress):
         raise click.UsageError(
             "--format rules needs --inventory: the ruleset language addresses workloads by their legacy addresses"
         )
+    if fmt.startswith("matrix") and not inventory:
+        raise click.UsageError(f"--format {fmt} needs --inventory: its rows and columns are the inventory's workloads")
     with progress_for(force=progress) as shown:
         shown.phase("parse")
         objs = load_policies(policies, ALL_KINDS)
@@ -73,6 +75,12 @@ def _render(objs, inv, fmt, objects, target="networkpolicy") -> tuple[str, list]
     """The text of OBJS in FMT, and the approximations of --format rules."""
     from ..reverse.formats import render_table
 
+    if fmt.startswith("matrix"):
+        from ..views.matrix import build, to_csv, to_table
+
+        m = build(inv, policies=objs, target=target)
+        return (to_csv(m) if fmt == "matrix-csv" else to_table(m, _width())), []
+
     if target != "networkpolicy":
         from ..targets import module
 
@@ -89,3 +97,9 @@ def _render(objs, inv, fmt, objects, target="networkpolicy") -> tuple[str, list]
     from ..reverse.table import build_table
 
     return render_table(build_table(objs, inv), fmt), []
+
+
+def _width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((160, 40)).columns

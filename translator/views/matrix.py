@@ -1,0 +1,223 @@
+"""The workload-by-workload matrix: rows are sources, columns destinations (the inventory's workloads,
+the other pods of each namespace, pods of namespaces outside the inventory, addresses outside the
+cluster); each cell the services allowed, merged into ranges.
+
+Every cell is decided by the evaluators (the firewall's secure reading for a ruleset, the target API's
+evaluator for policies) over verify's partition, one flow a class: a row or column that groups several
+classes (other pods, outside) shows a service when every class allows it, and marks it `~` when only
+some do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..evaluate import FirewallEvaluator, NetpolEvaluator
+from ..evaluate.endpoints import Ip, Pod
+from ..model.inventory import NAME_LABEL, Inventory
+from ..model.ruleset import Ruleset, port_domain
+from ..verify.addresses import elementary_intervals, rule_leaves
+from ..verify.classes import IpClass, PodClass
+from ..verify.partition import Partition
+
+NAMES = {6: "tcp", 17: "udp", 132: "sctp", 1: "icmp", 58: "icmpv6"}
+SHOWN = (6, 17, 132, 1, 58)
+
+
+@dataclass
+class Matrix:
+    labels: list[str]  # row and column labels, in order
+    cells: dict[tuple[str, str], str]  # (source, destination) -> services text ("" when none)
+    what: str  # "ruleset NAME" or "N policies"
+
+    def cell(self, src: str, dst: str) -> str:
+        return self.cells.get((src, dst), "")
+
+
+def _endpoint(c):
+    if isinstance(c, IpClass):
+        return Ip(c.address)
+    return Pod.of(c.namespace, c.label_map, ports=list(c.ports), ip=c.ip)
+
+
+def _label(c, inv: Inventory) -> str:
+    if isinstance(c, IpClass):
+        return "outside"
+    if c.workload:
+        w = inv.workloads.get(c.workload)
+        return f"{w.namespace}/{w.name}" if w else str(c.workload)
+    if c.governed:
+        return f"{c.namespace}/(other pods)"
+    return "(pods elsewhere)"
+
+
+def _intervals(leaves: list[tuple[int, int, int]], protos: set[int]) -> list[tuple[int, int, int]]:
+    """Elementary (proto, lo, hi) intervals over which every rule and policy decides alike."""
+    out = []
+    for proto in sorted(protos):
+        dlo, dhi = port_domain(proto)
+        mine = [(i, lo, hi) for i, (p, lo, hi) in enumerate(leaves) if p == proto]
+        cuts = sorted({dlo, dhi + 1} | {x for _, lo, hi in mine for x in (lo, hi + 1) if dlo <= x <= dhi})
+        for a, b, _sig in elementary_intervals(cuts, mine):  # [a, b)
+            out.append((proto, a, b - 1))
+    return out
+
+
+def _text(allowed: list[tuple[int, int, int, bool]], other: tuple[bool, bool] | None) -> str:
+    """Merged ranges as `tcp/80,443 udp/53` (`~` before what only some classes allow)."""
+    if other is not None and other[0] and all(full for *_, full in allowed) and _covers_all(allowed):
+        return "all"
+    parts: dict[tuple[int, bool], list[tuple[int, int]]] = {}
+    for proto, lo, hi, full in allowed:
+        runs = parts.setdefault((proto, full), [])
+        if runs and runs[-1][1] + 1 == lo:
+            runs[-1] = (runs[-1][0], hi)
+        else:
+            runs.append((lo, hi))
+    words = []
+    for (proto, full), runs in sorted(
+        parts.items(), key=lambda x: (SHOWN.index(x[0][0]) if x[0][0] in SHOWN else 9, x[0][0], not x[0][1])
+    ):
+        dlo, dhi = port_domain(proto)
+        name = NAMES.get(proto, f"proto/{proto}")
+        if runs == [(dlo, dhi)]:
+            text = name
+        else:
+            text = name + "/" + ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+        words.append(text if full else "~" + text)
+    if other is not None and (other[0] or other[1]):
+        words.append("other protocols" if other[0] else "~other protocols")
+    return " ".join(words)
+
+
+def _covers_all(allowed) -> bool:
+    got: dict[int, list] = {}
+    for proto, lo, hi, _ in allowed:
+        got.setdefault(proto, []).append((lo, hi))
+    for proto in SHOWN:
+        dlo, dhi = port_domain(proto)
+        runs = sorted(got.get(proto, []))
+        cur = dlo
+        for a, b in runs:
+            if a > cur:
+                return False
+            cur = max(cur, b + 1)
+        if cur <= dhi:
+            return False
+    return True
+
+
+def build(
+    inv: Inventory, rs: Ruleset | None = None, policies: list[dict] | None = None, target: str = "networkpolicy"
+) -> Matrix:
+    """The matrix of RS (its secure reading) or of POLICIES (of TARGET)."""
+    policies = policies or []
+    if rs is None:
+        source = None
+        if policies and target != "networkpolicy":
+            from ..targets import module
+
+            source = module(target).cuts(policies, target)
+        # policies select pods by labels: the legacy addresses (maybe a ruleset's object names) play no part
+        bare = replace(inv, workloads={k: replace(w, addresses=[]) for k, w in inv.workloads.items()})
+        part = Partition(Ruleset("none", ""), bare, policies, source)
+        decide = _policy_decider(policies, inv, target, part)
+        what = f"{len(policies)} polic{'y' if len(policies) == 1 else 'ies'}"
+    else:
+        part = Partition(rs, inv, [])
+        ev = FirewallEvaluator(rs, inv, "secure")
+
+        def decide(s, d, proto, port):
+            return ev.decide(_endpoint(s), _endpoint(d), proto, port)[0]
+
+        what = f"ruleset {rs.name}"
+    _, svcs = rule_leaves(rs) if rs is not None else ([], [])
+    leaves = [(s.proto, s.lo, s.hi) for s in svcs if s.proto is not None] + list(part.src.ports)
+    intervals = _intervals(list(dict.fromkeys(leaves)), set(SHOWN) | {p for p, _, _ in leaves if p in SHOWN})
+    spare = next(p for p in range(2, 256) if p not in SHOWN and p not in {q for q, _, _ in leaves})
+    groups: dict[str, list] = {}
+    for c in [*part.pods, *part.ips]:
+        if isinstance(c, PodClass) and c.ip:
+            continue  # pod IP variants: the pod class itself stands for them here
+        groups.setdefault(_label(c, inv), []).append(c)
+    labels = sorted(groups, key=lambda k: (k == "outside", k.startswith("("), "/(other" in k, k))
+    cells: dict[tuple[str, str], str] = {}
+    for sl in labels:
+        for dl in labels:
+            if sl == dl == "outside" or (sl.startswith("(") and dl in ("outside", sl)):
+                continue
+            pairs = [(s, d) for s in groups[sl] for d in groups[dl]]
+            allowed = []
+            for proto, lo, hi in intervals:
+                got = [decide(s, d, proto, lo) for s, d in pairs]
+                if any(got):
+                    allowed.append((proto, lo, hi, all(got)))
+            other = [decide(s, d, spare, 0) for s, d in pairs]
+            cells[(sl, dl)] = _text(allowed, (all(other), any(other)))
+    return Matrix(labels, cells, what)
+
+
+def _policy_decider(policies, inv: Inventory, target: str, part: Partition):
+    base = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces}
+    for c in part.pods:
+        if not c.governed and c.world is None:
+            base[c.namespace] = {k: v for k, v in c.ns_labels if k != NAME_LABEL}
+    cache: dict = {}
+
+    def evaluator(world):
+        if world not in cache:
+            labels = dict(base)
+            if world is not None:
+                ns, ns_labels = world
+                labels[ns] = {k: v for k, v in ns_labels if k != NAME_LABEL}
+            if target == "networkpolicy":
+                cache[world] = NetpolEvaluator(policies, labels)
+            else:
+                from ..targets import module
+
+                cache[world] = module(target).evaluator(policies, labels, target)
+        return cache[world]
+
+    def decide(s, d, proto, port):
+        world = next((c.world for c in (s, d) if isinstance(c, PodClass) and c.world is not None), None)
+        return evaluator(world).allows(_endpoint(s), _endpoint(d), proto, port)
+
+    return decide
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def to_csv(m: Matrix) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["from \\ to", *m.labels])
+    for s in m.labels:
+        w.writerow([s, *(m.cell(s, d) or "-" for d in m.labels)])
+    return buf.getvalue()
+
+
+def to_table(m: Matrix, width: int | None = None) -> str:
+    """A rich table that fits WIDTH columns (the terminal's): cells are cut with `…` to fit."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=width or 160, record=True, file=open("/dev/null", "w"), color_system=None)  # noqa: SIM115
+    n = len(m.labels)
+    cell_w = max(6, min(28, ((width or 160) - 24) // max(1, n) - 3))
+    t = Table(
+        title=f"what {m.what} allows (rows: from, columns: to; ~ some of the row or column only)", show_lines=False
+    )
+    t.add_column("from \\ to", no_wrap=True)
+    for d in m.labels:
+        t.add_column(_cut(d, cell_w), no_wrap=True, max_width=cell_w)
+    for s in m.labels:
+        t.add_row(s, *(_cut(m.cell(s, d) or "-", cell_w) if (s, d) in m.cells else "" for d in m.labels))
+    console.print(t)
+    return console.export_text()
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
