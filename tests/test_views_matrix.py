@@ -38,6 +38,10 @@ def allowed(cell: str, proto: int, port: int) -> bool:
                 return True
             continue
         name, _, ranges = word.partition("/")
+        if name == "proto":
+            if int(ranges) == proto:
+                return True
+            continue
         if NAMES.get(name) != proto:
             continue
         if not ranges:
@@ -84,7 +88,7 @@ def test_staging_matrix_of_the_ruleset_and_of_its_policies():
     assert all(len(line) <= 100 for line in table.splitlines()) and "…" in table
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(scenarios())
 def test_random_rulesets_matrix_cells_are_the_evaluators(scenario):
     rs, inv = load_scenario(scenario)

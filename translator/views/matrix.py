@@ -62,9 +62,10 @@ def _intervals(leaves: list[tuple[int, int, int]], protos: set[int]) -> list[tup
     return out
 
 
-def _text(allowed: list[tuple[int, int, int, bool]], other: tuple[bool, bool] | None) -> str:
-    """Merged ranges as `tcp/80,443 udp/53` (`~` before what only some classes allow)."""
-    if other is not None and other[0] and all(full for *_, full in allowed) and _covers_all(allowed):
+def _text(allowed: list[tuple[int, int, int, bool]], other: tuple[bool, bool] | None, everything: bool) -> str:
+    """Merged ranges as `tcp/80,443 udp/53` (`~` before what only some classes allow); EVERYTHING: every
+    service is allowed by every class pair."""
+    if everything:
         return "all"
     parts: dict[tuple[int, bool], list[tuple[int, int]]] = {}
     for proto, lo, hi, full in allowed:
@@ -87,23 +88,6 @@ def _text(allowed: list[tuple[int, int, int, bool]], other: tuple[bool, bool] | 
     if other is not None and (other[0] or other[1]):
         words.append("other protocols" if other[0] else "~other protocols")
     return " ".join(words)
-
-
-def _covers_all(allowed) -> bool:
-    got: dict[int, list] = {}
-    for proto, lo, hi, _ in allowed:
-        got.setdefault(proto, []).append((lo, hi))
-    for proto in SHOWN:
-        dlo, dhi = port_domain(proto)
-        runs = sorted(got.get(proto, []))
-        cur = dlo
-        for a, b in runs:
-            if a > cur:
-                return False
-            cur = max(cur, b + 1)
-        if cur <= dhi:
-            return False
-    return True
 
 
 def build(
@@ -132,8 +116,9 @@ def build(
         what = f"ruleset {rs.name}"
     _, svcs = rule_leaves(rs) if rs is not None else ([], [])
     leaves = [(s.proto, s.lo, s.hi) for s in svcs if s.proto is not None] + list(part.src.ports)
-    intervals = _intervals(list(dict.fromkeys(leaves)), set(SHOWN) | {p for p, _, _ in leaves if p in SHOWN})
-    spare = next(p for p in range(2, 256) if p not in SHOWN and p not in {q for q, _, _ in leaves})
+    intervals = _intervals(list(dict.fromkeys(leaves)), set(SHOWN) | {p for p, _, _ in leaves} | set(part.src.protos))
+    named = {q for q, _, _ in leaves} | set(part.src.protos)
+    spare = next(p for p in range(2, 256) if p not in SHOWN and p not in named)
     groups: dict[str, list] = {}
     for c in [*part.pods, *part.ips]:
         if isinstance(c, PodClass) and c.ip:
@@ -152,7 +137,8 @@ def build(
                 if any(got):
                     allowed.append((proto, lo, hi, all(got)))
             other = [decide(s, d, spare, 0) for s, d in pairs]
-            cells[(sl, dl)] = _text(allowed, (all(other), any(other)))
+            everything = all(other) and len(allowed) == len(intervals) and all(a[3] for a in allowed)
+            cells[(sl, dl)] = _text(allowed, (all(other), any(other)), everything)
     return Matrix(labels, cells, what)
 
 
