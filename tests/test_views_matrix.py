@@ -110,3 +110,25 @@ def test_commands(tmp_path):
     assert r2.exit_code == 0 and r2.output == r.output
     r = CliRunner().invoke(cli, ["reverse", str(out), "--format", "matrix"])
     assert r.exit_code == 2 and "needs --inventory" in r.output
+
+
+def test_dot_graph_has_an_edge_for_each_allowing_cell():
+    import re
+    import shutil
+
+    from translator.views.matrix import to_dot
+
+    inv = load_inventory(str(STAGING / "inventory.yaml"))
+    [rs] = load(str(STAGING / "rules.fw"))
+    m = build(inv, rs=rs)
+    dot = to_dot(m)
+    edges = {(a, b): lab for a, b, lab in re.findall(r'^  "([^"]+)" -> "([^"]+)" \[label="([^"]*)"', dot, re.M)}
+    want = {(s, d): m.cell(s, d) for s in m.labels for d in m.labels if m.cell(s, d) not in ("", "-")}
+    assert edges == want and "subgraph cluster_" in dot and 'label="namespace staging"' in dot
+    r = CliRunner().invoke(
+        cli, ["matrix", str(STAGING / "rules.fw"), "-i", str(STAGING / "inventory.yaml"), "--format", "svg"]
+    )
+    if shutil.which("dot"):
+        assert r.exit_code == 0 and "<svg" in r.output
+    else:
+        assert r.exit_code == 2 and "needs Graphviz" in r.output

@@ -13,8 +13,9 @@ from .options import columns_option, from_option, host_option, inventory_option,
 @click.command()
 @click.argument("source", type=click.Path())
 @inventory_option("Inventory YAML: the rows and columns are its workloads.", required=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True,
-              help="table (terminal, cells cut to fit) or csv (every cell whole).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "dot", "svg"]), default="table", show_default=True,
+              help="table (terminal, cells cut to fit), csv (every cell whole), dot (a Graphviz graph), or svg "
+                   "(the graph drawn by Graphviz's dot, when installed).")  # fmt: skip
 @output_file_option("Write here instead of stdout.")
 @from_option("Input format of SOURCE when it is a ruleset (detected when omitted).")
 @ruleset_option("Which ruleset, when SOURCE holds several.")
@@ -30,7 +31,7 @@ def matrix(source, inventory, fmt, output, source_format, ruleset_name, host, co
     from ..model.policies import load_policies, load_policy_text
     from ..targets import ALL_KINDS, target_of
     from ..verify.explain import is_policy_input
-    from ..views.matrix import build, to_csv, to_table
+    from ..views.matrix import build, to_csv, to_dot, to_table
     from .reverse import _width
 
     inv = load_inventory(inventory)
@@ -42,8 +43,26 @@ def matrix(source, inventory, fmt, output, source_format, ruleset_name, host, co
         opts = frontend_options(inv, host, columns, definitions)
         rs = pick(load(source, source_format, text=text, **opts), ruleset_name)
         m = build(inv, rs=rs)
-    out = to_csv(m) if fmt == "csv" else to_table(m, _width())
+    if fmt in ("dot", "svg"):
+        out = to_dot(m)
+        if fmt == "svg":
+            out = _svg(out)
+    else:
+        out = to_csv(m) if fmt == "csv" else to_table(m, _width())
     if output:
         write_atomic(output, out)
     else:
         sys.stdout.write(out)
+
+
+def _svg(dot: str) -> str:
+    import shutil
+    import subprocess
+
+    exe = shutil.which("dot")
+    if exe is None:
+        raise click.UsageError("--format svg needs Graphviz's dot on the PATH (use --format dot and draw it elsewhere)")
+    done = subprocess.run([exe, "-Tsvg"], input=dot, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise click.ClickException(f"dot failed: {done.stderr.strip()[:500]}")
+    return done.stdout

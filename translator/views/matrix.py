@@ -207,3 +207,37 @@ def to_table(m: Matrix, width: int | None = None) -> str:
 
 def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def to_dot(m: Matrix) -> str:
+    """The matrix as a Graphviz graph: namespaces as clusters, workloads as nodes, one edge a pair
+    that allows something (labelled with the services), addresses outside the cluster as one node."""
+
+    def q(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [
+        "digraph fw2np {",
+        "  rankdir=LR; node [shape=box, style=rounded, fontname=Helvetica]; edge [fontname=Helvetica, fontsize=10];",
+        f"  label={q('allowed by ' + m.what + ' (edges: services; dashed: some of a group only)')}; labelloc=t;",
+    ]
+    by_ns: dict[str, list[str]] = {}
+    for label in m.labels:
+        ns = label.split("/", 1)[0] if "/" in label and not label.startswith("(") else ""
+        by_ns.setdefault(ns, []).append(label)
+    for k, (ns, labels) in enumerate(sorted(by_ns.items())):
+        if ns:
+            lines.append(f"  subgraph cluster_{k} {{ label={q('namespace ' + ns)}; style=dashed;")
+            lines += [f"    {q(lbl)} [label={q(lbl.split('/', 1)[1])}];" for lbl in labels]
+            lines.append("  }")
+        else:
+            lines += [f"  {q(lbl)} [shape=ellipse];" for lbl in labels]
+    for s in m.labels:
+        for d in m.labels:
+            cell = m.cell(s, d)
+            if not cell or cell == "-":
+                continue
+            style = ", style=dashed" if cell.startswith("~") or " ~" in cell else ""
+            lines.append(f"  {q(s)} -> {q(d)} [label={q(cell)}{style}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
