@@ -18,6 +18,7 @@ from translator.errors import InputError
 from translator.frontends import checkpoint, detect, load
 from translator.model.ruleset import ALLOW, DENY
 
+from .cli_errors import assert_cli_error
 from .secure import decide
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,10 +123,7 @@ def test_errors_point_at_the_spot(tmp_path):
     with pytest.raises(InputError) as e:
         read(bad)
     assert "port 'x1'" in e.value.message and e.value.loc.line > 1
-    f = tmp_path / "bad.json"
-    f.write_text(text)
-    r = CliRunner().invoke(cli, ["convert", str(f), "-i", str(GENERIC), "--from", "checkpoint"])
-    assert r.exit_code == 2 and r.output.startswith(f"{f}:") and "Traceback" not in r.output
+    assert_cli_error(tmp_path / "bad.json", text, "checkpoint")
 
 
 NETS = {"a": "10.0.0.0/8", "b": "10.1.0.0/16", "c": "192.168.0.0/16"}

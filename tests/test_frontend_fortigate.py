@@ -20,6 +20,7 @@ from translator.frontends import detect, fortigate, load
 from translator.model.inventory import parse_inventory
 from translator.model.ruleset import ALLOW, DENY
 
+from .cli_errors import assert_cli_error
 from .secure import decide
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,10 +130,7 @@ def test_errors_point_at_the_spot(tmp_path, text, where, msg):
         read(text)
     assert (e.value.loc.line, e.value.loc.column) == where, e.value.message
     assert msg in e.value.message
-    f = tmp_path / "bad.conf"
-    f.write_text(text)
-    r = CliRunner().invoke(cli, ["convert", str(f), "-i", str(GENERIC), "--from", "fortigate"])
-    assert r.exit_code == 2 and r.output.startswith(f"{f}:") and "Traceback" not in r.output
+    assert_cli_error(tmp_path / "bad.conf", text, "fortigate")
 
 
 NETS = {"A": "10.0.0.0/8", "B": "10.1.0.0/16", "C": "192.168.0.0/16"}

@@ -19,6 +19,7 @@ from translator.frontends import detect, junos, load
 from translator.model.inventory import parse_inventory
 from translator.model.ruleset import ALLOW, DENY
 
+from .cli_errors import assert_cli_error
 from .secure import decide
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -293,10 +294,7 @@ def test_errors_point_at_the_spot(tmp_path, text, where, msg):
         read(text)
     assert (e.value.loc.line, e.value.loc.column) == where, e.value.message
     assert msg in e.value.message
-    f = tmp_path / "bad.conf"
-    f.write_text(text)
-    r = CliRunner().invoke(cli, ["convert", str(f), "-i", str(GENERIC), "--from", "junos"])
-    assert r.exit_code == 2 and r.output.startswith(f"{f}:") and "Traceback" not in r.output
+    assert_cli_error(tmp_path / "bad.conf", text, "junos")
 
 
 # --- random filters and policies against Junos's semantics --------------------------------------------

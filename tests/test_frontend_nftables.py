@@ -16,6 +16,7 @@ from translator.errors import InputError
 from translator.frontends import detect, load, nftables
 from translator.model.ruleset import ALLOW, DENY
 
+from .cli_errors import assert_cli_error
 from .secure import decide
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -279,10 +280,7 @@ def test_errors_point_at_the_spot(tmp_path, line, col, msg):
         e.value.message,
     )
     assert msg in e.value.message
-    f = tmp_path / "bad.nft"
-    f.write_text(forward(line))
-    r = CliRunner().invoke(cli, ["convert", str(f), "-i", str(REAL / "inventories" / "generic.yaml")])
-    assert r.exit_code == 2 and r.output.startswith(f"{f}:") and "Traceback" not in r.output
+    assert_cli_error(tmp_path / "bad.nft", forward(line))
 
 
 def test_missing_include_is_an_error(tmp_path):

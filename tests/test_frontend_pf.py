@@ -16,6 +16,7 @@ from translator.errors import InputError
 from translator.frontends import detect, load, pf
 from translator.model.ruleset import ALLOW, DENY
 
+from .cli_errors import assert_cli_error
 from .secure import decide
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,10 +150,7 @@ def test_errors_point_at_the_spot(tmp_path, text, where, msg):
         read(text)
     assert (e.value.loc.line, e.value.loc.column) == where, e.value.message
     assert msg in e.value.message
-    f = tmp_path / "bad.pf.conf"
-    f.write_text(text)
-    r = CliRunner().invoke(cli, ["convert", str(f), "-i", str(GENERIC), "--from", "pf"])
-    assert r.exit_code == 2 and r.output.startswith(f"{f}:") and "Traceback" not in r.output
+    assert_cli_error(tmp_path / "bad.pf.conf", text, "pf")
 
 
 # --- random rule lists against pf's own semantics ---------------------------------------------------
