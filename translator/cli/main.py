@@ -14,6 +14,7 @@ from .. import __version__
 from ..errors import InputError
 from .batch import batch
 from .convert import convert
+from .diff import diff
 from .lint import lint
 from .matrix import matrix
 from .reverse import reverse
@@ -130,6 +131,7 @@ def cli():
 
 cli.add_command(batch)
 cli.add_command(convert)
+cli.add_command(diff)
 cli.add_command(explain)
 cli.add_command(lint)
 cli.add_command(matrix)

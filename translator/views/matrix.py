@@ -28,12 +28,13 @@ class Matrix:
     labels: list[str]  # row and column labels, in order
     cells: dict[tuple[str, str], str]  # (source, destination) -> services text ("" when none)
     what: str  # "ruleset NAME" or "N policies"
+    title: str = ""  # the table's title ("" : what WHAT allows)
 
     def cell(self, src: str, dst: str) -> str:
         return self.cells.get((src, dst), "")
 
 
-def _endpoint(c):
+def endpoint(c):
     if isinstance(c, IpClass):
         return Ip(c.address)
     return Pod.of(c.namespace, c.label_map, ports=list(c.ports), ip=c.ip)
@@ -62,7 +63,7 @@ def _intervals(leaves: list[tuple[int, int, int]], protos: set[int]) -> list[tup
     return out
 
 
-def _text(allowed: list[tuple[int, int, int, bool]], other: tuple[bool, bool] | None, everything: bool) -> str:
+def services_text(allowed: list[tuple[int, int, int, bool]], other: tuple[bool, bool] | None, everything: bool) -> str:
     """Merged ranges as `tcp/80,443 udp/53` (`~` before what only some classes allow); EVERYTHING: every
     service is allowed by every class pair."""
     if everything:
@@ -104,31 +105,21 @@ def build(
         # policies select pods by labels: the legacy addresses (maybe a ruleset's object names) play no part
         bare = replace(inv, workloads={k: replace(w, addresses=[]) for k, w in inv.workloads.items()})
         part = Partition(Ruleset("none", ""), bare, policies, source)
-        decide = _policy_decider(policies, inv, target, part)
+        decide = policy_decider(policies, inv, target, part)
         what = f"{len(policies)} polic{'y' if len(policies) == 1 else 'ies'}"
     else:
         part = Partition(rs, inv, [])
         ev = FirewallEvaluator(rs, inv, "secure")
 
         def decide(s, d, proto, port):
-            return ev.decide(_endpoint(s), _endpoint(d), proto, port)[0]
+            return ev.decide(endpoint(s), endpoint(d), proto, port)[0]
 
         what = f"ruleset {rs.name}"
-    _, svcs = rule_leaves(rs) if rs is not None else ([], [])
-    leaves = [(s.proto, s.lo, s.hi) for s in svcs if s.proto is not None] + list(part.src.ports)
-    intervals = _intervals(list(dict.fromkeys(leaves)), set(SHOWN) | {p for p, _, _ in leaves} | set(part.src.protos))
-    named = {q for q, _, _ in leaves} | set(part.src.protos)
-    spare = next(p for p in range(2, 256) if p not in SHOWN and p not in named)
-    groups: dict[str, list] = {}
-    for c in [*part.pods, *part.ips]:
-        if isinstance(c, PodClass) and c.ip:
-            continue  # pod IP variants: the pod class itself stands for them here
-        groups.setdefault(_label(c, inv), []).append(c)
-    labels = sorted(groups, key=lambda k: (k == "outside", k.startswith("("), "/(other" in k, k))
+    labels, groups, intervals, spare = frame(inv, part, [rs] if rs is not None else [])
     cells: dict[tuple[str, str], str] = {}
     for sl in labels:
         for dl in labels:
-            if sl == dl == "outside" or (sl.startswith("(") and dl in ("outside", sl)):
+            if skipped(sl, dl):
                 continue
             pairs = [(s, d) for s in groups[sl] for d in groups[dl]]
             allowed = []
@@ -138,11 +129,32 @@ def build(
                     allowed.append((proto, lo, hi, all(got)))
             other = [decide(s, d, spare, 0) for s, d in pairs]
             everything = all(other) and len(allowed) == len(intervals) and all(a[3] for a in allowed)
-            cells[(sl, dl)] = _text(allowed, (all(other), any(other)), everything)
+            cells[(sl, dl)] = services_text(allowed, (all(other), any(other)), everything)
     return Matrix(labels, cells, what)
 
 
-def _policy_decider(policies, inv: Inventory, target: str, part: Partition):
+def frame(inv: Inventory, part: Partition, rulesets: list[Ruleset]):
+    """(labels, label -> flow classes, service intervals, a protocol nothing names) of PART."""
+    leaves = [(s.proto, s.lo, s.hi) for rs in rulesets for s in rule_leaves(rs)[1] if s.proto is not None]
+    leaves += list(part.src.ports)
+    named = {q for q, _, _ in leaves} | set(part.src.protos)
+    intervals = _intervals(list(dict.fromkeys(leaves)), set(SHOWN) | named)
+    spare = next(p for p in range(2, 256) if p not in SHOWN and p not in named)
+    groups: dict[str, list] = {}
+    for c in [*part.pods, *part.ips]:
+        if isinstance(c, PodClass) and c.ip:
+            continue  # pod IP variants: the pod class itself stands for them here
+        groups.setdefault(_label(c, inv), []).append(c)
+    labels = sorted(groups, key=lambda k: (k == "outside", k.startswith("("), "/(other" in k, k))
+    return labels, groups, intervals, spare
+
+
+def skipped(sl: str, dl: str) -> bool:
+    """Cells with no governed end (outside to outside, pods elsewhere to outside or to themselves)."""
+    return sl == dl == "outside" or (sl.startswith("(") and dl in ("outside", sl))
+
+
+def policy_decider(policies, inv: Inventory, target: str, part: Partition):
     base = {ns: dict(inv.namespaces[ns]) for ns in inv.namespaces}
     for c in part.pods:
         if not c.governed and c.world is None:
@@ -165,7 +177,7 @@ def _policy_decider(policies, inv: Inventory, target: str, part: Partition):
 
     def decide(s, d, proto, port):
         world = next((c.world for c in (s, d) if isinstance(c, PodClass) and c.world is not None), None)
-        return evaluator(world).allows(_endpoint(s), _endpoint(d), proto, port)
+        return evaluator(world).allows(endpoint(s), endpoint(d), proto, port)
 
     return decide
 
@@ -187,15 +199,16 @@ def to_csv(m: Matrix) -> str:
 
 def to_table(m: Matrix, width: int | None = None) -> str:
     """A rich table that fits WIDTH columns (the terminal's): cells are cut with `…` to fit."""
+    import io
+
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=width or 160, record=True, file=open("/dev/null", "w"), color_system=None)  # noqa: SIM115
+    console = Console(width=width or 160, record=True, file=io.StringIO(), color_system=None)
     n = len(m.labels)
     cell_w = max(6, min(28, ((width or 160) - 24) // max(1, n) - 3))
-    t = Table(
-        title=f"what {m.what} allows (rows: from, columns: to; ~ some of the row or column only)", show_lines=False
-    )
+    title = m.title or f"allowed by {m.what} (rows: from, columns: to; ~: by some of the row or column only)"
+    t = Table(title=title, show_lines=False)
     t.add_column("from \\ to", no_wrap=True)
     for d in m.labels:
         t.add_column(_cut(d, cell_w), no_wrap=True, max_width=cell_w)
