@@ -273,6 +273,7 @@ def test_unmapped_zones_are_conditions():
             "is not an address prefix",
         ),
         ("set firewall family inet filter F term t from protocol bogus\n", (1, 56), "unknown protocol 'bogus'"),
+        ("set firewall family inet filter F term t from port nosuch\n", (1, 52), "port 'nosuch'"),
         ("set firewall family inet filter F term t from destination-port 99999\n", (1, 64), "destination-port '99999'"),
         (
             "set security policies from-zone a to-zone b policy p match source-address NOPE\n"

@@ -110,6 +110,11 @@ def _term(rs: Ruleset, cfg: Config, objs: Objects, term: str, lines: list[Line],
     if either is not None:  # `address` matches the source or the destination
         sides = [(src & either, dst), (src, dst & either)]
     port_either = [v for w, _ in match.get("port", []) for v in w]
+    for w, ln in match.get("port", []):
+        for v in w:
+            lo, hi = _port_range(v)
+            if lo < 0 or hi < lo or hi > 65535:
+                raise cfg.fail(f"port {v!r}: a port, a range a-b or a service name", ln.loc(2))
     parts = [(s, d, v, extra) for s, d in sides for v, extra in _port_either(svc, port_either) if v]
     for k, (s, d, svc_k, extra) in enumerate(parts, 1):
         rid = term if len(parts) == 1 else f"{term}.{k}"
