@@ -201,6 +201,9 @@ class Objects:
                 conds.append(f"application {name} source-port {spec['source-port']}")
             if "destination-port" in spec and p in (6, 17, 132):
                 lo, hi = _ports(spec["destination-port"])
+                if lo < 0 or hi < lo or hi > 65535:
+                    msg = f"application {name}: destination-port {spec['destination-port']!r} is not a port or range"
+                    raise self.cfg.fail(msg, lines[0].loc())
                 items.append(Svc(p, lo, hi, f"{name}"))
             elif "icmp-type" in spec and p in (1, 58):
                 t = spec["icmp-type"]
@@ -217,6 +220,6 @@ def _ports(text: str) -> tuple[int, int]:
     lo, _, hi = text.partition("-")
 
     def one(t: str) -> int:
-        return int(t) if t.isdigit() else PORT_NAMES.get(t, 0)
+        return int(t) if t.isdigit() else PORT_NAMES.get(t, -1)
 
     return one(lo), one(hi or lo)
