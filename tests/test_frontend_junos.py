@@ -228,6 +228,9 @@ def test_apply_groups_and_security_policies_with_books_and_applications():
         "set security address-book global address-set CLIENTS address RANGE\n"
         "set security zones security-zone trust address-book address DB 10.20.0.5/32\n"
         "set applications application pg protocol tcp destination-port 5432\n"
+        "set applications application alt protocol tcp\n"
+        "set applications application alt destination-port 8000-8010\n"
+        "set applications application-set db-apps application alt\n"
         "set applications application-set db-apps application pg\n"
         "set applications application-set db-apps application junos-ssh\n"
         "set security policies from-zone untrust to-zone trust policy clients match source-address CLIENTS\n"
@@ -238,6 +241,10 @@ def test_apply_groups_and_security_policies_with_books_and_applications():
     )
     assert decide(rs, "192.168.10.7", "10.20.0.5", 6, 5432) == ALLOW
     assert decide(rs, "192.168.20.5", "10.20.0.5", 6, 22) == ALLOW
+    assert (
+        decide(rs, "192.168.20.5", "10.20.0.5", 6, 8005) == ALLOW
+        and decide(rs, "192.168.20.5", "10.20.0.5", 6, 8011) == DENY
+    )
     assert decide(rs, "192.168.20.10", "10.20.0.5", 6, 22) == DENY
     assert decide(rs, "10.20.0.9", "10.20.0.5", 6, 22) == DENY  # trust -> trust: no such pair, global deny
     assert [r.id for r in rs.rules][-2:] == ["global:log-deny", "default-policy"]
@@ -274,6 +281,13 @@ def test_unmapped_zones_are_conditions():
         ),
         ("set firewall family inet filter F term t from protocol bogus\n", (1, 56), "unknown protocol 'bogus'"),
         ("set firewall family inet filter F term t from port nosuch\n", (1, 52), "port 'nosuch'"),
+        (
+            "set applications application x protocol tcp destination-port nosuch\n"
+            "set security policies from-zone a to-zone b policy p match application x\n"
+            "set security policies from-zone a to-zone b policy p then permit\n",
+            (1, 32),
+            "destination-port 'nosuch' is not a port",
+        ),
         ("set firewall family inet filter F term t from destination-port 99999\n", (1, 64), "destination-port '99999'"),
         (
             "set security policies from-zone a to-zone b policy p match source-address NOPE\n"

@@ -188,8 +188,8 @@ class Objects:
         for ln in lines:
             w = ln.words
             key, rest = ("", w) if w[:1] != ("term",) else (w[1], w[2:])
-            if len(rest) >= 2:
-                terms.setdefault(key, {})[rest[0]] = rest[1]
+            for k in range(0, len(rest) - 1, 2):  # `protocol tcp destination-port 80` on one line too
+                terms.setdefault(key, {})[rest[k]] = rest[k + 1]
         items, conds = [], []
         for spec in terms.values():
             proto = spec.get("protocol")
