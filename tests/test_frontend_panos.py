@@ -245,3 +245,33 @@ def test_random_rules_in_both_forms_match_pan_os(rules):
             for port in (22, 80, 443):
                 want = ALLOW if _pan(rules, src, port) == "allow" else DENY
                 assert decide(rs, src, "1.1.1.1", 6, port) == want, (form, src, port, text)
+
+
+def test_one_command_with_many_fields_reads_as_one_field_a_line():
+    """`set rulebase security rules r from a to b ... action allow` (typed at the CLI) is the same rule
+    as the one-field-a-line `show` output."""
+    per_rule: dict[str, list[str]] = {}
+    other = []
+    for line in SET.splitlines():
+        w = line.split()
+        if w[1:4] == ["rulebase", "security", "rules"]:
+            per_rule.setdefault(w[4], []).append(" ".join(w[5:]))
+        else:
+            other.append(line)
+    merged: dict[str, list[str]] = {}
+    for name, fields in per_rule.items():  # lists of one field gathered into one [ ]
+        for f in fields:
+            key, _, val = f.partition(" ")
+            merged.setdefault(name, []).append(f"{key} {val}")
+    compact = other + [f"set rulebase security rules {n} " + " ".join(fs) for n, fs in merged.items()]
+    inv = parse_inventory(
+        "workloads:\n  w: {namespace: n, labels: {app: w}, addresses: [10.1.0.0/16, 10.2.0.0/24], zone: inside}\n",
+        "inv.yaml",
+    )
+    [a] = read(SET, inventory=inv)
+    [b] = read("\n".join(compact) + "\n", inventory=inv)
+    assert [r.id for r in a.rules] == [r.id for r in b.rules] and [s.id for s in a.skipped] == [s.id for s in b.skipped]
+    for src in ["10.1.1.66", "10.1.1.5", "10.2.0.5", "8.8.8.8"]:
+        for dst in ["8.8.8.8", "10.1.1.5", "10.1.2.2"]:
+            for port in (22, 80, 443, 8443):
+                assert decide(a, src, dst, 6, port) == decide(b, src, dst, 6, port), (src, dst, port)

@@ -40,7 +40,7 @@ class Config:
         for cmd, ln in lines:
             if cmd != "set":
                 continue
-            for one in _open_lists(ln):
+            for one in (x for part in _fields(ln) for x in _open_lists(part)):
                 w = one.words
                 if w[:1] in (("vsys",), ("device-group",)) and len(w) > 2:
                     scope, rest, n = (w[0], w[1]), w[2:], 2
@@ -56,6 +56,41 @@ class Config:
     def under(self, scope, *prefix) -> list[Line]:
         n = len(prefix)
         return [ln for ln in self.scoped.get(scope, []) if ln.words[:n] == prefix]
+
+
+RULE_FIELDS = {
+    "from", "to", "source", "destination", "service", "application", "action", "disabled", "negate-source",
+    "negate-destination", "source-user", "category", "source-hip", "destination-hip", "rule-type", "schedule",
+    "tag", "description", "log-start", "log-end", "log-setting", "profile-setting", "option", "group-tag",
+    "uuid", "port", "protocol", "target", "hip-profiles",
+}  # fmt: skip
+
+
+def _fields(ln: Line) -> list[Line]:
+    """`set rulebase security rules R from a to b action allow` (several fields in one command) as one
+    line a field, each with its value or `[ list ]`."""
+    w = ln.words
+    k = next(
+        (
+            i
+            for i in range(len(w) - 1)
+            if w[i] == "rules" and i >= 2 and w[i - 1] in ("security", "application-override")
+        ),
+        None,
+    )
+    if k is None or len(w) < k + 3:
+        return [ln]
+    head, start = k + 2, k + 2
+    out, j = [], head
+    while j < len(w):
+        j += 1
+        depth = 0
+        while j < len(w) and (depth or w[j] not in RULE_FIELDS):
+            depth += {"[": 1, "]": -1}.get(w[j], 0)
+            j += 1
+        out.append(Line(w[:head] + w[start:j], ln.locs[:head] + ln.locs[start:j]))
+        start = j
+    return out
 
 
 def _open_lists(ln: Line) -> list[Line]:
