@@ -192,7 +192,25 @@ firewall {
 """
 
 
-@pytest.mark.parametrize("text", [SET_FORM, TREE_FORM], ids=["display-set", "hierarchical"])
+def _compact(text: str) -> str:
+    """SET_FORM with each term's `from` statements, and its `then` ones, typed as one command each."""
+    out, cur = [], {}
+    for line in text.splitlines():
+        m = re.match(r"(set firewall family \S+ filter \S+ term \S+) (from|then) (.*)", line)
+        if not m:
+            out.append(line)
+            continue
+        key = (m.group(1), m.group(2))
+        if key not in cur:
+            cur[key] = len(out)
+            out.append(f"{m.group(1)} {m.group(2)}")
+        out[cur[key]] += " " + m.group(3)
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize(
+    "text", [SET_FORM, TREE_FORM, _compact(SET_FORM)], ids=["display-set", "hierarchical", "compact"]
+)
 def test_filter_constructs_in_both_forms(text):
     edge, edge6 = read(text)
     assert [r.id for r in edge.rules] == ["no-lab", "admins", "web", "dns.1", "dns.2", "ping"]

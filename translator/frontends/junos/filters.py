@@ -72,11 +72,12 @@ def _term(rs: Ruleset, cfg: Config, objs: Objects, term: str, lines: list[Line],
     match: dict[str, list[tuple[tuple[str, ...], Line]]] = {}
     then: list[Line] = []
     loc = lines[0].loc() if lines and lines[0].locs else at
-    for ln in lines:
-        if ln.words[:1] == ("from",) and len(ln.words) >= 2:
-            match.setdefault(ln.words[1], []).append((ln.words[2:], ln))
-        elif ln.words[:1] == ("then",) and len(ln.words) >= 2:
-            then.append(ln)
+    for given in lines:
+        for ln in _statements(given):
+            if ln.words[:1] == ("from",) and len(ln.words) >= 2:
+                match.setdefault(ln.words[1], []).append((ln.words[2:], ln))
+            elif ln.words[:1] == ("then",) and len(ln.words) >= 2:
+                then.append(ln)
     actions = [ln.words[1] for ln in then]
     if "next" in actions:
         rs.skipped.append(Skipped(term, "then next term: it decides nothing (the next term decides)", loc))
@@ -130,6 +131,28 @@ def _term(rs: Ruleset, cfg: Config, objs: Objects, term: str, lines: list[Line],
                 conditions=tuple(conds + extra),
             )
         )
+
+
+MATCHES = {"source-address", "destination-address", "address", "source-prefix-list", "destination-prefix-list",
+           "prefix-list", "protocol", "protocol-except", "next-header", "next-header-except", "destination-port",
+           "destination-port-except", "source-port", "source-port-except", "port", "icmp-type", "icmp-type-except",
+           "tcp-established", "tcp-initial", "tcp-flags"} | CONDITIONS  # fmt: skip
+ACTIONS = set(TERMINAL) | MODIFIERS | {"next", "policer", "routing-instance", "filter"}
+
+
+def _statements(ln: Line) -> list[Line]:
+    """`from protocol tcp destination-port 22` (several statements in one set command) as one line a
+    statement: a new one starts at each match condition (after from) or action (after then) keyword."""
+    w = ln.words
+    if len(w) < 3 or w[0] not in ("from", "then"):
+        return [ln]
+    keys = MATCHES if w[0] == "from" else ACTIONS
+    out, start = [], 1
+    for k in range(2, len(w) + 1):
+        if k == len(w) or (w[k] in keys and w[k - 1] not in ("next",)):
+            out.append(Line((w[0],) + w[start:k], (ln.locs[0],) + ln.locs[start:k]))
+            start = k
+    return out
 
 
 def _port_either(svc: IntervalSet, ports: list[str]) -> list[tuple[IntervalSet, list[Condition]]]:
