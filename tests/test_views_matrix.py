@@ -32,10 +32,14 @@ def allowed(cell: str, proto: int, port: int) -> bool:
     """Whether CELL's text (no `~` between two workloads) holds the service."""
     if cell == "all":
         return True
-    for word in cell.split():
-        if word == "other":
-            if proto not in NAMES.values():
+    words = cell.split()
+    for k, word in enumerate(words):
+        if word == "other":  # "other protocols [but proto/47,proto/50]"
+            but = words[k + 3].split(",") if k + 3 < len(words) and words[k + 2] == "but" else []
+            if proto not in NAMES.values() and f"proto/{proto}" not in but:
                 return True
+            continue
+        if k >= 2 and words[k - 1] == "but":
             continue
         name, _, ranges = word.partition("/")
         if name == "proto":

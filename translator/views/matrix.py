@@ -63,9 +63,13 @@ def _intervals(leaves: list[tuple[int, int, int]], protos: set[int]) -> list[tup
     return out
 
 
-def services_text(allowed: list[tuple[int, int, int, bool]], other: tuple[bool, bool] | None, everything: bool) -> str:
+def services_text(
+    allowed: list[tuple[int, int, int, bool]], other: tuple[bool, bool] | None, everything: bool, named=()
+) -> str:
     """Merged ranges as `tcp/80,443 udp/53` (`~` before what only some classes allow); EVERYTHING: every
-    service is allowed by every class pair."""
+    service is allowed by every class pair.  OTHER: (all, some) class pairs allow the protocols nothing
+    names; NAMED: the other protocols the ruleset or policies name, which `other protocols` leaves out
+    when they are not allowed (`other protocols but proto/47`)."""
     if everything:
         return "all"
     parts: dict[tuple[int, bool], list[tuple[int, int]]] = {}
@@ -87,7 +91,9 @@ def services_text(allowed: list[tuple[int, int, int, bool]], other: tuple[bool, 
             text = name + "/" + ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
         words.append(text if full else "~" + text)
     if other is not None and (other[0] or other[1]):
-        words.append("other protocols" if other[0] else "~other protocols")
+        full = {p for p, _, _, f in allowed if f}
+        but = [f"proto/{p}" for p in sorted(named) if p not in full]
+        words.append(("other protocols" if other[0] else "~other protocols") + (f" but {','.join(but)}" if but else ""))
     return " ".join(words)
 
 
@@ -129,7 +135,8 @@ def build(
                     allowed.append((proto, lo, hi, all(got)))
             other = [decide(s, d, spare, 0) for s, d in pairs]
             everything = all(other) and len(allowed) == len(intervals) and all(a[3] for a in allowed)
-            cells[(sl, dl)] = services_text(allowed, (all(other), any(other)), everything)
+            named = {p for p, _, _ in intervals if p not in SHOWN}
+            cells[(sl, dl)] = services_text(allowed, (all(other), any(other)), everything, named)
     return Matrix(labels, cells, what)
 
 
