@@ -772,6 +772,26 @@ def test_verify_finds_no_unreported_difference_on_random_rulesets(scenario, targ
     assert rep.unreported == 0, rep.examples[:3]
 
 
+@pytest.mark.parametrize("target", ["anp", "cnp"])
+def test_a_family_guard_networks_deny_never_sees_a_pod(target):
+    """Found by the property test above: w3 has IPv4 legacy addresses only, so a guard denies its IPv6
+    flows (`Deny networks ::/0`).  The packer let that networks rule join the guard's early policy, ahead
+    of the pod rules: networks match pod IPs too, so it denied w3's traffic to pods (of namespaces
+    outside the inventory) that the ruleset's default allows, unreported.  A networks item and a pod
+    item of different actions no longer commute."""
+    scenario = (
+        "default allow\nprotect 10.0.0.0/16\n1 allow any, any except 10.0.0.0/16 -> any, any any via eth1\n",
+        "namespaces:\n  ns-a: {labels: {team: a}}\n  ns-b: {labels: {team: b}}\n  ns-c: {labels: {team: c}}\n"
+        "workloads:\n  w0:\n    namespace: ns-a\n    labels: {app: w0}\n    addresses: []\n"
+        "  w3:\n    namespace: ns-a\n    labels: {app: w3}\n    addresses: [10.0.2.5]\n"
+        "  w4:\n    namespace: ns-a\n    labels: {app: w4}\n    addresses: [2001:db8:1::/64]\n",
+    )
+    rs, inv = load(scenario)
+    docs = targets.convert(rs, inv, target).policies
+    rep, _ = verify_target(rs, inv, docs, target, limit=3)
+    assert rep.unreported == 0, rep.examples[:3]
+
+
 # --- reverse ------------------------------------------------------------------------------------------
 
 

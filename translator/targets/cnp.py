@@ -536,7 +536,11 @@ def _commute(a: Item, b: Item) -> bool:
         return False
     if a.action == b.action:
         return True
-    return not (a.mine & b.mine) or not ((a.pods & b.pods) or (a.nets & b.nets)) or not (a.svc & b.svc)
+    if not (a.mine & b.mine) or not (a.svc & b.svc):
+        return True
+    # networks match pod IPs too: a networks item and a pod item may share a flow
+    overlap = (a.pods & b.pods) or (a.nets & b.nets) or (a.nets and b.pods) or (a.pods and b.nets)
+    return not overlap
 
 
 # --- the NetworkPolicy fallback ------------------------------------------------------------------
