@@ -714,14 +714,7 @@ def cuts(docs: list[dict], target: str) -> PolicySource:
     src = PolicySource([])
     nps = [d for d in docs if d.get("kind") == "NetworkPolicy"]
     if nps:
-        np_src = PolicySource(nps).scan()
-        src.ns_of += np_src.ns_of
-        src.targets += np_src.targets
-        src.peers += np_src.peers
-        src.blocks += np_src.blocks
-        src.ports += np_src.ports
-        src.protos |= np_src.protos
-        src.port_names |= np_src.port_names
+        src.extend(PolicySource(nps).scan())
     for doc in docs:
         if (doc.get("apiVersion"), doc.get("kind")) not in KINDS[target]:
             continue

@@ -52,6 +52,17 @@ class PolicySource:
             hit = self._keys[id(obj)] = (obj, freeze(obj))
         return hit[1]
 
+    def extend(self, other: PolicySource) -> PolicySource:
+        """Add what OTHER tests to what this one tests; this one."""
+        self.ns_of += other.ns_of
+        self.targets += other.targets
+        self.peers += other.peers
+        self.blocks += other.blocks
+        self.ports += other.ports
+        self.protos |= other.protos
+        self.port_names |= other.port_names
+        return self
+
     def fail(self, msg: str, obj) -> InputError:
         loc = loc_of(obj) or Loc("<policies>")
         return InputError(msg, loc, _source_line(loc))

@@ -46,13 +46,7 @@ def _source(sides: list[Side]) -> PolicySource | None:
         return None
     out = PolicySource([p for s in sides for p in s.policies])
     for p in parts:
-        out.ns_of += p.ns_of
-        out.targets += p.targets
-        out.peers += p.peers
-        out.blocks += p.blocks
-        out.ports += p.ports
-        out.protos |= p.protos
-        out.port_names |= p.port_names
+        out.extend(p)
     return out
 
 
