@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import netaddr
+
+from ...model.space import IntervalSet, ip_range
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # a dotted quad netaddr reads as the obvious number
@@ -27,3 +30,15 @@ def net_text(first: int, last: int, version: int) -> str:
         return str(lo)
     cidrs = netaddr.iprange_to_cidrs(lo, hi)
     return str(cidrs[0]) if len(cidrs) == 1 else f"{lo}-{hi}"
+
+
+def address_set(text: str, ranges: bool = False) -> IntervalSet | None:
+    """TEXT as addresses: an address or prefix (RANGES: also `a-b`); None when it is neither."""
+    try:
+        if ranges and "-" in text:
+            a, b = (ipaddress.ip_address(x.strip()) for x in text.split("-", 1))
+            return ip_range(int(a), int(b), a.version) if a.version == b.version and int(a) <= int(b) else None
+        n = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+    return ip_range(int(n.network_address), int(n.broadcast_address), n.version)

@@ -3,22 +3,10 @@ its legacy addresses sit in (`zone:`); a zone no workload names holds every addr
 
 from __future__ import annotations
 
-import ipaddress
-
-from ...model.space import ALL_V4, ALL_V6, EMPTY, IntervalSet, ip_range
+from ...model.space import ALL_V4, ALL_V6, EMPTY, IntervalSet
+from .addresses import address_set
 
 ALL = ALL_V4 | ALL_V6
-
-
-def _cidr(text: str) -> IntervalSet | None:
-    try:
-        if "-" in text:
-            a, b = (ipaddress.ip_address(x.strip()) for x in text.split("-", 1))
-            return ip_range(int(a), int(b), a.version)
-        n = ipaddress.ip_network(text, strict=False)
-        return ip_range(int(n.network_address), int(n.broadcast_address), n.version)
-    except ValueError:
-        return None
 
 
 class Zones:
@@ -30,7 +18,7 @@ class Zones:
             if w.zone:
                 s = named.get(w.zone, EMPTY)
                 for a in w.addresses:
-                    got = _cidr(a)
+                    got = address_set(a, ranges=True)
                     if got is not None:
                         s = s | got
                 named[w.zone] = s

@@ -8,6 +8,7 @@ import ipaddress
 from ...errors import Loc
 from ...model.ruleset import PROTO_NAMES, Svc, Unresolved
 from ...model.space import EMPTY, IntervalSet, ip_range
+from ..common.addresses import address_set
 from ..iptables.options import PORT_NAMES
 from .lines import Config, Line
 
@@ -35,12 +36,7 @@ PREDEFINED = {
 }  # fmt: skip
 
 
-def network(text: str) -> IntervalSet | None:
-    try:
-        n = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return None
-    return ip_range(int(n.network_address), int(n.broadcast_address), n.version)
+network = address_set  # an address or prefix, None for anything else
 
 
 class Objects:
