@@ -12,9 +12,10 @@ import re
 from ..errors import InputError, Loc, Warning_, line_of
 from ..io.jsonsrc import looks_like_json, parse_json
 from ..io.yamlio import loc_of
-from ..model.ruleset import ALLOW, DENY, AddrExpr, AnyAddr, Condition, Rule, Ruleset, Skipped, Svc, Unresolved
+from ..model.ruleset import ALLOW, DENY, AddrExpr, Condition, Rule, Ruleset, Skipped, Svc, Unresolved
 from ..model.space import EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range, whole_proto
-from .iptables.convert import addr_items, svc_items
+from .common.sides import side_expr
+from .iptables.convert import svc_items
 
 NAME = "checkpoint"
 ANY = "CpmiAnyObject"
@@ -206,8 +207,8 @@ def _rules(rs: Ruleset, objs: _Objects, entries, outer) -> None:
                     Rule(
                         rid,
                         DENY,
-                        _expr(src),
-                        _expr(dst),
+                        side_expr(src),
+                        side_expr(dst),
                         _svc(svc, svc_u),
                         at,
                         e.get("name", ""),
@@ -220,8 +221,8 @@ def _rules(rs: Ruleset, objs: _Objects, entries, outer) -> None:
                 Rule(
                     f"{rid}.cleanup",
                     DENY,
-                    _expr(src),
-                    _expr(dst),
+                    side_expr(src),
+                    side_expr(dst),
                     _svc(svc, svc_u),
                     at,
                     "the inline layer's implicit cleanup (drop)",
@@ -236,7 +237,16 @@ def _rules(rs: Ruleset, objs: _Objects, entries, outer) -> None:
         if action in ("ask", "inform"):
             conds.append(Condition(f"action {action_obj.get('name')}", "UserCheck"))
         rs.rules.append(
-            Rule(rid, ACTIONS[action], _expr(src), _expr(dst), _svc(svc, svc_u), at, e.get("name", ""), tuple(conds))
+            Rule(
+                rid,
+                ACTIONS[action],
+                side_expr(src),
+                side_expr(dst),
+                _svc(svc, svc_u),
+                at,
+                e.get("name", ""),
+                tuple(conds),
+            )
         )
 
 
@@ -254,18 +264,6 @@ def _side(objs: _Objects, e, key: str, at) -> list:
 
 def _meet(side: list, outer: list) -> list:
     return [side[0] & outer[0], side[1] + outer[1], side[2] | outer[2], side[3] + outer[3]]
-
-
-def _expr(side: list) -> AddrExpr:
-    inc, inc_u, exc, exc_u = side
-    inc_items = (
-        (AnyAddr(),)
-        if inc == ip_range(0, (1 << 32) - 1, 4) | ip_range(0, (1 << 128) - 1, 6)
-        else tuple(addr_items(inc))
-        if inc
-        else ()
-    )
-    return AddrExpr(inc_items + tuple(inc_u), (tuple(addr_items(exc)) if exc else ()) + tuple(exc_u))
 
 
 def _svc(svc: IntervalSet, unres: list) -> tuple:

@@ -10,8 +10,9 @@ from pathlib import PurePath
 from ...errors import Loc, Warning_
 from ...model.ruleset import ALLOW, DENY, AddrExpr, Condition, Rule, Ruleset, Skipped, Svc, Unresolved
 from ...model.space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range, whole_proto
+from ..common.sides import side_expr
 from ..common.zones import Zones
-from ..iptables.convert import addr_items, svc_items
+from ..iptables.convert import svc_items
 from .reader import Entry, FortiConfig
 
 # the predefined services, by their documented ports, for configurations that do not list them
@@ -225,8 +226,8 @@ def _policy(rs: Ruleset, cfg, objs: _Objects, zones: Zones, used, e: Entry, six:
         Rule(
             id=rid,
             action=action,
-            src=_expr(src),
-            dst=_expr(dst),
+            src=side_expr(src),
+            dst=side_expr(dst),
             services=tuple(svc_items(svc)) + tuple(svc_unres) if svc or svc_unres else (),
             loc=e.loc,
             comment=name or e.one("comments"),
@@ -251,11 +252,3 @@ def _side(objs: _Objects, e: Entry, key: str, six: bool) -> list:
         whole = (ALL_V4 | ALL_V6) if f"{key}6" in e.settings else (ALL_V6 if six else ALL_V4)
         return [whole, [], out, unres]
     return [out, unres, EMPTY, []]
-
-
-def _expr(side: list) -> AddrExpr:
-    inc, inc_u, exc, exc_u = side
-    return AddrExpr(
-        tuple(addr_items(inc)) + tuple(inc_u) if inc else tuple(inc_u),
-        tuple(addr_items(exc)) + tuple(exc_u) if exc else tuple(exc_u),
-    )

@@ -16,6 +16,7 @@ from ...errors import InputError, Loc, Warning_, line_of
 from ...model.ruleset import ALLOW, DENY, AddrExpr, Condition, Rule, Ruleset, Skipped, Svc, Unresolved
 from ...model.space import ALL_V4, ALL_V6, EMPTY, FULL_SVC, IntervalSet, ip_range, svc_range, whole_proto
 from ..common.setlines import Line
+from ..common.sides import side_expr
 from ..common.zones import Zones
 from ..iptables.convert import addr_items, svc_items
 
@@ -374,8 +375,8 @@ def _convert(rs: Ruleset, cfg: Config, objs: _Objects, local, ordered, zones: Zo
                 Rule(
                     id=rid if len(parts) == 1 else f"{rid}.{k}",
                     action=action,
-                    src=_expr(s),
-                    dst=_expr(d),
+                    src=side_expr(s),
+                    dst=side_expr(d),
                     services=items + tuple(unres),
                     loc=loc,
                     comment=f"rule {name}",
@@ -436,10 +437,3 @@ def _side(objs: _Objects, lines: list[Line], negate: bool) -> list:
     if negate:
         return [ALL, [], out, unres]
     return [out, unres, EMPTY, []]
-
-
-def _expr(side: list) -> AddrExpr:
-    inc, inc_u, exc, exc_u = side
-    return AddrExpr(
-        (tuple(addr_items(inc)) if inc else ()) + tuple(inc_u), (tuple(addr_items(exc)) if exc else ()) + tuple(exc_u)
-    )
